@@ -1,0 +1,145 @@
+//! The operator: a `service` client granted every admin and guard scope, created once per
+//! deployment by `writ serve` (first start) or `writ bootstrap`.
+
+use writ_core::secret::{Pepper, PlainSecret};
+use writ_core::{
+    ADMIN_AUDIENCE, ADMIN_SCOPES, Actor, AuditEvent, Client, ClientId, ClientKind, ClientSecret,
+    GUARD_AUDIENCE, GUARD_SCOPES, Grants, Metadata, Name, ResourceUri, ScopeName, ScopeSet, SecretId, Status,
+    TokenTtl,
+};
+use writ_http::{ApiError, Context};
+use writ_store::{Audit, Clients, StoreError, SystemState, Tenant};
+
+const OPERATOR_KEY: &str = "operator_client_id";
+
+/// A credential to hand to the operator. `Debug` does not print the secret.
+#[derive(Debug)]
+pub struct OperatorCredential {
+    pub client_id: ClientId,
+    pub client_secret: PlainSecret,
+    pub secret_id: SecretId,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum BootstrapError {
+    #[error("an operator already exists ({0}); ask for a new secret instead")]
+    AlreadyExists(ClientId),
+    #[error("no operator exists yet")]
+    NoOperator,
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error(transparent)]
+    Invalid(#[from] writ_core::Invalid),
+    #[error("{0}")]
+    Api(ApiError),
+}
+
+impl From<ApiError> for BootstrapError {
+    fn from(e: ApiError) -> Self {
+        Self::Api(e)
+    }
+}
+
+/// A new secret for `client_id`: the plaintext to show once, and the record to store.
+pub fn new_secret(client_id: &ClientId, pepper: &Pepper) -> Result<(PlainSecret, ClientSecret), ApiError> {
+    let plain =
+        PlainSecret::generate().map_err(|e| ApiError::internal(&std::io::Error::other(e.to_string())))?;
+    let record = ClientSecret {
+        id: SecretId::generate(),
+        client_id: client_id.clone(),
+        display_prefix: plain.display_prefix(),
+        hash: plain.hash(pepper),
+        created_at: writ_core::now(),
+        expires_at: None,
+        last_used_at: None,
+    };
+    Ok((plain, record))
+}
+
+/// The operator's client id, if there is an operator.
+pub async fn operator_id(ctx: &Context) -> Result<Option<ClientId>, BootstrapError> {
+    let id = SystemState::new(ctx.store.conn()).get(OPERATOR_KEY).await?;
+    Ok(id.as_deref().map(ClientId::parse).transpose()?)
+}
+
+/// Creates the operator; refuses if one exists (also when two processes race: the second insert of
+/// the system-state key fails and its transaction is rolled back).
+pub async fn create_operator(ctx: &Context) -> Result<OperatorCredential, BootstrapError> {
+    if let Some(id) = operator_id(ctx).await? {
+        return Err(BootstrapError::AlreadyExists(id));
+    }
+    let mut grants = Grants::new();
+    for (aud, scopes) in [(ADMIN_AUDIENCE, ADMIN_SCOPES), (GUARD_AUDIENCE, GUARD_SCOPES)] {
+        let set = scopes
+            .iter()
+            .map(|(s, _)| ScopeName::parse(s))
+            .collect::<Result<ScopeSet, _>>()?;
+        grants.add(ResourceUri::parse(aud)?, set);
+    }
+    let now = writ_core::now();
+    let client = Client {
+        id: ClientId::generate(),
+        kind: ClientKind::Service,
+        name: Name::parse("writ-operator")?,
+        status: Status::Active,
+        token_ttl: TokenTtl::default(),
+        grants,
+        metadata: Metadata::default(),
+        created_at: now,
+        updated_at: now,
+    };
+    let (plain, secret) = new_secret(&client.id, &ctx.pepper)?;
+    let txn = ctx.store.begin().await?;
+    if let Err(e) = SystemState::new(&txn)
+        .insert(OPERATOR_KEY, client.id.as_str())
+        .await
+    {
+        return Err(match (e, operator_id(ctx).await?) {
+            (StoreError::Conflict(_), Some(id)) => BootstrapError::AlreadyExists(id),
+            (e, _) => e.into(),
+        });
+    }
+    Clients::new(&txn, &Tenant::Operator)
+        .create(&client, &secret)
+        .await?;
+    Audit::new(&txn)
+        .record(&AuditEvent::new(
+            Actor::System,
+            None,
+            "operator.created",
+            Some(client.id.to_string()),
+        ))
+        .await?;
+    txn.commit().await.map_err(StoreError::from)?;
+    Ok(OperatorCredential {
+        client_id: client.id,
+        client_secret: plain,
+        secret_id: secret.id,
+    })
+}
+
+/// Adds a secret to the existing operator (for a lost credential); the old ones keep working until
+/// deleted.
+pub async fn add_operator_secret(ctx: &Context) -> Result<OperatorCredential, BootstrapError> {
+    let id = operator_id(ctx).await?.ok_or(BootstrapError::NoOperator)?;
+    let (plain, secret) = new_secret(&id, &ctx.pepper)?;
+    let txn = ctx.store.begin().await?;
+    Clients::new(&txn, &Tenant::Operator).add_secret(&secret).await?;
+    Audit::new(&txn)
+        .record(
+            &AuditEvent::new(
+                Actor::Operator,
+                None,
+                "client.secret_created",
+                Some(id.to_string()),
+            )
+            .with_details(serde_json::json!({ "secret_id": secret.id.as_str() })),
+        )
+        .await?;
+    txn.commit().await.map_err(StoreError::from)?;
+    Ok(OperatorCredential {
+        client_id: id,
+        client_secret: plain,
+        secret_id: secret.id,
+    })
+}

@@ -1,0 +1,295 @@
+//! Request and response bodies of the admin API. Responses are built from domain values; the
+//! client secret appears in exactly one DTO ([`CreatedClient`]).
+
+use serde::{Deserialize, Serialize};
+use time::OffsetDateTime;
+use time::format_description::well_known::Rfc3339;
+use utoipa::{IntoParams, ToSchema};
+use writ_core::{Client, Grants, Metadata, Org, Resource, ResourceUri, ScopeName, ScopeSet};
+use writ_http::ApiError;
+
+/// Scopes granted on one resource.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct GrantDto {
+    /// The resource identifier (audience), e.g. `https://api.example.com/billing`.
+    #[schema(example = "https://api.example.com/billing")]
+    pub resource: String,
+    #[schema(example = json!(["invoices:read"]))]
+    pub scopes: Vec<String>,
+}
+
+pub(crate) fn grants_from_dto(field: &'static str, list: &[GrantDto]) -> Result<Grants, ApiError> {
+    let mut grants = Grants::new();
+    for g in list {
+        let resource =
+            ResourceUri::parse(&g.resource).map_err(|e| ApiError::validation(field, e.to_string()))?;
+        if g.scopes.is_empty() {
+            return Err(ApiError::validation(
+                field,
+                format!("no scopes listed for {resource}"),
+            ));
+        }
+        let scopes = g
+            .scopes
+            .iter()
+            .map(|s| ScopeName::parse(s))
+            .collect::<Result<ScopeSet, _>>()
+            .map_err(|e| ApiError::validation(field, e.to_string()))?;
+        grants.add(resource, scopes);
+    }
+    Ok(grants)
+}
+
+fn grants_to_dto(g: &Grants) -> Vec<GrantDto> {
+    g.iter()
+        .map(|(r, s)| GrantDto {
+            resource: r.to_string(),
+            scopes: s.iter().map(ToString::to_string).collect(),
+        })
+        .collect()
+}
+
+pub(crate) fn metadata_from(field: &'static str, v: Option<serde_json::Value>) -> Result<Metadata, ApiError> {
+    v.map(Metadata::parse)
+        .transpose()
+        .map(Option::unwrap_or_default)
+        .map_err(|e| ApiError::validation(field, e.to_string()))
+}
+
+fn rfc3339(t: OffsetDateTime) -> String {
+    t.format(&Rfc3339).unwrap_or_default()
+}
+
+/// A page of results. `next_cursor` goes into `after` to get the next page; it is null on the last.
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct ListResponse<T> {
+    pub data: Vec<T>,
+    pub next_cursor: Option<String>,
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+pub struct ListQuery {
+    /// Page size, 1 to 200 (default 50).
+    pub limit: Option<u64>,
+    /// The `next_cursor` of the previous page.
+    pub after: Option<String>,
+    /// Only objects of this org (operator only; a tenant admin always sees just its own org).
+    pub org_id: Option<String>,
+}
+
+impl ListQuery {
+    pub(crate) fn page(&self) -> Result<writ_store::Page, ApiError> {
+        let limit = self.limit.unwrap_or(writ_store::Page::DEFAULT_LIMIT);
+        if !(1..=writ_store::Page::MAX_LIMIT).contains(&limit) {
+            return Err(ApiError::validation("limit", "must be between 1 and 200"));
+        }
+        Ok(writ_store::Page {
+            limit,
+            after: self.after.clone(),
+        })
+    }
+}
+
+/// An RFC 9457 problem document.
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct Problem {
+    #[serde(rename = "type")]
+    pub kind: String,
+    pub title: String,
+    pub status: u16,
+    pub detail: String,
+    /// Stable, machine-readable error code (see docs/errors.md).
+    #[schema(example = "validation_failed")]
+    pub code: String,
+    /// The request field at fault, for validation errors.
+    pub field: Option<String>,
+}
+
+// ---------------------------------------------------------------------------------------------
+// Orgs
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CreateOrg {
+    #[schema(example = "Acme")]
+    pub name: String,
+    /// Unique; 2–63 characters of a-z, 0-9 and `-`, starting with a letter.
+    #[schema(example = "acme")]
+    pub slug: String,
+    /// What clients of this org may ever be granted (deny by default).
+    #[serde(default)]
+    pub entitlements: Vec<GrantDto>,
+    /// Up to 50 string values.
+    #[schema(value_type = Option<Object>)]
+    pub metadata: Option<serde_json::Value>,
+}
+
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct OrgDto {
+    #[schema(example = "org_01jd8x4c2v9q0m7k3n5p6r8s0t")]
+    pub id: String,
+    pub name: String,
+    pub slug: String,
+    /// `active` or `suspended`.
+    pub status: String,
+    pub entitlements: Vec<GrantDto>,
+    #[schema(value_type = Object)]
+    pub metadata: serde_json::Value,
+    pub created_at: String,
+    pub updated_at: String,
+}
+
+impl From<&Org> for OrgDto {
+    fn from(o: &Org) -> Self {
+        Self {
+            id: o.id.to_string(),
+            name: o.name.to_string(),
+            slug: o.slug.to_string(),
+            status: if o.status == writ_core::OrgStatus::Active {
+                "active"
+            } else {
+                "suspended"
+            }
+            .into(),
+            entitlements: grants_to_dto(&o.entitlements),
+            metadata: serde_json::Value::Object(o.metadata.as_map().clone()),
+            created_at: rfc3339(o.created_at),
+            updated_at: rfc3339(o.updated_at),
+        }
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Resources
+
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ScopeDto {
+    #[schema(example = "invoices:read")]
+    pub name: String,
+    #[serde(default)]
+    pub description: String,
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CreateResource {
+    /// The audience of its tokens: an absolute URI without fragment.
+    #[schema(example = "https://api.example.com/billing")]
+    pub identifier: String,
+    #[schema(example = "Billing")]
+    pub name: String,
+    #[serde(default)]
+    pub scopes: Vec<ScopeDto>,
+}
+
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct ResourceDto {
+    pub id: String,
+    pub identifier: String,
+    pub name: String,
+    pub scopes: Vec<ScopeDto>,
+    /// Writ's own APIs, which cannot be changed.
+    pub builtin: bool,
+    pub created_at: String,
+    pub updated_at: String,
+}
+
+impl From<&Resource> for ResourceDto {
+    fn from(r: &Resource) -> Self {
+        Self {
+            id: r.id.to_string(),
+            identifier: r.identifier.to_string(),
+            name: r.name.to_string(),
+            scopes: r
+                .scopes
+                .iter()
+                .map(|s| ScopeDto {
+                    name: s.name.to_string(),
+                    description: s.description.clone(),
+                })
+                .collect(),
+            builtin: r.builtin,
+            created_at: rfc3339(r.created_at),
+            updated_at: rfc3339(r.updated_at),
+        }
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Clients
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CreateClient {
+    #[schema(example = "acme-sync")]
+    pub name: String,
+    /// `org` (acts for an org), `user` (acts for one user of an org) or `service` (operator only).
+    #[schema(example = "org")]
+    pub kind: String,
+    /// Required for `org` and `user` clients; a tenant admin may leave it out (its own org).
+    pub org_id: Option<String>,
+    /// Required for `user` clients.
+    pub user_id: Option<String>,
+    /// Must stay within the org's entitlements.
+    #[serde(default)]
+    pub grants: Vec<GrantDto>,
+    /// 300 to 86400 (default 3600).
+    pub token_ttl_seconds: Option<u32>,
+    #[schema(value_type = Option<Object>)]
+    pub metadata: Option<serde_json::Value>,
+}
+
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct ClientDto {
+    #[schema(example = "cli_01jd8x4c2v9q0m7k3n5p6r8s0t")]
+    pub client_id: String,
+    pub kind: String,
+    pub org_id: Option<String>,
+    pub user_id: Option<String>,
+    pub name: String,
+    /// `active` or `disabled`.
+    pub status: String,
+    pub grants: Vec<GrantDto>,
+    pub token_ttl_seconds: u32,
+    #[schema(value_type = Object)]
+    pub metadata: serde_json::Value,
+    pub created_at: String,
+    pub updated_at: String,
+}
+
+impl From<&Client> for ClientDto {
+    fn from(c: &Client) -> Self {
+        Self {
+            client_id: c.id.to_string(),
+            kind: c.kind.name().into(),
+            org_id: c.kind.org_id().map(ToString::to_string),
+            user_id: c.kind.user_id().map(ToString::to_string),
+            name: c.name.to_string(),
+            status: if c.status == writ_core::Status::Active {
+                "active"
+            } else {
+                "disabled"
+            }
+            .into(),
+            grants: grants_to_dto(&c.grants),
+            token_ttl_seconds: c.token_ttl.seconds(),
+            metadata: serde_json::Value::Object(c.metadata.as_map().clone()),
+            created_at: rfc3339(c.created_at),
+            updated_at: rfc3339(c.updated_at),
+        }
+    }
+}
+
+/// The answer to creating a client: the client, and its first secret — shown this once only.
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct CreatedClient {
+    #[serde(flatten)]
+    pub client: ClientDto,
+    /// The plaintext secret. Writ keeps only a keyed hash: store it now, it cannot be shown again.
+    #[schema(example = "writ_cs_…")]
+    pub client_secret: String,
+    pub secret_id: String,
+}

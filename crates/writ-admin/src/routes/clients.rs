@@ -1,0 +1,210 @@
+//! `/admin/v1/clients`
+
+use actix_web::{HttpRequest, HttpResponse, get, post, web};
+use writ_core::{AuditEvent, Client, ClientId, ClientKind, Name, OrgId, Status, TokenTtl, UserId};
+use writ_http::auth::{ClientsRead, ClientsWrite};
+use writ_http::{ApiError, Authorized, Context};
+use writ_store::{Audit, Clients, Orgs, StoreError, Tenant, Users};
+
+use super::{path_id, stamp};
+use crate::bootstrap::new_secret;
+use crate::dto::{
+    ClientDto, CreateClient, CreatedClient, ListQuery, ListResponse, Problem, grants_from_dto, metadata_from,
+};
+
+/// Create a client
+///
+/// Creates a machine client and its first secret. The answer carries `client_secret` — the only
+/// time it is ever shown. Grants must stay within the org's entitlements (deny by default).
+/// Requires `admin:clients:write`. Tenant admins create `org` and `user` clients of their own org
+/// only; `service` clients are the operator's.
+#[utoipa::path(
+    tag = "clients",
+    request_body = CreateClient,
+    responses(
+        (status = 201, description = "The new client and its secret (shown once)", body = CreatedClient),
+        (status = 401, description = "Missing or invalid token", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "Missing scope, or a service client asked for by a tenant", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "Invalid field, unknown org or user, or grants beyond entitlements", body = Problem, content_type = "application/problem+json"),
+    ),
+    security(("bearer" = ["admin:clients:write"]))
+)]
+#[post("/clients")]
+pub async fn create_client(
+    auth: Authorized<ClientsWrite>,
+    ctx: web::Data<Context>,
+    req: HttpRequest,
+    body: web::Json<CreateClient>,
+) -> Result<HttpResponse, ApiError> {
+    let body = body.into_inner();
+    let name = Name::parse(&body.name).map_err(|e| ApiError::validation("name", e.to_string()))?;
+    let grants = grants_from_dto("grants", &body.grants)?;
+    let token_ttl = body
+        .token_ttl_seconds
+        .map(TokenTtl::new)
+        .transpose()
+        .map_err(|e| ApiError::validation("token_ttl_seconds", e.to_string()))?
+        .unwrap_or_default();
+    let metadata = metadata_from("metadata", body.metadata)?;
+
+    let txn = ctx.store.begin().await?;
+    // An org the caller cannot see is reported exactly like one that does not exist.
+    let unknown_org = || ApiError::validation("org_id", "no such org");
+    let org_id = match (&body.org_id, &auth.tenant) {
+        (Some(id), _) => Some(OrgId::parse(id).map_err(|_| unknown_org())?),
+        (None, Tenant::Org(own)) if body.kind != "service" => Some(own.clone()),
+        (None, _) => None,
+    };
+    let org = match &org_id {
+        Some(id) => Some(Orgs::new(&txn, &auth.tenant).get(id).await.map_err(|e| match e {
+            StoreError::NotFound => unknown_org(),
+            e => e.into(),
+        })?),
+        None => None,
+    };
+    let kind = match (body.kind.as_str(), &org, &body.user_id) {
+        ("service", None, None) => {
+            auth.require_operator()?;
+            ClientKind::Service
+        }
+        ("service", _, _) => {
+            return Err(ApiError::validation(
+                "kind",
+                "service clients belong to no org or user",
+            ));
+        }
+        ("org", Some(org), None) => ClientKind::Org {
+            org_id: org.id.clone(),
+        },
+        ("user", Some(org), Some(user_id)) => {
+            let unknown_user = || ApiError::validation("user_id", "no such user in this org");
+            let user_id = UserId::parse(user_id).map_err(|_| unknown_user())?;
+            let user = Users::new(&txn, &auth.tenant)
+                .get(&user_id)
+                .await
+                .map_err(|e| match e {
+                    StoreError::NotFound => unknown_user(),
+                    e => e.into(),
+                })?;
+            if user.org_id != org.id {
+                return Err(unknown_user());
+            }
+            ClientKind::User {
+                org_id: org.id.clone(),
+                user_id,
+            }
+        }
+        ("org", None, _) | ("user", None, _) => {
+            return Err(ApiError::validation("org_id", "required for this kind"));
+        }
+        ("org", Some(_), Some(_)) => {
+            return Err(ApiError::validation("user_id", "only user clients have a user"));
+        }
+        ("user", Some(_), None) => return Err(ApiError::validation("user_id", "required for user clients")),
+        _ => return Err(ApiError::validation("kind", "must be org, user or service")),
+    };
+    if let Some(org) = &org
+        && let Some((resource, scopes)) = grants.excess_over(&org.entitlements)
+    {
+        return Err(ApiError::validation(
+            "grants",
+            format!("org {} is not entitled to {scopes} on {resource}", org.slug),
+        ));
+    }
+    let now = writ_core::now();
+    let client = Client {
+        id: ClientId::generate(),
+        kind,
+        name,
+        status: Status::Active,
+        token_ttl,
+        grants,
+        metadata,
+        created_at: now,
+        updated_at: now,
+    };
+    let (plain, secret) = new_secret(&client.id, &ctx.pepper)?;
+    Clients::new(&txn, &auth.tenant).create(&client, &secret).await?;
+    let event = AuditEvent::new(
+        auth.actor(),
+        client.kind.org_id().cloned(),
+        "client.created",
+        Some(client.id.to_string()),
+    )
+    .with_details(serde_json::json!({
+        "kind": client.kind.name(),
+        "name": client.name.as_str(),
+        "secret_id": secret.id.as_str(),
+    }));
+    Audit::new(&txn).record(&stamp(event, &req)).await?;
+    txn.commit().await.map_err(StoreError::from)?;
+    Ok(HttpResponse::Created()
+        .insert_header(("Location", format!("/admin/v1/clients/{}", client.id)))
+        .insert_header(("Cache-Control", "no-store"))
+        .json(CreatedClient {
+            client: ClientDto::from(&client),
+            client_secret: plain.expose().to_owned(),
+            secret_id: secret.id.to_string(),
+        }))
+}
+
+/// List clients
+///
+/// In creation order; `org_id` narrows the list to one org. A tenant admin sees only its own
+/// org's clients. Secrets are never listed here. Requires `admin:clients:read`.
+#[utoipa::path(
+    tag = "clients",
+    params(ListQuery),
+    responses(
+        (status = 200, description = "A page of clients", body = ListResponse<ClientDto>),
+        (status = 401, description = "Missing or invalid token", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "Missing scope", body = Problem, content_type = "application/problem+json"),
+    ),
+    security(("bearer" = ["admin:clients:read"]))
+)]
+#[get("/clients")]
+pub async fn list_clients(
+    auth: Authorized<ClientsRead>,
+    ctx: web::Data<Context>,
+    query: web::Query<ListQuery>,
+) -> Result<web::Json<ListResponse<ClientDto>>, ApiError> {
+    let org = query
+        .org_id
+        .as_deref()
+        .map(OrgId::parse)
+        .transpose()
+        .map_err(|e| ApiError::validation("org_id", e.to_string()))?;
+    let page = Clients::new(ctx.store.conn(), &auth.tenant)
+        .list(&query.page()?, org.as_ref())
+        .await?;
+    Ok(web::Json(ListResponse {
+        data: page.items.iter().map(ClientDto::from).collect(),
+        next_cursor: page.next,
+    }))
+}
+
+/// Get a client
+///
+/// Requires `admin:clients:read`. Another tenant's client is `404`.
+#[utoipa::path(
+    tag = "clients",
+    params(("client_id" = String, Path, description = "The client id (`cli_…`)")),
+    responses(
+        (status = 200, description = "The client", body = ClientDto),
+        (status = 401, description = "Missing or invalid token", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "Missing scope", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such client, or not visible to the caller", body = Problem, content_type = "application/problem+json"),
+    ),
+    security(("bearer" = ["admin:clients:read"]))
+)]
+#[get("/clients/{client_id}")]
+pub async fn get_client(
+    auth: Authorized<ClientsRead>,
+    ctx: web::Data<Context>,
+    path: web::Path<String>,
+) -> Result<web::Json<ClientDto>, ApiError> {
+    let id = path_id(ClientId::parse, &path)?;
+    Ok(web::Json(ClientDto::from(
+        &Clients::new(ctx.store.conn(), &auth.tenant).get(&id).await?,
+    )))
+}

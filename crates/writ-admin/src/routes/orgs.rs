@@ -1,0 +1,125 @@
+//! `/admin/v1/orgs`
+
+use actix_web::{HttpRequest, HttpResponse, get, post, web};
+use writ_core::{AuditEvent, Name, Org, OrgId, OrgStatus, Slug};
+use writ_http::auth::{OrgsRead, OrgsWrite};
+use writ_http::{ApiError, Authorized, Context};
+use writ_store::{Audit, Orgs, StoreError};
+
+use super::{path_id, stamp};
+use crate::dto::{CreateOrg, ListQuery, ListResponse, OrgDto, Problem, grants_from_dto, metadata_from};
+
+/// Create an organization
+///
+/// Creates a tenant with its entitlements: the resource scopes its clients may ever be granted.
+/// Requires `admin:orgs:write`; operator only. The slug must be unique (`409 conflict` otherwise).
+#[utoipa::path(
+    tag = "orgs",
+    request_body = CreateOrg,
+    responses(
+        (status = 201, description = "The new org", body = OrgDto),
+        (status = 401, description = "Missing or invalid token", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "Missing scope, or not the operator", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "The slug is taken", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "Invalid field, unknown resource or scope", body = Problem, content_type = "application/problem+json"),
+    ),
+    security(("bearer" = ["admin:orgs:write"]))
+)]
+#[post("/orgs")]
+pub async fn create_org(
+    auth: Authorized<OrgsWrite>,
+    ctx: web::Data<Context>,
+    req: HttpRequest,
+    body: web::Json<CreateOrg>,
+) -> Result<HttpResponse, ApiError> {
+    auth.require_operator()?;
+    let body = body.into_inner();
+    let now = writ_core::now();
+    let org = Org {
+        id: OrgId::generate(),
+        name: Name::parse(&body.name).map_err(|e| ApiError::validation("name", e.to_string()))?,
+        slug: Slug::parse(&body.slug).map_err(|e| ApiError::validation("slug", e.to_string()))?,
+        status: OrgStatus::Active,
+        metadata: metadata_from("metadata", body.metadata)?,
+        entitlements: grants_from_dto("entitlements", &body.entitlements)?,
+        created_at: now,
+        updated_at: now,
+    };
+    let txn = ctx.store.begin().await?;
+    Orgs::new(&txn, &auth.tenant)
+        .create(&org)
+        .await
+        .map_err(|e| match e {
+            StoreError::Conflict(_) => {
+                ApiError::conflict(format!("an org with slug `{}` already exists", org.slug))
+            }
+            e => e.into(),
+        })?;
+    let event = AuditEvent::new(
+        auth.actor(),
+        Some(org.id.clone()),
+        "org.created",
+        Some(org.id.to_string()),
+    )
+    .with_details(serde_json::json!({ "slug": org.slug.as_str() }));
+    Audit::new(&txn).record(&stamp(event, &req)).await?;
+    txn.commit().await.map_err(StoreError::from)?;
+    Ok(HttpResponse::Created()
+        .insert_header(("Location", format!("/admin/v1/orgs/{}", org.id)))
+        .json(OrgDto::from(&org)))
+}
+
+/// List organizations
+///
+/// In creation order. The operator sees every org; a tenant admin sees only its own.
+/// Requires `admin:orgs:read`.
+#[utoipa::path(
+    tag = "orgs",
+    params(ListQuery),
+    responses(
+        (status = 200, description = "A page of orgs", body = ListResponse<OrgDto>),
+        (status = 401, description = "Missing or invalid token", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "Missing scope", body = Problem, content_type = "application/problem+json"),
+    ),
+    security(("bearer" = ["admin:orgs:read"]))
+)]
+#[get("/orgs")]
+pub async fn list_orgs(
+    auth: Authorized<OrgsRead>,
+    ctx: web::Data<Context>,
+    query: web::Query<ListQuery>,
+) -> Result<web::Json<ListResponse<OrgDto>>, ApiError> {
+    let page = Orgs::new(ctx.store.conn(), &auth.tenant)
+        .list(&query.page()?)
+        .await?;
+    Ok(web::Json(ListResponse {
+        data: page.items.iter().map(OrgDto::from).collect(),
+        next_cursor: page.next,
+    }))
+}
+
+/// Get an organization
+///
+/// Requires `admin:orgs:read`. A tenant admin asking for another org gets `404`.
+#[utoipa::path(
+    tag = "orgs",
+    params(("org_id" = String, Path, description = "The org id (`org_…`)")),
+    responses(
+        (status = 200, description = "The org", body = OrgDto),
+        (status = 401, description = "Missing or invalid token", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "Missing scope", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such org, or not visible to the caller", body = Problem, content_type = "application/problem+json"),
+    ),
+    security(("bearer" = ["admin:orgs:read"]))
+)]
+#[get("/orgs/{org_id}")]
+pub async fn get_org(
+    auth: Authorized<OrgsRead>,
+    ctx: web::Data<Context>,
+    path: web::Path<String>,
+) -> Result<web::Json<OrgDto>, ApiError> {
+    let id = path_id(OrgId::parse, &path)?;
+    auth.ensure_org(&id)?;
+    let org = Orgs::new(ctx.store.conn(), &auth.tenant).get(&id).await?;
+    Ok(web::Json(OrgDto::from(&org)))
+}

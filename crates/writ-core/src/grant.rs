@@ -1,0 +1,390 @@
+//! The decision of a client-credentials token request (DESIGN.md §3): which audiences and scopes an
+//! authenticated client receives. No I/O: the caller supplies the client, its org and its user.
+
+use crate::{
+    Client, ClientKind, Grants, Org, OrgId, OrgStatus, ResourceUri, ScopeSet, Status, TokenTtl, User, UserId,
+};
+
+/// What the client asked for, already parsed.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct TokenRequest {
+    /// `scope`; `None` asks for every scope granted for the chosen audiences.
+    pub scope: Option<ScopeSet>,
+    /// RFC 8707 `resource` (repeatable) or Auth0's `audience`.
+    pub resources: Vec<ResourceUri>,
+}
+
+/// What the token will say.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Grant {
+    /// Sorted and without duplicates, so the `aud` claim is deterministic.
+    pub audiences: Vec<ResourceUri>,
+    pub scope: ScopeSet,
+    pub ttl: TokenTtl,
+    pub org_id: Option<OrgId>,
+    pub user_id: Option<UserId>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum GrantError {
+    /// The client, its org or its user cannot be used now. Answered as `invalid_client`, exactly like a
+    /// wrong secret, so a caller cannot tell a disabled client from a bad credential. The reason is
+    /// for logs only.
+    #[error("client is not usable: {0}")]
+    Inactive(&'static str),
+    /// The client holds no grant at all after entitlements are applied (`unauthorized_client`).
+    #[error("client is granted nothing")]
+    NothingGranted,
+    /// A requested scope is not granted (`invalid_scope`).
+    #[error("{0}")]
+    InvalidScope(String),
+    /// A requested resource is unknown or not granted, or none can be chosen (`invalid_target`).
+    #[error("{0}")]
+    InvalidTarget(String),
+}
+
+/// Decides what `client` may receive for `req`. `org` is the client's org (org and user kinds) and
+/// `user` its user (user kind); either missing for a kind that needs it makes the client unusable.
+///
+/// Effective grants are the client's grants, cut down to the org's current entitlements and, for a
+/// user client, to the user's grants: shrinking an entitlement shrinks every later token at once.
+pub fn grant(
+    client: &Client,
+    org: Option<&Org>,
+    user: Option<&User>,
+    req: &TokenRequest,
+) -> Result<Grant, GrantError> {
+    if client.status != Status::Active {
+        return Err(GrantError::Inactive("client disabled"));
+    }
+    let effective = match &client.kind {
+        ClientKind::Service => client.grants.clone(),
+        ClientKind::Org { org_id } => client.grants.intersect(&usable_org(org, org_id)?.entitlements),
+        ClientKind::User { org_id, user_id } => {
+            let org = usable_org(org, org_id)?;
+            let user = user
+                .filter(|u| &u.id == user_id && &u.org_id == org_id)
+                .ok_or(GrantError::Inactive("user missing"))?;
+            if user.status != Status::Active {
+                return Err(GrantError::Inactive("user disabled"));
+            }
+            client.grants.intersect(&org.entitlements).intersect(&user.grants)
+        }
+    };
+    if effective.is_empty() {
+        return Err(GrantError::NothingGranted);
+    }
+
+    let audiences = choose_audiences(&effective, req)?;
+    let mut granted = ScopeSet::new();
+    for aud in &audiences {
+        if let Some(s) = effective.scopes(aud) {
+            granted.union_with(s);
+        }
+    }
+    let scope = match &req.scope {
+        None => granted,
+        Some(requested) => {
+            let missing = requested.difference(&granted);
+            if !missing.is_empty() {
+                return Err(GrantError::InvalidScope(format!("scope not granted: {missing}")));
+            }
+            requested.clone()
+        }
+    };
+    Ok(Grant {
+        audiences,
+        scope,
+        ttl: client.token_ttl,
+        org_id: client.kind.org_id().cloned(),
+        user_id: client.kind.user_id().cloned(),
+    })
+}
+
+fn usable_org<'a>(org: Option<&'a Org>, org_id: &OrgId) -> Result<&'a Org, GrantError> {
+    let org = org
+        .filter(|o| &o.id == org_id)
+        .ok_or(GrantError::Inactive("org missing"))?;
+    if org.status != OrgStatus::Active {
+        return Err(GrantError::Inactive("org suspended"));
+    }
+    Ok(org)
+}
+
+/// Named resources must all be granted. With none named, the audiences are the granted resources
+/// that hold a requested scope, or the only granted resource when no scope is requested.
+fn choose_audiences(effective: &Grants, req: &TokenRequest) -> Result<Vec<ResourceUri>, GrantError> {
+    let mut audiences: Vec<ResourceUri> = if !req.resources.is_empty() {
+        if let Some(r) = req.resources.iter().find(|r| effective.scopes(r).is_none()) {
+            return Err(GrantError::InvalidTarget(format!(
+                "resource not granted to this client: {r}"
+            )));
+        }
+        req.resources.clone()
+    } else if let Some(requested) = &req.scope {
+        let chosen: Vec<_> = effective
+            .iter()
+            .filter(|(_, s)| requested.iter().any(|r| s.contains(r.as_str())))
+            .map(|(r, _)| r.clone())
+            .collect();
+        if chosen.is_empty() {
+            return Err(GrantError::InvalidScope(format!(
+                "scope not granted: {requested}"
+            )));
+        }
+        chosen
+    } else {
+        let mut all = effective.iter().map(|(r, _)| r.clone());
+        match (all.next(), all.next()) {
+            (Some(only), None) => vec![only],
+            _ => {
+                return Err(GrantError::InvalidTarget(
+                    "the client is granted several resources: name one with `resource` or `audience`".into(),
+                ));
+            }
+        }
+    };
+    audiences.sort();
+    audiences.dedup();
+    Ok(audiences)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::{ClientId, Metadata, Name, Slug};
+    use time::OffsetDateTime;
+
+    const BILLING: &str = "https://api.example.com/billing";
+    const FILES: &str = "https://api.example.com/files";
+
+    fn uri(s: &str) -> ResourceUri {
+        ResourceUri::parse(s).unwrap()
+    }
+
+    fn scopes(s: &str) -> ScopeSet {
+        ScopeSet::parse(s).unwrap()
+    }
+
+    fn grants(list: &[(&str, &str)]) -> Grants {
+        let mut g = Grants::new();
+        for (r, s) in list {
+            g.add(uri(r), scopes(s));
+        }
+        g
+    }
+
+    fn org(entitlements: Grants) -> Org {
+        let now = OffsetDateTime::now_utc();
+        Org {
+            id: OrgId::generate(),
+            name: Name::parse("Acme").unwrap(),
+            slug: Slug::parse("acme").unwrap(),
+            status: OrgStatus::Active,
+            metadata: Metadata::default(),
+            entitlements,
+            created_at: now,
+            updated_at: now,
+        }
+    }
+
+    fn client(kind: ClientKind, grants: Grants) -> Client {
+        let now = OffsetDateTime::now_utc();
+        Client {
+            id: ClientId::generate(),
+            kind,
+            name: Name::parse("sync").unwrap(),
+            status: Status::Active,
+            token_ttl: TokenTtl::default(),
+            grants,
+            metadata: Metadata::default(),
+            created_at: now,
+            updated_at: now,
+        }
+    }
+
+    fn req(scope: Option<&str>, resources: &[&str]) -> TokenRequest {
+        TokenRequest {
+            scope: scope.map(scopes),
+            resources: resources.iter().map(|r| uri(r)).collect(),
+        }
+    }
+
+    fn user(org: &Org, grants: Grants) -> User {
+        let now = OffsetDateTime::now_utc();
+        User {
+            id: UserId::generate(),
+            org_id: org.id.clone(),
+            email: crate::Email::parse("ann@example.com").unwrap(),
+            password_hash: None,
+            status: Status::Active,
+            grants,
+            created_at: now,
+            updated_at: now,
+        }
+    }
+
+    #[test]
+    fn no_scope_means_every_granted_scope_of_the_only_resource() {
+        let o = org(grants(&[(BILLING, "invoices:read invoices:write")]));
+        let c = client(
+            ClientKind::Org { org_id: o.id.clone() },
+            grants(&[(BILLING, "invoices:read")]),
+        );
+        let g = grant(&c, Some(&o), None, &req(None, &[])).unwrap();
+        assert_eq!(g.audiences, vec![uri(BILLING)]);
+        assert_eq!(g.scope, scopes("invoices:read"));
+        assert_eq!(g.org_id.as_ref(), Some(&o.id));
+        assert_eq!(g.user_id, None);
+        assert_eq!(g.ttl, TokenTtl::default());
+    }
+
+    #[test]
+    fn requested_scopes_must_be_granted() {
+        let o = org(grants(&[(BILLING, "invoices:read invoices:write")]));
+        let c = client(
+            ClientKind::Org { org_id: o.id.clone() },
+            grants(&[(BILLING, "invoices:read")]),
+        );
+        assert_eq!(
+            grant(&c, Some(&o), None, &req(Some("invoices:read"), &[BILLING]))
+                .unwrap()
+                .scope,
+            scopes("invoices:read")
+        );
+        let err = grant(
+            &c,
+            Some(&o),
+            None,
+            &req(Some("invoices:read invoices:write"), &[BILLING]),
+        )
+        .unwrap_err();
+        assert_eq!(
+            err,
+            GrantError::InvalidScope("scope not granted: invoices:write".into())
+        );
+    }
+
+    #[test]
+    fn entitlements_cap_client_grants_at_issuance() {
+        // The client was granted write once; the org has since lost that entitlement.
+        let o = org(grants(&[(BILLING, "invoices:read")]));
+        let c = client(
+            ClientKind::Org { org_id: o.id.clone() },
+            grants(&[(BILLING, "invoices:read invoices:write")]),
+        );
+        let g = grant(&c, Some(&o), None, &req(None, &[])).unwrap();
+        assert_eq!(g.scope, scopes("invoices:read"));
+        assert!(matches!(
+            grant(&c, Some(&o), None, &req(Some("invoices:write"), &[])),
+            Err(GrantError::InvalidScope(_))
+        ));
+        let nothing = org(Grants::new());
+        let c = client(
+            ClientKind::Org {
+                org_id: nothing.id.clone(),
+            },
+            grants(&[(BILLING, "invoices:read")]),
+        );
+        assert_eq!(
+            grant(&c, Some(&nothing), None, &req(None, &[])),
+            Err(GrantError::NothingGranted)
+        );
+    }
+
+    #[test]
+    fn unknown_or_ungranted_resources_are_invalid_target() {
+        let o = org(grants(&[(BILLING, "invoices:read"), (FILES, "files:read")]));
+        let c = client(
+            ClientKind::Org { org_id: o.id.clone() },
+            grants(&[(BILLING, "invoices:read")]),
+        );
+        assert!(matches!(
+            grant(&c, Some(&o), None, &req(None, &[FILES])),
+            Err(GrantError::InvalidTarget(_))
+        ));
+        assert!(matches!(
+            grant(&c, Some(&o), None, &req(None, &["https://unknown.example.com"])),
+            Err(GrantError::InvalidTarget(_))
+        ));
+    }
+
+    #[test]
+    fn several_resources_need_a_choice_and_audiences_are_sorted() {
+        let g2 = grants(&[(FILES, "files:read"), (BILLING, "invoices:read")]);
+        let c = client(ClientKind::Service, g2);
+        assert!(matches!(
+            grant(&c, None, None, &req(None, &[])),
+            Err(GrantError::InvalidTarget(_))
+        ));
+        let g = grant(&c, None, None, &req(None, &[FILES, BILLING, FILES])).unwrap();
+        assert_eq!(g.audiences, vec![uri(BILLING), uri(FILES)]);
+        assert_eq!(g.scope, scopes("files:read invoices:read"));
+        // A requested scope picks the resource that grants it.
+        let g = grant(&c, None, None, &req(Some("files:read"), &[])).unwrap();
+        assert_eq!(g.audiences, vec![uri(FILES)]);
+        // A scope of another selected resource is not granted for this one.
+        assert!(matches!(
+            grant(&c, None, None, &req(Some("files:read"), &[BILLING])),
+            Err(GrantError::InvalidScope(_))
+        ));
+        assert_eq!(g.org_id, None);
+    }
+
+    #[test]
+    fn disabled_client_or_suspended_org_or_wrong_org_is_inactive() {
+        let mut o = org(grants(&[(BILLING, "invoices:read")]));
+        let mut c = client(
+            ClientKind::Org { org_id: o.id.clone() },
+            grants(&[(BILLING, "invoices:read")]),
+        );
+        c.status = Status::Disabled;
+        assert_eq!(
+            grant(&c, Some(&o), None, &req(None, &[])),
+            Err(GrantError::Inactive("client disabled"))
+        );
+        c.status = Status::Active;
+        o.status = OrgStatus::Suspended;
+        assert_eq!(
+            grant(&c, Some(&o), None, &req(None, &[])),
+            Err(GrantError::Inactive("org suspended"))
+        );
+        let other = org(grants(&[(BILLING, "invoices:read")]));
+        assert_eq!(
+            grant(&c, Some(&other), None, &req(None, &[])),
+            Err(GrantError::Inactive("org missing"))
+        );
+        assert_eq!(
+            grant(&c, None, None, &req(None, &[])),
+            Err(GrantError::Inactive("org missing"))
+        );
+    }
+
+    #[test]
+    fn user_clients_never_exceed_the_user() {
+        let o = org(grants(&[(BILLING, "invoices:read invoices:write")]));
+        let mut u = user(&o, grants(&[(BILLING, "invoices:read")]));
+        let kind = ClientKind::User {
+            org_id: o.id.clone(),
+            user_id: u.id.clone(),
+        };
+        let c = client(kind, grants(&[(BILLING, "invoices:read invoices:write")]));
+        let g = grant(&c, Some(&o), Some(&u), &req(None, &[])).unwrap();
+        assert_eq!(g.scope, scopes("invoices:read"));
+        assert_eq!(g.user_id.as_ref(), Some(&u.id));
+        assert_eq!(g.org_id.as_ref(), Some(&o.id));
+        assert!(matches!(
+            grant(&c, Some(&o), Some(&u), &req(Some("invoices:write"), &[])),
+            Err(GrantError::InvalidScope(_))
+        ));
+        assert_eq!(
+            grant(&c, Some(&o), None, &req(None, &[])),
+            Err(GrantError::Inactive("user missing"))
+        );
+        u.status = Status::Disabled;
+        assert_eq!(
+            grant(&c, Some(&o), Some(&u), &req(None, &[])),
+            Err(GrantError::Inactive("user disabled"))
+        );
+    }
+}

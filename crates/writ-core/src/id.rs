@@ -1,0 +1,139 @@
+//! Prefixed, time-sortable ids (DESIGN.md §2): a type prefix and the 26-character base32 form of a
+//! UUIDv7, so `org_01jd…` says what it is and ids sort by creation time.
+
+use std::fmt;
+
+use crate::{Invalid, base32};
+
+const BODY_LEN: usize = 26;
+
+macro_rules! prefixed_id {
+    ($(#[$doc:meta])* $name:ident, $prefix:literal, $what:literal) => {
+        $(#[$doc])*
+        #[derive(Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
+        pub struct $name(String);
+
+        impl $name {
+            pub const PREFIX: &'static str = $prefix;
+
+            /// A new id for the current time (UUIDv7, monotonic within this process).
+            pub fn generate() -> Self {
+                Self(format!("{}_{}", $prefix, base32::encode(uuid::Uuid::now_v7().as_bytes())))
+            }
+
+            pub fn parse(s: &str) -> Result<Self, Invalid> {
+                let body = s
+                    .strip_prefix($prefix)
+                    .and_then(|rest| rest.strip_prefix('_'))
+                    .ok_or_else(|| Invalid::new($what, format!("must start with `{}_`", $prefix)))?;
+                // 26 characters hold 130 bits; a 128-bit body leaves the first character at most `7`.
+                let valid = body.len() == BODY_LEN
+                    && body.bytes().all(base32::is_char)
+                    && body.as_bytes()[0] <= b'7';
+                if !valid {
+                    return Err(Invalid::new($what, "malformed id"));
+                }
+                Ok(Self(s.to_owned()))
+            }
+
+            pub fn as_str(&self) -> &str {
+                &self.0
+            }
+        }
+
+        impl fmt::Display for $name {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str(&self.0)
+            }
+        }
+
+        impl fmt::Debug for $name {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str(&self.0)
+            }
+        }
+
+        impl std::str::FromStr for $name {
+            type Err = Invalid;
+            fn from_str(s: &str) -> Result<Self, Invalid> {
+                Self::parse(s)
+            }
+        }
+
+        impl serde::Serialize for $name {
+            fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+                s.serialize_str(&self.0)
+            }
+        }
+
+        impl<'de> serde::Deserialize<'de> for $name {
+            fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+                let s = <std::borrow::Cow<'de, str>>::deserialize(d)?;
+                Self::parse(&s).map_err(serde::de::Error::custom)
+            }
+        }
+    };
+}
+
+prefixed_id!(/// An organization (tenant).
+    OrgId, "org", "org id");
+prefixed_id!(/// A user of an organization.
+    UserId, "usr", "user id");
+prefixed_id!(/// A resource (an API and its audience).
+    ResourceId, "res", "resource id");
+prefixed_id!(/// A machine client.
+    ClientId, "cli", "client id");
+prefixed_id!(/// A client secret (its id, never its value).
+    SecretId, "sec", "secret id");
+prefixed_id!(/// An audit event.
+    EventId, "evt", "event id");
+prefixed_id!(/// A signing key: the JWS `kid`.
+    KeyId, "key", "key id");
+
+/// A new token id (`jti`): 128 bits, time-ordered, so logs and revocation lists sort by issuance.
+pub fn new_token_id() -> String {
+    base32::encode(uuid::Uuid::now_v7().as_bytes())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn generated_ids_parse_back_and_sort_by_creation() {
+        let a = OrgId::generate();
+        let b = OrgId::generate();
+        assert!(a.as_str().starts_with("org_"));
+        assert_eq!(a.as_str().len(), 4 + BODY_LEN);
+        assert_eq!(OrgId::parse(a.as_str()).unwrap(), a);
+        assert!(a < b, "{a} should sort before {b}");
+    }
+
+    #[test]
+    fn rejects_wrong_prefix_and_malformed_bodies() {
+        let client = ClientId::generate();
+        assert!(OrgId::parse(client.as_str()).is_err());
+        assert!(OrgId::parse("org_").is_err());
+        assert!(
+            OrgId::parse("org_01JD0000000000000000000000").is_err(),
+            "upper case"
+        );
+        assert!(
+            OrgId::parse("org_81jd000000000000000000000").is_err(),
+            "too many bits"
+        );
+        assert!(
+            OrgId::parse("org_01jd00000000000000000000u").is_err(),
+            "u is not base32"
+        );
+        assert!(OrgId::parse("org01jd0000000000000000000000").is_err());
+    }
+
+    #[test]
+    fn serde_validates() {
+        let id = UserId::generate();
+        let json = serde_json::to_string(&id).unwrap();
+        assert_eq!(serde_json::from_str::<UserId>(&json).unwrap(), id);
+        assert!(serde_json::from_str::<UserId>("\"usr_nope\"").is_err());
+    }
+}

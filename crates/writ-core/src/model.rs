@@ -1,0 +1,374 @@
+//! The entities of DESIGN.md §2, as validated domain values. Storage and HTTP layers convert to and
+//! from these; nothing is serialized straight from a database row.
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+use time::OffsetDateTime;
+
+use crate::{
+    ClientId, Email, EventId, KeyId, Metadata, Name, OrgId, ResourceId, ResourceUri, ScopeName, ScopeSet,
+    SecretId, Slug, TokenTtl, UserId,
+};
+
+/// The built-in resource of the admin API (DESIGN.md §2).
+pub const ADMIN_AUDIENCE: &str = "urn:writ:admin";
+/// The built-in resource of the guard API.
+pub const GUARD_AUDIENCE: &str = "urn:writ:guard";
+
+/// Scopes per resource: what an org is entitled to, or what a client or user is granted. Keyed by
+/// resource identifier, so iteration order (and everything derived from it) is deterministic.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Grants(pub BTreeMap<ResourceUri, ScopeSet>);
+
+impl Grants {
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    pub fn scopes(&self, resource: &ResourceUri) -> Option<&ScopeSet> {
+        self.0.get(resource)
+    }
+
+    pub fn add(&mut self, resource: ResourceUri, scopes: ScopeSet) {
+        self.0.entry(resource).or_default().union_with(&scopes);
+    }
+
+    /// What both grant: per resource, the shared scopes; resources left empty are dropped.
+    pub fn intersect(&self, other: &Grants) -> Grants {
+        Grants(
+            self.0
+                .iter()
+                .filter_map(|(r, s)| {
+                    let both = s.intersection(other.0.get(r)?);
+                    (!both.is_empty()).then(|| (r.clone(), both))
+                })
+                .collect(),
+        )
+    }
+
+    /// The first (resource, scopes) of `self` that `limit` does not allow, if any.
+    pub fn excess_over(&self, limit: &Grants) -> Option<(ResourceUri, ScopeSet)> {
+        self.0.iter().find_map(|(r, s)| {
+            let allowed = limit.0.get(r).cloned().unwrap_or_default();
+            let extra = s.difference(&allowed);
+            (!extra.is_empty()).then(|| (r.clone(), extra))
+        })
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+
+    pub fn iter(&self) -> impl Iterator<Item = (&ResourceUri, &ScopeSet)> {
+        self.0.iter()
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum OrgStatus {
+    Active,
+    Suspended,
+}
+
+/// A tenant. Its entitlements bound every grant of its clients and users (deny by default).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Org {
+    pub id: OrgId,
+    pub name: Name,
+    pub slug: Slug,
+    pub status: OrgStatus,
+    pub metadata: Metadata,
+    pub entitlements: Grants,
+    pub created_at: OffsetDateTime,
+    pub updated_at: OffsetDateTime,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Status {
+    Active,
+    Disabled,
+}
+
+/// A person in an org. `grants` bound what the user's clients may receive.
+#[derive(Debug, Clone, PartialEq)]
+pub struct User {
+    pub id: UserId,
+    pub org_id: OrgId,
+    pub email: Email,
+    /// An argon2id PHC string, when the user can log in.
+    pub password_hash: Option<String>,
+    pub status: Status,
+    pub grants: Grants,
+    pub created_at: OffsetDateTime,
+    pub updated_at: OffsetDateTime,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ScopeDef {
+    pub name: ScopeName,
+    #[serde(default)]
+    pub description: String,
+}
+
+/// An API that accepts Writ tokens; `identifier` is the audience of those tokens.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Resource {
+    pub id: ResourceId,
+    pub identifier: ResourceUri,
+    pub name: Name,
+    pub scopes: Vec<ScopeDef>,
+    /// Writ's own APIs (`urn:writ:admin`, `urn:writ:guard`), which cannot be changed through the API.
+    pub builtin: bool,
+    pub created_at: OffsetDateTime,
+    pub updated_at: OffsetDateTime,
+}
+
+impl Resource {
+    pub fn scope_set(&self) -> ScopeSet {
+        self.scopes.iter().map(|s| s.name.clone()).collect()
+    }
+}
+
+/// Who a client acts for. The kind fixes which org and user claims its tokens carry.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ClientKind {
+    /// Acts for an organization: tokens carry `oid`.
+    Org { org_id: OrgId },
+    /// Acts for one user of an org: tokens carry `oid` and `uid`.
+    User { org_id: OrgId, user_id: UserId },
+    /// An internal service of the operator: no org.
+    Service,
+}
+
+impl ClientKind {
+    pub fn name(&self) -> &'static str {
+        match self {
+            Self::Org { .. } => "org",
+            Self::User { .. } => "user",
+            Self::Service => "service",
+        }
+    }
+
+    pub fn org_id(&self) -> Option<&OrgId> {
+        match self {
+            Self::Org { org_id } | Self::User { org_id, .. } => Some(org_id),
+            Self::Service => None,
+        }
+    }
+
+    pub fn user_id(&self) -> Option<&UserId> {
+        match self {
+            Self::User { user_id, .. } => Some(user_id),
+            _ => None,
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Client {
+    pub id: ClientId,
+    pub kind: ClientKind,
+    pub name: Name,
+    pub status: Status,
+    pub token_ttl: TokenTtl,
+    pub grants: Grants,
+    pub metadata: Metadata,
+    pub created_at: OffsetDateTime,
+    pub updated_at: OffsetDateTime,
+}
+
+/// The most secrets a client may hold at once (DESIGN.md §2): enough to rotate without downtime.
+pub const MAX_ACTIVE_SECRETS: usize = 5;
+
+/// A stored client secret: its keyed hash and bookkeeping, never its value.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ClientSecret {
+    pub id: SecretId,
+    pub client_id: ClientId,
+    /// The first characters of the secret, to tell secrets apart in lists (`writ_cs_k3m9…`).
+    pub display_prefix: String,
+    pub hash: crate::secret::SecretHash,
+    pub created_at: OffsetDateTime,
+    pub expires_at: Option<OffsetDateTime>,
+    pub last_used_at: Option<OffsetDateTime>,
+}
+
+impl ClientSecret {
+    pub fn is_usable(&self, now: OffsetDateTime) -> bool {
+        self.expires_at.is_none_or(|at| now < at)
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum SigningAlg {
+    ES256,
+    RS256,
+    EdDSA,
+}
+
+impl SigningAlg {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::ES256 => "ES256",
+            Self::RS256 => "RS256",
+            Self::EdDSA => "EdDSA",
+        }
+    }
+
+    pub fn parse(s: &str) -> Result<Self, crate::Invalid> {
+        match s {
+            "ES256" => Ok(Self::ES256),
+            "RS256" => Ok(Self::RS256),
+            "EdDSA" => Ok(Self::EdDSA),
+            _ => Err(crate::Invalid::new("algorithm", "must be ES256, RS256 or EdDSA")),
+        }
+    }
+}
+
+/// Where a signing key is in its life (DESIGN.md §3).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum KeyState {
+    /// Published in the JWKS, not yet signing.
+    Pending,
+    /// Signs new tokens; published.
+    Active,
+    /// No longer signs; published until every token it signed has expired.
+    Retired,
+    /// Past its last token's expiry; no longer published.
+    Removed,
+    /// Withdrawn at once (compromise); never published again.
+    Revoked,
+}
+
+impl KeyState {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Pending => "pending",
+            Self::Active => "active",
+            Self::Retired => "retired",
+            Self::Removed => "removed",
+            Self::Revoked => "revoked",
+        }
+    }
+
+    pub fn parse(s: &str) -> Result<Self, crate::Invalid> {
+        Ok(match s {
+            "pending" => Self::Pending,
+            "active" => Self::Active,
+            "retired" => Self::Retired,
+            "removed" => Self::Removed,
+            "revoked" => Self::Revoked,
+            _ => return Err(crate::Invalid::new("key state", s.to_owned())),
+        })
+    }
+
+    /// Whether a key in this state belongs in the JWKS.
+    pub fn is_published(self) -> bool {
+        matches!(self, Self::Pending | Self::Active | Self::Retired)
+    }
+}
+
+/// A signing key. The private key is stored encrypted under the key-encryption key; this crate only
+/// carries the ciphertext.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SigningKey {
+    pub kid: KeyId,
+    pub alg: SigningAlg,
+    pub state: KeyState,
+    pub private_key_encrypted: Vec<u8>,
+    pub public_jwk: serde_json::Value,
+    pub created_at: OffsetDateTime,
+    pub activated_at: Option<OffsetDateTime>,
+    pub retired_at: Option<OffsetDateTime>,
+    pub revoked_at: Option<OffsetDateTime>,
+}
+
+/// Who did something.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "kind", content = "id", rename_all = "snake_case")]
+pub enum Actor {
+    Client(ClientId),
+    User(UserId),
+    /// The operator acting outside the API (the CLI on the server).
+    Operator,
+    /// Writ itself (bootstrap, scheduled key rotation).
+    System,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Outcome {
+    Success,
+    Failure,
+}
+
+/// One audited action. `details` holds action-specific facts (for token issuance: secret id, kid,
+/// jti, scopes, audiences), never a secret.
+#[derive(Debug, Clone, PartialEq)]
+pub struct AuditEvent {
+    pub id: EventId,
+    pub occurred_at: OffsetDateTime,
+    pub actor: Actor,
+    pub org_id: Option<OrgId>,
+    /// Dotted and past tense: `org.created`, `client.created`, `token.issued`.
+    pub action: String,
+    pub target_id: Option<String>,
+    pub outcome: Outcome,
+    pub ip: Option<String>,
+    pub request_id: Option<String>,
+    pub details: serde_json::Value,
+}
+
+impl AuditEvent {
+    pub fn new(actor: Actor, org_id: Option<OrgId>, action: &str, target_id: Option<String>) -> Self {
+        Self {
+            id: EventId::generate(),
+            occurred_at: crate::now(),
+            actor,
+            org_id,
+            action: action.to_owned(),
+            target_id,
+            outcome: Outcome::Success,
+            ip: None,
+            request_id: None,
+            details: serde_json::Value::Object(Default::default()),
+        }
+    }
+
+    pub fn with_details(mut self, details: serde_json::Value) -> Self {
+        self.details = details;
+        self
+    }
+}
+
+/// The scopes of the admin API: what an operator or tenant-admin token may do there.
+pub const ADMIN_SCOPES: &[(&str, &str)] = &[
+    ("admin:orgs:read", "Read organizations"),
+    ("admin:orgs:write", "Create and change organizations"),
+    ("admin:resources:read", "Read resources and their scopes"),
+    (
+        "admin:resources:write",
+        "Create and change resources (operator only)",
+    ),
+    ("admin:users:read", "Read users"),
+    ("admin:users:write", "Create and change users"),
+    ("admin:clients:read", "Read clients and their secrets' metadata"),
+    ("admin:clients:write", "Create and change clients and secrets"),
+    ("admin:keys:read", "Read signing keys (operator only)"),
+    (
+        "admin:keys:write",
+        "Rotate and revoke signing keys (operator only)",
+    ),
+    ("admin:audit:read", "Read the audit log"),
+    ("admin:revocations:write", "Revoke tokens"),
+];
+
+/// The scopes of the guard API.
+pub const GUARD_SCOPES: &[(&str, &str)] = &[
+    ("guard:revocations:read", "Follow the revocation feed"),
+    ("guard:ratelimit:check", "Check per-client rate limits"),
+];

@@ -1,0 +1,513 @@
+//! Validated values. Each type can only be built through its parser, so a value that exists is valid
+//! ("parse, don't validate").
+
+use std::collections::BTreeSet;
+use std::fmt;
+use std::str::FromStr;
+
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
+
+use crate::Invalid;
+
+macro_rules! string_value {
+    ($name:ident) => {
+        impl $name {
+            pub fn as_str(&self) -> &str {
+                &self.0
+            }
+        }
+        impl fmt::Display for $name {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str(&self.0)
+            }
+        }
+        impl FromStr for $name {
+            type Err = Invalid;
+            fn from_str(s: &str) -> Result<Self, Invalid> {
+                Self::parse(s)
+            }
+        }
+        impl Serialize for $name {
+            fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+                s.serialize_str(&self.0)
+            }
+        }
+        impl<'de> Deserialize<'de> for $name {
+            fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+                let s = <std::borrow::Cow<'de, str>>::deserialize(d)?;
+                Self::parse(&s).map_err(serde::de::Error::custom)
+            }
+        }
+    };
+}
+
+/// A display name (org, resource, client): 1..=200 characters after trimming, no control characters.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct Name(String);
+string_value!(Name);
+
+impl Name {
+    pub const MAX_CHARS: usize = 200;
+
+    pub fn parse(s: &str) -> Result<Self, Invalid> {
+        let s = s.trim();
+        if s.is_empty() {
+            return Err(Invalid::new("name", "must not be empty"));
+        }
+        if s.chars().count() > Self::MAX_CHARS {
+            return Err(Invalid::new(
+                "name",
+                format!("must be at most {} characters", Self::MAX_CHARS),
+            ));
+        }
+        if s.chars().any(char::is_control) {
+            return Err(Invalid::new("name", "must not contain control characters"));
+        }
+        Ok(Self(s.to_owned()))
+    }
+}
+
+/// An org slug: 2..=63 characters of `a-z`, `0-9` and `-`, starting with a letter and not ending
+/// with `-` (a DNS label, so it can name a subdomain).
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct Slug(String);
+string_value!(Slug);
+
+impl Slug {
+    pub fn parse(s: &str) -> Result<Self, Invalid> {
+        let b = s.as_bytes();
+        if !(2..=63).contains(&b.len()) {
+            return Err(Invalid::new("slug", "must be 2 to 63 characters"));
+        }
+        if !b
+            .iter()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || *c == b'-')
+        {
+            return Err(Invalid::new("slug", "may contain only a-z, 0-9 and -"));
+        }
+        if !b[0].is_ascii_lowercase() || b[b.len() - 1] == b'-' {
+            return Err(Invalid::new(
+                "slug",
+                "must start with a letter and not end with -",
+            ));
+        }
+        Ok(Self(s.to_owned()))
+    }
+}
+
+/// An e-mail address, lower-cased. Deliberately loose (one `@`, non-empty parts, no spaces): the
+/// only real check of an address is a message that arrives.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct Email(String);
+string_value!(Email);
+
+impl Email {
+    pub fn parse(s: &str) -> Result<Self, Invalid> {
+        let s = s.trim();
+        let ok = s.len() <= 254
+            && !s.chars().any(|c| c.is_whitespace() || c.is_control())
+            && matches!(s.split_once('@'), Some((local, domain))
+                if !local.is_empty() && domain.contains('.') && !domain.contains('@')
+                    && !domain.starts_with('.') && !domain.ends_with('.'));
+        if !ok {
+            return Err(Invalid::new("email", "must be an address like name@example.com"));
+        }
+        Ok(Self(s.to_lowercase()))
+    }
+}
+
+/// One scope token, RFC 6749 §3.3: `scope-token = 1*( %x21 / %x23-5B / %x5D-7E )`, at most 128
+/// characters (a limit of ours, so a scope list stays a reasonable size).
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct ScopeName(String);
+string_value!(ScopeName);
+
+impl ScopeName {
+    pub const MAX_LEN: usize = 128;
+
+    pub fn parse(s: &str) -> Result<Self, Invalid> {
+        if s.is_empty() || s.len() > Self::MAX_LEN {
+            return Err(Invalid::new(
+                "scope name",
+                format!("must be 1 to {} characters", Self::MAX_LEN),
+            ));
+        }
+        if !s.bytes().all(is_scope_char) {
+            return Err(Invalid::new(
+                "scope name",
+                "may contain only printable ASCII except space, `\"` and `\\` (RFC 6749 §3.3)",
+            ));
+        }
+        Ok(Self(s.to_owned()))
+    }
+}
+
+/// `%x21 / %x23-5B / %x5D-7E`: visible ASCII except `"` and `\`.
+pub fn is_scope_char(c: u8) -> bool {
+    c == 0x21 || (0x23..=0x5b).contains(&c) || (0x5d..=0x7e).contains(&c)
+}
+
+/// A set of scopes, written as RFC 6749 §3.3 `scope = scope-token *( SP scope-token )`. Parsing is
+/// strict: tokens are separated by exactly one space, with none leading or trailing, and the empty
+/// string is not a scope. Duplicates collapse; the written form is sorted, so it is deterministic.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Hash)]
+pub struct ScopeSet(BTreeSet<ScopeName>);
+
+impl ScopeSet {
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    pub fn parse(s: &str) -> Result<Self, Invalid> {
+        if s.is_empty() {
+            return Err(Invalid::new("scope", "must name at least one scope"));
+        }
+        s.split(' ')
+            .map(ScopeName::parse)
+            .collect::<Result<_, _>>()
+            .map(Self)
+    }
+
+    pub fn contains(&self, scope: &str) -> bool {
+        self.0.iter().any(|s| s.as_str() == scope)
+    }
+
+    pub fn is_subset(&self, other: &ScopeSet) -> bool {
+        self.0.is_subset(&other.0)
+    }
+
+    pub fn intersection(&self, other: &ScopeSet) -> ScopeSet {
+        Self(self.0.intersection(&other.0).cloned().collect())
+    }
+
+    pub fn union_with(&mut self, other: &ScopeSet) {
+        self.0.extend(other.0.iter().cloned());
+    }
+
+    pub fn difference(&self, other: &ScopeSet) -> ScopeSet {
+        Self(self.0.difference(&other.0).cloned().collect())
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+
+    pub fn len(&self) -> usize {
+        self.0.len()
+    }
+
+    pub fn iter(&self) -> impl Iterator<Item = &ScopeName> {
+        self.0.iter()
+    }
+
+    pub fn insert(&mut self, scope: ScopeName) {
+        self.0.insert(scope);
+    }
+}
+
+impl FromIterator<ScopeName> for ScopeSet {
+    fn from_iter<I: IntoIterator<Item = ScopeName>>(iter: I) -> Self {
+        Self(iter.into_iter().collect())
+    }
+}
+
+impl fmt::Display for ScopeSet {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        for (i, s) in self.0.iter().enumerate() {
+            if i > 0 {
+                f.write_str(" ")?;
+            }
+            f.write_str(s.as_str())?;
+        }
+        Ok(())
+    }
+}
+
+impl FromStr for ScopeSet {
+    type Err = Invalid;
+    fn from_str(s: &str) -> Result<Self, Invalid> {
+        Self::parse(s)
+    }
+}
+
+/// Serialized as a JSON array of scope names (the admin API's form); tokens use the
+/// space-separated `Display` form.
+impl Serialize for ScopeSet {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_seq(self.0.iter())
+    }
+}
+
+impl<'de> Deserialize<'de> for ScopeSet {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        Ok(Self(Vec::<ScopeName>::deserialize(d)?.into_iter().collect()))
+    }
+}
+
+/// A resource identifier: the audience of its tokens. An absolute URI (RFC 8707 §2: "MUST be an
+/// absolute URI … MUST NOT include a fragment component"), such as `https://api.example.com/billing`
+/// or `urn:writ:admin`, at most 2048 bytes. `http:` is refused except for loopback hosts.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct ResourceUri(String);
+string_value!(ResourceUri);
+
+impl ResourceUri {
+    pub const MAX_LEN: usize = 2048;
+
+    pub fn parse(s: &str) -> Result<Self, Invalid> {
+        let bad = |why: &str| Invalid::new("resource identifier", why.to_owned());
+        if s.is_empty() || s.len() > Self::MAX_LEN {
+            return Err(bad("must be 1 to 2048 characters"));
+        }
+        if !s.bytes().all(|c| c.is_ascii_graphic()) {
+            return Err(bad("must be printable ASCII without spaces"));
+        }
+        if s.contains('#') {
+            return Err(bad("must not contain a fragment (RFC 8707 §2)"));
+        }
+        let (scheme, rest) = s.split_once(':').ok_or_else(|| bad("must be an absolute URI"))?;
+        let scheme_ok = scheme.bytes().next().is_some_and(|c| c.is_ascii_alphabetic())
+            && scheme
+                .bytes()
+                .all(|c| c.is_ascii_alphanumeric() || matches!(c, b'+' | b'-' | b'.'));
+        if !scheme_ok || rest.is_empty() {
+            return Err(bad("must be an absolute URI"));
+        }
+        match scheme.to_ascii_lowercase().as_str() {
+            "https" | "http" => {
+                let host = rest
+                    .strip_prefix("//")
+                    .map(|r| r.split(['/', '?']).next().unwrap_or(""))
+                    .filter(|h| !h.is_empty())
+                    .ok_or_else(|| bad("an http(s) identifier needs a host"))?;
+                let loopback = ["localhost", "127.0.0.1", "[::1]"]
+                    .iter()
+                    .any(|l| host == *l || host.starts_with(&format!("{l}:")));
+                if scheme.eq_ignore_ascii_case("http") && !loopback {
+                    return Err(bad("must use https (http only for localhost)"));
+                }
+            }
+            _ => {}
+        }
+        Ok(Self(s.to_owned()))
+    }
+}
+
+/// A token lifetime in seconds, within 300..=86400 (DESIGN.md §2); 3600 by default.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct TokenTtl(u32);
+
+impl TokenTtl {
+    pub const MIN: u32 = 300;
+    pub const MAX: u32 = 86_400;
+    pub const DEFAULT: TokenTtl = TokenTtl(3600);
+
+    pub fn new(seconds: u32) -> Result<Self, Invalid> {
+        if !(Self::MIN..=Self::MAX).contains(&seconds) {
+            return Err(Invalid::new(
+                "token ttl",
+                format!("must be between {} and {} seconds", Self::MIN, Self::MAX),
+            ));
+        }
+        Ok(Self(seconds))
+    }
+
+    pub fn seconds(self) -> u32 {
+        self.0
+    }
+}
+
+impl Default for TokenTtl {
+    fn default() -> Self {
+        Self::DEFAULT
+    }
+}
+
+impl Serialize for TokenTtl {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_u32(self.0)
+    }
+}
+
+impl<'de> Deserialize<'de> for TokenTtl {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        Self::new(u32::deserialize(d)?).map_err(serde::de::Error::custom)
+    }
+}
+
+/// Free-form key/value metadata on orgs and clients, bounded like Stripe's: at most 50 keys, keys of
+/// at most 40 characters, string values of at most 500.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct Metadata(serde_json::Map<String, serde_json::Value>);
+
+impl Metadata {
+    pub const MAX_KEYS: usize = 50;
+
+    pub fn parse(value: serde_json::Value) -> Result<Self, Invalid> {
+        let bad = |why: String| Invalid::new("metadata", why);
+        let serde_json::Value::Object(map) = value else {
+            return Err(bad("must be an object".into()));
+        };
+        if map.len() > Self::MAX_KEYS {
+            return Err(bad(format!("may hold at most {} keys", Self::MAX_KEYS)));
+        }
+        for (k, v) in &map {
+            if k.is_empty() || k.chars().count() > 40 {
+                return Err(bad("keys must be 1 to 40 characters".into()));
+            }
+            match v {
+                serde_json::Value::String(s) if s.chars().count() <= 500 => {}
+                _ => {
+                    return Err(bad(format!(
+                        "value of `{k}` must be a string of at most 500 characters"
+                    )));
+                }
+            }
+        }
+        Ok(Self(map))
+    }
+
+    pub fn as_map(&self) -> &serde_json::Map<String, serde_json::Value> {
+        &self.0
+    }
+}
+
+impl<'de> Deserialize<'de> for Metadata {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        Self::parse(serde_json::Value::deserialize(d)?).map_err(serde::de::Error::custom)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    #[test]
+    fn names_and_slugs() {
+        assert_eq!(Name::parse("  Acme  ").unwrap().as_str(), "Acme");
+        assert!(Name::parse("   ").is_err());
+        assert!(Name::parse("a\u{7}b").is_err());
+        assert!(Name::parse(&"x".repeat(201)).is_err());
+        assert!(Slug::parse("acme-inc").is_ok());
+        for bad in ["a", "Acme", "acme-", "-acme", "1acme", "ac me", "acme_inc"] {
+            assert!(Slug::parse(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn emails() {
+        assert_eq!(
+            Email::parse("Ann@Example.com").unwrap().as_str(),
+            "ann@example.com"
+        );
+        for bad in [
+            "ann",
+            "@example.com",
+            "ann@",
+            "ann@example",
+            "a b@example.com",
+            "a@b@c.com",
+        ] {
+            assert!(Email::parse(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn resource_uris() {
+        for ok in [
+            "https://api.example.com/billing",
+            "urn:writ:admin",
+            "http://localhost:8080/x",
+        ] {
+            assert!(ResourceUri::parse(ok).is_ok(), "{ok}");
+        }
+        for bad in [
+            "",
+            "api.example.com",
+            "https://api.example.com/#frag",
+            "http://api.example.com",
+            "https:///nohost",
+            "https://a b",
+            "1http://x",
+        ] {
+            assert!(ResourceUri::parse(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn ttl_bounds() {
+        assert_eq!(TokenTtl::default().seconds(), 3600);
+        assert!(TokenTtl::new(299).is_err());
+        assert!(TokenTtl::new(300).is_ok());
+        assert!(TokenTtl::new(86_400).is_ok());
+        assert!(TokenTtl::new(86_401).is_err());
+        assert!(serde_json::from_str::<TokenTtl>("100").is_err());
+    }
+
+    #[test]
+    fn metadata_limits() {
+        assert!(Metadata::parse(serde_json::json!({"team": "billing"})).is_ok());
+        assert!(Metadata::parse(serde_json::json!(["x"])).is_err());
+        assert!(Metadata::parse(serde_json::json!({"n": 1})).is_err());
+        let many: serde_json::Map<_, _> = (0..51)
+            .map(|i| (format!("k{i}"), serde_json::json!("v")))
+            .collect();
+        assert!(Metadata::parse(serde_json::Value::Object(many)).is_err());
+    }
+
+    #[test]
+    fn scope_set_parsing_is_strict() {
+        let s = ScopeSet::parse("b a a").unwrap();
+        assert_eq!(s.to_string(), "a b");
+        for bad in ["", " a", "a ", "a  b", "a\tb", "a\"b", "a\\b", "é"] {
+            assert!(ScopeSet::parse(bad).is_err(), "{bad:?}");
+        }
+    }
+
+    fn scope_token() -> impl Strategy<Value = String> {
+        proptest::collection::vec(prop_oneof![Just(0x21u8), 0x23u8..=0x5b, 0x5du8..=0x7e], 1..=20)
+            .prop_map(|b| String::from_utf8(b).unwrap())
+    }
+
+    proptest! {
+        #[test]
+        fn valid_scope_lists_parse_and_round_trip(tokens in proptest::collection::vec(scope_token(), 1..8)) {
+            let written = tokens.join(" ");
+            let set = ScopeSet::parse(&written).unwrap();
+            for t in &tokens {
+                prop_assert!(set.contains(t));
+            }
+            prop_assert!(set.len() <= tokens.len());
+            prop_assert_eq!(ScopeSet::parse(&set.to_string()).unwrap(), set);
+        }
+
+        #[test]
+        fn any_forbidden_character_is_rejected(
+            head in scope_token(),
+            bad in prop_oneof![Just(b' '), Just(b'"'), Just(b'\\'), 0u8..0x20, Just(0x7fu8)],
+            tail in scope_token(),
+        ) {
+            let mut s = head.clone().into_bytes();
+            s.push(bad);
+            s.extend(tail.bytes());
+            let s = String::from_utf8(s).unwrap();
+            prop_assert!(ScopeName::parse(&s).is_err());
+            // A space is the separator: as a set it is fine once, never doubled or at the ends.
+            if bad == b' ' {
+                prop_assert!(ScopeSet::parse(&s).is_ok());
+                let trailing = format!("{s} ");
+                let doubled = format!("{head}  {tail}");
+                prop_assert!(ScopeSet::parse(&trailing).is_err());
+                prop_assert!(ScopeSet::parse(&doubled).is_err());
+            } else {
+                prop_assert!(ScopeSet::parse(&s).is_err());
+            }
+        }
+
+        #[test]
+        fn parsing_never_panics(s in ".{0,64}") {
+            let _ = ScopeSet::parse(&s);
+        }
+    }
+}

@@ -1,0 +1,116 @@
+//! Authorization in the handler's signature: `Authorized<OrgsWrite>` verifies the caller's Writ
+//! token (audience `urn:writ:admin`), requires the scope named by the marker type, and tells which
+//! tenant the caller is. An org-bound token (`oid`) sees only its own org.
+
+use std::future::{Ready, ready};
+use std::marker::PhantomData;
+
+use actix_web::{FromRequest, HttpRequest, dev::Payload, web};
+use writ_core::{ADMIN_AUDIENCE, OrgId};
+use writ_store::Tenant;
+use writ_token::AccessClaims;
+
+use crate::{ApiError, Context};
+
+/// A scope a route requires, as a marker type.
+pub trait RequiredScope {
+    const SCOPE: &'static str;
+}
+
+macro_rules! scopes {
+    ($($name:ident => $scope:literal),* $(,)?) => {
+        $(
+            #[doc = concat!("Requires `", $scope, "`.")]
+            #[derive(Debug)]
+            pub struct $name;
+            impl RequiredScope for $name {
+                const SCOPE: &'static str = $scope;
+            }
+        )*
+    };
+}
+
+scopes! {
+    OrgsRead => "admin:orgs:read",
+    OrgsWrite => "admin:orgs:write",
+    ResourcesRead => "admin:resources:read",
+    ResourcesWrite => "admin:resources:write",
+    ClientsRead => "admin:clients:read",
+    ClientsWrite => "admin:clients:write",
+}
+
+/// A verified admin caller holding scope `S`.
+#[derive(Debug)]
+pub struct Authorized<S> {
+    pub claims: AccessClaims,
+    pub tenant: Tenant,
+    _scope: PhantomData<S>,
+}
+
+impl<S> Authorized<S> {
+    /// `NotFound` unless the caller may act on `org_id`: a tenant never learns whether another
+    /// tenant's objects exist.
+    pub fn ensure_org(&self, org_id: &OrgId) -> Result<(), ApiError> {
+        match &self.tenant {
+            Tenant::Operator => Ok(()),
+            Tenant::Org(own) if own == org_id => Ok(()),
+            Tenant::Org(_) => Err(ApiError::not_found()),
+        }
+    }
+
+    /// Only the operator (a token without `oid`) may do this.
+    pub fn require_operator(&self) -> Result<(), ApiError> {
+        match self.tenant {
+            Tenant::Operator => Ok(()),
+            Tenant::Org(_) => Err(ApiError::forbidden("only the operator may do this")),
+        }
+    }
+
+    pub fn actor(&self) -> writ_core::Actor {
+        match writ_core::ClientId::parse(&self.claims.client_id) {
+            Ok(id) => writ_core::Actor::Client(id),
+            Err(_) => writ_core::Actor::System,
+        }
+    }
+}
+
+impl<S: RequiredScope> FromRequest for Authorized<S> {
+    type Error = ApiError;
+    type Future = Ready<Result<Self, ApiError>>;
+
+    fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
+        ready(authorize(req))
+    }
+}
+
+fn authorize<S: RequiredScope>(req: &HttpRequest) -> Result<Authorized<S>, ApiError> {
+    let ctx = req
+        .app_data::<web::Data<Context>>()
+        .ok_or_else(|| ApiError::internal(&std::io::Error::other("Context is not registered")))?;
+    let token = req
+        .headers()
+        .get(actix_web::http::header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer ").or_else(|| v.strip_prefix("bearer ")))
+        .map(str::trim)
+        .ok_or_else(ApiError::token_required)?;
+    let now = time::OffsetDateTime::now_utc().unix_timestamp();
+    let claims = ctx
+        .keys()
+        .verify(token, &ctx.issuer, ADMIN_AUDIENCE, now)
+        .map_err(|e| ApiError::unauthorized(format!("the token is not valid here: {e}")))?;
+    if !claims.has_scope(S::SCOPE) {
+        return Err(ApiError::insufficient_scope(S::SCOPE));
+    }
+    let tenant = match &claims.oid {
+        None => Tenant::Operator,
+        Some(oid) => {
+            Tenant::Org(OrgId::parse(oid).map_err(|_| ApiError::unauthorized("malformed oid claim"))?)
+        }
+    };
+    Ok(Authorized {
+        claims,
+        tenant,
+        _scope: PhantomData,
+    })
+}

@@ -1,0 +1,32 @@
+//! Shared actix glue for Writ's services: settings, the shared [`Context`], RFC 9457 error
+//! rendering, the `Authorized<Scope>` extractor, health endpoints and telemetry.
+//!
+//! Invariant: this is the only place that maps domain and storage errors to HTTP status codes for
+//! the admin and guard APIs; service crates never depend on each other, only on this glue.
+
+pub mod auth;
+pub mod context;
+pub mod error;
+pub mod health;
+pub mod server;
+pub mod settings;
+pub mod telemetry;
+
+pub use auth::{Authorized, RequiredScope};
+pub use context::Context;
+pub use error::ApiError;
+pub use server::Application;
+pub use settings::{Secret, Settings};
+
+/// The JSON, query and path extractor settings every service registers, so malformed input gets
+/// a problem+json answer like every other error instead of actix's plain text.
+pub fn configure_extractors(cfg: &mut actix_web::web::ServiceConfig) {
+    use actix_web::web;
+    cfg.app_data(
+        web::JsonConfig::default()
+            .limit(64 * 1024)
+            .error_handler(error::json_error),
+    )
+    .app_data(web::QueryConfig::default().error_handler(error::query_error))
+    .app_data(web::PathConfig::default().error_handler(error::path_error));
+}

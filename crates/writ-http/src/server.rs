@@ -1,0 +1,116 @@
+//! Building and running a Writ HTTP server. Every binary (and every test) goes through
+//! [`Application::build`]: it binds first, so tests can ask for port 0 and read the port back.
+
+use std::net::TcpListener;
+use std::sync::Arc;
+
+use actix_web::dev::Server;
+use actix_web::{App, HttpServer, web};
+use tracing_actix_web::TracingLogger;
+
+use crate::context::InitError;
+use crate::{ApiError, Context, Settings};
+
+/// Adds a service's routes to the app.
+pub type Configure = fn(&mut web::ServiceConfig);
+
+pub struct Application {
+    port: u16,
+    server: Server,
+    ctx: Arc<Context>,
+}
+
+impl std::fmt::Debug for Application {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Application")
+            .field("port", &self.port)
+            .finish_non_exhaustive()
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum BuildError {
+    #[error("cannot listen on {addr}: {source}")]
+    Bind { addr: String, source: std::io::Error },
+    #[error(transparent)]
+    Init(#[from] InitError),
+}
+
+impl Application {
+    /// Binds `settings.addr`, initializes the shared context and builds a server with the health
+    /// routes and every service in `services`.
+    pub async fn build(settings: Settings, services: &[Configure]) -> Result<Self, BuildError> {
+        let addr = settings.addr.clone();
+        let bind = |source| BuildError::Bind {
+            addr: addr.clone(),
+            source,
+        };
+        let listener = TcpListener::bind(&addr).map_err(bind)?;
+        let port = listener.local_addr().map_err(bind)?.port();
+        let issuer = settings.issuer_for_port(port);
+        let ctx = Context::init(settings, issuer).await?;
+        let data = web::Data::from(ctx.clone());
+        let services = services.to_vec();
+        let server = HttpServer::new(move || {
+            let mut app = App::new()
+                .app_data(data.clone())
+                .wrap(TracingLogger::default())
+                .configure(crate::configure_extractors)
+                .configure(crate::health::configure);
+            for configure in &services {
+                app = app.configure(*configure);
+            }
+            app.default_service(web::to(|| async {
+                Err::<actix_web::HttpResponse, _>(ApiError::not_found())
+            }))
+        })
+        .listen(listener)
+        .map_err(bind)?
+        .run();
+        Ok(Self { port, server, ctx })
+    }
+
+    pub fn port(&self) -> u16 {
+        self.port
+    }
+
+    pub fn context(&self) -> &Arc<Context> {
+        &self.ctx
+    }
+
+    /// Serves until SIGINT or SIGTERM, then finishes in-flight requests.
+    pub async fn run_until_stopped(self) -> std::io::Result<()> {
+        self.server.await
+    }
+}
+
+/// The whole `main` of a single-service binary: settings, telemetry, build, run.
+pub async fn serve_main(
+    args: crate::settings::SettingsArgs,
+    services: &[Configure],
+) -> std::process::ExitCode {
+    let settings = match args.load() {
+        Ok(s) => s,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return std::process::ExitCode::from(2);
+        }
+    };
+    let _telemetry = crate::telemetry::init(&settings.log);
+    match Application::build(settings, services).await {
+        Ok(app) => {
+            tracing::info!(port = app.port(), issuer = %app.context().issuer, "listening");
+            match app.run_until_stopped().await {
+                Ok(()) => std::process::ExitCode::SUCCESS,
+                Err(e) => {
+                    tracing::error!(error = %e, "server failed");
+                    std::process::ExitCode::FAILURE
+                }
+            }
+        }
+        Err(e) => {
+            tracing::error!(error = %e, "cannot start");
+            std::process::ExitCode::FAILURE
+        }
+    }
+}

@@ -1,0 +1,348 @@
+//! Settings of every Writ binary. They come from a TOML file, then `WRIT_*` environment variables,
+//! then command-line flags, each overriding the one before (the binaries' clap definitions read the
+//! environment and flags; this module reads the file and fills in defaults).
+
+use std::fmt;
+use std::io::Write;
+use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt};
+use std::path::{Path, PathBuf};
+
+use base64::Engine;
+use base64::engine::general_purpose::STANDARD as B64;
+use serde::Deserialize;
+
+/// A configuration secret. `Debug` never prints it.
+#[derive(Clone, Deserialize, PartialEq, Eq)]
+#[serde(transparent)]
+pub struct Secret(String);
+
+impl Secret {
+    pub fn new(s: impl Into<String>) -> Self {
+        Self(s.into())
+    }
+
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Debug for Secret {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("<redacted>")
+    }
+}
+
+impl From<String> for Secret {
+    fn from(s: String) -> Self {
+        Self(s)
+    }
+}
+
+/// Every setting, with its default. Field names are the TOML keys; the environment variable of
+/// each is `WRIT_` and the name in upper case (`database_url` → `WRIT_DATABASE_URL`).
+#[derive(Debug, Clone, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct Settings {
+    /// Address to listen on.
+    pub addr: String,
+    /// The `iss` of tokens and the base of discovery URLs. Default: `http://localhost:<port>`.
+    pub issuer: Option<String>,
+    /// `postgres://…` or `sqlite://…`. Default: the SQLite file `<data_dir>/writ.db`.
+    pub database_url: Option<String>,
+    /// Redis for change events, revocation and rate limits. Default: in-process (one instance).
+    pub redis_url: Option<String>,
+    /// Where the embedded default keeps its database, generated secrets and operator credential.
+    pub data_dir: PathBuf,
+    /// Base64 of the 32-byte key-encryption key. Default: generated into `<data_dir>/kek`.
+    pub kek: Option<Secret>,
+    /// Base64 of the 32-byte pepper of client-secret hashes. Default: generated into `<data_dir>/pepper`.
+    pub pepper: Option<Secret>,
+    /// Run pending migrations at start (`writ serve`); turn off when a separate job migrates.
+    pub auto_migrate: bool,
+    /// Log filter (`RUST_LOG` syntax).
+    pub log: String,
+}
+
+impl Default for Settings {
+    fn default() -> Self {
+        Self {
+            addr: "127.0.0.1:8080".into(),
+            issuer: None,
+            database_url: None,
+            redis_url: None,
+            data_dir: PathBuf::from("writ-data"),
+            kek: None,
+            pepper: None,
+            auto_migrate: true,
+            log: "info".into(),
+        }
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum SettingsError {
+    #[error("cannot read settings file {path}: {source}")]
+    File {
+        path: PathBuf,
+        source: config::ConfigError,
+    },
+    #[error("{0} must be the base64 of exactly 32 bytes")]
+    BadKey(&'static str),
+    #[error("data directory {path}: {source}")]
+    DataDir { path: PathBuf, source: std::io::Error },
+}
+
+impl Settings {
+    /// Reads `file` (if given) over the defaults. Environment and flags are applied by the caller
+    /// with [`Settings::apply`].
+    pub fn from_file(file: Option<&Path>) -> Result<Self, SettingsError> {
+        let Some(path) = file else {
+            return Ok(Self::default());
+        };
+        config::Config::builder()
+            .add_source(config::File::from(path).format(config::FileFormat::Toml))
+            .build()
+            .and_then(|c| c.try_deserialize())
+            .map_err(|source| SettingsError::File {
+                path: path.to_owned(),
+                source,
+            })
+    }
+
+    /// Overrides the fields that are `Some` in `o`.
+    pub fn apply(mut self, o: Overrides) -> Self {
+        if let Some(v) = o.addr {
+            self.addr = v;
+        }
+        if o.issuer.is_some() {
+            self.issuer = o.issuer;
+        }
+        if o.database_url.is_some() {
+            self.database_url = o.database_url;
+        }
+        if o.redis_url.is_some() {
+            self.redis_url = o.redis_url;
+        }
+        if let Some(v) = o.data_dir {
+            self.data_dir = v;
+        }
+        if o.kek.is_some() {
+            self.kek = o.kek;
+        }
+        if o.pepper.is_some() {
+            self.pepper = o.pepper;
+        }
+        if let Some(v) = o.auto_migrate {
+            self.auto_migrate = v;
+        }
+        if let Some(v) = o.log {
+            self.log = v;
+        }
+        self
+    }
+
+    pub fn database_url(&self) -> String {
+        self.database_url
+            .clone()
+            .unwrap_or_else(|| format!("sqlite://{}?mode=rwc", self.data_dir.join("writ.db").display()))
+    }
+
+    /// Whether this deployment keeps state in the data directory (SQLite or generated secrets).
+    pub fn uses_data_dir(&self) -> bool {
+        self.database_url.is_none() || self.kek.is_none() || self.pepper.is_none()
+    }
+
+    /// The issuer for a server listening on `port`.
+    pub fn issuer_for_port(&self, port: u16) -> String {
+        self.issuer
+            .clone()
+            .unwrap_or_else(|| format!("http://localhost:{port}"))
+            .trim_end_matches('/')
+            .to_owned()
+    }
+
+    /// Creates the data directory (0700) if it is needed and missing.
+    pub fn ensure_data_dir(&self) -> Result<(), SettingsError> {
+        if !self.uses_data_dir() {
+            return Ok(());
+        }
+        std::fs::DirBuilder::new()
+            .recursive(true)
+            .mode(0o700)
+            .create(&self.data_dir)
+            .map_err(|source| SettingsError::DataDir {
+                path: self.data_dir.clone(),
+                source,
+            })
+    }
+
+    /// The key-encryption key: from settings, else from `<data_dir>/kek`, generated on first use.
+    pub fn kek(&self) -> Result<[u8; 32], SettingsError> {
+        self.key("kek", self.kek.as_ref())
+    }
+
+    /// The pepper: from settings, else from `<data_dir>/pepper`, generated on first use.
+    pub fn pepper(&self) -> Result<[u8; 32], SettingsError> {
+        self.key("pepper", self.pepper.as_ref())
+    }
+
+    fn key(&self, name: &'static str, configured: Option<&Secret>) -> Result<[u8; 32], SettingsError> {
+        let decode = |s: &str| -> Result<[u8; 32], SettingsError> {
+            B64.decode(s.trim())
+                .ok()
+                .and_then(|b| <[u8; 32]>::try_from(b).ok())
+                .ok_or(SettingsError::BadKey(name))
+        };
+        if let Some(s) = configured {
+            return decode(s.expose());
+        }
+        let path = self.data_dir.join(name);
+        let io = |source| SettingsError::DataDir {
+            path: path.clone(),
+            source,
+        };
+        match std::fs::read_to_string(&path) {
+            Ok(s) => decode(&s),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                let mut key = [0u8; 32];
+                getrandom::fill(&mut key).map_err(|e| io(std::io::Error::other(e.to_string())))?;
+                write_private(&path, format!("{}\n", B64.encode(key)).as_bytes()).map_err(io)?;
+                Ok(key)
+            }
+            Err(e) => Err(io(e)),
+        }
+    }
+}
+
+/// Writes a new file readable by its owner only (0600). Fails if the file exists, so a secret is
+/// never silently replaced.
+pub fn write_private(path: &Path, contents: &[u8]) -> std::io::Result<()> {
+    let mut f = std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .mode(0o600)
+        .open(path)?;
+    f.write_all(contents)?;
+    f.sync_all()
+}
+
+/// Values from the environment or flags; `None` leaves the file's (or the default) value.
+#[derive(Debug, Default, Clone)]
+pub struct Overrides {
+    pub addr: Option<String>,
+    pub issuer: Option<String>,
+    pub database_url: Option<String>,
+    pub redis_url: Option<String>,
+    pub data_dir: Option<PathBuf>,
+    pub kek: Option<Secret>,
+    pub pepper: Option<Secret>,
+    pub auto_migrate: Option<bool>,
+    pub log: Option<String>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::os::unix::fs::PermissionsExt;
+
+    #[test]
+    fn file_then_overrides_and_secrets_stay_hidden() {
+        let dir = std::env::temp_dir().join(format!("writ-settings-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let file = dir.join("writ.toml");
+        std::fs::write(
+            &file,
+            "addr = \"0.0.0.0:9000\"\nlog = \"debug\"\npepper = \"c2VjcmV0\"\n",
+        )
+        .unwrap();
+        let s = Settings::from_file(Some(&file)).unwrap();
+        assert_eq!(s.addr, "0.0.0.0:9000");
+        assert!(!format!("{s:?}").contains("c2VjcmV0"));
+        let s = s.apply(Overrides {
+            addr: Some("127.0.0.1:1".into()),
+            ..Default::default()
+        });
+        assert_eq!(s.addr, "127.0.0.1:1");
+        assert_eq!(s.log, "debug", "kept from the file");
+        assert!(matches!(s.pepper(), Err(SettingsError::BadKey("pepper"))));
+        std::fs::write(&file, "nope = 1\n").unwrap();
+        assert!(
+            Settings::from_file(Some(&file)).is_err(),
+            "unknown keys are refused"
+        );
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
+    fn generated_keys_are_private_and_stable() {
+        let dir = std::env::temp_dir().join(format!("writ-keys-{}", std::process::id()));
+        let s = Settings {
+            data_dir: dir.clone(),
+            ..Default::default()
+        };
+        s.ensure_data_dir().unwrap();
+        let k1 = s.kek().unwrap();
+        assert_eq!(s.kek().unwrap(), k1);
+        assert_ne!(s.pepper().unwrap(), k1);
+        let mode = std::fs::metadata(dir.join("kek")).unwrap().permissions().mode() & 0o777;
+        assert_eq!(mode, 0o600);
+        assert_eq!(
+            std::fs::metadata(&dir).unwrap().permissions().mode() & 0o777,
+            0o700
+        );
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+}
+
+/// The settings flags every binary accepts; each also reads its `WRIT_*` environment variable.
+#[derive(Debug, Clone, Default, clap::Args)]
+pub struct SettingsArgs {
+    /// A TOML settings file (read first; the environment and flags override it).
+    #[arg(long, env = "WRIT_CONFIG", global = true)]
+    pub config: Option<PathBuf>,
+    /// Address to listen on [default: 127.0.0.1:8080].
+    #[arg(long, env = "WRIT_ADDR", global = true)]
+    pub addr: Option<String>,
+    /// Issuer URL (`iss`) [default: http://localhost:<port>].
+    #[arg(long, env = "WRIT_ISSUER", global = true)]
+    pub issuer: Option<String>,
+    /// postgres://… or sqlite://… [default: SQLite in the data directory].
+    #[arg(long, env = "WRIT_DATABASE_URL", global = true, hide_env_values = true)]
+    pub database_url: Option<String>,
+    /// redis://… [default: in-process].
+    #[arg(long, env = "WRIT_REDIS_URL", global = true, hide_env_values = true)]
+    pub redis_url: Option<String>,
+    /// Data directory of the embedded default [default: ./writ-data].
+    #[arg(long, env = "WRIT_DATA_DIR", global = true)]
+    pub data_dir: Option<PathBuf>,
+    /// Base64 of the 32-byte key-encryption key [default: <data_dir>/kek].
+    #[arg(long, env = "WRIT_KEK", global = true, hide_env_values = true)]
+    pub kek: Option<String>,
+    /// Base64 of the 32-byte secret-hash pepper [default: <data_dir>/pepper].
+    #[arg(long, env = "WRIT_PEPPER", global = true, hide_env_values = true)]
+    pub pepper: Option<String>,
+    /// Run pending migrations at start [default: true].
+    #[arg(long, env = "WRIT_AUTO_MIGRATE", global = true)]
+    pub auto_migrate: Option<bool>,
+    /// Log filter, RUST_LOG syntax [default: info].
+    #[arg(long, env = "WRIT_LOG", global = true)]
+    pub log: Option<String>,
+}
+
+impl SettingsArgs {
+    /// File, then environment and flags (clap has already merged those two, flags winning).
+    pub fn load(self) -> Result<Settings, SettingsError> {
+        let base = Settings::from_file(self.config.as_deref())?;
+        Ok(base.apply(Overrides {
+            addr: self.addr,
+            issuer: self.issuer,
+            database_url: self.database_url,
+            redis_url: self.redis_url,
+            data_dir: self.data_dir,
+            kek: self.kek.map(Secret::from),
+            pepper: self.pepper.map(Secret::from),
+            auto_migrate: self.auto_migrate,
+            log: self.log,
+        }))
+    }
+}

@@ -1,0 +1,152 @@
+//! `POST /oauth/token`: the client-credentials grant (RFC 6749 §4.4) with RFC 8707 resource
+//! indicators and RFC 9068 access tokens.
+
+use actix_web::{HttpRequest, HttpResponse, web};
+use serde_json::json;
+use time::OffsetDateTime;
+use writ_core::secret::{PlainSecret, SecretHash};
+use writ_core::{ClientId, GrantError, ResourceUri, ScopeSet, TokenRequest};
+use writ_http::Context;
+use writ_store::ClientCredentials;
+use writ_token::{AccessClaims, Audience};
+
+use crate::OAuthError;
+use crate::oauth_error::no_store;
+use crate::request::{self, Credentials};
+
+#[tracing::instrument(skip_all, fields(client_id, grant_type = "client_credentials", error.code))]
+pub async fn token(
+    req: HttpRequest,
+    payload: web::Payload,
+    ctx: web::Data<Context>,
+) -> Result<HttpResponse, OAuthError> {
+    let result = issue(&req, payload, &ctx).await;
+    if let Err(e) = &result {
+        tracing::Span::current().record("error.code", e.code());
+    }
+    result
+}
+
+async fn issue(req: &HttpRequest, payload: web::Payload, ctx: &Context) -> Result<HttpResponse, OAuthError> {
+    let body = request::read_body(payload).await?;
+    let params = request::parse_params(req, &body)?;
+    match params.grant_type.as_deref() {
+        None => {
+            return Err(OAuthError::InvalidRequest(
+                "missing parameter `grant_type`".into(),
+            ));
+        }
+        Some("client_credentials") => {}
+        Some(_) => return Err(OAuthError::UnsupportedGrantType),
+    }
+    let creds = request::credentials(req, &params)?;
+    tracing::Span::current().record("client_id", creds.client_id.as_str());
+
+    let token_request = TokenRequest {
+        scope: params
+            .scope
+            .as_deref()
+            .map(ScopeSet::parse)
+            .transpose()
+            .map_err(|e| OAuthError::InvalidScope(e.to_string()))?,
+        resources: params
+            .resources
+            .iter()
+            .chain(params.audience.iter())
+            .map(|r| ResourceUri::parse(r))
+            .collect::<Result<_, _>>()
+            .map_err(|e| OAuthError::InvalidTarget(e.to_string()))?,
+    };
+
+    let loaded = authenticate(ctx, &creds).await?;
+    let grant = writ_core::grant(
+        &loaded.client,
+        loaded.org.as_ref(),
+        loaded.user.as_ref(),
+        &token_request,
+    )
+    .map_err(|e| match e {
+        GrantError::Inactive(reason) => {
+            tracing::info!(reason, "refused an unusable client");
+            OAuthError::InvalidClient { basic: creds.basic }
+        }
+        GrantError::NothingGranted => OAuthError::UnauthorizedClient("the client is granted nothing".into()),
+        GrantError::InvalidScope(d) => OAuthError::InvalidScope(d),
+        GrantError::InvalidTarget(d) => OAuthError::InvalidTarget(d),
+    })?;
+
+    let now = OffsetDateTime::now_utc().unix_timestamp();
+    let ttl = i64::from(grant.ttl.seconds());
+    let claims = AccessClaims {
+        iss: ctx.issuer.clone(),
+        sub: loaded.client.id.to_string(),
+        client_id: loaded.client.id.to_string(),
+        aud: Audience::from_list(grant.audiences.iter().map(ToString::to_string).collect()),
+        scope: grant.scope.to_string(),
+        iat: now,
+        nbf: now,
+        exp: now + ttl,
+        jti: writ_core::id::new_token_id(),
+        oid: grant.org_id.as_ref().map(ToString::to_string),
+        uid: grant.user_id.as_ref().map(ToString::to_string),
+    };
+    let keys = ctx.keys();
+    let (access_token, kid) = keys.sign(&claims).map_err(|e| {
+        tracing::error!(error = %e, "signing failed");
+        OAuthError::Server
+    })?;
+    tracing::info!(kid = %kid, jti = %claims.jti, scope = %claims.scope, "issued a token");
+
+    let mut res = HttpResponse::Ok();
+    no_store(&mut res);
+    Ok(res.json(json!({
+        "access_token": access_token,
+        "token_type": "Bearer",
+        "expires_in": ttl,
+        "scope": claims.scope,
+    })))
+}
+
+/// Checks the client's secret. Every failure — malformed secret, unknown client, wrong or expired
+/// secret — is the same `invalid_client`; an unknown client still pays for a hash comparison, so
+/// timing does not tell which it was.
+async fn authenticate(ctx: &Context, creds: &Credentials) -> Result<ClientCredentials, OAuthError> {
+    let fail = OAuthError::InvalidClient { basic: creds.basic };
+    // A malformed secret (bad prefix or checksum) is refused before any lookup.
+    let secret = PlainSecret::parse(&creds.client_secret).map_err(|_| fail.clone())?;
+    let presented = secret.hash(&ctx.pepper);
+    let client_id = ClientId::parse(&creds.client_id).ok();
+    let loaded = match &client_id {
+        Some(id) => writ_store::load_credentials(ctx.store.conn(), id)
+            .await
+            .map_err(|e| {
+                tracing::error!(error = %e, "loading client credentials failed");
+                OAuthError::Server
+            })?,
+        None => None,
+    };
+    let now = OffsetDateTime::now_utc();
+    let Some(loaded) = loaded else {
+        let _ = presented.matches(&SecretHash([0; 32]));
+        return Err(fail);
+    };
+    // Compare against every usable secret without stopping early.
+    let matched = loaded
+        .secrets
+        .iter()
+        .filter(|s| s.is_usable(now))
+        .fold(None, |found, s| {
+            if s.hash.matches(&presented) {
+                Some(&s.id)
+            } else {
+                found
+            }
+        });
+    match matched {
+        Some(secret_id) => {
+            tracing::debug!(secret_id = %secret_id, "client authenticated");
+            Ok(loaded)
+        }
+        None => Err(fail),
+    }
+}

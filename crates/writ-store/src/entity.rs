@@ -1,0 +1,164 @@
+//! sea-orm entities: one module per table, mirroring the migrations. Rows never leave this crate;
+//! repositories convert them into `writ_core` values.
+
+macro_rules! no_relations {
+    () => {
+        #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
+        pub enum Relation {}
+        impl ActiveModelBehavior for ActiveModel {}
+    };
+}
+
+pub mod orgs {
+    use sea_orm::entity::prelude::*;
+    #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+    #[sea_orm(table_name = "orgs")]
+    pub struct Model {
+        #[sea_orm(primary_key, auto_increment = false)]
+        pub id: String,
+        pub name: String,
+        pub slug: String,
+        pub status: String,
+        pub metadata: String,
+        pub created_at: TimeDateTimeWithTimeZone,
+        pub updated_at: TimeDateTimeWithTimeZone,
+    }
+    no_relations!();
+}
+
+pub mod resources {
+    use sea_orm::entity::prelude::*;
+    #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+    #[sea_orm(table_name = "resources")]
+    pub struct Model {
+        #[sea_orm(primary_key, auto_increment = false)]
+        pub id: String,
+        pub identifier: String,
+        pub name: String,
+        pub builtin: bool,
+        pub signing_alg: Option<String>,
+        pub created_at: TimeDateTimeWithTimeZone,
+        pub updated_at: TimeDateTimeWithTimeZone,
+    }
+    no_relations!();
+}
+
+pub mod resource_scopes {
+    use sea_orm::entity::prelude::*;
+    #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+    #[sea_orm(table_name = "resource_scopes")]
+    pub struct Model {
+        #[sea_orm(primary_key, auto_increment = false)]
+        pub resource_id: String,
+        #[sea_orm(primary_key, auto_increment = false)]
+        pub name: String,
+        pub description: String,
+    }
+    no_relations!();
+}
+
+pub mod users {
+    use sea_orm::entity::prelude::*;
+    #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+    #[sea_orm(table_name = "users")]
+    pub struct Model {
+        #[sea_orm(primary_key, auto_increment = false)]
+        pub id: String,
+        pub org_id: String,
+        pub email: String,
+        pub password_hash: Option<String>,
+        pub status: String,
+        pub created_at: TimeDateTimeWithTimeZone,
+        pub updated_at: TimeDateTimeWithTimeZone,
+    }
+    no_relations!();
+}
+
+pub mod clients {
+    use sea_orm::entity::prelude::*;
+    #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+    #[sea_orm(table_name = "clients")]
+    pub struct Model {
+        #[sea_orm(primary_key, auto_increment = false)]
+        pub id: String,
+        pub kind: String,
+        pub org_id: Option<String>,
+        pub user_id: Option<String>,
+        pub name: String,
+        pub status: String,
+        pub token_ttl_seconds: i32,
+        pub metadata: String,
+        pub created_at: TimeDateTimeWithTimeZone,
+        pub updated_at: TimeDateTimeWithTimeZone,
+    }
+    no_relations!();
+}
+
+pub mod client_secrets {
+    use sea_orm::entity::prelude::*;
+    #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+    #[sea_orm(table_name = "client_secrets")]
+    pub struct Model {
+        #[sea_orm(primary_key, auto_increment = false)]
+        pub id: String,
+        pub client_id: String,
+        pub display_prefix: String,
+        pub hash: Vec<u8>,
+        pub created_at: TimeDateTimeWithTimeZone,
+        pub expires_at: Option<TimeDateTimeWithTimeZone>,
+        pub last_used_at: Option<TimeDateTimeWithTimeZone>,
+    }
+    no_relations!();
+}
+
+pub mod signing_keys {
+    use sea_orm::entity::prelude::*;
+    #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+    #[sea_orm(table_name = "signing_keys")]
+    pub struct Model {
+        #[sea_orm(primary_key, auto_increment = false)]
+        pub kid: String,
+        pub alg: String,
+        pub state: String,
+        pub private_key_encrypted: Vec<u8>,
+        pub public_jwk: String,
+        pub created_at: TimeDateTimeWithTimeZone,
+        pub activated_at: Option<TimeDateTimeWithTimeZone>,
+        pub retired_at: Option<TimeDateTimeWithTimeZone>,
+        pub revoked_at: Option<TimeDateTimeWithTimeZone>,
+    }
+    no_relations!();
+}
+
+pub mod audit_events {
+    use sea_orm::entity::prelude::*;
+    #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+    #[sea_orm(table_name = "audit_events")]
+    pub struct Model {
+        #[sea_orm(primary_key, auto_increment = false)]
+        pub id: String,
+        pub occurred_at: TimeDateTimeWithTimeZone,
+        pub actor_kind: String,
+        pub actor_id: Option<String>,
+        pub org_id: Option<String>,
+        pub action: String,
+        pub target_id: Option<String>,
+        pub outcome: String,
+        pub ip: Option<String>,
+        pub request_id: Option<String>,
+        pub details: String,
+    }
+    no_relations!();
+}
+
+pub mod system_state {
+    use sea_orm::entity::prelude::*;
+    #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+    #[sea_orm(table_name = "system_state")]
+    pub struct Model {
+        #[sea_orm(primary_key, auto_increment = false)]
+        pub key: String,
+        pub value: String,
+    }
+    no_relations!();
+}

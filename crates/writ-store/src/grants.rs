@@ -1,0 +1,154 @@
+//! The three grant tables (org entitlements, user grants, client grants) share one shape — owner,
+//! resource, scope — so one pair of functions reads and writes all of them.
+
+use std::collections::HashMap;
+
+use sea_orm::ConnectionTrait;
+use sea_orm::sea_query::{Alias, Expr, ExprTrait, Query};
+use writ_core::{Grants, ResourceUri, ScopeName, ScopeSet};
+
+use crate::{Result, StoreError};
+
+#[derive(Debug, Clone, Copy)]
+pub(crate) enum GrantTable {
+    OrgEntitlements,
+    UserGrants,
+    ClientGrants,
+}
+
+impl GrantTable {
+    fn table(self) -> Alias {
+        Alias::new(match self {
+            Self::OrgEntitlements => "org_entitlements",
+            Self::UserGrants => "user_grants",
+            Self::ClientGrants => "client_grants",
+        })
+    }
+
+    fn owner(self) -> Alias {
+        Alias::new(match self {
+            Self::OrgEntitlements => "org_id",
+            Self::UserGrants => "user_id",
+            Self::ClientGrants => "client_id",
+        })
+    }
+}
+
+/// The grants of each owner in `owners` (owners without grants are absent from the map).
+pub(crate) async fn load(
+    c: &impl ConnectionTrait,
+    t: GrantTable,
+    owners: &[&str],
+) -> Result<HashMap<String, Grants>> {
+    if owners.is_empty() {
+        return Ok(HashMap::new());
+    }
+    let res = Alias::new("resources");
+    let stmt = Query::select()
+        .column((t.table(), t.owner()))
+        .column((t.table(), Alias::new("scope")))
+        .column((res.clone(), Alias::new("identifier")))
+        .from(t.table())
+        .inner_join(
+            res.clone(),
+            Expr::col((t.table(), Alias::new("resource_id"))).equals((res, Alias::new("id"))),
+        )
+        .and_where(Expr::col((t.table(), t.owner())).is_in(owners.iter().copied()))
+        .to_owned();
+    let mut out: HashMap<String, Grants> = HashMap::new();
+    for row in c.query_all(&stmt).await? {
+        let owner: String = row.try_get("", &t.owner().0)?;
+        let scope = ScopeName::parse(&row.try_get::<String>("", "scope")?)?;
+        let resource = ResourceUri::parse(&row.try_get::<String>("", "identifier")?)?;
+        out.entry(owner)
+            .or_default()
+            .add(resource, ScopeSet::from_iter([scope]));
+    }
+    Ok(out)
+}
+
+/// Replaces the grants of `owner`. Every resource must exist and every scope must be defined on its
+/// resource; otherwise nothing is written and the error names `field`.
+pub(crate) async fn replace(
+    c: &impl ConnectionTrait,
+    t: GrantTable,
+    owner: &str,
+    grants: &Grants,
+    field: &'static str,
+) -> Result<()> {
+    let delete = Query::delete()
+        .from_table(t.table())
+        .and_where(Expr::col(t.owner()).eq(owner))
+        .to_owned();
+    c.execute(&delete).await?;
+    let rows = resolve(c, grants, field).await?;
+    if rows.is_empty() {
+        return Ok(());
+    }
+    let mut insert = Query::insert()
+        .into_table(t.table())
+        .columns([t.owner(), Alias::new("resource_id"), Alias::new("scope")])
+        .to_owned();
+    for (resource_id, scope) in rows {
+        insert
+            .values([owner.into(), resource_id.into(), scope.into()])
+            .map_err(|e| sea_orm::DbErr::Custom(e.to_string()))?;
+    }
+    c.execute(&insert).await?;
+    Ok(())
+}
+
+/// Maps (identifier, scope) pairs to (resource id, scope), checking that each exists.
+async fn resolve(
+    c: &impl ConnectionTrait,
+    grants: &Grants,
+    field: &'static str,
+) -> Result<Vec<(String, String)>> {
+    let identifiers: Vec<&str> = grants.iter().map(|(r, _)| r.as_str()).collect();
+    if identifiers.is_empty() {
+        return Ok(Vec::new());
+    }
+    let res = Alias::new("resources");
+    let scopes = Alias::new("resource_scopes");
+    let stmt = Query::select()
+        .column((res.clone(), Alias::new("id")))
+        .column((res.clone(), Alias::new("identifier")))
+        .column((scopes.clone(), Alias::new("name")))
+        .from(res.clone())
+        .inner_join(
+            scopes.clone(),
+            Expr::col((scopes, Alias::new("resource_id"))).equals((res.clone(), Alias::new("id"))),
+        )
+        .and_where(Expr::col((res, Alias::new("identifier"))).is_in(identifiers))
+        .to_owned();
+    let mut defined: HashMap<String, (String, Vec<String>)> = HashMap::new();
+    for row in c.query_all(&stmt).await? {
+        let id: String = row.try_get("", "id")?;
+        let identifier: String = row.try_get("", "identifier")?;
+        let name: String = row.try_get("", "name")?;
+        defined
+            .entry(identifier)
+            .or_insert_with(|| (id, Vec::new()))
+            .1
+            .push(name);
+    }
+    let mut rows = Vec::new();
+    for (resource, scope_set) in grants.iter() {
+        let (id, names) = defined
+            .get(resource.as_str())
+            .ok_or_else(|| StoreError::Invalid {
+                field,
+                message: format!("unknown resource (or one without scopes): {resource}"),
+            })?;
+        for scope in scope_set.iter() {
+            if !names.iter().any(|n| n == scope.as_str()) {
+                return Err(StoreError::Invalid {
+                    field,
+                    message: format!("resource {resource} has no scope `{scope}`"),
+                });
+            }
+            rows.push((id.clone(), scope.as_str().to_owned()));
+        }
+    }
+    Ok(rows)
+}

@@ -1,0 +1,172 @@
+//! Writ's storage: sea-orm entities and repositories over Postgres and SQLite.
+//!
+//! Invariants: the same code runs on both backends; repositories for org data are built for one
+//! [`Tenant`] and cannot read or write another org's rows; every repository is generic over
+//! `ConnectionTrait`, so it works inside a transaction; no row type leaves this crate.
+
+mod convert;
+mod entity;
+mod grants;
+pub mod repo;
+
+use std::time::Duration;
+
+use sea_orm::sqlx::sqlite::{SqliteJournalMode, SqliteSynchronous};
+use sea_orm::{ConnectOptions, ConnectionTrait, Database, DatabaseConnection, DbBackend, DbErr, SqlErr};
+use writ_core::OrgId;
+use writ_migration::MigratorTrait;
+
+pub use repo::*;
+pub use sea_orm::{DatabaseTransaction, TransactionTrait};
+
+/// Who a repository works for: the operator sees every org, a tenant exactly one.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Tenant {
+    Operator,
+    Org(OrgId),
+}
+
+impl Tenant {
+    pub fn org_id(&self) -> Option<&OrgId> {
+        match self {
+            Self::Operator => None,
+            Self::Org(id) => Some(id),
+        }
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("not found")]
+    NotFound,
+    /// A unique constraint said no: the thing already exists.
+    #[error("conflict: {0}")]
+    Conflict(String),
+    /// The request names something that does not exist or is not allowed (an unknown resource or
+    /// scope in a grant). `field` is the request field at fault.
+    #[error("{message}")]
+    Invalid { field: &'static str, message: String },
+    /// A stored row failed to parse into a domain value: the database was changed behind our back.
+    #[error("corrupt row: {0}")]
+    Corrupt(String),
+    #[error(transparent)]
+    Db(DbErr),
+}
+
+impl From<DbErr> for StoreError {
+    fn from(e: DbErr) -> Self {
+        match e.sql_err() {
+            Some(SqlErr::UniqueConstraintViolation(detail)) => Self::Conflict(detail),
+            Some(SqlErr::ForeignKeyConstraintViolation(detail)) => Self::Invalid {
+                field: "",
+                message: format!("refers to something that does not exist: {detail}"),
+            },
+            _ => Self::Db(e),
+        }
+    }
+}
+
+impl From<writ_core::Invalid> for StoreError {
+    fn from(e: writ_core::Invalid) -> Self {
+        Self::Corrupt(e.to_string())
+    }
+}
+
+pub type Result<T, E = StoreError> = std::result::Result<T, E>;
+
+/// A page of a list in id order, which is creation order: ids are time-sortable.
+#[derive(Debug, Clone)]
+pub struct Page {
+    pub limit: u64,
+    pub after: Option<String>,
+}
+
+impl Page {
+    pub const DEFAULT_LIMIT: u64 = 50;
+    pub const MAX_LIMIT: u64 = 200;
+}
+
+impl Default for Page {
+    fn default() -> Self {
+        Self {
+            limit: Self::DEFAULT_LIMIT,
+            after: None,
+        }
+    }
+}
+
+/// One page of results and the cursor of the next, if there is more.
+#[derive(Debug, Clone)]
+pub struct Paged<T> {
+    pub items: Vec<T>,
+    pub next: Option<String>,
+}
+
+/// The database: a connection pool to Postgres or SQLite.
+#[derive(Debug, Clone)]
+pub struct Store {
+    db: DatabaseConnection,
+}
+
+impl Store {
+    /// Connects to `url` (`postgres://…` or `sqlite://path?mode=rwc`). SQLite runs in WAL mode with a
+    /// busy timeout, so readers never wait for the writer and a brief write lock is waited out
+    /// instead of failing with `database is locked`.
+    pub async fn connect(url: &str) -> Result<Self> {
+        let mut opts = ConnectOptions::new(url.to_owned());
+        opts.sqlx_logging(false)
+            .connect_timeout(Duration::from_secs(5))
+            .acquire_timeout(Duration::from_secs(5));
+        if url.starts_with("sqlite:") {
+            opts.max_connections(8).map_sqlx_sqlite_opts(|o| {
+                o.journal_mode(SqliteJournalMode::Wal)
+                    .synchronous(SqliteSynchronous::Normal)
+                    .busy_timeout(Duration::from_secs(10))
+                    .foreign_keys(true)
+                    .create_if_missing(true)
+            });
+        } else {
+            opts.max_connections(16);
+        }
+        Ok(Self {
+            db: Database::connect(opts).await?,
+        })
+    }
+
+    pub async fn migrate(&self) -> Result<()> {
+        writ_migration::Migrator::up(&self.db, None).await?;
+        Ok(())
+    }
+
+    /// Whether the database answers (for `/readyz`).
+    pub async fn ping(&self) -> Result<()> {
+        self.db.ping().await?;
+        Ok(())
+    }
+
+    pub fn conn(&self) -> &DatabaseConnection {
+        &self.db
+    }
+
+    pub fn backend(&self) -> DbBackend {
+        self.db.get_database_backend()
+    }
+
+    pub async fn begin(&self) -> Result<DatabaseTransaction> {
+        Ok(self.db.begin().await?)
+    }
+
+    pub async fn close(self) -> Result<()> {
+        self.db.close().await?;
+        Ok(())
+    }
+}
+
+/// The name of the backend behind a connection, for logs.
+pub fn backend_name(c: &impl ConnectionTrait) -> &'static str {
+    match c.get_database_backend() {
+        DbBackend::Postgres => "postgres",
+        DbBackend::Sqlite => "sqlite",
+        _ => "other",
+    }
+}

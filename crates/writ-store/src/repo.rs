@@ -1,0 +1,696 @@
+//! Repositories. Org data is reached only through a repository built for a [`Tenant`]: every query
+//! of a tenant-built repository is filtered to its org, so a handler cannot forget the check.
+
+use std::collections::HashMap;
+
+use sea_orm::sea_query::{Expr, OnConflict};
+use sea_orm::{
+    ActiveValue::Set, ColumnTrait, Condition, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder,
+    QuerySelect,
+};
+use writ_core::secret::SecretHash;
+use writ_core::{
+    Actor, AuditEvent, Client, ClientId, ClientKind, ClientSecret, Email, Grants, KeyId, KeyState, Name, Org,
+    OrgId, Outcome, Resource, ResourceId, ResourceUri, ScopeDef, ScopeName, SecretId, SigningAlg, SigningKey,
+    Slug, TokenTtl, User, UserId,
+};
+
+use crate::convert::{enum_name, metadata_text, parse, parse_enum, parse_metadata};
+use crate::entity::*;
+use crate::grants::{self, GrantTable};
+use crate::{Page, Paged, Result, StoreError, Tenant};
+
+/// Applies a page to a query ordered by id, and splits off the cursor of the next page.
+async fn paged<E, M>(
+    c: &impl ConnectionTrait,
+    q: sea_orm::Select<E>,
+    id_col: E::Column,
+    page: &Page,
+    id_of: impl Fn(&M) -> String,
+) -> Result<(Vec<M>, Option<String>)>
+where
+    E: EntityTrait<Model = M>,
+    M: sea_orm::FromQueryResult + Send + Sync,
+{
+    let limit = page.limit.clamp(1, Page::MAX_LIMIT);
+    let mut q = q.order_by_asc(id_col).limit(limit + 1);
+    if let Some(after) = &page.after {
+        q = q.filter(id_col.gt(after.as_str()));
+    }
+    let mut rows = q.all(c).await?;
+    let next = if rows.len() as u64 > limit {
+        rows.truncate(limit as usize);
+        rows.last().map(&id_of)
+    } else {
+        None
+    };
+    Ok((rows, next))
+}
+
+// ---------------------------------------------------------------------------------------------
+// Orgs
+
+pub struct Orgs<'c, C> {
+    c: &'c C,
+    tenant: &'c Tenant,
+}
+
+impl<'c, C: ConnectionTrait> Orgs<'c, C> {
+    pub fn new(c: &'c C, tenant: &'c Tenant) -> Self {
+        Self { c, tenant }
+    }
+
+    fn visible(&self) -> Condition {
+        match self.tenant {
+            Tenant::Operator => Condition::all(),
+            Tenant::Org(id) => Condition::all().add(orgs::Column::Id.eq(id.as_str())),
+        }
+    }
+
+    /// Creates an org with its entitlements. Only the operator creates orgs; a tenant-built
+    /// repository refuses with `NotFound`, as if the collection did not exist for it.
+    pub async fn create(&self, org: &Org) -> Result<()> {
+        if *self.tenant != Tenant::Operator {
+            return Err(StoreError::NotFound);
+        }
+        orgs::Entity::insert(orgs::ActiveModel {
+            id: Set(org.id.to_string()),
+            name: Set(org.name.to_string()),
+            slug: Set(org.slug.to_string()),
+            status: Set(enum_name(&org.status)),
+            metadata: Set(metadata_text(&org.metadata)),
+            created_at: Set(org.created_at),
+            updated_at: Set(org.updated_at),
+        })
+        .exec(self.c)
+        .await?;
+        grants::replace(
+            self.c,
+            GrantTable::OrgEntitlements,
+            org.id.as_str(),
+            &org.entitlements,
+            "entitlements",
+        )
+        .await
+    }
+
+    pub async fn get(&self, id: &OrgId) -> Result<Org> {
+        let row = orgs::Entity::find_by_id(id.as_str())
+            .filter(self.visible())
+            .one(self.c)
+            .await?
+            .ok_or(StoreError::NotFound)?;
+        let mut ent = grants::load(self.c, GrantTable::OrgEntitlements, &[&row.id]).await?;
+        org_from_row(row, &mut ent)
+    }
+
+    pub async fn list(&self, page: &Page) -> Result<Paged<Org>> {
+        let q = orgs::Entity::find().filter(self.visible());
+        let (rows, next) = paged(self.c, q, orgs::Column::Id, page, |m: &orgs::Model| m.id.clone()).await?;
+        let ids: Vec<&str> = rows.iter().map(|r| r.id.as_str()).collect();
+        let mut ent = grants::load(self.c, GrantTable::OrgEntitlements, &ids).await?;
+        let items = rows
+            .into_iter()
+            .map(|r| org_from_row(r, &mut ent))
+            .collect::<Result<_>>()?;
+        Ok(Paged { items, next })
+    }
+}
+
+fn org_from_row(r: orgs::Model, grants: &mut HashMap<String, Grants>) -> Result<Org> {
+    Ok(Org {
+        entitlements: grants.remove(&r.id).unwrap_or_default(),
+        id: parse(OrgId::parse, &r.id)?,
+        name: parse(Name::parse, &r.name)?,
+        slug: parse(Slug::parse, &r.slug)?,
+        status: parse_enum("org status", &r.status)?,
+        metadata: parse_metadata(&r.metadata)?,
+        created_at: r.created_at,
+        updated_at: r.updated_at,
+    })
+}
+
+// ---------------------------------------------------------------------------------------------
+// Resources: operator data, readable by every caller that may see grants.
+
+pub struct Resources<'c, C> {
+    c: &'c C,
+}
+
+impl<'c, C: ConnectionTrait> Resources<'c, C> {
+    pub fn new(c: &'c C) -> Self {
+        Self { c }
+    }
+
+    pub async fn create(&self, r: &Resource) -> Result<()> {
+        resources::Entity::insert(resources::ActiveModel {
+            id: Set(r.id.to_string()),
+            identifier: Set(r.identifier.to_string()),
+            name: Set(r.name.to_string()),
+            builtin: Set(r.builtin),
+            signing_alg: Set(None),
+            created_at: Set(r.created_at),
+            updated_at: Set(r.updated_at),
+        })
+        .exec(self.c)
+        .await?;
+        self.insert_scopes(&r.id, &r.scopes).await
+    }
+
+    async fn insert_scopes(&self, id: &ResourceId, scopes: &[ScopeDef]) -> Result<()> {
+        if scopes.is_empty() {
+            return Ok(());
+        }
+        resource_scopes::Entity::insert_many(scopes.iter().map(|s| resource_scopes::ActiveModel {
+            resource_id: Set(id.to_string()),
+            name: Set(s.name.to_string()),
+            description: Set(s.description.clone()),
+        }))
+        .on_conflict(
+            OnConflict::columns([resource_scopes::Column::ResourceId, resource_scopes::Column::Name])
+                .update_column(resource_scopes::Column::Description)
+                .to_owned(),
+        )
+        .exec(self.c)
+        .await?;
+        Ok(())
+    }
+
+    /// Makes sure a built-in resource exists with at least `scopes`; returns it.
+    pub async fn ensure_builtin(
+        &self,
+        identifier: &ResourceUri,
+        name: &Name,
+        scopes: &[ScopeDef],
+    ) -> Result<Resource> {
+        let existing = resources::Entity::find()
+            .filter(resources::Column::Identifier.eq(identifier.as_str()))
+            .one(self.c)
+            .await?;
+        let id = match existing {
+            Some(row) => parse(ResourceId::parse, &row.id)?,
+            None => {
+                let now = writ_core::now();
+                let r = Resource {
+                    id: ResourceId::generate(),
+                    identifier: identifier.clone(),
+                    name: name.clone(),
+                    scopes: Vec::new(),
+                    builtin: true,
+                    created_at: now,
+                    updated_at: now,
+                };
+                self.create(&r).await?;
+                r.id
+            }
+        };
+        self.insert_scopes(&id, scopes).await?;
+        self.get(&id).await
+    }
+
+    pub async fn get(&self, id: &ResourceId) -> Result<Resource> {
+        let row = resources::Entity::find_by_id(id.as_str())
+            .one(self.c)
+            .await?
+            .ok_or(StoreError::NotFound)?;
+        let mut scopes = self.scopes_of(&[&row.id]).await?;
+        resource_from_row(row, &mut scopes)
+    }
+
+    pub async fn list(&self, page: &Page) -> Result<Paged<Resource>> {
+        let q = resources::Entity::find();
+        let (rows, next) = paged(self.c, q, resources::Column::Id, page, |m: &resources::Model| {
+            m.id.clone()
+        })
+        .await?;
+        let ids: Vec<&str> = rows.iter().map(|r| r.id.as_str()).collect();
+        let mut scopes = self.scopes_of(&ids).await?;
+        let items = rows
+            .into_iter()
+            .map(|r| resource_from_row(r, &mut scopes))
+            .collect::<Result<_>>()?;
+        Ok(Paged { items, next })
+    }
+
+    async fn scopes_of(&self, ids: &[&str]) -> Result<HashMap<String, Vec<ScopeDef>>> {
+        let rows = resource_scopes::Entity::find()
+            .filter(resource_scopes::Column::ResourceId.is_in(ids.iter().copied()))
+            .order_by_asc(resource_scopes::Column::Name)
+            .all(self.c)
+            .await?;
+        let mut out: HashMap<String, Vec<ScopeDef>> = HashMap::new();
+        for r in rows {
+            let def = ScopeDef {
+                name: parse(ScopeName::parse, &r.name)?,
+                description: r.description,
+            };
+            out.entry(r.resource_id).or_default().push(def);
+        }
+        Ok(out)
+    }
+}
+
+fn resource_from_row(r: resources::Model, scopes: &mut HashMap<String, Vec<ScopeDef>>) -> Result<Resource> {
+    Ok(Resource {
+        scopes: scopes.remove(&r.id).unwrap_or_default(),
+        id: parse(ResourceId::parse, &r.id)?,
+        identifier: parse(ResourceUri::parse, &r.identifier)?,
+        name: parse(Name::parse, &r.name)?,
+        builtin: r.builtin,
+        created_at: r.created_at,
+        updated_at: r.updated_at,
+    })
+}
+
+// ---------------------------------------------------------------------------------------------
+// Users
+
+pub struct Users<'c, C> {
+    c: &'c C,
+    tenant: &'c Tenant,
+}
+
+impl<'c, C: ConnectionTrait> Users<'c, C> {
+    pub fn new(c: &'c C, tenant: &'c Tenant) -> Self {
+        Self { c, tenant }
+    }
+
+    fn visible(&self) -> Condition {
+        match self.tenant {
+            Tenant::Operator => Condition::all(),
+            Tenant::Org(id) => Condition::all().add(users::Column::OrgId.eq(id.as_str())),
+        }
+    }
+
+    pub async fn create(&self, u: &User) -> Result<()> {
+        if self.tenant.org_id().is_some_and(|t| t != &u.org_id) {
+            return Err(StoreError::NotFound);
+        }
+        users::Entity::insert(users::ActiveModel {
+            id: Set(u.id.to_string()),
+            org_id: Set(u.org_id.to_string()),
+            email: Set(u.email.to_string()),
+            password_hash: Set(u.password_hash.clone()),
+            status: Set(enum_name(&u.status)),
+            created_at: Set(u.created_at),
+            updated_at: Set(u.updated_at),
+        })
+        .exec(self.c)
+        .await?;
+        grants::replace(self.c, GrantTable::UserGrants, u.id.as_str(), &u.grants, "grants").await
+    }
+
+    pub async fn get(&self, id: &UserId) -> Result<User> {
+        let row = users::Entity::find_by_id(id.as_str())
+            .filter(self.visible())
+            .one(self.c)
+            .await?
+            .ok_or(StoreError::NotFound)?;
+        let mut g = grants::load(self.c, GrantTable::UserGrants, &[&row.id]).await?;
+        Ok(User {
+            grants: g.remove(&row.id).unwrap_or_default(),
+            id: parse(UserId::parse, &row.id)?,
+            org_id: parse(OrgId::parse, &row.org_id)?,
+            email: parse(Email::parse, &row.email)?,
+            password_hash: row.password_hash,
+            status: parse_enum("user status", &row.status)?,
+            created_at: row.created_at,
+            updated_at: row.updated_at,
+        })
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Clients and their secrets
+
+pub struct Clients<'c, C> {
+    c: &'c C,
+    tenant: &'c Tenant,
+}
+
+impl<'c, C: ConnectionTrait> Clients<'c, C> {
+    pub fn new(c: &'c C, tenant: &'c Tenant) -> Self {
+        Self { c, tenant }
+    }
+
+    fn visible(&self) -> Condition {
+        match self.tenant {
+            Tenant::Operator => Condition::all(),
+            Tenant::Org(id) => Condition::all().add(clients::Column::OrgId.eq(id.as_str())),
+        }
+    }
+
+    fn owns(&self, kind: &ClientKind) -> bool {
+        match self.tenant {
+            Tenant::Operator => true,
+            Tenant::Org(id) => kind.org_id() == Some(id),
+        }
+    }
+
+    /// Creates a client, its grants and its first secret.
+    pub async fn create(&self, client: &Client, secret: &ClientSecret) -> Result<()> {
+        if !self.owns(&client.kind) {
+            return Err(StoreError::NotFound);
+        }
+        clients::Entity::insert(clients::ActiveModel {
+            id: Set(client.id.to_string()),
+            kind: Set(client.kind.name().to_owned()),
+            org_id: Set(client.kind.org_id().map(ToString::to_string)),
+            user_id: Set(client.kind.user_id().map(ToString::to_string)),
+            name: Set(client.name.to_string()),
+            status: Set(enum_name(&client.status)),
+            token_ttl_seconds: Set(i32::try_from(client.token_ttl.seconds()).unwrap_or(i32::MAX)),
+            metadata: Set(metadata_text(&client.metadata)),
+            created_at: Set(client.created_at),
+            updated_at: Set(client.updated_at),
+        })
+        .exec(self.c)
+        .await?;
+        grants::replace(
+            self.c,
+            GrantTable::ClientGrants,
+            client.id.as_str(),
+            &client.grants,
+            "grants",
+        )
+        .await?;
+        self.add_secret(secret).await
+    }
+
+    pub async fn add_secret(&self, s: &ClientSecret) -> Result<()> {
+        // The client must be visible to this tenant before a secret is attached to it.
+        self.get_row(&s.client_id).await?;
+        client_secrets::Entity::insert(client_secrets::ActiveModel {
+            id: Set(s.id.to_string()),
+            client_id: Set(s.client_id.to_string()),
+            display_prefix: Set(s.display_prefix.clone()),
+            hash: Set(s.hash.0.to_vec()),
+            created_at: Set(s.created_at),
+            expires_at: Set(s.expires_at),
+            last_used_at: Set(s.last_used_at),
+        })
+        .exec(self.c)
+        .await?;
+        Ok(())
+    }
+
+    async fn get_row(&self, id: &ClientId) -> Result<clients::Model> {
+        clients::Entity::find_by_id(id.as_str())
+            .filter(self.visible())
+            .one(self.c)
+            .await?
+            .ok_or(StoreError::NotFound)
+    }
+
+    pub async fn get(&self, id: &ClientId) -> Result<Client> {
+        let row = self.get_row(id).await?;
+        let mut g = grants::load(self.c, GrantTable::ClientGrants, &[&row.id]).await?;
+        client_from_row(row, &mut g)
+    }
+
+    /// Clients in id order; `org` narrows an operator's list to one org.
+    pub async fn list(&self, page: &Page, org: Option<&OrgId>) -> Result<Paged<Client>> {
+        let mut q = clients::Entity::find().filter(self.visible());
+        if let Some(org) = org {
+            q = q.filter(clients::Column::OrgId.eq(org.as_str()));
+        }
+        let (rows, next) = paged(self.c, q, clients::Column::Id, page, |m: &clients::Model| {
+            m.id.clone()
+        })
+        .await?;
+        let ids: Vec<&str> = rows.iter().map(|r| r.id.as_str()).collect();
+        let mut g = grants::load(self.c, GrantTable::ClientGrants, &ids).await?;
+        let items = rows
+            .into_iter()
+            .map(|r| client_from_row(r, &mut g))
+            .collect::<Result<_>>()?;
+        Ok(Paged { items, next })
+    }
+
+    pub async fn secrets(&self, id: &ClientId) -> Result<Vec<ClientSecret>> {
+        self.get_row(id).await?;
+        let rows = client_secrets::Entity::find()
+            .filter(client_secrets::Column::ClientId.eq(id.as_str()))
+            .order_by_asc(client_secrets::Column::Id)
+            .all(self.c)
+            .await?;
+        rows.into_iter().map(secret_from_row).collect()
+    }
+}
+
+fn client_from_row(r: clients::Model, grants: &mut HashMap<String, Grants>) -> Result<Client> {
+    let org = r.org_id.as_deref().map(OrgId::parse).transpose()?;
+    let user = r.user_id.as_deref().map(UserId::parse).transpose()?;
+    let kind = match (r.kind.as_str(), org, user) {
+        ("org", Some(org_id), None) => ClientKind::Org { org_id },
+        ("user", Some(org_id), Some(user_id)) => ClientKind::User { org_id, user_id },
+        ("service", None, None) => ClientKind::Service,
+        (k, _, _) => return Err(StoreError::Corrupt(format!("client {} of kind {k}", r.id))),
+    };
+    let ttl = u32::try_from(r.token_ttl_seconds).map_err(|_| StoreError::Corrupt("token ttl".into()))?;
+    Ok(Client {
+        grants: grants.remove(&r.id).unwrap_or_default(),
+        id: parse(ClientId::parse, &r.id)?,
+        kind,
+        name: parse(Name::parse, &r.name)?,
+        status: parse_enum("client status", &r.status)?,
+        token_ttl: TokenTtl::new(ttl)?,
+        metadata: parse_metadata(&r.metadata)?,
+        created_at: r.created_at,
+        updated_at: r.updated_at,
+    })
+}
+
+fn secret_from_row(r: client_secrets::Model) -> Result<ClientSecret> {
+    let hash: [u8; 32] = r
+        .hash
+        .try_into()
+        .map_err(|_| StoreError::Corrupt("secret hash".into()))?;
+    Ok(ClientSecret {
+        id: parse(SecretId::parse, &r.id)?,
+        client_id: parse(ClientId::parse, &r.client_id)?,
+        display_prefix: r.display_prefix,
+        hash: SecretHash(hash),
+        created_at: r.created_at,
+        expires_at: r.expires_at,
+        last_used_at: r.last_used_at,
+    })
+}
+
+/// Everything the token endpoint needs to authenticate a client and decide its grant.
+#[derive(Debug, Clone)]
+pub struct ClientCredentials {
+    pub client: Client,
+    pub secrets: Vec<ClientSecret>,
+    pub org: Option<Org>,
+    pub user: Option<User>,
+}
+
+/// Loads a client with its secrets, org and user, for authentication. `None` if the client does not
+/// exist. This reads across tenants by nature: the caller is not yet known to belong to any.
+pub async fn load_credentials(c: &impl ConnectionTrait, id: &ClientId) -> Result<Option<ClientCredentials>> {
+    let all = Tenant::Operator;
+    let clients = Clients::new(c, &all);
+    let client = match clients.get(id).await {
+        Ok(client) => client,
+        Err(StoreError::NotFound) => return Ok(None),
+        Err(e) => return Err(e),
+    };
+    let secrets = clients.secrets(id).await?;
+    let org = match client.kind.org_id() {
+        Some(org_id) => Some(Orgs::new(c, &all).get(org_id).await?),
+        None => None,
+    };
+    let user = match client.kind.user_id() {
+        Some(user_id) => Some(Users::new(c, &all).get(user_id).await?),
+        None => None,
+    };
+    Ok(Some(ClientCredentials {
+        client,
+        secrets,
+        org,
+        user,
+    }))
+}
+
+// ---------------------------------------------------------------------------------------------
+// Signing keys
+
+pub struct Keys<'c, C> {
+    c: &'c C,
+}
+
+impl<'c, C: ConnectionTrait> Keys<'c, C> {
+    pub fn new(c: &'c C) -> Self {
+        Self { c }
+    }
+
+    pub async fn insert(&self, k: &SigningKey) -> Result<()> {
+        signing_keys::Entity::insert(signing_keys::ActiveModel {
+            kid: Set(k.kid.to_string()),
+            alg: Set(k.alg.as_str().to_owned()),
+            state: Set(k.state.as_str().to_owned()),
+            private_key_encrypted: Set(k.private_key_encrypted.clone()),
+            public_jwk: Set(k.public_jwk.to_string()),
+            created_at: Set(k.created_at),
+            activated_at: Set(k.activated_at),
+            retired_at: Set(k.retired_at),
+            revoked_at: Set(k.revoked_at),
+        })
+        .exec(self.c)
+        .await?;
+        Ok(())
+    }
+
+    /// Every key, oldest first.
+    pub async fn list(&self) -> Result<Vec<SigningKey>> {
+        let rows = signing_keys::Entity::find()
+            .order_by_asc(signing_keys::Column::Kid)
+            .all(self.c)
+            .await?;
+        rows.into_iter()
+            .map(|r| {
+                Ok(SigningKey {
+                    kid: parse(KeyId::parse, &r.kid)?,
+                    alg: parse(SigningAlg::parse, &r.alg)?,
+                    state: parse(KeyState::parse, &r.state)?,
+                    private_key_encrypted: r.private_key_encrypted,
+                    public_jwk: serde_json::from_str(&r.public_jwk)
+                        .map_err(|e| StoreError::Corrupt(format!("public jwk: {e}")))?,
+                    created_at: r.created_at,
+                    activated_at: r.activated_at,
+                    retired_at: r.retired_at,
+                    revoked_at: r.revoked_at,
+                })
+            })
+            .collect()
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Audit log
+
+pub struct Audit<'c, C> {
+    c: &'c C,
+}
+
+impl<'c, C: ConnectionTrait> Audit<'c, C> {
+    pub fn new(c: &'c C) -> Self {
+        Self { c }
+    }
+
+    pub async fn record(&self, e: &AuditEvent) -> Result<()> {
+        let (actor_kind, actor_id) = match &e.actor {
+            Actor::Client(id) => ("client", Some(id.to_string())),
+            Actor::User(id) => ("user", Some(id.to_string())),
+            Actor::Operator => ("operator", None),
+            Actor::System => ("system", None),
+        };
+        audit_events::Entity::insert(audit_events::ActiveModel {
+            id: Set(e.id.to_string()),
+            occurred_at: Set(e.occurred_at),
+            actor_kind: Set(actor_kind.to_owned()),
+            actor_id: Set(actor_id),
+            org_id: Set(e.org_id.as_ref().map(ToString::to_string)),
+            action: Set(e.action.clone()),
+            target_id: Set(e.target_id.clone()),
+            outcome: Set(enum_name(&e.outcome)),
+            ip: Set(e.ip.clone()),
+            request_id: Set(e.request_id.clone()),
+            details: Set(e.details.to_string()),
+        })
+        .exec(self.c)
+        .await?;
+        Ok(())
+    }
+
+    /// Events visible to `tenant`, oldest first; `action` filters by exact action name.
+    pub async fn list(
+        &self,
+        tenant: &Tenant,
+        page: &Page,
+        action: Option<&str>,
+    ) -> Result<Paged<AuditEvent>> {
+        let mut q = audit_events::Entity::find();
+        if let Some(org) = tenant.org_id() {
+            q = q.filter(audit_events::Column::OrgId.eq(org.as_str()));
+        }
+        if let Some(action) = action {
+            q = q.filter(audit_events::Column::Action.eq(action));
+        }
+        let (rows, next) = paged(
+            self.c,
+            q,
+            audit_events::Column::Id,
+            page,
+            |m: &audit_events::Model| m.id.clone(),
+        )
+        .await?;
+        let items = rows
+            .into_iter()
+            .map(|r| {
+                let actor = match (r.actor_kind.as_str(), r.actor_id.as_deref()) {
+                    ("client", Some(id)) => Actor::Client(ClientId::parse(id)?),
+                    ("user", Some(id)) => Actor::User(UserId::parse(id)?),
+                    ("operator", _) => Actor::Operator,
+                    _ => Actor::System,
+                };
+                Ok(AuditEvent {
+                    id: parse(writ_core::EventId::parse, &r.id)?,
+                    occurred_at: r.occurred_at,
+                    actor,
+                    org_id: r.org_id.as_deref().map(OrgId::parse).transpose()?,
+                    action: r.action,
+                    target_id: r.target_id,
+                    outcome: parse_enum::<Outcome>("outcome", &r.outcome)?,
+                    ip: r.ip,
+                    request_id: r.request_id,
+                    details: serde_json::from_str(&r.details).unwrap_or_default(),
+                })
+            })
+            .collect::<Result<_>>()?;
+        Ok(Paged { items, next })
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// System state: a few named values (the operator's client id, …).
+
+pub struct SystemState<'c, C> {
+    c: &'c C,
+}
+
+impl<'c, C: ConnectionTrait> SystemState<'c, C> {
+    pub fn new(c: &'c C) -> Self {
+        Self { c }
+    }
+
+    pub async fn get(&self, key: &str) -> Result<Option<String>> {
+        Ok(system_state::Entity::find_by_id(key)
+            .one(self.c)
+            .await?
+            .map(|r| r.value))
+    }
+
+    /// Sets `key` only if it has no value yet; `Conflict` if it has one.
+    pub async fn insert(&self, key: &str, value: &str) -> Result<()> {
+        system_state::Entity::insert(system_state::ActiveModel {
+            key: Set(key.to_owned()),
+            value: Set(value.to_owned()),
+        })
+        .exec(self.c)
+        .await?;
+        Ok(())
+    }
+}
+
+/// Counts rows of a table, for tests and diagnostics.
+pub async fn count_rows(c: &impl ConnectionTrait, table: &str) -> Result<i64> {
+    use sea_orm::sea_query::{Alias, Query};
+    let stmt = Query::select()
+        .expr_as(Expr::cust("COUNT(*)"), Alias::new("n"))
+        .from(Alias::new(table))
+        .to_owned();
+    let row = c.query_one(&stmt).await?.ok_or(StoreError::NotFound)?;
+    Ok(row.try_get("", "n")?)
+}

@@ -1,0 +1,303 @@
+//! Test harness: [`spawn_app`] starts the real all-in-one Writ on port 0 with its own database —
+//! a temporary SQLite file, or a fresh Postgres database when `WRIT_TEST_DATABASE_URL` is set — and
+//! an operator credential, and [`on_every_backend!`] runs a test on each configured backend.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use std::sync::Arc;
+
+use serde_json::{Value, json};
+use writ_http::{Context, Settings};
+
+/// Which database a test runs on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    Sqlite,
+    Postgres,
+}
+
+/// The Postgres server for tests, if configured. CI sets it; a plain `cargo test` does not.
+pub fn postgres_url() -> Option<String> {
+    std::env::var("WRIT_TEST_DATABASE_URL")
+        .ok()
+        .filter(|s| !s.is_empty())
+}
+
+/// Runs each named `async fn(TestApp)` once per backend: always on SQLite, and on Postgres when
+/// `WRIT_TEST_DATABASE_URL` is set (otherwise the Postgres variant passes without running).
+#[macro_export]
+macro_rules! on_every_backend {
+    ($($name:ident),* $(,)?) => {$(
+        mod $name {
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn sqlite() {
+                super::$name($crate::spawn_app($crate::Backend::Sqlite).await.unwrap()).await
+            }
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn postgres() {
+                match $crate::spawn_app($crate::Backend::Postgres).await {
+                    Some(app) => super::$name(app).await,
+                    None => eprintln!("WRIT_TEST_DATABASE_URL is not set: Postgres variant not run"),
+                }
+            }
+        }
+    )*};
+}
+
+/// A fresh database for one test: a SQLite file in a temporary directory, or a new Postgres
+/// database that is dropped again when this value is.
+pub struct TestDb {
+    pub url: String,
+    pub backend: Backend,
+    pub dir: tempfile::TempDir,
+    pg: Option<(String, String)>,
+}
+
+impl TestDb {
+    /// `None` for Postgres when `WRIT_TEST_DATABASE_URL` is not set. Panics if it is set but the
+    /// server cannot be reached: CI must not pass by skipping.
+    pub async fn new(backend: Backend) -> Option<Self> {
+        let dir = tempfile::tempdir().unwrap();
+        match backend {
+            Backend::Sqlite => {
+                let url = format!("sqlite://{}?mode=rwc", dir.path().join("writ.db").display());
+                Some(Self {
+                    url,
+                    backend,
+                    dir,
+                    pg: None,
+                })
+            }
+            Backend::Postgres => {
+                let admin_url = postgres_url()?;
+                let name = format!("writ_test_{}", uuid::Uuid::new_v4().simple());
+                let admin = writ_store::Store::connect(&admin_url)
+                    .await
+                    .unwrap_or_else(|e| panic!("WRIT_TEST_DATABASE_URL is set but unreachable: {e}"));
+                use sea_orm::ConnectionTrait;
+                admin
+                    .conn()
+                    .execute_unprepared(&format!("CREATE DATABASE {name}"))
+                    .await
+                    .unwrap();
+                admin.close().await.unwrap();
+                let url = replace_database(&admin_url, &name);
+                Some(Self {
+                    url,
+                    backend,
+                    dir,
+                    pg: Some((admin_url, name)),
+                })
+            }
+        }
+    }
+}
+
+/// `postgres://u@h:p/db?x` with another database name.
+fn replace_database(url: &str, name: &str) -> String {
+    let (base, query) = url.split_once('?').map_or((url, None), |(b, q)| (b, Some(q)));
+    let scheme_end = base.find("://").map_or(0, |i| i + 3);
+    let host_end = base[scheme_end..]
+        .find('/')
+        .map_or(base.len(), |i| scheme_end + i);
+    let mut out = format!("{}/{name}", &base[..host_end]);
+    if let Some(q) = query {
+        out.push('?');
+        out.push_str(q);
+    }
+    out
+}
+
+impl Drop for TestDb {
+    fn drop(&mut self) {
+        let Some((admin_url, name)) = self.pg.take() else {
+            return;
+        };
+        // Drop runs outside any runtime we may block, so use a thread with its own.
+        let _ = std::thread::spawn(move || {
+            let rt = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .unwrap();
+            rt.block_on(async {
+                use sea_orm::ConnectionTrait;
+                if let Ok(admin) = writ_store::Store::connect(&admin_url).await {
+                    let _ = admin
+                        .conn()
+                        .execute_unprepared(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
+                        .await;
+                    let _ = admin.close().await;
+                }
+            });
+        })
+        .join();
+    }
+}
+
+/// A running Writ and what a test needs to talk to it.
+pub struct TestApp {
+    pub address: String,
+    pub port: u16,
+    pub http: reqwest::Client,
+    pub ctx: Arc<Context>,
+    pub operator_id: String,
+    pub operator_secret: String,
+    pub db: TestDb,
+}
+
+/// Starts the all-in-one app on `backend`; `None` when that backend is not configured.
+pub async fn spawn_app(backend: Backend) -> Option<TestApp> {
+    let db = TestDb::new(backend).await?;
+    let settings = Settings {
+        addr: "127.0.0.1:0".into(),
+        database_url: Some(db.url.clone()),
+        data_dir: db.dir.path().to_path_buf(),
+        log: "warn".into(),
+        ..Settings::default()
+    };
+    let _ = writ_http::telemetry::init(&settings.log);
+    let app = writ::build(settings).await.unwrap();
+    let port = app.port();
+    let ctx = app.context().clone();
+    let operator = writ_admin::bootstrap::create_operator(&ctx).await.unwrap();
+    tokio::spawn(app.run_until_stopped());
+    Some(TestApp {
+        address: format!("http://127.0.0.1:{port}"),
+        port,
+        http: reqwest::Client::new(),
+        ctx,
+        operator_id: operator.client_id.to_string(),
+        operator_secret: operator.client_secret.expose().to_owned(),
+        db,
+    })
+}
+
+impl TestApp {
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.address)
+    }
+
+    /// `POST /oauth/token` with `client_secret_post` and extra form parameters.
+    pub async fn token_request(
+        &self,
+        client_id: &str,
+        secret: &str,
+        extra: &[(&str, &str)],
+    ) -> reqwest::Response {
+        let mut form = vec![
+            ("grant_type", "client_credentials"),
+            ("client_id", client_id),
+            ("client_secret", secret),
+        ];
+        form.extend_from_slice(extra);
+        self.http
+            .post(self.url("/oauth/token"))
+            .form(&form)
+            .send()
+            .await
+            .unwrap()
+    }
+
+    /// An access token for `client_id`, asserting the request succeeds.
+    pub async fn token(&self, client_id: &str, secret: &str, extra: &[(&str, &str)]) -> String {
+        let res = self.token_request(client_id, secret, extra).await;
+        let status = res.status();
+        let body: Value = res.json().await.unwrap();
+        assert_eq!(status, 200, "token request failed: {body}");
+        body["access_token"].as_str().unwrap().to_owned()
+    }
+
+    /// An operator token for the admin API.
+    pub async fn operator_token(&self) -> String {
+        self.token(
+            &self.operator_id,
+            &self.operator_secret,
+            &[("resource", writ_core::ADMIN_AUDIENCE)],
+        )
+        .await
+    }
+
+    pub async fn post(&self, path: &str, token: &str, body: &Value) -> (u16, Value) {
+        let res = self
+            .http
+            .post(self.url(path))
+            .bearer_auth(token)
+            .json(body)
+            .send()
+            .await
+            .unwrap();
+        Self::read(res).await
+    }
+
+    pub async fn get(&self, path: &str, token: &str) -> (u16, Value) {
+        let res = self
+            .http
+            .get(self.url(path))
+            .bearer_auth(token)
+            .send()
+            .await
+            .unwrap();
+        Self::read(res).await
+    }
+
+    async fn read(res: reqwest::Response) -> (u16, Value) {
+        let status = res.status().as_u16();
+        let text = res.text().await.unwrap();
+        (status, serde_json::from_str(&text).unwrap_or(Value::String(text)))
+    }
+
+    /// Creates a resource with `scopes`, as the operator; returns its identifier.
+    pub async fn create_resource(&self, op: &str, identifier: &str, scopes: &[&str]) -> String {
+        let scopes: Vec<Value> = scopes.iter().map(|s| json!({ "name": s })).collect();
+        let (status, body) = self
+            .post(
+                "/admin/v1/resources",
+                op,
+                &json!({ "identifier": identifier, "name": "API", "scopes": scopes }),
+            )
+            .await;
+        assert_eq!(status, 201, "{body}");
+        identifier.to_owned()
+    }
+
+    /// Creates an org entitled to `entitlements` (resource, scopes); returns its id.
+    pub async fn create_org(&self, op: &str, slug: &str, entitlements: &[(&str, &[&str])]) -> String {
+        let ent: Vec<Value> = entitlements
+            .iter()
+            .map(|(r, s)| json!({ "resource": r, "scopes": s }))
+            .collect();
+        let (status, body) = self
+            .post(
+                "/admin/v1/orgs",
+                op,
+                &json!({ "name": slug, "slug": slug, "entitlements": ent }),
+            )
+            .await;
+        assert_eq!(status, 201, "{body}");
+        body["id"].as_str().unwrap().to_owned()
+    }
+
+    /// Creates an org client with `grants`; returns (client_id, client_secret).
+    pub async fn create_org_client(
+        &self,
+        op: &str,
+        org_id: &str,
+        grants: &[(&str, &[&str])],
+    ) -> (String, String) {
+        let grants: Vec<Value> = grants
+            .iter()
+            .map(|(r, s)| json!({ "resource": r, "scopes": s }))
+            .collect();
+        let (status, body) = self
+            .post(
+                "/admin/v1/clients",
+                op,
+                &json!({ "name": "c", "kind": "org", "org_id": org_id, "grants": grants }),
+            )
+            .await;
+        assert_eq!(status, 201, "{body}");
+        (
+            body["client_id"].as_str().unwrap().to_owned(),
+            body["client_secret"].as_str().unwrap().to_owned(),
+        )
+    }
+}

@@ -1,0 +1,368 @@
+//! Signing keys in memory: the active signer and a verifier per published key, each parsed once,
+//! and the JWKS document rendered once per key set.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use base64::Engine;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD as B64;
+use josekit::jwk::{Jwk, KeyPair};
+use josekit::jws::{ES256, EdDSA, JwsSigner, JwsVerifier, RS256};
+use serde::Deserialize;
+use writ_core::{KeyId, KeyState, SigningAlg, SigningKey};
+
+use crate::{AccessClaims, Kek, TokenError};
+
+/// The JWS `typ` of an access token (RFC 9068 §2.1).
+pub const TOKEN_TYPE: &str = "at+jwt";
+/// Allowed clock skew when checking `exp` and `nbf`.
+pub const LEEWAY_SECONDS: i64 = 30;
+
+/// Generates a key pair for `alg` and returns it as a stored key in `state`, its private half
+/// encrypted under `kek` and bound to its kid.
+pub fn generate_key(alg: SigningAlg, state: KeyState, kek: &Kek) -> Result<SigningKey, TokenError> {
+    let kid = KeyId::generate();
+    let (private_pem, mut jwk) = match alg {
+        SigningAlg::ES256 => {
+            let pair = ES256.generate_key_pair()?;
+            (pair.to_pem_private_key(), pair.to_jwk_public_key())
+        }
+        SigningAlg::RS256 => {
+            let pair = RS256.generate_key_pair(2048)?;
+            (pair.to_pem_private_key(), pair.to_jwk_public_key())
+        }
+        SigningAlg::EdDSA => {
+            let pair = EdDSA.generate_key_pair(josekit::jwk::alg::ed::EdCurve::Ed25519)?;
+            (pair.to_pem_private_key(), pair.to_jwk_public_key())
+        }
+    };
+    jwk.set_key_id(kid.as_str());
+    jwk.set_algorithm(alg.as_str());
+    jwk.set_key_use("sig");
+    let now = writ_core::now();
+    Ok(SigningKey {
+        private_key_encrypted: kek.encrypt(&private_pem, kid.as_str().as_bytes())?,
+        public_jwk: serde_json::Value::Object(jwk.as_ref().clone()),
+        kid,
+        alg,
+        state,
+        created_at: now,
+        activated_at: (state == KeyState::Active).then_some(now),
+        retired_at: None,
+        revoked_at: None,
+    })
+}
+
+struct Signer {
+    kid: KeyId,
+    /// The encoded JWS header, computed once: it is the same for every token of this key.
+    header_b64: String,
+    signer: Box<dyn JwsSigner>,
+}
+
+struct Verifier {
+    alg: SigningAlg,
+    verifier: Box<dyn JwsVerifier>,
+}
+
+/// The keys of a deployment, ready to use. Cheap to clone; replaced whole when keys change.
+#[derive(Clone)]
+pub struct KeyRing {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    signer: Option<Signer>,
+    verifiers: HashMap<String, Verifier>,
+    jwks: Vec<u8>,
+}
+
+impl std::fmt::Debug for KeyRing {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("KeyRing")
+            .field("active", &self.inner.signer.as_ref().map(|s| s.kid.as_str()))
+            .field("published", &self.inner.verifiers.keys().collect::<Vec<_>>())
+            .finish()
+    }
+}
+
+impl KeyRing {
+    /// Builds the ring from stored keys: the newest active key signs; every published key
+    /// (pending, active, retired) verifies and appears in the JWKS.
+    pub fn load(keys: &[SigningKey], kek: &Kek) -> Result<Self, TokenError> {
+        let mut verifiers = HashMap::new();
+        let mut published = Vec::new();
+        for key in keys.iter().filter(|k| k.state.is_published()) {
+            let jwk = Jwk::from_map(match &key.public_jwk {
+                serde_json::Value::Object(m) => m.clone(),
+                _ => {
+                    return Err(TokenError::Crypto(format!(
+                        "public key of {} is not a JWK",
+                        key.kid
+                    )));
+                }
+            })?;
+            let verifier: Box<dyn JwsVerifier> = match key.alg {
+                SigningAlg::ES256 => Box::new(ES256.verifier_from_jwk(&jwk)?),
+                SigningAlg::RS256 => Box::new(RS256.verifier_from_jwk(&jwk)?),
+                SigningAlg::EdDSA => Box::new(EdDSA.verifier_from_jwk(&jwk)?),
+            };
+            verifiers.insert(
+                key.kid.to_string(),
+                Verifier {
+                    alg: key.alg,
+                    verifier,
+                },
+            );
+            published.push(key.public_jwk.clone());
+        }
+        let active = keys
+            .iter()
+            .filter(|k| k.state == KeyState::Active)
+            .max_by_key(|k| (k.activated_at, k.kid.clone()));
+        let signer = active.map(|k| Self::signer(k, kek)).transpose()?;
+        let jwks = serde_json::to_vec(&serde_json::json!({ "keys": published }))
+            .map_err(|e| TokenError::Crypto(e.to_string()))?;
+        Ok(Self {
+            inner: Arc::new(Inner {
+                signer,
+                verifiers,
+                jwks,
+            }),
+        })
+    }
+
+    fn signer(key: &SigningKey, kek: &Kek) -> Result<Signer, TokenError> {
+        let pem = kek.decrypt(&key.private_key_encrypted, key.kid.as_str().as_bytes())?;
+        let signer: Box<dyn JwsSigner> = match key.alg {
+            SigningAlg::ES256 => Box::new(ES256.signer_from_pem(&pem)?),
+            SigningAlg::RS256 => Box::new(RS256.signer_from_pem(&pem)?),
+            SigningAlg::EdDSA => Box::new(EdDSA.signer_from_pem(&pem)?),
+        };
+        let header =
+            serde_json::json!({ "alg": key.alg.as_str(), "typ": TOKEN_TYPE, "kid": key.kid.as_str() });
+        Ok(Signer {
+            kid: key.kid.clone(),
+            header_b64: B64.encode(header.to_string()),
+            signer,
+        })
+    }
+
+    /// The kid of the signing key, if there is one.
+    pub fn active_kid(&self) -> Option<&KeyId> {
+        self.inner.signer.as_ref().map(|s| &s.kid)
+    }
+
+    /// The JWKS document (`{"keys": [...]}`), rendered once.
+    pub fn jwks_json(&self) -> &[u8] {
+        &self.inner.jwks
+    }
+
+    /// Signs `claims` as a compact JWS with the active key; returns the token and its kid.
+    pub fn sign(&self, claims: &AccessClaims) -> Result<(String, &KeyId), TokenError> {
+        let s = self.inner.signer.as_ref().ok_or(TokenError::NoActiveKey)?;
+        let payload = serde_json::to_vec(claims).map_err(|e| TokenError::Crypto(e.to_string()))?;
+        let mut token = String::with_capacity(s.header_b64.len() + payload.len() * 4 / 3 + 100);
+        token.push_str(&s.header_b64);
+        token.push('.');
+        B64.encode_string(&payload, &mut token);
+        let signature = s.signer.sign(token.as_bytes())?;
+        token.push('.');
+        B64.encode_string(&signature, &mut token);
+        Ok((token, &s.kid))
+    }
+
+    /// Verifies a token signed by one of our published keys and checks `typ`, `exp`, `nbf`, `iss` and
+    /// that `aud` contains `audience`. Scopes are the caller's business.
+    pub fn verify(
+        &self,
+        token: &str,
+        issuer: &str,
+        audience: &str,
+        now: i64,
+    ) -> Result<AccessClaims, TokenError> {
+        let mut parts = token.split('.');
+        let (Some(h), Some(p), Some(sig), None) = (parts.next(), parts.next(), parts.next(), parts.next())
+        else {
+            return Err(TokenError::Malformed);
+        };
+        #[derive(Deserialize)]
+        struct Header {
+            alg: String,
+            typ: Option<String>,
+            kid: Option<String>,
+        }
+        let header: Header = serde_json::from_slice(&B64.decode(h).map_err(|_| TokenError::Malformed)?)
+            .map_err(|_| TokenError::Malformed)?;
+        let kid = header.kid.ok_or(TokenError::BadHeader("no kid"))?;
+        let v = self.inner.verifiers.get(&kid).ok_or(TokenError::UnknownKey)?;
+        // The key decides the algorithm; the header must agree, so no token picks its own.
+        if header.alg != v.alg.as_str() {
+            return Err(TokenError::BadHeader("algorithm does not match the key"));
+        }
+        if !header.typ.is_some_and(|t| {
+            t.eq_ignore_ascii_case(TOKEN_TYPE) || t.eq_ignore_ascii_case("application/at+jwt")
+        }) {
+            return Err(TokenError::BadHeader("typ is not at+jwt"));
+        }
+        let signature = B64.decode(sig).map_err(|_| TokenError::Malformed)?;
+        let signed_len = h.len() + 1 + p.len();
+        v.verifier
+            .verify(&token.as_bytes()[..signed_len], &signature)
+            .map_err(|_| TokenError::BadSignature)?;
+        let claims: AccessClaims = serde_json::from_slice(&B64.decode(p).map_err(|_| TokenError::Malformed)?)
+            .map_err(|_| TokenError::Malformed)?;
+        if claims.exp <= now - LEEWAY_SECONDS {
+            return Err(TokenError::Expired);
+        }
+        if claims.nbf > now + LEEWAY_SECONDS {
+            return Err(TokenError::NotYetValid);
+        }
+        if claims.iss != issuer {
+            return Err(TokenError::WrongIssuer);
+        }
+        if !claims.aud.contains(audience) {
+            return Err(TokenError::WrongAudience);
+        }
+        Ok(claims)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::Audience;
+
+    fn claims(now: i64) -> AccessClaims {
+        AccessClaims {
+            iss: "https://writ.example.com".into(),
+            sub: "cli_x".into(),
+            client_id: "cli_x".into(),
+            aud: Audience::from_list(vec!["urn:writ:admin".into()]),
+            scope: "a b".into(),
+            iat: now,
+            nbf: now,
+            exp: now + 300,
+            jti: "j".into(),
+            oid: None,
+            uid: None,
+        }
+    }
+
+    #[test]
+    fn every_algorithm_signs_and_verifies() {
+        let kek = Kek::new([9; 32]);
+        for alg in [SigningAlg::ES256, SigningAlg::RS256, SigningAlg::EdDSA] {
+            let key = generate_key(alg, KeyState::Active, &kek).unwrap();
+            let ring = KeyRing::load(std::slice::from_ref(&key), &kek).unwrap();
+            let now = 1_800_000_000;
+            let (token, kid) = ring.sign(&claims(now)).unwrap();
+            assert_eq!(kid, &key.kid);
+            let got = ring
+                .verify(&token, "https://writ.example.com", "urn:writ:admin", now)
+                .unwrap();
+            assert_eq!(got, claims(now));
+            assert!(matches!(
+                ring.verify(&token, "https://other", "urn:writ:admin", now),
+                Err(TokenError::WrongIssuer)
+            ));
+            assert!(matches!(
+                ring.verify(&token, "https://writ.example.com", "urn:x", now),
+                Err(TokenError::WrongAudience)
+            ));
+            assert!(matches!(
+                ring.verify(&token, "https://writ.example.com", "urn:writ:admin", now + 400),
+                Err(TokenError::Expired)
+            ));
+        }
+    }
+
+    #[test]
+    fn rejects_tampering_foreign_keys_and_header_games() {
+        let kek = Kek::new([9; 32]);
+        let ring = KeyRing::load(
+            &[generate_key(SigningAlg::ES256, KeyState::Active, &kek).unwrap()],
+            &kek,
+        )
+        .unwrap();
+        let other = KeyRing::load(
+            &[generate_key(SigningAlg::ES256, KeyState::Active, &kek).unwrap()],
+            &kek,
+        )
+        .unwrap();
+        let now = 1_800_000_000;
+        let (token, _) = ring.sign(&claims(now)).unwrap();
+        let check = |t: &str| ring.verify(t, "https://writ.example.com", "urn:writ:admin", now);
+        // A token of another deployment names a kid we do not know.
+        let (foreign, _) = other.sign(&claims(now)).unwrap();
+        assert!(matches!(check(&foreign), Err(TokenError::UnknownKey)));
+        // Changing the payload breaks the signature.
+        let parts: Vec<&str> = token.split('.').collect();
+        let mut c = claims(now);
+        c.scope = "a b admin".into();
+        let forged = format!(
+            "{}.{}.{}",
+            parts[0],
+            B64.encode(serde_json::to_vec(&c).unwrap()),
+            parts[2]
+        );
+        assert!(matches!(check(&forged), Err(TokenError::BadSignature)));
+        // alg: none, or HS256 with our kid, is refused before any signature check.
+        let kid = ring.active_kid().unwrap().to_string();
+        for alg in ["none", "HS256"] {
+            let h = B64.encode(serde_json::json!({"alg": alg, "typ": "at+jwt", "kid": kid}).to_string());
+            assert!(matches!(
+                check(&format!("{h}.{}.", parts[1])),
+                Err(TokenError::BadHeader(_))
+            ));
+        }
+        let h = B64.encode(serde_json::json!({"alg": "ES256", "typ": "JWT", "kid": kid}).to_string());
+        assert!(matches!(
+            check(&format!("{h}.{}.{}", parts[1], parts[2])),
+            Err(TokenError::BadHeader(_))
+        ));
+        assert!(matches!(check("a.b"), Err(TokenError::Malformed)));
+    }
+
+    #[test]
+    fn jwks_lists_published_keys_only_and_retired_keys_still_verify() {
+        let kek = Kek::new([9; 32]);
+        let old = generate_key(SigningAlg::ES256, KeyState::Active, &kek).unwrap();
+        let ring_old = KeyRing::load(std::slice::from_ref(&old), &kek).unwrap();
+        let (token, _) = ring_old.sign(&claims(1_800_000_000)).unwrap();
+        let mut retired = old.clone();
+        retired.state = KeyState::Retired;
+        let new = generate_key(SigningAlg::ES256, KeyState::Active, &kek).unwrap();
+        let mut revoked = generate_key(SigningAlg::ES256, KeyState::Revoked, &kek).unwrap();
+        revoked.state = KeyState::Revoked;
+        let ring = KeyRing::load(&[retired.clone(), new.clone(), revoked.clone()], &kek).unwrap();
+        assert_eq!(ring.active_kid(), Some(&new.kid));
+        let jwks: serde_json::Value = serde_json::from_slice(ring.jwks_json()).unwrap();
+        let kids: Vec<&str> = jwks["keys"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|k| k["kid"].as_str().unwrap())
+            .collect();
+        assert_eq!(kids, vec![retired.kid.as_str(), new.kid.as_str()]);
+        assert!(jwks.to_string().find("\"d\"").is_none(), "no private parts");
+        assert!(
+            ring.verify(
+                &token,
+                "https://writ.example.com",
+                "urn:writ:admin",
+                1_800_000_000
+            )
+            .is_ok()
+        );
+    }
+
+    #[test]
+    fn a_wrong_kek_cannot_load_the_signer() {
+        let key = generate_key(SigningAlg::ES256, KeyState::Active, &Kek::new([1; 32])).unwrap();
+        assert!(matches!(
+            KeyRing::load(&[key], &Kek::new([2; 32])),
+            Err(TokenError::Decrypt)
+        ));
+    }
+}

@@ -1,0 +1,169 @@
+//! The `writ` command line: `serve`, `migrate`, `bootstrap`, `openapi`.
+
+use std::path::Path;
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+use serde_json::json;
+use writ_admin::bootstrap::{self, BootstrapError, OperatorCredential};
+use writ_core::ADMIN_AUDIENCE;
+use writ_http::Context;
+use writ_http::settings::SettingsArgs;
+
+/// Writ: machine-to-machine authorization. With no settings, `writ serve` runs the embedded
+/// default (SQLite and in-memory state under ./writ-data).
+#[derive(Debug, Parser)]
+#[command(version)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+    #[command(flatten)]
+    pub settings: SettingsArgs,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Serve the issuer, admin and guard APIs on one port.
+    Serve,
+    /// Apply pending database migrations, then exit.
+    Migrate,
+    /// Create the operator client and print its credential as JSON (once per deployment).
+    Bootstrap {
+        /// The operator exists already: add a new secret to it and print that instead.
+        #[arg(long)]
+        new_secret: bool,
+    },
+    /// Print an OpenAPI document (`admin`).
+    Openapi {
+        #[arg(default_value = "admin")]
+        name: String,
+    },
+}
+
+pub async fn run(cli: Cli) -> ExitCode {
+    let settings = match cli.settings.load() {
+        Ok(s) => s,
+        Err(e) => return fail(&e),
+    };
+    let _telemetry = writ_http::telemetry::init(&settings.log);
+    match cli.command {
+        Command::Serve => serve(settings).await,
+        Command::Migrate => migrate(settings).await,
+        Command::Bootstrap { new_secret } => bootstrap(settings, new_secret).await,
+        Command::Openapi { name } => match crate::openapi_documents().into_iter().find(|(n, _)| *n == name) {
+            Some((_, doc)) => match doc.to_pretty_json() {
+                Ok(json) => {
+                    println!("{json}");
+                    ExitCode::SUCCESS
+                }
+                Err(e) => fail(&e),
+            },
+            None => {
+                eprintln!("error: no OpenAPI document named `{name}`");
+                ExitCode::from(2)
+            }
+        },
+    }
+}
+
+fn fail(e: &dyn std::fmt::Display) -> ExitCode {
+    eprintln!("error: {e}");
+    ExitCode::FAILURE
+}
+
+async fn serve(settings: writ_http::Settings) -> ExitCode {
+    let embedded = settings.database_url.is_none();
+    if settings.redis_url.is_some() {
+        tracing::warn!("redis_url is set, but this version keeps guard state in process");
+    }
+    let app = match crate::build(settings).await {
+        Ok(app) => app,
+        Err(e) => return fail(&e),
+    };
+    let ctx = app.context().clone();
+    match bootstrap::operator_id(&ctx).await {
+        Ok(Some(_)) => {}
+        Ok(None) if embedded => {
+            let path = ctx.settings.data_dir.join("operator.json");
+            match bootstrap::create_operator(&ctx).await {
+                Ok(cred) => match write_credential(&path, &ctx, &cred) {
+                    Ok(()) => {
+                        tracing::info!(path = %path.display(), "created the operator; its credential is in this file")
+                    }
+                    Err(e) => return fail(&format!("cannot write {}: {e}", path.display())),
+                },
+                Err(e) => return fail(&e),
+            }
+        }
+        Ok(None) => tracing::warn!("no operator exists yet: run `writ bootstrap` to create one"),
+        Err(e) => return fail(&e),
+    }
+    tracing::info!(port = app.port(), issuer = %ctx.issuer, "listening");
+    match app.run_until_stopped().await {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => fail(&e),
+    }
+}
+
+async fn migrate(mut settings: writ_http::Settings) -> ExitCode {
+    settings.auto_migrate = true;
+    if let Err(e) = settings.ensure_data_dir() {
+        return fail(&e);
+    }
+    let store = match writ_store::Store::connect(&settings.database_url()).await {
+        Ok(s) => s,
+        Err(e) => return fail(&e),
+    };
+    match store.migrate().await {
+        Ok(()) => {
+            eprintln!("migrations applied ({})", writ_store::backend_name(store.conn()));
+            ExitCode::SUCCESS
+        }
+        Err(e) => fail(&e),
+    }
+}
+
+async fn bootstrap(settings: writ_http::Settings, new_secret: bool) -> ExitCode {
+    let port = settings
+        .addr
+        .rsplit(':')
+        .next()
+        .and_then(|p| p.parse().ok())
+        .unwrap_or(8080);
+    let issuer = settings.issuer_for_port(port);
+    let ctx = match Context::init(settings, issuer).await {
+        Ok(ctx) => ctx,
+        Err(e) => return fail(&e),
+    };
+    let result = if new_secret {
+        bootstrap::add_operator_secret(&ctx).await
+    } else {
+        bootstrap::create_operator(&ctx).await
+    };
+    match result {
+        Ok(cred) => {
+            println!("{}", credential_json(&ctx, &cred));
+            ExitCode::SUCCESS
+        }
+        Err(e @ BootstrapError::AlreadyExists(_)) => {
+            eprintln!("error: {e} (writ bootstrap --new-secret)");
+            ExitCode::FAILURE
+        }
+        Err(e) => fail(&e),
+    }
+}
+
+fn credential_json(ctx: &Context, cred: &OperatorCredential) -> serde_json::Value {
+    json!({
+        "client_id": cred.client_id.as_str(),
+        "client_secret": cred.client_secret.expose(),
+        "issuer": ctx.issuer,
+        "token_endpoint": ctx.token_endpoint(),
+        "admin_audience": ADMIN_AUDIENCE,
+    })
+}
+
+fn write_credential(path: &Path, ctx: &Context, cred: &OperatorCredential) -> std::io::Result<()> {
+    let text = serde_json::to_string_pretty(&credential_json(ctx, cred)).map_err(std::io::Error::other)?;
+    writ_http::settings::write_private(path, format!("{text}\n").as_bytes())
+}

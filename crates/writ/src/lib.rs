@@ -1,0 +1,25 @@
+//! The all-in-one Writ: issuer, admin and guard routes on one port, and the CLI around them.
+//!
+//! Invariant: this crate only composes the service libraries; it holds no domain logic of its own.
+
+pub mod cli;
+
+use writ_http::server::{BuildError, Configure};
+use writ_http::{Application, Settings};
+
+/// Every service, as `writ serve` runs them.
+pub const ALL_SERVICES: &[Configure] = &[
+    writ_issuer::configure,
+    writ_admin::configure,
+    writ_guard::configure,
+];
+
+/// Builds the all-in-one application (tests use this too, so what is tested is what ships).
+pub async fn build(settings: Settings) -> Result<Application, BuildError> {
+    Application::build(settings, ALL_SERVICES).await
+}
+
+/// The OpenAPI documents Writ publishes, by name.
+pub fn openapi_documents() -> Vec<(&'static str, utoipa::openapi::OpenApi)> {
+    vec![("admin", writ_admin::openapi())]
+}

@@ -1,0 +1,115 @@
+//! The `writ` binary itself: first start of the embedded default, and `bootstrap`.
+
+use std::io::{BufRead, BufReader};
+use std::os::unix::fs::PermissionsExt;
+use std::process::{Command, Stdio};
+
+use serde_json::Value;
+
+fn writ() -> Command {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_writ"));
+    // Only what the test sets: no settings leak in from the environment of the test run.
+    for (k, _) in std::env::vars().filter(|(k, _)| k.starts_with("WRIT_") || k == "RUST_LOG") {
+        cmd.env_remove(k);
+    }
+    cmd
+}
+
+fn mode(path: &std::path::Path) -> u32 {
+    std::fs::metadata(path).unwrap().permissions().mode() & 0o777
+}
+
+#[tokio::test]
+async fn serve_creates_the_embedded_default_and_logs_no_secret() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut child = writ()
+        .args(["serve", "--addr", "127.0.0.1:0"])
+        .current_dir(dir.path())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut log = String::new();
+    let mut lines = BufReader::new(child.stderr.take().unwrap()).lines();
+    let port: u16 = loop {
+        let line = lines.next().expect("serve exited before listening").unwrap();
+        log.push_str(&line);
+        log.push('\n');
+        if line.contains("listening") {
+            break line
+                .split("port=")
+                .nth(1)
+                .unwrap()
+                .split_whitespace()
+                .next()
+                .unwrap()
+                .parse()
+                .unwrap();
+        }
+    };
+    let data = dir.path().join("writ-data");
+    assert_eq!(mode(&data), 0o700);
+    for f in ["kek", "pepper", "operator.json"] {
+        assert_eq!(mode(&data.join(f)), 0o600, "{f}");
+    }
+    let cred: Value = serde_json::from_slice(&std::fs::read(data.join("operator.json")).unwrap()).unwrap();
+    let secret = cred["client_secret"].as_str().unwrap();
+    assert!(log.contains("operator.json"), "the path is logged");
+    assert!(!log.contains(secret), "the secret is not");
+    assert_eq!(
+        cred["token_endpoint"],
+        format!("http://localhost:{port}/oauth/token")
+    );
+
+    let res = reqwest::Client::new()
+        .post(format!("http://127.0.0.1:{port}/oauth/token"))
+        .basic_auth(cred["client_id"].as_str().unwrap(), Some(secret))
+        .form(&[
+            ("grant_type", "client_credentials"),
+            ("resource", "urn:writ:admin"),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 200);
+    child.kill().unwrap();
+    child.wait().unwrap();
+}
+
+#[test]
+fn bootstrap_prints_the_operator_once_and_adds_secrets_on_request() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let run = |args: &[&str]| writ().args(args).arg("--data-dir").arg(&data).output().unwrap();
+
+    let first = run(&["bootstrap"]);
+    assert!(
+        first.status.success(),
+        "{}",
+        String::from_utf8_lossy(&first.stderr)
+    );
+    let cred: Value = serde_json::from_slice(&first.stdout).unwrap();
+    for key in [
+        "client_id",
+        "client_secret",
+        "issuer",
+        "token_endpoint",
+        "admin_audience",
+    ] {
+        assert!(cred[key].is_string(), "{key} in {cred}");
+    }
+    assert_eq!(cred["admin_audience"], "urn:writ:admin");
+    assert_eq!(mode(&data.join("kek")), 0o600);
+    assert!(!String::from_utf8_lossy(&first.stderr).contains(cred["client_secret"].as_str().unwrap()));
+
+    let second = run(&["bootstrap"]);
+    assert!(!second.status.success());
+    assert!(String::from_utf8_lossy(&second.stderr).contains("already exists"));
+
+    let third = run(&["bootstrap", "--new-secret"]);
+    assert!(third.status.success());
+    let again: Value = serde_json::from_slice(&third.stdout).unwrap();
+    assert_eq!(again["client_id"], cred["client_id"]);
+    assert_ne!(again["client_secret"], cred["client_secret"]);
+
+    assert!(run(&["migrate"]).status.success());
+}

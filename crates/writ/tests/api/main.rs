@@ -1,0 +1,9 @@
+//! Integration tests of the all-in-one Writ over real sockets: one test binary, one module per area.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod admin;
+mod cli;
+mod e2e;
+mod openapi;
+mod storage;
+mod token;

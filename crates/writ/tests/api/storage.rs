@@ -1,0 +1,90 @@
+//! Migrations and repositories on each backend: up → down → up, conflicts and missing rows.
+
+use sea_orm_migration::MigratorTrait;
+use writ_core::{Metadata, Name, Org, OrgId, OrgStatus, Slug};
+use writ_store::{Orgs, Store, StoreError, Tenant, count_rows};
+use writ_testkit::{Backend, TestDb};
+
+async fn migrations_go_up_down_and_up(backend: Backend) {
+    let Some(db) = TestDb::new(backend).await else {
+        return;
+    };
+    let store = Store::connect(&db.url).await.unwrap();
+    store.migrate().await.unwrap();
+    assert_eq!(count_rows(store.conn(), "orgs").await.unwrap(), 0);
+    writ_migration::Migrator::down(store.conn(), None).await.unwrap();
+    assert!(
+        count_rows(store.conn(), "orgs").await.is_err(),
+        "tables are gone after down"
+    );
+    assert!(count_rows(store.conn(), "audit_events").await.is_err());
+    store.migrate().await.unwrap();
+    assert_eq!(count_rows(store.conn(), "client_secrets").await.unwrap(), 0);
+    store.close().await.unwrap();
+}
+
+fn org(slug: &str) -> Org {
+    let now = writ_core::now();
+    Org {
+        id: OrgId::generate(),
+        name: Name::parse(slug).unwrap(),
+        slug: Slug::parse(slug).unwrap(),
+        status: OrgStatus::Active,
+        metadata: Metadata::default(),
+        entitlements: Default::default(),
+        created_at: now,
+        updated_at: now,
+    }
+}
+
+async fn conflicts_and_missing_rows_become_domain_errors(backend: Backend) {
+    let Some(db) = TestDb::new(backend).await else {
+        return;
+    };
+    let store = Store::connect(&db.url).await.unwrap();
+    store.migrate().await.unwrap();
+    let op = Tenant::Operator;
+    let orgs = Orgs::new(store.conn(), &op);
+    let acme = org("acme");
+    orgs.create(&acme).await.unwrap();
+    assert!(matches!(
+        orgs.create(&org("acme")).await,
+        Err(StoreError::Conflict(_))
+    ));
+    assert!(matches!(
+        orgs.get(&OrgId::generate()).await,
+        Err(StoreError::NotFound)
+    ));
+    assert_eq!(orgs.get(&acme.id).await.unwrap(), acme.clone());
+
+    // A repository built for another tenant cannot see acme, nor create orgs.
+    let other = Tenant::Org(OrgId::generate());
+    let scoped = Orgs::new(store.conn(), &other);
+    assert!(matches!(scoped.get(&acme.id).await, Err(StoreError::NotFound)));
+    assert!(scoped.list(&Default::default()).await.unwrap().items.is_empty());
+    assert!(matches!(
+        scoped.create(&org("beta")).await,
+        Err(StoreError::NotFound)
+    ));
+    store.close().await.unwrap();
+}
+
+#[tokio::test]
+async fn migrations_sqlite() {
+    migrations_go_up_down_and_up(Backend::Sqlite).await;
+}
+
+#[tokio::test]
+async fn migrations_postgres() {
+    migrations_go_up_down_and_up(Backend::Postgres).await;
+}
+
+#[tokio::test]
+async fn repositories_sqlite() {
+    conflicts_and_missing_rows_become_domain_errors(Backend::Sqlite).await;
+}
+
+#[tokio::test]
+async fn repositories_postgres() {
+    conflicts_and_missing_rows_become_domain_errors(Backend::Postgres).await;
+}

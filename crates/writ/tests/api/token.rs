@@ -1,0 +1,193 @@
+//! The token endpoint: authentication methods and RFC 6749 §5.2 errors.
+
+use base64::Engine;
+use reqwest::header;
+use serde_json::Value;
+use writ_testkit::{TestApp, on_every_backend};
+
+const BILLING: &str = "https://api.example.com/billing";
+
+/// An org client granted `invoices:read` on billing: (app, client_id, secret).
+async fn setup(app: &TestApp) -> (String, String) {
+    let op = app.operator_token().await;
+    app.create_resource(&op, BILLING, &["invoices:read", "invoices:write"])
+        .await;
+    let org = app
+        .create_org(&op, "acme", &[(BILLING, &["invoices:read", "invoices:write"])])
+        .await;
+    app.create_org_client(&op, &org, &[(BILLING, &["invoices:read"])])
+        .await
+}
+
+async fn error_of(res: reqwest::Response) -> (u16, String, reqwest::header::HeaderMap) {
+    let status = res.status().as_u16();
+    let headers = res.headers().clone();
+    let body: Value = res.json().await.unwrap();
+    (
+        status,
+        body["error"].as_str().unwrap_or_default().to_owned(),
+        headers,
+    )
+}
+
+fn basic(id: &str, secret: &str) -> String {
+    let enc = |s: &str| form_urlencoded::byte_serialize(s.as_bytes()).collect::<String>();
+    format!(
+        "Basic {}",
+        base64::engine::general_purpose::STANDARD.encode(format!("{}:{}", enc(id), enc(secret)))
+    )
+}
+
+on_every_backend!(
+    basic_and_post_authentication_and_response_shape,
+    errors_follow_rfc_6749
+);
+
+async fn basic_and_post_authentication_and_response_shape(app: TestApp) {
+    let (id, secret) = setup(&app).await;
+    let res = app
+        .http
+        .post(app.url("/oauth/token"))
+        .header(header::AUTHORIZATION, basic(&id, &secret))
+        .form(&[("grant_type", "client_credentials")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 200);
+    assert_eq!(res.headers()[header::CACHE_CONTROL], "no-store");
+    assert_eq!(res.headers()[header::PRAGMA], "no-cache");
+    let body: Value = res.json().await.unwrap();
+    assert_eq!(body["token_type"], "Bearer");
+    assert_eq!(body["expires_in"], 3600);
+    assert_eq!(
+        body["scope"], "invoices:read",
+        "no scope asked: every granted scope"
+    );
+
+    // client_secret_post, with a JSON body and an explicit resource.
+    let res = app
+        .http
+        .post(app.url("/oauth/token"))
+        .json(&serde_json::json!({
+            "grant_type": "client_credentials", "client_id": id, "client_secret": secret, "resource": [BILLING]
+        }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 200);
+    // Auth0's `audience` works too.
+    app.token(&id, &secret, &[("audience", BILLING)]).await;
+}
+
+async fn errors_follow_rfc_6749(app: TestApp) {
+    let (id, secret) = setup(&app).await;
+    let url = app.url("/oauth/token");
+
+    // invalid_client: wrong secret, unknown client, malformed secret — all alike, 401.
+    let other = writ_core::secret::PlainSecret::generate().unwrap();
+    for (cid, s) in [
+        (id.as_str(), other.expose()),
+        ("cli_01m840pc6xejqsfwrh9sazvjja", secret.as_str()),
+        (id.as_str(), "writ_cs_not-a-secret"),
+        ("nonsense", secret.as_str()),
+    ] {
+        let (status, error, headers) = error_of(app.token_request(cid, s, &[]).await).await;
+        assert_eq!((status, error.as_str()), (401, "invalid_client"), "{cid}");
+        assert_eq!(headers[header::CACHE_CONTROL], "no-store");
+    }
+    // With Basic, the 401 carries a Basic challenge.
+    let res = app
+        .http
+        .post(&url)
+        .header(header::AUTHORIZATION, basic(&id, other.expose()))
+        .form(&[("grant_type", "client_credentials")])
+        .send()
+        .await
+        .unwrap();
+    let (status, error, headers) = error_of(res).await;
+    assert_eq!((status, error.as_str()), (401, "invalid_client"));
+    assert!(
+        headers[header::WWW_AUTHENTICATE]
+            .to_str()
+            .unwrap()
+            .starts_with("Basic")
+    );
+
+    // invalid_request: credentials twice, repeated parameter, missing grant_type, wrong media type.
+    let res = app
+        .http
+        .post(&url)
+        .header(header::AUTHORIZATION, basic(&id, &secret))
+        .form(&[
+            ("grant_type", "client_credentials"),
+            ("client_secret", secret.as_str()),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(error_of(res).await.1, "invalid_request");
+    let res = app
+        .token_request(
+            &id,
+            &secret,
+            &[("scope", "invoices:read"), ("scope", "invoices:read")],
+        )
+        .await;
+    assert_eq!(error_of(res).await.1, "invalid_request");
+    let res = app
+        .http
+        .post(&url)
+        .form(&[("client_id", id.as_str()), ("client_secret", secret.as_str())])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(error_of(res).await.1, "invalid_request");
+    let res = app
+        .http
+        .post(&url)
+        .header(header::CONTENT_TYPE, "text/plain")
+        .body("grant_type=client_credentials")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(error_of(res).await.1, "invalid_request");
+    let res = app
+        .http
+        .post(&url)
+        .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
+        .body(vec![b'a'; 64 * 1024])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(error_of(res).await.0, 413);
+
+    // unsupported_grant_type, invalid_scope, invalid_target.
+    let res = app
+        .http
+        .post(&url)
+        .form(&[
+            ("grant_type", "password"),
+            ("client_id", &id),
+            ("client_secret", &secret),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(error_of(res).await.1, "unsupported_grant_type");
+    let (status, error, _) = error_of(
+        app.token_request(&id, &secret, &[("scope", "invoices:write")])
+            .await,
+    )
+    .await;
+    assert_eq!((status, error.as_str()), (400, "invalid_scope"));
+    let res = app.token_request(&id, &secret, &[("scope", "a  b")]).await;
+    assert_eq!(error_of(res).await.1, "invalid_scope");
+    let res = app
+        .token_request(&id, &secret, &[("resource", "https://api.example.com/unknown")])
+        .await;
+    assert_eq!(error_of(res).await.1, "invalid_target");
+    let res = app
+        .token_request(&id, &secret, &[("resource", "not a uri")])
+        .await;
+    assert_eq!(error_of(res).await.1, "invalid_target");
+}

@@ -1,0 +1,17 @@
+//! Writ's schema, as sea-orm migrations that run on Postgres and on SQLite.
+//!
+//! Invariant: every migration has a `down` that undoes it exactly (tested up → down → up on both
+//! backends), and migrations use only the portable schema builder, never backend-specific SQL.
+
+pub use sea_orm_migration::prelude::*;
+
+mod m20261123_000001_initial;
+
+pub struct Migrator;
+
+#[async_trait::async_trait]
+impl MigratorTrait for Migrator {
+    fn migrations() -> Vec<Box<dyn MigrationTrait>> {
+        vec![Box::new(m20261123_000001_initial::Migration)]
+    }
+}
