@@ -46,8 +46,49 @@ fn cargo(args: &[&str]) -> Result<(), String> {
 fn ci() -> Result<(), String> {
     cargo(&["fmt", "--all", "--", "--check"])?;
     cargo(&["clippy", "--workspace", "--all-targets", "--", "-D", "warnings"])?;
-    cargo(&["test", "--workspace"])?;
-    openapi(true)
+    openapi(true)?;
+    let (passed, failed) = test()?;
+    // One closing line for the whole run: cargo prints a result per test binary, the last of
+    // which is usually an empty doc-test run.
+    println!("tests: {passed} passed, {failed} failed");
+    if failed == 0 {
+        Ok(())
+    } else {
+        Err("tests failed".into())
+    }
+}
+
+/// `cargo test --workspace` (the README's test command), passing its output through and adding up
+/// its `test result:` lines.
+fn test() -> Result<(u64, u64), String> {
+    use std::io::{BufRead, BufReader};
+    eprintln!("xtask: cargo test --workspace");
+    let mut child = Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()))
+        .args(["test", "--workspace"])
+        .current_dir(root())
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .map_err(|e| format!("cannot run cargo: {e}"))?;
+    let (mut passed, mut failed) = (0, 0);
+    if let Some(out) = child.stdout.take() {
+        for line in BufReader::new(out).lines().map_while(Result::ok) {
+            println!("{line}");
+            if let Some(rest) = line.strip_prefix("test result: ") {
+                let count = |word: &str| -> u64 {
+                    rest.split(['.', ';'])
+                        .find_map(|part| part.trim().strip_suffix(word)?.trim().parse().ok())
+                        .unwrap_or(0)
+                };
+                passed += count("passed");
+                failed += count("failed");
+            }
+        }
+    }
+    let status = child.wait().map_err(|e| e.to_string())?;
+    if !status.success() && failed == 0 {
+        return Err("cargo test failed".into());
+    }
+    Ok((passed, failed))
 }
 
 fn openapi(check: bool) -> Result<(), String> {

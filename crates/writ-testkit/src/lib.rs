@@ -133,6 +133,32 @@ impl Drop for TestDb {
     }
 }
 
+impl TestDb {
+    /// Settings for a server on port 0 over this database.
+    pub fn settings(&self) -> Settings {
+        Settings {
+            addr: "127.0.0.1:0".into(),
+            database_url: Some(self.url.clone()),
+            data_dir: self.dir.path().to_path_buf(),
+            log: "warn".into(),
+            ..Settings::default()
+        }
+    }
+
+    /// Drops a Postgres test database now, with the server still connected (to test outages).
+    pub async fn drop_now(&self) {
+        let (admin_url, name) = self.pg.clone().expect("a Postgres test database");
+        let admin = writ_store::Store::connect(&admin_url).await.unwrap();
+        use sea_orm::ConnectionTrait;
+        admin
+            .conn()
+            .execute_unprepared(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
+            .await
+            .unwrap();
+        admin.close().await.unwrap();
+    }
+}
+
 /// A running Writ and what a test needs to talk to it.
 pub struct TestApp {
     pub address: String,
@@ -147,13 +173,7 @@ pub struct TestApp {
 /// Starts the all-in-one app on `backend`; `None` when that backend is not configured.
 pub async fn spawn_app(backend: Backend) -> Option<TestApp> {
     let db = TestDb::new(backend).await?;
-    let settings = Settings {
-        addr: "127.0.0.1:0".into(),
-        database_url: Some(db.url.clone()),
-        data_dir: db.dir.path().to_path_buf(),
-        log: "warn".into(),
-        ..Settings::default()
-    };
+    let settings = db.settings();
     let _ = writ_http::telemetry::init(&settings.log);
     let app = writ::build(settings).await.unwrap();
     let port = app.port();

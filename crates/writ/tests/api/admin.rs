@@ -235,14 +235,36 @@ async fn validation_and_pagination(app: TestApp) {
         before
     );
 
+    // Unique values answer 409.
+    app.create_org(&op, "taken", &[]).await;
+    let (status, body) = app
+        .post("/admin/v1/orgs", &op, &json!({"name": "Other", "slug": "taken"}))
+        .await;
+    assert_eq!((status, body["code"].as_str()), (409, Some("conflict")));
+    app.create_resource(&op, BILLING, &["a"]).await;
+    let (status, _) = app
+        .post(
+            "/admin/v1/resources",
+            &op,
+            &json!({"identifier": BILLING, "name": "again"}),
+        )
+        .await;
+    assert_eq!(status, 409);
+
     for slug in ["p-one", "p-two", "p-three"] {
         app.create_org(&op, slug, &[]).await;
     }
-    let (_, first) = app.get("/admin/v1/orgs?limit=2", &op).await;
-    assert_eq!(first["data"].as_array().unwrap().len(), 2);
+    let (_, first) = app.get("/admin/v1/orgs?limit=3", &op).await;
+    let slugs: Vec<&str> = first["data"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|o| o["slug"].as_str().unwrap())
+        .collect();
+    assert_eq!(slugs, vec!["taken", "p-one", "p-two"], "creation order");
     let cursor = first["next_cursor"].as_str().unwrap();
     let (_, second) = app
-        .get(&format!("/admin/v1/orgs?limit=2&after={cursor}"), &op)
+        .get(&format!("/admin/v1/orgs?limit=3&after={cursor}"), &op)
         .await;
     let slugs: Vec<&str> = second["data"]
         .as_array()

@@ -113,3 +113,38 @@ fn bootstrap_prints_the_operator_once_and_adds_secrets_on_request() {
 
     assert!(run(&["migrate"]).status.success());
 }
+
+#[test]
+fn settings_come_from_file_then_environment_then_flags() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("writ.toml");
+    std::fs::write(&file, "issuer = \"https://file.example.com\"\n").unwrap();
+    let issuer = |envs: &[(&str, &str)], args: &[&str], data: &str| -> String {
+        let out = writ()
+            .args(["bootstrap", "--config"])
+            .arg(&file)
+            .arg("--data-dir")
+            .arg(dir.path().join(data))
+            .args(args)
+            .envs(envs.iter().copied())
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+        let cred: Value = serde_json::from_slice(&out.stdout).unwrap();
+        cred["issuer"].as_str().unwrap().to_owned()
+    };
+    assert_eq!(issuer(&[], &[], "a"), "https://file.example.com");
+    let env = [("WRIT_ISSUER", "https://env.example.com")];
+    assert_eq!(issuer(&env, &[], "b"), "https://env.example.com");
+    assert_eq!(
+        issuer(&env, &["--issuer", "https://flag.example.com"], "c"),
+        "https://flag.example.com"
+    );
+
+    std::fs::write(&file, "isuer = \"typo\"\n").unwrap();
+    let out = writ().args(["migrate", "--config"]).arg(&file).output().unwrap();
+    assert!(
+        !out.status.success(),
+        "an unknown setting is an error, not ignored"
+    );
+}

@@ -5,5 +5,6 @@ mod admin;
 mod cli;
 mod e2e;
 mod openapi;
+mod services;
 mod storage;
 mod token;
