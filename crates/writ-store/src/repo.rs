@@ -200,8 +200,19 @@ impl<'c, C: ConnectionTrait> Resources<'c, C> {
                     created_at: now,
                     updated_at: now,
                 };
-                self.create(&r).await?;
-                r.id
+                match self.create(&r).await {
+                    Ok(()) => r.id,
+                    // Another instance starting at the same moment created it first.
+                    Err(StoreError::Conflict(_)) => {
+                        let row = resources::Entity::find()
+                            .filter(resources::Column::Identifier.eq(identifier.as_str()))
+                            .one(self.c)
+                            .await?
+                            .ok_or(StoreError::NotFound)?;
+                        parse(ResourceId::parse, &row.id)?
+                    }
+                    Err(e) => return Err(e),
+                }
             }
         };
         self.insert_scopes(&id, scopes).await?;

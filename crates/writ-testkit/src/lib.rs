@@ -118,18 +118,21 @@ impl Drop for TestDb {
                 .enable_all()
                 .build()
                 .unwrap();
-            rt.block_on(async {
-                use sea_orm::ConnectionTrait;
-                if let Ok(admin) = writ_store::Store::connect(&admin_url).await {
-                    let _ = admin
-                        .conn()
-                        .execute_unprepared(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
-                        .await;
-                    let _ = admin.close().await;
-                }
-            });
+            rt.block_on(drop_database(&admin_url, &name));
         })
         .join();
+    }
+}
+
+/// Drops a database even while clients are connected to it (Postgres 13+).
+async fn drop_database(admin_url: &str, name: &str) {
+    use sea_orm::ConnectionTrait;
+    if let Ok(admin) = writ_store::Store::connect(admin_url).await {
+        let _ = admin
+            .conn()
+            .execute_unprepared(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
+            .await;
+        let _ = admin.close().await;
     }
 }
 
@@ -147,15 +150,8 @@ impl TestDb {
 
     /// Drops a Postgres test database now, with the server still connected (to test outages).
     pub async fn drop_now(&self) {
-        let (admin_url, name) = self.pg.clone().expect("a Postgres test database");
-        let admin = writ_store::Store::connect(&admin_url).await.unwrap();
-        use sea_orm::ConnectionTrait;
-        admin
-            .conn()
-            .execute_unprepared(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
-            .await
-            .unwrap();
-        admin.close().await.unwrap();
+        let (admin_url, name) = self.pg.as_ref().expect("a Postgres test database");
+        drop_database(admin_url, name).await;
     }
 }
 
