@@ -293,3 +293,81 @@ pub struct CreatedClient {
     pub client_secret: String,
     pub secret_id: String,
 }
+
+/// Changes to a client; absent fields stay as they are.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct UpdateClient {
+    pub name: Option<String>,
+    /// `active` or `disabled`. A disabled client gets `invalid_client` at once on every instance.
+    pub status: Option<String>,
+    /// Replaces the grants; must stay within the org's entitlements.
+    pub grants: Option<Vec<GrantDto>>,
+    pub token_ttl_seconds: Option<u32>,
+    /// Replaces the metadata.
+    #[schema(value_type = Option<Object>)]
+    pub metadata: Option<serde_json::Value>,
+}
+
+/// Changes to an org; absent fields stay as they are.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct UpdateOrg {
+    pub name: Option<String>,
+    /// `active` or `suspended` (operator only). Suspending stops every client of the org at once.
+    pub status: Option<String>,
+    /// Replaces the entitlements (operator only). Clients' tokens shrink with them at once.
+    pub entitlements: Option<Vec<GrantDto>>,
+    #[schema(value_type = Option<Object>)]
+    pub metadata: Option<serde_json::Value>,
+}
+
+#[derive(Debug, Default, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CreateSecret {
+    /// When the secret stops working (RFC 3339, in the future). Default: never.
+    #[schema(example = "2027-01-01T00:00:00Z")]
+    pub expires_at: Option<String>,
+}
+
+/// A secret's metadata; its value is never shown again after creation.
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct SecretDto {
+    pub secret_id: String,
+    /// The first characters of the secret, to tell secrets apart.
+    #[schema(example = "writ_cs_k3m9")]
+    pub display_prefix: String,
+    pub created_at: String,
+    pub expires_at: Option<String>,
+    pub last_used_at: Option<String>,
+}
+
+impl From<&writ_core::ClientSecret> for SecretDto {
+    fn from(s: &writ_core::ClientSecret) -> Self {
+        Self {
+            secret_id: s.id.to_string(),
+            display_prefix: s.display_prefix.clone(),
+            created_at: rfc3339(s.created_at),
+            expires_at: s.expires_at.map(rfc3339),
+            last_used_at: s.last_used_at.map(rfc3339),
+        }
+    }
+}
+
+/// A new secret: its metadata and its value, shown this once only.
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct CreatedSecret {
+    #[serde(flatten)]
+    pub secret: SecretDto,
+    pub client_secret: String,
+}
+
+/// Parses an RFC 3339 time in the future.
+pub(crate) fn future_time(field: &'static str, s: &str) -> Result<OffsetDateTime, ApiError> {
+    let t = OffsetDateTime::parse(s, &Rfc3339)
+        .map_err(|e| ApiError::validation(field, format!("not an RFC 3339 time: {e}")))?;
+    if t <= OffsetDateTime::now_utc() {
+        return Err(ApiError::validation(field, "must be in the future"));
+    }
+    Ok(t.replace_nanosecond(t.nanosecond() / 1000 * 1000).unwrap_or(t))
+}

@@ -1,8 +1,10 @@
 //! The state every Writ service shares: settings, the database, keys and secrets. Built once at
 //! start; handlers reach it as `web::Data<Context>`.
 
-use std::sync::{Arc, RwLock};
+use std::sync::{Arc, RwLock, Weak};
+use std::time::Duration;
 
+use writ_core::ClientId;
 use writ_core::secret::Pepper;
 use writ_core::{
     ADMIN_AUDIENCE, ADMIN_SCOPES, GUARD_AUDIENCE, GUARD_SCOPES, KeyState, Name, ResourceUri, ScopeDef,
@@ -12,6 +14,17 @@ use writ_store::{Keys, Resources, Store, StoreError};
 use writ_token::{Kek, KeyRing, TokenError};
 
 use crate::Settings;
+use crate::audit::AuditWriter;
+use crate::cache::{Cached, ClientCache};
+use crate::changes::{Apply, Change, ChangeBus};
+
+/// How long a cached client may be served without a change event (the safety net when events are
+/// lost, and the only bound between instances that share no Redis).
+pub const CLIENT_CACHE_TTL: Duration = Duration::from_secs(30);
+/// Most clients kept in memory; the rest are read from the database when used.
+pub const CLIENT_CACHE_CAPACITY: usize = 100_000;
+/// How often keys are reloaded even without a change event.
+pub const KEY_RELOAD_INTERVAL: Duration = Duration::from_secs(60);
 
 #[derive(Debug, thiserror::Error)]
 pub enum InitError {
@@ -23,6 +36,8 @@ pub enum InitError {
     Token(#[from] TokenError),
     #[error("{0}")]
     Invalid(#[from] writ_core::Invalid),
+    #[error("redis: {0}")]
+    Redis(#[from] redis::RedisError),
 }
 
 pub struct Context {
@@ -33,6 +48,10 @@ pub struct Context {
     pub pepper: Pepper,
     pub kek: Kek,
     keys: RwLock<KeyRing>,
+    pub clients: Arc<ClientCache>,
+    pub changes: ChangeBus,
+    pub audit: AuditWriter,
+    keys_changed: Arc<tokio::sync::Notify>,
 }
 
 impl std::fmt::Debug for Context {
@@ -56,14 +75,61 @@ impl Context {
         }
         ensure_builtin_resources(&store).await?;
         let keys = load_or_create_keys(&store, &kek).await?;
-        Ok(Arc::new(Self {
+        let clients = Arc::new(ClientCache::new(CLIENT_CACHE_TTL, CLIENT_CACHE_CAPACITY));
+        let keys_changed = Arc::new(tokio::sync::Notify::new());
+        let apply: Apply = {
+            let (clients, keys_changed) = (clients.clone(), keys_changed.clone());
+            Arc::new(move |change: Change| {
+                clients.invalidate(&change);
+                if matches!(change, Change::Keys | Change::All) {
+                    keys_changed.notify_one();
+                }
+            })
+        };
+        let changes = match &settings.redis_url {
+            Some(url) => ChangeBus::redis(url, &settings.redis_prefix, apply).await?,
+            None => ChangeBus::local(),
+        };
+        let audit = AuditWriter::start(store.clone());
+        let ctx = Arc::new(Self {
             settings,
             issuer,
             store,
             pepper,
             kek,
             keys: RwLock::new(keys),
-        }))
+            clients,
+            changes,
+            audit,
+            keys_changed,
+        });
+        tokio::spawn(reload_keys(Arc::downgrade(&ctx)));
+        Ok(ctx)
+    }
+
+    /// A client's credentials, from the cache or the database; `None` if there is no such client.
+    pub async fn client_credentials(&self, id: &ClientId) -> Result<Cached, StoreError> {
+        if let Some(hit) = self.clients.get(id) {
+            return Ok(hit);
+        }
+        let generation = self.clients.generation();
+        let loaded = writ_store::load_credentials(self.store.conn(), id)
+            .await?
+            .map(Arc::new);
+        self.clients.insert(generation, id.clone(), loaded.clone());
+        Ok(loaded)
+    }
+
+    /// Applies `change` here at once, then tells the other instances. Call after the change is
+    /// committed.
+    pub async fn publish(&self, change: Change) {
+        self.clients.invalidate(&change);
+        if matches!(change, Change::Keys | Change::All)
+            && let Err(e) = self.reload_keys().await
+        {
+            tracing::error!(error = %e, "reloading keys failed");
+        }
+        self.changes.publish(&change).await;
     }
 
     /// The current key ring (a cheap clone).
@@ -86,6 +152,21 @@ impl Context {
 
     pub fn token_endpoint(&self) -> String {
         format!("{}/oauth/token", self.issuer)
+    }
+}
+
+/// Reloads the key ring when told to, and every [`KEY_RELOAD_INTERVAL`] regardless; ends with the
+/// context.
+async fn reload_keys(ctx: Weak<Context>) {
+    loop {
+        let Some(notify) = ctx.upgrade().map(|c| c.keys_changed.clone()) else {
+            return;
+        };
+        let _ = tokio::time::timeout(KEY_RELOAD_INTERVAL, notify.notified()).await;
+        let Some(ctx) = ctx.upgrade() else { return };
+        if let Err(e) = ctx.reload_keys().await {
+            tracing::error!(error = %e, "reloading keys failed");
+        }
     }
 }
 

@@ -4,7 +4,10 @@
 //! Invariant: this is the only place that maps domain and storage errors to HTTP status codes for
 //! the admin and guard APIs; service crates never depend on each other, only on this glue.
 
+pub mod audit;
 pub mod auth;
+pub mod cache;
+pub mod changes;
 pub mod context;
 pub mod error;
 pub mod health;

@@ -78,9 +78,12 @@ impl Application {
         &self.ctx
     }
 
-    /// Serves until SIGINT or SIGTERM, then finishes in-flight requests.
+    /// Serves until SIGINT or SIGTERM, then finishes in-flight requests and writes the audit
+    /// records still queued.
     pub async fn run_until_stopped(self) -> std::io::Result<()> {
-        self.server.await
+        let result = self.server.await;
+        self.ctx.audit.shutdown().await;
+        result
     }
 }
 

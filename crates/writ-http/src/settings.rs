@@ -51,6 +51,8 @@ pub struct Settings {
     pub database_url: Option<String>,
     /// Redis for change events, revocation and rate limits. Default: in-process (one instance).
     pub redis_url: Option<String>,
+    /// Prefix of every Redis key and channel, so deployments (and tests) can share one Redis.
+    pub redis_prefix: String,
     /// Where the embedded default keeps its database, generated secrets and operator credential.
     pub data_dir: PathBuf,
     /// Base64 of the 32-byte key-encryption key. Default: generated into `<data_dir>/kek`.
@@ -70,6 +72,7 @@ impl Default for Settings {
             issuer: None,
             database_url: None,
             redis_url: None,
+            redis_prefix: "writ:".into(),
             data_dir: PathBuf::from("writ-data"),
             kek: None,
             pepper: None,
@@ -122,6 +125,9 @@ impl Settings {
         }
         if o.redis_url.is_some() {
             self.redis_url = o.redis_url;
+        }
+        if let Some(v) = o.redis_prefix {
+            self.redis_prefix = v;
         }
         if let Some(v) = o.data_dir {
             self.data_dir = v;
@@ -233,6 +239,7 @@ pub struct Overrides {
     pub issuer: Option<String>,
     pub database_url: Option<String>,
     pub redis_url: Option<String>,
+    pub redis_prefix: Option<String>,
     pub data_dir: Option<PathBuf>,
     pub kek: Option<Secret>,
     pub pepper: Option<Secret>,
@@ -312,6 +319,9 @@ pub struct SettingsArgs {
     /// redis://… [default: in-process].
     #[arg(long, env = "WRIT_REDIS_URL", global = true, hide_env_values = true)]
     pub redis_url: Option<String>,
+    /// Prefix of Redis keys and channels [default: writ:].
+    #[arg(long, env = "WRIT_REDIS_PREFIX", global = true)]
+    pub redis_prefix: Option<String>,
     /// Data directory of the embedded default [default: ./writ-data].
     #[arg(long, env = "WRIT_DATA_DIR", global = true)]
     pub data_dir: Option<PathBuf>,
@@ -338,6 +348,7 @@ impl SettingsArgs {
             issuer: self.issuer,
             database_url: self.database_url,
             redis_url: self.redis_url,
+            redis_prefix: self.redis_prefix,
             data_dir: self.data_dir,
             kek: self.kek.map(Secret::from),
             pepper: self.pepper.map(Secret::from),

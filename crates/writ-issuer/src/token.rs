@@ -3,9 +3,11 @@
 
 use actix_web::{HttpRequest, HttpResponse, web};
 use serde_json::json;
+use std::sync::Arc;
 use time::OffsetDateTime;
+
 use writ_core::secret::{PlainSecret, SecretHash};
-use writ_core::{ClientId, GrantError, ResourceUri, ScopeSet, TokenRequest};
+use writ_core::{Actor, AuditEvent, ClientId, GrantError, ResourceUri, ScopeSet, SecretId, TokenRequest};
 use writ_http::Context;
 use writ_store::ClientCredentials;
 use writ_token::{AccessClaims, Audience};
@@ -58,7 +60,7 @@ async fn issue(req: &HttpRequest, payload: web::Payload, ctx: &Context) -> Resul
             .map_err(|e| OAuthError::InvalidTarget(e.to_string()))?,
     };
 
-    let loaded = authenticate(ctx, &creds).await?;
+    let (loaded, secret_id) = authenticate(ctx, &creds).await?;
     let grant = writ_core::grant(
         &loaded.client,
         loaded.org.as_ref(),
@@ -95,7 +97,29 @@ async fn issue(req: &HttpRequest, payload: web::Payload, ctx: &Context) -> Resul
         tracing::error!(error = %e, "signing failed");
         OAuthError::Server
     })?;
-    tracing::info!(kid = %kid, jti = %claims.jti, scope = %claims.scope, "issued a token");
+    tracing::debug!(kid = %kid, jti = %claims.jti, scope = %claims.scope, "issued a token");
+    let mut event = AuditEvent::new(
+        Actor::Client(loaded.client.id.clone()),
+        grant.org_id.clone(),
+        "token.issued",
+        Some(claims.jti.clone()),
+    )
+    .with_details(json!({
+        "secret_id": secret_id.as_str(),
+        "kid": kid.as_str(),
+        "jti": claims.jti,
+        "scope": claims.scope,
+        "aud": claims.aud,
+        "exp": claims.exp,
+    }));
+    event.ip = req.peer_addr().map(|a| a.ip().to_string());
+    event.request_id = req
+        .headers()
+        .get("x-request-id")
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_owned);
+    ctx.audit.record(event);
+    ctx.audit.secret_used(secret_id, writ_core::now());
 
     let mut res = HttpResponse::Ok();
     no_store(&mut res);
@@ -110,19 +134,20 @@ async fn issue(req: &HttpRequest, payload: web::Payload, ctx: &Context) -> Resul
 /// Checks the client's secret. Every failure — malformed secret, unknown client, wrong or expired
 /// secret — is the same `invalid_client`; an unknown client still pays for a hash comparison, so
 /// timing does not tell which it was.
-async fn authenticate(ctx: &Context, creds: &Credentials) -> Result<ClientCredentials, OAuthError> {
+async fn authenticate(
+    ctx: &Context,
+    creds: &Credentials,
+) -> Result<(Arc<ClientCredentials>, SecretId), OAuthError> {
     let fail = OAuthError::InvalidClient { basic: creds.basic };
     // A malformed secret (bad prefix or checksum) is refused before any lookup.
     let secret = PlainSecret::parse(&creds.client_secret).map_err(|_| fail.clone())?;
     let presented = secret.hash(&ctx.pepper);
     let client_id = ClientId::parse(&creds.client_id).ok();
     let loaded = match &client_id {
-        Some(id) => writ_store::load_credentials(ctx.store.conn(), id)
-            .await
-            .map_err(|e| {
-                tracing::error!(error = %e, "loading client credentials failed");
-                OAuthError::Server
-            })?,
+        Some(id) => ctx.client_credentials(id).await.map_err(|e| {
+            tracing::error!(error = %e, "loading client credentials failed");
+            OAuthError::Server
+        })?,
         None => None,
     };
     let now = OffsetDateTime::now_utc();
@@ -137,16 +162,13 @@ async fn authenticate(ctx: &Context, creds: &Credentials) -> Result<ClientCreden
         .filter(|s| s.is_usable(now))
         .fold(None, |found, s| {
             if s.hash.matches(&presented) {
-                Some(&s.id)
+                Some(s.id.clone())
             } else {
                 found
             }
         });
     match matched {
-        Some(secret_id) => {
-            tracing::debug!(secret_id = %secret_id, "client authenticated");
-            Ok(loaded)
-        }
+        Some(secret_id) => Ok((loaded, secret_id)),
         None => Err(fail),
     }
 }

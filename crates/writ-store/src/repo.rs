@@ -8,6 +8,7 @@ use sea_orm::{
     ActiveValue::Set, ColumnTrait, Condition, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder,
     QuerySelect,
 };
+use time::OffsetDateTime;
 use writ_core::secret::SecretHash;
 use writ_core::{
     Actor, AuditEvent, Client, ClientId, ClientKind, ClientSecret, Email, Grants, KeyId, KeyState, Name, Org,
@@ -84,6 +85,30 @@ impl<'c, C: ConnectionTrait> Orgs<'c, C> {
         })
         .exec(self.c)
         .await?;
+        grants::replace(
+            self.c,
+            GrantTable::OrgEntitlements,
+            org.id.as_str(),
+            &org.entitlements,
+            "entitlements",
+        )
+        .await
+    }
+
+    /// Writes an org's name, status, metadata and entitlements.
+    pub async fn update(&self, org: &Org) -> Result<()> {
+        let res = orgs::Entity::update_many()
+            .col_expr(orgs::Column::Name, Expr::value(org.name.as_str()))
+            .col_expr(orgs::Column::Status, Expr::value(enum_name(&org.status)))
+            .col_expr(orgs::Column::Metadata, Expr::value(metadata_text(&org.metadata)))
+            .col_expr(orgs::Column::UpdatedAt, Expr::value(org.updated_at))
+            .filter(orgs::Column::Id.eq(org.id.as_str()))
+            .filter(self.visible())
+            .exec(self.c)
+            .await?;
+        if res.rows_affected == 0 {
+            return Err(StoreError::NotFound);
+        }
         grants::replace(
             self.c,
             GrantTable::OrgEntitlements,
@@ -311,6 +336,21 @@ impl<'c, C: ConnectionTrait> Users<'c, C> {
         grants::replace(self.c, GrantTable::UserGrants, u.id.as_str(), &u.grants, "grants").await
     }
 
+    pub async fn set_status(&self, id: &UserId, status: writ_core::Status) -> Result<()> {
+        let res = users::Entity::update_many()
+            .col_expr(users::Column::Status, Expr::value(enum_name(&status)))
+            .col_expr(users::Column::UpdatedAt, Expr::value(writ_core::now()))
+            .filter(users::Column::Id.eq(id.as_str()))
+            .filter(self.visible())
+            .exec(self.c)
+            .await?;
+        if res.rows_affected == 0 {
+            Err(StoreError::NotFound)
+        } else {
+            Ok(())
+        }
+    }
+
     pub async fn get(&self, id: &UserId) -> Result<User> {
         let row = users::Entity::find_by_id(id.as_str())
             .filter(self.visible())
@@ -386,6 +426,52 @@ impl<'c, C: ConnectionTrait> Clients<'c, C> {
         )
         .await?;
         self.add_secret(secret).await
+    }
+
+    /// Writes a client's name, status, TTL, metadata and grants. Its kind and org never change.
+    pub async fn update(&self, client: &Client) -> Result<()> {
+        let res = clients::Entity::update_many()
+            .col_expr(clients::Column::Name, Expr::value(client.name.as_str()))
+            .col_expr(clients::Column::Status, Expr::value(enum_name(&client.status)))
+            .col_expr(
+                clients::Column::TokenTtlSeconds,
+                Expr::value(i32::try_from(client.token_ttl.seconds()).unwrap_or(i32::MAX)),
+            )
+            .col_expr(
+                clients::Column::Metadata,
+                Expr::value(metadata_text(&client.metadata)),
+            )
+            .col_expr(clients::Column::UpdatedAt, Expr::value(client.updated_at))
+            .filter(clients::Column::Id.eq(client.id.as_str()))
+            .filter(self.visible())
+            .exec(self.c)
+            .await?;
+        if res.rows_affected == 0 {
+            return Err(StoreError::NotFound);
+        }
+        grants::replace(
+            self.c,
+            GrantTable::ClientGrants,
+            client.id.as_str(),
+            &client.grants,
+            "grants",
+        )
+        .await
+    }
+
+    /// Deletes one secret of a visible client.
+    pub async fn delete_secret(&self, client_id: &ClientId, secret_id: &SecretId) -> Result<()> {
+        self.get_row(client_id).await?;
+        let res = client_secrets::Entity::delete_many()
+            .filter(client_secrets::Column::Id.eq(secret_id.as_str()))
+            .filter(client_secrets::Column::ClientId.eq(client_id.as_str()))
+            .exec(self.c)
+            .await?;
+        if res.rows_affected == 0 {
+            Err(StoreError::NotFound)
+        } else {
+            Ok(())
+        }
     }
 
     pub async fn add_secret(&self, s: &ClientSecret) -> Result<()> {
@@ -591,27 +677,18 @@ impl<'c, C: ConnectionTrait> Audit<'c, C> {
     }
 
     pub async fn record(&self, e: &AuditEvent) -> Result<()> {
-        let (actor_kind, actor_id) = match &e.actor {
-            Actor::Client(id) => ("client", Some(id.to_string())),
-            Actor::User(id) => ("user", Some(id.to_string())),
-            Actor::Operator => ("operator", None),
-            Actor::System => ("system", None),
-        };
-        audit_events::Entity::insert(audit_events::ActiveModel {
-            id: Set(e.id.to_string()),
-            occurred_at: Set(e.occurred_at),
-            actor_kind: Set(actor_kind.to_owned()),
-            actor_id: Set(actor_id),
-            org_id: Set(e.org_id.as_ref().map(ToString::to_string)),
-            action: Set(e.action.clone()),
-            target_id: Set(e.target_id.clone()),
-            outcome: Set(enum_name(&e.outcome)),
-            ip: Set(e.ip.clone()),
-            request_id: Set(e.request_id.clone()),
-            details: Set(e.details.to_string()),
-        })
-        .exec(self.c)
-        .await?;
+        audit_events::Entity::insert(audit_row(e)).exec(self.c).await?;
+        Ok(())
+    }
+
+    /// Writes several events in one statement (the batched writer's path).
+    pub async fn record_many(&self, events: &[AuditEvent]) -> Result<()> {
+        if events.is_empty() {
+            return Ok(());
+        }
+        audit_events::Entity::insert_many(events.iter().map(audit_row))
+            .exec(self.c)
+            .await?;
         Ok(())
     }
 
@@ -662,6 +739,46 @@ impl<'c, C: ConnectionTrait> Audit<'c, C> {
             .collect::<Result<_>>()?;
         Ok(Paged { items, next })
     }
+}
+
+fn audit_row(e: &AuditEvent) -> audit_events::ActiveModel {
+    let (actor_kind, actor_id) = match &e.actor {
+        Actor::Client(id) => ("client", Some(id.to_string())),
+        Actor::User(id) => ("user", Some(id.to_string())),
+        Actor::Operator => ("operator", None),
+        Actor::System => ("system", None),
+    };
+    audit_events::ActiveModel {
+        id: Set(e.id.to_string()),
+        occurred_at: Set(e.occurred_at),
+        actor_kind: Set(actor_kind.to_owned()),
+        actor_id: Set(actor_id),
+        org_id: Set(e.org_id.as_ref().map(ToString::to_string)),
+        action: Set(e.action.clone()),
+        target_id: Set(e.target_id.clone()),
+        outcome: Set(enum_name(&e.outcome)),
+        ip: Set(e.ip.clone()),
+        request_id: Set(e.request_id.clone()),
+        details: Set(e.details.to_string()),
+    }
+}
+
+/// Records when secrets were last used. Only ever moves `last_used_at` forward, so batches that
+/// arrive out of order cannot set it back.
+pub async fn touch_secrets(c: &impl ConnectionTrait, used: &[(SecretId, OffsetDateTime)]) -> Result<()> {
+    for (id, at) in used {
+        client_secrets::Entity::update_many()
+            .col_expr(client_secrets::Column::LastUsedAt, Expr::value(*at))
+            .filter(client_secrets::Column::Id.eq(id.as_str()))
+            .filter(
+                Condition::any()
+                    .add(client_secrets::Column::LastUsedAt.is_null())
+                    .add(client_secrets::Column::LastUsedAt.lt(*at)),
+            )
+            .exec(c)
+            .await?;
+    }
+    Ok(())
 }
 
 // ---------------------------------------------------------------------------------------------

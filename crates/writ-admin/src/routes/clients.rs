@@ -1,15 +1,17 @@
 //! `/admin/v1/clients`
 
-use actix_web::{HttpRequest, HttpResponse, get, post, web};
+use actix_web::{HttpRequest, HttpResponse, get, patch, post, web};
 use writ_core::{AuditEvent, Client, ClientId, ClientKind, Name, OrgId, Status, TokenTtl, UserId};
 use writ_http::auth::{ClientsRead, ClientsWrite};
+use writ_http::changes::Change;
 use writ_http::{ApiError, Authorized, Context};
 use writ_store::{Audit, Clients, Orgs, StoreError, Tenant, Users};
 
 use super::{path_id, stamp};
 use crate::bootstrap::new_secret;
 use crate::dto::{
-    ClientDto, CreateClient, CreatedClient, ListQuery, ListResponse, Problem, grants_from_dto, metadata_from,
+    ClientDto, CreateClient, CreatedClient, ListQuery, ListResponse, Problem, UpdateClient, grants_from_dto,
+    metadata_from,
 };
 
 /// Create a client
@@ -138,6 +140,8 @@ pub async fn create_client(
     }));
     Audit::new(&txn).record(&stamp(event, &req)).await?;
     txn.commit().await.map_err(StoreError::from)?;
+    // Clears a cached "no such client" for this id on every instance.
+    ctx.publish(Change::Client(client.id.clone())).await;
     Ok(HttpResponse::Created()
         .insert_header(("Location", format!("/admin/v1/clients/{}", client.id)))
         .insert_header(("Cache-Control", "no-store"))
@@ -207,4 +211,85 @@ pub async fn get_client(
     Ok(web::Json(ClientDto::from(
         &Clients::new(ctx.store.conn(), &auth.tenant).get(&id).await?,
     )))
+}
+
+/// Update a client
+///
+/// Changes the name, status, grants, token TTL or metadata; absent fields stay. Disabling a client
+/// refuses its next token request on every instance. Grants must stay within the org's
+/// entitlements. Requires `admin:clients:write`.
+#[utoipa::path(
+    tag = "clients",
+    params(("client_id" = String, Path, description = "The client id (`cli_…`)")),
+    request_body = UpdateClient,
+    responses(
+        (status = 200, description = "The updated client", body = ClientDto),
+        (status = 401, description = "Missing or invalid token", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "Missing scope", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such client, or not visible to the caller", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "Invalid field, or grants beyond entitlements", body = Problem, content_type = "application/problem+json"),
+    ),
+    security(("bearer" = ["admin:clients:write"]))
+)]
+#[patch("/clients/{client_id}")]
+pub async fn update_client(
+    auth: Authorized<ClientsWrite>,
+    ctx: web::Data<Context>,
+    req: HttpRequest,
+    path: web::Path<String>,
+    body: web::Json<UpdateClient>,
+) -> Result<web::Json<ClientDto>, ApiError> {
+    let id = path_id(ClientId::parse, &path)?;
+    let body = body.into_inner();
+    let txn = ctx.store.begin().await?;
+    let clients = Clients::new(&txn, &auth.tenant);
+    let mut client = clients.get(&id).await?;
+    let mut changed = Vec::new();
+    if let Some(name) = &body.name {
+        client.name = Name::parse(name).map_err(|e| ApiError::validation("name", e.to_string()))?;
+        changed.push("name");
+    }
+    if let Some(status) = &body.status {
+        client.status = match status.as_str() {
+            "active" => Status::Active,
+            "disabled" => Status::Disabled,
+            _ => return Err(ApiError::validation("status", "must be active or disabled")),
+        };
+        changed.push("status");
+    }
+    if let Some(ttl) = body.token_ttl_seconds {
+        client.token_ttl =
+            TokenTtl::new(ttl).map_err(|e| ApiError::validation("token_ttl_seconds", e.to_string()))?;
+        changed.push("token_ttl_seconds");
+    }
+    if body.metadata.is_some() {
+        client.metadata = metadata_from("metadata", body.metadata)?;
+        changed.push("metadata");
+    }
+    if let Some(grants) = &body.grants {
+        client.grants = grants_from_dto("grants", grants)?;
+        if let Some(org_id) = client.kind.org_id() {
+            let org = Orgs::new(&txn, &auth.tenant).get(org_id).await?;
+            if let Some((resource, scopes)) = client.grants.excess_over(&org.entitlements) {
+                return Err(ApiError::validation(
+                    "grants",
+                    format!("org {} is not entitled to {scopes} on {resource}", org.slug),
+                ));
+            }
+        }
+        changed.push("grants");
+    }
+    client.updated_at = writ_core::now();
+    clients.update(&client).await?;
+    let event = AuditEvent::new(
+        auth.actor(),
+        client.kind.org_id().cloned(),
+        "client.updated",
+        Some(id.to_string()),
+    )
+    .with_details(serde_json::json!({ "changed": changed, "status": ClientDto::from(&client).status }));
+    Audit::new(&txn).record(&stamp(event, &req)).await?;
+    txn.commit().await.map_err(StoreError::from)?;
+    ctx.publish(Change::Client(id)).await;
+    Ok(web::Json(ClientDto::from(&client)))
 }

@@ -4,6 +4,7 @@
 mod clients;
 mod orgs;
 mod resources;
+mod secrets;
 
 use actix_web::HttpRequest;
 use utoipa_actix_web::service_config::ServiceConfig;
@@ -18,7 +19,12 @@ pub(crate) fn configure(cfg: &mut ServiceConfig) {
         .service(resources::get_resource)
         .service(clients::create_client)
         .service(clients::list_clients)
-        .service(clients::get_client);
+        .service(clients::get_client)
+        .service(clients::update_client)
+        .service(orgs::update_org)
+        .service(secrets::create_secret)
+        .service(secrets::list_secrets)
+        .service(secrets::delete_secret);
 }
 
 /// Adds where a request came from to its audit event.

@@ -1,13 +1,16 @@
 //! `/admin/v1/orgs`
 
-use actix_web::{HttpRequest, HttpResponse, get, post, web};
+use actix_web::{HttpRequest, HttpResponse, get, patch, post, web};
 use writ_core::{AuditEvent, Name, Org, OrgId, OrgStatus, Slug};
 use writ_http::auth::{OrgsRead, OrgsWrite};
+use writ_http::changes::Change;
 use writ_http::{ApiError, Authorized, Context};
 use writ_store::{Audit, Orgs, StoreError};
 
 use super::{path_id, stamp};
-use crate::dto::{CreateOrg, ListQuery, ListResponse, OrgDto, Problem, grants_from_dto, metadata_from};
+use crate::dto::{
+    CreateOrg, ListQuery, ListResponse, OrgDto, Problem, UpdateOrg, grants_from_dto, metadata_from,
+};
 
 /// Create an organization
 ///
@@ -121,5 +124,76 @@ pub async fn get_org(
     let id = path_id(OrgId::parse, &path)?;
     auth.ensure_org(&id)?;
     let org = Orgs::new(ctx.store.conn(), &auth.tenant).get(&id).await?;
+    Ok(web::Json(OrgDto::from(&org)))
+}
+
+/// Update an organization
+///
+/// Changes the name or metadata (tenant admins may, for their own org), or the status and
+/// entitlements (operator only). Suspending an org refuses every client's next token request;
+/// shrinking entitlements shrinks its clients' tokens at once. Requires `admin:orgs:write`.
+#[utoipa::path(
+    tag = "orgs",
+    params(("org_id" = String, Path, description = "The org id (`org_…`)")),
+    request_body = UpdateOrg,
+    responses(
+        (status = 200, description = "The updated org", body = OrgDto),
+        (status = 401, description = "Missing or invalid token", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "Missing scope, or an operator-only field", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such org, or not visible to the caller", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "Invalid field, unknown resource or scope", body = Problem, content_type = "application/problem+json"),
+    ),
+    security(("bearer" = ["admin:orgs:write"]))
+)]
+#[patch("/orgs/{org_id}")]
+pub async fn update_org(
+    auth: Authorized<OrgsWrite>,
+    ctx: web::Data<Context>,
+    req: HttpRequest,
+    path: web::Path<String>,
+    body: web::Json<UpdateOrg>,
+) -> Result<web::Json<OrgDto>, ApiError> {
+    let id = path_id(OrgId::parse, &path)?;
+    auth.ensure_org(&id)?;
+    let body = body.into_inner();
+    if body.status.is_some() || body.entitlements.is_some() {
+        auth.require_operator()?;
+    }
+    let txn = ctx.store.begin().await?;
+    let orgs = Orgs::new(&txn, &auth.tenant);
+    let mut org = orgs.get(&id).await?;
+    let mut changed = Vec::new();
+    if let Some(name) = &body.name {
+        org.name = Name::parse(name).map_err(|e| ApiError::validation("name", e.to_string()))?;
+        changed.push("name");
+    }
+    if let Some(status) = &body.status {
+        org.status = match status.as_str() {
+            "active" => OrgStatus::Active,
+            "suspended" => OrgStatus::Suspended,
+            _ => return Err(ApiError::validation("status", "must be active or suspended")),
+        };
+        changed.push("status");
+    }
+    if let Some(entitlements) = &body.entitlements {
+        org.entitlements = grants_from_dto("entitlements", entitlements)?;
+        changed.push("entitlements");
+    }
+    if body.metadata.is_some() {
+        org.metadata = metadata_from("metadata", body.metadata)?;
+        changed.push("metadata");
+    }
+    org.updated_at = writ_core::now();
+    orgs.update(&org).await?;
+    let event = AuditEvent::new(
+        auth.actor(),
+        Some(id.clone()),
+        "org.updated",
+        Some(id.to_string()),
+    )
+    .with_details(serde_json::json!({ "changed": changed, "status": OrgDto::from(&org).status }));
+    Audit::new(&txn).record(&stamp(event, &req)).await?;
+    txn.commit().await.map_err(StoreError::from)?;
+    ctx.publish(Change::Org(id)).await;
     Ok(web::Json(OrgDto::from(&org)))
 }

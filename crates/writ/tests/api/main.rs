@@ -4,6 +4,7 @@
 mod admin;
 mod cli;
 mod e2e;
+mod issuer;
 mod openapi;
 mod services;
 mod storage;

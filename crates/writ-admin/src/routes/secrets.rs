@@ -1,0 +1,155 @@
+//! `/admin/v1/clients/{client_id}/secrets`: rotate client secrets without downtime — add a new one,
+//! move the client over, delete the old one.
+
+use actix_web::{HttpRequest, HttpResponse, delete, get, post, web};
+use writ_core::{AuditEvent, ClientId, MAX_ACTIVE_SECRETS, SecretId};
+use writ_http::auth::{ClientsRead, ClientsWrite};
+use writ_http::changes::Change;
+use writ_http::{ApiError, Authorized, Context};
+use writ_store::{Audit, Clients, StoreError};
+
+use super::{path_id, stamp};
+use crate::bootstrap::new_secret;
+use crate::dto::{CreateSecret, CreatedSecret, Problem, SecretDto, future_time};
+
+/// Create a client secret
+///
+/// Adds a secret to the client; the answer carries its value, shown this once only. A client holds
+/// at most 5 usable (unexpired) secrets. Requires `admin:clients:write`.
+#[utoipa::path(
+    tag = "clients",
+    params(("client_id" = String, Path, description = "The client id (`cli_…`)")),
+    request_body(content = CreateSecret, description = "Optional expiry; the body may be omitted"),
+    responses(
+        (status = 201, description = "The new secret (value shown once)", body = CreatedSecret),
+        (status = 401, description = "Missing or invalid token", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "Missing scope", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such client, or not visible to the caller", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "The client already has 5 usable secrets (`too_many_secrets`)", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "Invalid expiry", body = Problem, content_type = "application/problem+json"),
+    ),
+    security(("bearer" = ["admin:clients:write"]))
+)]
+#[post("/clients/{client_id}/secrets")]
+pub async fn create_secret(
+    auth: Authorized<ClientsWrite>,
+    ctx: web::Data<Context>,
+    req: HttpRequest,
+    path: web::Path<String>,
+    body: Option<web::Json<CreateSecret>>,
+) -> Result<HttpResponse, ApiError> {
+    let client_id = path_id(ClientId::parse, &path)?;
+    let body = body.map(web::Json::into_inner).unwrap_or_default();
+    let expires_at = body
+        .expires_at
+        .as_deref()
+        .map(|s| future_time("expires_at", s))
+        .transpose()?;
+    let txn = ctx.store.begin().await?;
+    let clients = Clients::new(&txn, &auth.tenant);
+    let client = clients.get(&client_id).await?;
+    let now = writ_core::now();
+    let usable = clients
+        .secrets(&client_id)
+        .await?
+        .iter()
+        .filter(|s| s.is_usable(now))
+        .count();
+    if usable >= MAX_ACTIVE_SECRETS {
+        return Err(ApiError::new(
+            actix_web::http::StatusCode::CONFLICT,
+            "too_many_secrets",
+            format!("a client holds at most {MAX_ACTIVE_SECRETS} usable secrets: delete one first"),
+        ));
+    }
+    let (plain, mut secret) = new_secret(&client_id, &ctx.pepper)?;
+    secret.expires_at = expires_at;
+    clients.add_secret(&secret).await?;
+    let event = AuditEvent::new(
+        auth.actor(),
+        client.kind.org_id().cloned(),
+        "client.secret_created",
+        Some(client_id.to_string()),
+    )
+    .with_details(serde_json::json!({ "secret_id": secret.id.as_str() }));
+    Audit::new(&txn).record(&stamp(event, &req)).await?;
+    txn.commit().await.map_err(StoreError::from)?;
+    ctx.publish(Change::Client(client_id.clone())).await;
+    Ok(HttpResponse::Created()
+        .insert_header(("Cache-Control", "no-store"))
+        .json(CreatedSecret {
+            secret: SecretDto::from(&secret),
+            client_secret: plain.expose().to_owned(),
+        }))
+}
+
+/// List a client's secrets
+///
+/// Metadata only (prefix, creation, expiry, last use), never values. Requires `admin:clients:read`.
+#[utoipa::path(
+    tag = "clients",
+    params(("client_id" = String, Path, description = "The client id (`cli_…`)")),
+    responses(
+        (status = 200, description = "The client's secrets, oldest first", body = Vec<SecretDto>),
+        (status = 401, description = "Missing or invalid token", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "Missing scope", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such client, or not visible to the caller", body = Problem, content_type = "application/problem+json"),
+    ),
+    security(("bearer" = ["admin:clients:read"]))
+)]
+#[get("/clients/{client_id}/secrets")]
+pub async fn list_secrets(
+    auth: Authorized<ClientsRead>,
+    ctx: web::Data<Context>,
+    path: web::Path<String>,
+) -> Result<web::Json<Vec<SecretDto>>, ApiError> {
+    let client_id = path_id(ClientId::parse, &path)?;
+    let secrets = Clients::new(ctx.store.conn(), &auth.tenant)
+        .secrets(&client_id)
+        .await?;
+    Ok(web::Json(secrets.iter().map(SecretDto::from).collect()))
+}
+
+/// Delete a client secret
+///
+/// The secret stops working at once on every instance. Requires `admin:clients:write`.
+#[utoipa::path(
+    tag = "clients",
+    params(
+        ("client_id" = String, Path, description = "The client id (`cli_…`)"),
+        ("secret_id" = String, Path, description = "The secret id (`sec_…`)"),
+    ),
+    responses(
+        (status = 204, description = "Deleted"),
+        (status = 401, description = "Missing or invalid token", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "Missing scope", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such client or secret", body = Problem, content_type = "application/problem+json"),
+    ),
+    security(("bearer" = ["admin:clients:write"]))
+)]
+#[delete("/clients/{client_id}/secrets/{secret_id}")]
+pub async fn delete_secret(
+    auth: Authorized<ClientsWrite>,
+    ctx: web::Data<Context>,
+    req: HttpRequest,
+    path: web::Path<(String, String)>,
+) -> Result<HttpResponse, ApiError> {
+    let (client_id, secret_id) = path.into_inner();
+    let client_id = path_id(ClientId::parse, &client_id)?;
+    let secret_id = path_id(SecretId::parse, &secret_id)?;
+    let txn = ctx.store.begin().await?;
+    let clients = Clients::new(&txn, &auth.tenant);
+    let client = clients.get(&client_id).await?;
+    clients.delete_secret(&client_id, &secret_id).await?;
+    let event = AuditEvent::new(
+        auth.actor(),
+        client.kind.org_id().cloned(),
+        "client.secret_deleted",
+        Some(client_id.to_string()),
+    )
+    .with_details(serde_json::json!({ "secret_id": secret_id.as_str() }));
+    Audit::new(&txn).record(&stamp(event, &req)).await?;
+    txn.commit().await.map_err(StoreError::from)?;
+    ctx.publish(Change::Client(client_id)).await;
+    Ok(HttpResponse::NoContent().finish())
+}

@@ -1,0 +1,123 @@
+//! Change events: an admin change is applied to this process's caches at once and, with Redis
+//! configured, published so every other instance applies it within about a second. Without Redis the
+//! caches' short TTL is the safety net between processes.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use futures_util::StreamExt;
+use serde::{Deserialize, Serialize};
+use writ_core::{ClientId, OrgId, ResourceId, UserId};
+
+/// What changed. Serialized as JSON on the Redis channel.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "kind", content = "id", rename_all = "snake_case")]
+pub enum Change {
+    Client(ClientId),
+    Org(OrgId),
+    User(UserId),
+    Resource(ResourceId),
+    /// Signing keys changed state: reload the key ring.
+    Keys,
+    /// Something was missed (a Redis reconnect): drop every cached value.
+    All,
+}
+
+/// Applies a change to this process (the cache, the key ring).
+pub type Apply = Arc<dyn Fn(Change) + Send + Sync>;
+
+/// Publishes changes to the other instances.
+#[derive(Clone)]
+pub struct ChangeBus {
+    redis: Option<(redis::aio::ConnectionManager, String)>,
+}
+
+impl std::fmt::Debug for ChangeBus {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ChangeBus")
+            .field("redis", &self.redis.is_some())
+            .finish()
+    }
+}
+
+impl ChangeBus {
+    /// In this process only.
+    pub fn local() -> Self {
+        Self { redis: None }
+    }
+
+    /// Over Redis pub/sub on `{prefix}changes`. Spawns a subscriber that calls `apply` for every
+    /// change from any instance (this one included) and `apply(Change::All)` after each reconnect,
+    /// since messages sent while it was away are lost.
+    pub async fn redis(url: &str, prefix: &str, apply: Apply) -> Result<Self, redis::RedisError> {
+        let client = redis::Client::open(url)?;
+        let channel = format!("{prefix}changes");
+        let config = redis::aio::ConnectionManagerConfig::new()
+            .set_connection_timeout(Some(Duration::from_secs(2)))
+            .set_response_timeout(Some(Duration::from_secs(2)));
+        let manager = redis::aio::ConnectionManager::new_with_config(client.clone(), config).await?;
+        tokio::spawn(subscribe(client, channel.clone(), apply));
+        Ok(Self {
+            redis: Some((manager, channel)),
+        })
+    }
+
+    /// Whether Redis answers; `None` without Redis.
+    pub async fn ping(&self) -> Option<bool> {
+        let (manager, _) = self.redis.as_ref()?;
+        let mut conn = manager.clone();
+        let pong: Result<String, _> = redis::cmd("PING").query_async(&mut conn).await;
+        Some(pong.is_ok())
+    }
+
+    /// Sends `change` to the other instances. A failure is logged: the caches' TTL still bounds how
+    /// long a stale value can live.
+    pub async fn publish(&self, change: &Change) {
+        let Some((manager, channel)) = &self.redis else {
+            return;
+        };
+        let Ok(payload) = serde_json::to_string(change) else {
+            return;
+        };
+        let mut conn = manager.clone();
+        let sent: Result<i64, _> = redis::cmd("PUBLISH")
+            .arg(channel)
+            .arg(payload)
+            .query_async(&mut conn)
+            .await;
+        if let Err(e) = sent {
+            tracing::warn!(error = %e, "could not publish a change event; other instances will catch up by TTL");
+        }
+    }
+}
+
+async fn subscribe(client: redis::Client, channel: String, apply: Apply) {
+    let mut backoff = Duration::from_millis(100);
+    let mut subscribed_before = false;
+    loop {
+        match client.get_async_pubsub().await {
+            Ok(mut pubsub) => match pubsub.subscribe(&channel).await {
+                Ok(()) => {
+                    if subscribed_before {
+                        tracing::info!("change events: resubscribed to Redis");
+                        apply(Change::All);
+                    }
+                    subscribed_before = true;
+                    backoff = Duration::from_millis(100);
+                    let mut messages = pubsub.on_message();
+                    while let Some(msg) = messages.next().await {
+                        match serde_json::from_slice::<Change>(msg.get_payload_bytes()) {
+                            Ok(change) => apply(change),
+                            Err(e) => tracing::warn!(error = %e, "ignoring a malformed change event"),
+                        }
+                    }
+                    tracing::warn!("change events: lost the Redis subscription");
+                }
+                Err(e) => tracing::warn!(error = %e, "change events: cannot subscribe"),
+            },
+            Err(e) => tracing::warn!(error = %e, "change events: Redis unreachable"),
+        }
+        tokio::time::sleep(backoff).await;
+        backoff = (backoff * 2).min(Duration::from_secs(5));
+    }
+}
