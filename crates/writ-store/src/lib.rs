@@ -12,7 +12,10 @@ pub mod repo;
 use std::time::Duration;
 
 use sea_orm::sqlx::sqlite::{SqliteJournalMode, SqliteSynchronous};
-use sea_orm::{ConnectOptions, ConnectionTrait, Database, DatabaseConnection, DbBackend, DbErr, SqlErr};
+use sea_orm::{
+    ConnectOptions, ConnectionTrait, Database, DatabaseConnection, DbBackend, DbErr, SqlErr,
+    SqliteTransactionMode, TransactionOptions,
+};
 use writ_core::OrgId;
 use writ_migration::MigratorTrait;
 
@@ -152,8 +155,15 @@ impl Store {
         self.db.get_database_backend()
     }
 
+    /// Starts a write transaction. On SQLite it takes the write lock at `BEGIN` (IMMEDIATE): a
+    /// deferred transaction that reads first and writes later cannot wait for a busy writer (the
+    /// audit writer, say) and fails with `database is locked` instead.
     pub async fn begin(&self) -> Result<DatabaseTransaction> {
-        Ok(self.db.begin().await?)
+        let options = TransactionOptions {
+            sqlite_transaction_mode: Some(SqliteTransactionMode::Immediate),
+            ..Default::default()
+        };
+        Ok(self.db.begin_with_options(options).await?)
     }
 
     pub async fn close(self) -> Result<()> {
