@@ -22,6 +22,18 @@ pub fn postgres_url() -> Option<String> {
         .filter(|s| !s.is_empty())
 }
 
+/// The Redis server for tests, if configured.
+pub fn redis_url() -> Option<String> {
+    std::env::var("WRIT_TEST_REDIS_URL")
+        .ok()
+        .filter(|s| !s.is_empty())
+}
+
+/// A Redis key prefix no other test uses.
+pub fn redis_prefix() -> String {
+    format!("writ-test-{}:", uuid::Uuid::new_v4().simple())
+}
+
 /// Runs each named `async fn(TestApp)` once per backend: always on SQLite, and on Postgres when
 /// `WRIT_TEST_DATABASE_URL` is set (otherwise the Postgres variant passes without running).
 #[macro_export]
@@ -137,11 +149,19 @@ async fn drop_database(admin_url: &str, name: &str) {
 }
 
 impl TestDb {
-    /// Settings for a server on port 0 over this database.
+    /// Settings for a server on port 0 over this database. The Postgres variant also uses Redis
+    /// (with its own key prefix) when `WRIT_TEST_REDIS_URL` is set: production's pairing.
     pub fn settings(&self) -> Settings {
+        let redis_url = if self.backend == Backend::Postgres {
+            redis_url()
+        } else {
+            None
+        };
         Settings {
             addr: "127.0.0.1:0".into(),
             database_url: Some(self.url.clone()),
+            redis_url,
+            redis_prefix: redis_prefix(),
             data_dir: self.dir.path().to_path_buf(),
             log: "warn".into(),
             ..Settings::default()

@@ -6,7 +6,7 @@ use std::process::{Command, Stdio};
 
 use serde_json::Value;
 
-fn writ() -> Command {
+pub fn writ() -> Command {
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_writ"));
     // Only what the test sets: no settings leak in from the environment of the test run.
     for (k, _) in std::env::vars().filter(|(k, _)| k.starts_with("WRIT_") || k == "RUST_LOG") {
@@ -19,12 +19,26 @@ fn mode(path: &std::path::Path) -> u32 {
     std::fs::metadata(path).unwrap().permissions().mode() & 0o777
 }
 
-#[tokio::test]
-async fn serve_creates_the_embedded_default_and_logs_no_secret() {
-    let dir = tempfile::tempdir().unwrap();
+/// A running `writ serve`: the process, its port and what it logged until it listened. The rest
+/// of its log is drained in the background so it never blocks on a full pipe.
+pub struct Serve {
+    pub child: std::process::Child,
+    pub port: u16,
+    pub log: String,
+}
+
+impl Drop for Serve {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+pub fn serve(dir: &std::path::Path, args: &[&str]) -> Serve {
     let mut child = writ()
         .args(["serve", "--addr", "127.0.0.1:0"])
-        .current_dir(dir.path())
+        .args(args)
+        .current_dir(dir)
         .stderr(Stdio::piped())
         .spawn()
         .unwrap();
@@ -46,6 +60,14 @@ async fn serve_creates_the_embedded_default_and_logs_no_secret() {
                 .unwrap();
         }
     };
+    std::thread::spawn(move || lines.for_each(drop));
+    Serve { child, port, log }
+}
+
+#[tokio::test]
+async fn serve_creates_the_embedded_default_and_logs_no_secret() {
+    let dir = tempfile::tempdir().unwrap();
+    let Serve { port, ref log, .. } = serve(dir.path(), &[]);
     let data = dir.path().join("writ-data");
     assert_eq!(mode(&data), 0o700);
     for f in ["kek", "pepper", "operator.json"] {
@@ -71,8 +93,6 @@ async fn serve_creates_the_embedded_default_and_logs_no_secret() {
         .await
         .unwrap();
     assert_eq!(res.status(), 200);
-    child.kill().unwrap();
-    child.wait().unwrap();
 }
 
 #[test]

@@ -4,6 +4,7 @@
 mod admin;
 mod cli;
 mod e2e;
+mod instances;
 mod issuer;
 mod openapi;
 mod services;
