@@ -143,11 +143,7 @@ fn cascade(
     from: (impl IntoIden, impl IntoIden),
     to: (impl IntoIden, impl IntoIden),
 ) -> ForeignKeyCreateStatement {
-    ForeignKey::create()
-        .from(from.0, from.1)
-        .to(to.0, to.1)
-        .on_delete(ForeignKeyAction::Cascade)
-        .to_owned()
+    ForeignKey::create().from(from.0, from.1).to(to.0, to.1).on_delete(ForeignKeyAction::Cascade).to_owned()
 }
 
 /// A grant table (`owner`, resource, scope), keyed by all three.
@@ -205,11 +201,7 @@ impl MigrationTrait for Migration {
                 .col(string(ResourceScopes::ResourceId))
                 .col(string(ResourceScopes::Name))
                 .col(text(ResourceScopes::Description))
-                .primary_key(
-                    Index::create()
-                        .col(ResourceScopes::ResourceId)
-                        .col(ResourceScopes::Name),
-                )
+                .primary_key(Index::create().col(ResourceScopes::ResourceId).col(ResourceScopes::Name))
                 .foreign_key(&mut cascade(
                     (ResourceScopes::Table, ResourceScopes::ResourceId),
                     (Resources::Table, Resources::Id),
@@ -236,10 +228,7 @@ impl MigrationTrait for Migration {
                 .col(string(Users::Status))
                 .col(timestamp_with_time_zone(Users::CreatedAt))
                 .col(timestamp_with_time_zone(Users::UpdatedAt))
-                .foreign_key(&mut cascade(
-                    (Users::Table, Users::OrgId),
-                    (Orgs::Table, Orgs::Id),
-                ))
+                .foreign_key(&mut cascade((Users::Table, Users::OrgId), (Orgs::Table, Orgs::Id)))
                 .to_owned(),
         )
         .await?;
@@ -275,14 +264,8 @@ impl MigrationTrait for Migration {
                 .col(text(Clients::Metadata))
                 .col(timestamp_with_time_zone(Clients::CreatedAt))
                 .col(timestamp_with_time_zone(Clients::UpdatedAt))
-                .foreign_key(&mut cascade(
-                    (Clients::Table, Clients::OrgId),
-                    (Orgs::Table, Orgs::Id),
-                ))
-                .foreign_key(&mut cascade(
-                    (Clients::Table, Clients::UserId),
-                    (Users::Table, Users::Id),
-                ))
+                .foreign_key(&mut cascade((Clients::Table, Clients::OrgId), (Orgs::Table, Orgs::Id)))
+                .foreign_key(&mut cascade((Clients::Table, Clients::UserId), (Users::Table, Users::Id)))
                 .to_owned(),
         )
         .await?;

@@ -23,10 +23,7 @@ fn main() -> ExitCode {
 }
 
 fn root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .parent()
-        .map(Path::to_path_buf)
-        .unwrap_or_default()
+    Path::new(env!("CARGO_MANIFEST_DIR")).parent().map(Path::to_path_buf).unwrap_or_default()
 }
 
 fn cargo(args: &[&str]) -> Result<(), String> {
@@ -36,11 +33,7 @@ fn cargo(args: &[&str]) -> Result<(), String> {
         .current_dir(root())
         .status()
         .map_err(|e| format!("cannot run cargo: {e}"))?;
-    if status.success() {
-        Ok(())
-    } else {
-        Err(format!("cargo {} failed", args.join(" ")))
-    }
+    if status.success() { Ok(()) } else { Err(format!("cargo {} failed", args.join(" "))) }
 }
 
 fn ci() -> Result<(), String> {
@@ -51,11 +44,7 @@ fn ci() -> Result<(), String> {
     // One closing line for the whole run: cargo prints a result per test binary, the last of
     // which is usually an empty doc-test run.
     println!("tests: {passed} passed, {failed} failed");
-    if failed == 0 {
-        Ok(())
-    } else {
-        Err("tests failed".into())
-    }
+    if failed == 0 { Ok(()) } else { Err("tests failed".into()) }
 }
 
 /// `cargo test --workspace` (the README's test command), passing its output through and adding up
@@ -111,9 +100,6 @@ fn openapi(check: bool) -> Result<(), String> {
     if stale.is_empty() {
         Ok(())
     } else {
-        Err(format!(
-            "out of date: {} — run `cargo xtask openapi`",
-            stale.join(", ")
-        ))
+        Err(format!("out of date: {} — run `cargo xtask openapi`", stale.join(", ")))
     }
 }

@@ -70,10 +70,7 @@ pub async fn create_operator(ctx: &Context) -> Result<OperatorCredential, Bootst
     }
     let mut grants = Grants::new();
     for (aud, scopes) in [(ADMIN_AUDIENCE, ADMIN_SCOPES), (GUARD_AUDIENCE, GUARD_SCOPES)] {
-        let set = scopes
-            .iter()
-            .map(|(s, _)| ScopeName::parse(s))
-            .collect::<Result<ScopeSet, _>>()?;
+        let set = scopes.iter().map(|(s, _)| ScopeName::parse(s)).collect::<Result<ScopeSet, _>>()?;
         grants.add(ResourceUri::parse(aud)?, set);
     }
     let now = writ_core::now();
@@ -90,32 +87,18 @@ pub async fn create_operator(ctx: &Context) -> Result<OperatorCredential, Bootst
     };
     let (plain, secret) = new_secret(&client.id, &ctx.pepper)?;
     let txn = ctx.store.begin().await?;
-    if let Err(e) = SystemState::new(&txn)
-        .insert(OPERATOR_KEY, client.id.as_str())
-        .await
-    {
+    if let Err(e) = SystemState::new(&txn).insert(OPERATOR_KEY, client.id.as_str()).await {
         return Err(match (e, operator_id(ctx).await?) {
             (StoreError::Conflict(_), Some(id)) => BootstrapError::AlreadyExists(id),
             (e, _) => e.into(),
         });
     }
-    Clients::new(&txn, &Tenant::Operator)
-        .create(&client, &secret)
-        .await?;
+    Clients::new(&txn, &Tenant::Operator).create(&client, &secret).await?;
     Audit::new(&txn)
-        .record(&AuditEvent::new(
-            Actor::System,
-            None,
-            "operator.created",
-            Some(client.id.to_string()),
-        ))
+        .record(&AuditEvent::new(Actor::System, None, "operator.created", Some(client.id.to_string())))
         .await?;
     txn.commit().await.map_err(StoreError::from)?;
-    Ok(OperatorCredential {
-        client_id: client.id,
-        client_secret: plain,
-        secret_id: secret.id,
-    })
+    Ok(OperatorCredential { client_id: client.id, client_secret: plain, secret_id: secret.id })
 }
 
 /// Adds a secret to the existing operator (for a lost credential); the old ones keep working until
@@ -127,19 +110,10 @@ pub async fn add_operator_secret(ctx: &Context) -> Result<OperatorCredential, Bo
     Clients::new(&txn, &Tenant::Operator).add_secret(&secret).await?;
     Audit::new(&txn)
         .record(
-            &AuditEvent::new(
-                Actor::Operator,
-                None,
-                "client.secret_created",
-                Some(id.to_string()),
-            )
-            .with_details(serde_json::json!({ "secret_id": secret.id.as_str() })),
+            &AuditEvent::new(Actor::Operator, None, "client.secret_created", Some(id.to_string()))
+                .with_details(serde_json::json!({ "secret_id": secret.id.as_str() })),
         )
         .await?;
     txn.commit().await.map_err(StoreError::from)?;
-    Ok(OperatorCredential {
-        client_id: id,
-        client_secret: plain,
-        secret_id: secret.id,
-    })
+    Ok(OperatorCredential { client_id: id, client_secret: plain, secret_id: secret.id })
 }

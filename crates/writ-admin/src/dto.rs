@@ -25,10 +25,7 @@ pub(crate) fn grants_from_dto(field: &'static str, list: &[GrantDto]) -> Result<
         let resource =
             ResourceUri::parse(&g.resource).map_err(|e| ApiError::validation(field, e.to_string()))?;
         if g.scopes.is_empty() {
-            return Err(ApiError::validation(
-                field,
-                format!("no scopes listed for {resource}"),
-            ));
+            return Err(ApiError::validation(field, format!("no scopes listed for {resource}")));
         }
         let scopes = g
             .scopes
@@ -85,10 +82,7 @@ impl ListQuery {
         if !(1..=writ_store::Page::MAX_LIMIT).contains(&limit) {
             return Err(ApiError::validation("limit", "must be between 1 and 200"));
         }
-        Ok(writ_store::Page {
-            limit,
-            after: self.after.clone(),
-        })
+        Ok(writ_store::Page { limit, after: self.after.clone() })
     }
 }
 
@@ -147,12 +141,7 @@ impl From<&Org> for OrgDto {
             id: o.id.to_string(),
             name: o.name.to_string(),
             slug: o.slug.to_string(),
-            status: if o.status == writ_core::OrgStatus::Active {
-                "active"
-            } else {
-                "suspended"
-            }
-            .into(),
+            status: if o.status == writ_core::OrgStatus::Active { "active" } else { "suspended" }.into(),
             entitlements: grants_to_dto(&o.entitlements),
             metadata: serde_json::Value::Object(o.metadata.as_map().clone()),
             created_at: rfc3339(o.created_at),
@@ -183,6 +172,9 @@ pub struct CreateResource {
     pub name: String,
     #[serde(default)]
     pub scopes: Vec<ScopeDto>,
+    /// Sign this resource's tokens with `ES256`, `RS256` or `EdDSA` instead of the deployment's
+    /// algorithm (for verifiers that support only one).
+    pub signing_alg: Option<String>,
 }
 
 #[derive(Debug, Serialize, Deserialize, ToSchema)]
@@ -193,6 +185,8 @@ pub struct ResourceDto {
     pub scopes: Vec<ScopeDto>,
     /// Writ's own APIs, which cannot be changed.
     pub builtin: bool,
+    /// The algorithm of its tokens, when not the deployment's.
+    pub signing_alg: Option<String>,
     pub created_at: String,
     pub updated_at: String,
 }
@@ -206,12 +200,10 @@ impl From<&Resource> for ResourceDto {
             scopes: r
                 .scopes
                 .iter()
-                .map(|s| ScopeDto {
-                    name: s.name.to_string(),
-                    description: s.description.clone(),
-                })
+                .map(|s| ScopeDto { name: s.name.to_string(), description: s.description.clone() })
                 .collect(),
             builtin: r.builtin,
+            signing_alg: r.signing_alg.map(|a| a.as_str().to_owned()),
             created_at: rfc3339(r.created_at),
             updated_at: rfc3339(r.updated_at),
         }
@@ -268,12 +260,7 @@ impl From<&Client> for ClientDto {
             org_id: c.kind.org_id().map(ToString::to_string),
             user_id: c.kind.user_id().map(ToString::to_string),
             name: c.name.to_string(),
-            status: if c.status == writ_core::Status::Active {
-                "active"
-            } else {
-                "disabled"
-            }
-            .into(),
+            status: if c.status == writ_core::Status::Active { "active" } else { "disabled" }.into(),
             grants: grants_to_dto(&c.grants),
             token_ttl_seconds: c.token_ttl.seconds(),
             metadata: serde_json::Value::Object(c.metadata.as_map().clone()),
@@ -370,4 +357,48 @@ pub(crate) fn future_time(field: &'static str, s: &str) -> Result<OffsetDateTime
         return Err(ApiError::validation(field, "must be in the future"));
     }
     Ok(t.replace_nanosecond(t.nanosecond() / 1000 * 1000).unwrap_or(t))
+}
+
+/// A signing key: its public half and where it is in its life.
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct KeyDto {
+    pub kid: String,
+    /// `ES256`, `RS256` or `EdDSA`.
+    pub alg: String,
+    /// `pending` (published, not yet signing), `active`, `retired` (published until its tokens
+    /// expire), `removed` or `revoked`.
+    pub state: String,
+    /// The public key as published in the JWKS.
+    #[schema(value_type = Object)]
+    pub public_jwk: serde_json::Value,
+    pub created_at: String,
+    pub activated_at: Option<String>,
+    pub retired_at: Option<String>,
+    pub revoked_at: Option<String>,
+}
+
+impl From<&writ_core::SigningKey> for KeyDto {
+    fn from(k: &writ_core::SigningKey) -> Self {
+        Self {
+            kid: k.kid.to_string(),
+            alg: k.alg.as_str().into(),
+            state: k.state.as_str().into(),
+            public_jwk: k.public_jwk.clone(),
+            created_at: rfc3339(k.created_at),
+            activated_at: k.activated_at.map(rfc3339),
+            retired_at: k.retired_at.map(rfc3339),
+            revoked_at: k.revoked_at.map(rfc3339),
+        }
+    }
+}
+
+#[derive(Debug, Default, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RotateKey {
+    /// The algorithm of the new key; default: the deployment's.
+    pub alg: Option<String>,
+    /// Sign with the new key at once instead of after the publish delay. Verifiers holding a
+    /// cached JWKS will need to refetch it; use for emergencies.
+    #[serde(default)]
+    pub immediate: bool,
 }

@@ -25,10 +25,7 @@ fn register(cfg: &mut ServiceConfig) {
 
 /// The OpenAPI document of the admin API, collected from the registered routes.
 pub fn openapi() -> utoipa::openapi::OpenApi {
-    let (_, mut api) = actix_web::App::new()
-        .into_utoipa_app()
-        .configure(register)
-        .split_for_parts();
+    let (_, mut api) = actix_web::App::new().into_utoipa_app().configure(register).split_for_parts();
     api.info = utoipa::openapi::InfoBuilder::new()
         .title("Writ admin API")
         .version(env!("CARGO_PKG_VERSION"))
@@ -41,12 +38,7 @@ pub fn openapi() -> utoipa::openapi::OpenApi {
     let components = api.components.get_or_insert_with(Default::default);
     components.add_security_scheme(
         "bearer",
-        SecurityScheme::Http(
-            HttpBuilder::new()
-                .scheme(HttpAuthScheme::Bearer)
-                .bearer_format("JWT")
-                .build(),
-        ),
+        SecurityScheme::Http(HttpBuilder::new().scheme(HttpAuthScheme::Bearer).bearer_format("JWT").build()),
     );
     api
 }

@@ -102,9 +102,7 @@ pub fn grant(
 }
 
 fn usable_org<'a>(org: Option<&'a Org>, org_id: &OrgId) -> Result<&'a Org, GrantError> {
-    let org = org
-        .filter(|o| &o.id == org_id)
-        .ok_or(GrantError::Inactive("org missing"))?;
+    let org = org.filter(|o| &o.id == org_id).ok_or(GrantError::Inactive("org missing"))?;
     if org.status != OrgStatus::Active {
         return Err(GrantError::Inactive("org suspended"));
     }
@@ -116,9 +114,7 @@ fn usable_org<'a>(org: Option<&'a Org>, org_id: &OrgId) -> Result<&'a Org, Grant
 fn choose_audiences(effective: &Grants, req: &TokenRequest) -> Result<Vec<ResourceUri>, GrantError> {
     let mut audiences: Vec<ResourceUri> = if !req.resources.is_empty() {
         if let Some(r) = req.resources.iter().find(|r| effective.scopes(r).is_none()) {
-            return Err(GrantError::InvalidTarget(format!(
-                "resource not granted to this client: {r}"
-            )));
+            return Err(GrantError::InvalidTarget(format!("resource not granted to this client: {r}")));
         }
         req.resources.clone()
     } else if let Some(requested) = &req.scope {
@@ -128,9 +124,7 @@ fn choose_audiences(effective: &Grants, req: &TokenRequest) -> Result<Vec<Resour
             .map(|(r, _)| r.clone())
             .collect();
         if chosen.is_empty() {
-            return Err(GrantError::InvalidScope(format!(
-                "scope not granted: {requested}"
-            )));
+            return Err(GrantError::InvalidScope(format!("scope not granted: {requested}")));
         }
         chosen
     } else {
@@ -204,10 +198,7 @@ mod tests {
     }
 
     fn req(scope: Option<&str>, resources: &[&str]) -> TokenRequest {
-        TokenRequest {
-            scope: scope.map(scopes),
-            resources: resources.iter().map(|r| uri(r)).collect(),
-        }
+        TokenRequest { scope: scope.map(scopes), resources: resources.iter().map(|r| uri(r)).collect() }
     }
 
     fn user(org: &Org, grants: Grants) -> User {
@@ -227,10 +218,7 @@ mod tests {
     #[test]
     fn no_scope_means_every_granted_scope_of_the_only_resource() {
         let o = org(grants(&[(BILLING, "invoices:read invoices:write")]));
-        let c = client(
-            ClientKind::Org { org_id: o.id.clone() },
-            grants(&[(BILLING, "invoices:read")]),
-        );
+        let c = client(ClientKind::Org { org_id: o.id.clone() }, grants(&[(BILLING, "invoices:read")]));
         let g = grant(&c, Some(&o), None, &req(None, &[])).unwrap();
         assert_eq!(g.audiences, vec![uri(BILLING)]);
         assert_eq!(g.scope, scopes("invoices:read"));
@@ -242,27 +230,14 @@ mod tests {
     #[test]
     fn requested_scopes_must_be_granted() {
         let o = org(grants(&[(BILLING, "invoices:read invoices:write")]));
-        let c = client(
-            ClientKind::Org { org_id: o.id.clone() },
-            grants(&[(BILLING, "invoices:read")]),
-        );
+        let c = client(ClientKind::Org { org_id: o.id.clone() }, grants(&[(BILLING, "invoices:read")]));
         assert_eq!(
-            grant(&c, Some(&o), None, &req(Some("invoices:read"), &[BILLING]))
-                .unwrap()
-                .scope,
+            grant(&c, Some(&o), None, &req(Some("invoices:read"), &[BILLING])).unwrap().scope,
             scopes("invoices:read")
         );
-        let err = grant(
-            &c,
-            Some(&o),
-            None,
-            &req(Some("invoices:read invoices:write"), &[BILLING]),
-        )
-        .unwrap_err();
-        assert_eq!(
-            err,
-            GrantError::InvalidScope("scope not granted: invoices:write".into())
-        );
+        let err =
+            grant(&c, Some(&o), None, &req(Some("invoices:read invoices:write"), &[BILLING])).unwrap_err();
+        assert_eq!(err, GrantError::InvalidScope("scope not granted: invoices:write".into()));
     }
 
     #[test]
@@ -280,29 +255,15 @@ mod tests {
             Err(GrantError::InvalidScope(_))
         ));
         let nothing = org(Grants::new());
-        let c = client(
-            ClientKind::Org {
-                org_id: nothing.id.clone(),
-            },
-            grants(&[(BILLING, "invoices:read")]),
-        );
-        assert_eq!(
-            grant(&c, Some(&nothing), None, &req(None, &[])),
-            Err(GrantError::NothingGranted)
-        );
+        let c = client(ClientKind::Org { org_id: nothing.id.clone() }, grants(&[(BILLING, "invoices:read")]));
+        assert_eq!(grant(&c, Some(&nothing), None, &req(None, &[])), Err(GrantError::NothingGranted));
     }
 
     #[test]
     fn unknown_or_ungranted_resources_are_invalid_target() {
         let o = org(grants(&[(BILLING, "invoices:read"), (FILES, "files:read")]));
-        let c = client(
-            ClientKind::Org { org_id: o.id.clone() },
-            grants(&[(BILLING, "invoices:read")]),
-        );
-        assert!(matches!(
-            grant(&c, Some(&o), None, &req(None, &[FILES])),
-            Err(GrantError::InvalidTarget(_))
-        ));
+        let c = client(ClientKind::Org { org_id: o.id.clone() }, grants(&[(BILLING, "invoices:read")]));
+        assert!(matches!(grant(&c, Some(&o), None, &req(None, &[FILES])), Err(GrantError::InvalidTarget(_))));
         assert!(matches!(
             grant(&c, Some(&o), None, &req(None, &["https://unknown.example.com"])),
             Err(GrantError::InvalidTarget(_))
@@ -313,10 +274,7 @@ mod tests {
     fn several_resources_need_a_choice_and_audiences_are_sorted() {
         let g2 = grants(&[(FILES, "files:read"), (BILLING, "invoices:read")]);
         let c = client(ClientKind::Service, g2);
-        assert!(matches!(
-            grant(&c, None, None, &req(None, &[])),
-            Err(GrantError::InvalidTarget(_))
-        ));
+        assert!(matches!(grant(&c, None, None, &req(None, &[])), Err(GrantError::InvalidTarget(_))));
         let g = grant(&c, None, None, &req(None, &[FILES, BILLING, FILES])).unwrap();
         assert_eq!(g.audiences, vec![uri(BILLING), uri(FILES)]);
         assert_eq!(g.scope, scopes("files:read invoices:read"));
@@ -334,40 +292,22 @@ mod tests {
     #[test]
     fn disabled_client_or_suspended_org_or_wrong_org_is_inactive() {
         let mut o = org(grants(&[(BILLING, "invoices:read")]));
-        let mut c = client(
-            ClientKind::Org { org_id: o.id.clone() },
-            grants(&[(BILLING, "invoices:read")]),
-        );
+        let mut c = client(ClientKind::Org { org_id: o.id.clone() }, grants(&[(BILLING, "invoices:read")]));
         c.status = Status::Disabled;
-        assert_eq!(
-            grant(&c, Some(&o), None, &req(None, &[])),
-            Err(GrantError::Inactive("client disabled"))
-        );
+        assert_eq!(grant(&c, Some(&o), None, &req(None, &[])), Err(GrantError::Inactive("client disabled")));
         c.status = Status::Active;
         o.status = OrgStatus::Suspended;
-        assert_eq!(
-            grant(&c, Some(&o), None, &req(None, &[])),
-            Err(GrantError::Inactive("org suspended"))
-        );
+        assert_eq!(grant(&c, Some(&o), None, &req(None, &[])), Err(GrantError::Inactive("org suspended")));
         let other = org(grants(&[(BILLING, "invoices:read")]));
-        assert_eq!(
-            grant(&c, Some(&other), None, &req(None, &[])),
-            Err(GrantError::Inactive("org missing"))
-        );
-        assert_eq!(
-            grant(&c, None, None, &req(None, &[])),
-            Err(GrantError::Inactive("org missing"))
-        );
+        assert_eq!(grant(&c, Some(&other), None, &req(None, &[])), Err(GrantError::Inactive("org missing")));
+        assert_eq!(grant(&c, None, None, &req(None, &[])), Err(GrantError::Inactive("org missing")));
     }
 
     #[test]
     fn user_clients_never_exceed_the_user() {
         let o = org(grants(&[(BILLING, "invoices:read invoices:write")]));
         let mut u = user(&o, grants(&[(BILLING, "invoices:read")]));
-        let kind = ClientKind::User {
-            org_id: o.id.clone(),
-            user_id: u.id.clone(),
-        };
+        let kind = ClientKind::User { org_id: o.id.clone(), user_id: u.id.clone() };
         let c = client(kind, grants(&[(BILLING, "invoices:read invoices:write")]));
         let g = grant(&c, Some(&o), Some(&u), &req(None, &[])).unwrap();
         assert_eq!(g.scope, scopes("invoices:read"));
@@ -377,10 +317,7 @@ mod tests {
             grant(&c, Some(&o), Some(&u), &req(Some("invoices:write"), &[])),
             Err(GrantError::InvalidScope(_))
         ));
-        assert_eq!(
-            grant(&c, Some(&o), None, &req(None, &[])),
-            Err(GrantError::Inactive("user missing"))
-        );
+        assert_eq!(grant(&c, Some(&o), None, &req(None, &[])), Err(GrantError::Inactive("user missing")));
         u.status = Status::Disabled;
         assert_eq!(
             grant(&c, Some(&o), Some(&u), &req(None, &[])),

@@ -114,18 +114,9 @@ mod tests {
         let client = ClientId::generate();
         assert!(OrgId::parse(client.as_str()).is_err());
         assert!(OrgId::parse("org_").is_err());
-        assert!(
-            OrgId::parse("org_01JD0000000000000000000000").is_err(),
-            "upper case"
-        );
-        assert!(
-            OrgId::parse("org_81jd000000000000000000000").is_err(),
-            "too many bits"
-        );
-        assert!(
-            OrgId::parse("org_01jd00000000000000000000u").is_err(),
-            "u is not base32"
-        );
+        assert!(OrgId::parse("org_01JD0000000000000000000000").is_err(), "upper case");
+        assert!(OrgId::parse("org_81jd000000000000000000000").is_err(), "too many bits");
+        assert!(OrgId::parse("org_01jd00000000000000000000u").is_err(), "u is not base32");
         assert!(OrgId::parse("org01jd0000000000000000000000").is_err());
     }
 

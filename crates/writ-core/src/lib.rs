@@ -27,10 +27,7 @@ pub struct Invalid {
 
 impl Invalid {
     pub fn new(what: &'static str, reason: impl Into<String>) -> Self {
-        Self {
-            what,
-            reason: reason.into(),
-        }
+        Self { what, reason: reason.into() }
     }
 }
 

@@ -122,6 +122,9 @@ pub struct Resource {
     pub scopes: Vec<ScopeDef>,
     /// Writ's own APIs (`urn:writ:admin`, `urn:writ:guard`), which cannot be changed through the API.
     pub builtin: bool,
+    /// The algorithm of its tokens when it differs from the deployment's (a verifier that only
+    /// speaks RS256, say).
+    pub signing_alg: Option<SigningAlg>,
     pub created_at: OffsetDateTime,
     pub updated_at: OffsetDateTime,
 }
@@ -202,7 +205,7 @@ impl ClientSecret {
     }
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 pub enum SigningAlg {
     ES256,
     RS256,
@@ -350,19 +353,13 @@ pub const ADMIN_SCOPES: &[(&str, &str)] = &[
     ("admin:orgs:read", "Read organizations"),
     ("admin:orgs:write", "Create and change organizations"),
     ("admin:resources:read", "Read resources and their scopes"),
-    (
-        "admin:resources:write",
-        "Create and change resources (operator only)",
-    ),
+    ("admin:resources:write", "Create and change resources (operator only)"),
     ("admin:users:read", "Read users"),
     ("admin:users:write", "Create and change users"),
     ("admin:clients:read", "Read clients and their secrets' metadata"),
     ("admin:clients:write", "Create and change clients and secrets"),
     ("admin:keys:read", "Read signing keys (operator only)"),
-    (
-        "admin:keys:write",
-        "Rotate and revoke signing keys (operator only)",
-    ),
+    ("admin:keys:write", "Rotate and revoke signing keys (operator only)"),
     ("admin:audit:read", "Read the audit log"),
     ("admin:revocations:write", "Revoke tokens"),
 ];

@@ -153,10 +153,7 @@ mod tests {
         let mut bytes = s.expose().as_bytes().to_vec();
         let i = PREFIX.len() + 10;
         bytes[i] = if bytes[i] == b'a' { b'b' } else { b'a' };
-        assert_eq!(
-            PlainSecret::parse(std::str::from_utf8(&bytes).unwrap()),
-            Err(MalformedSecret)
-        );
+        assert_eq!(PlainSecret::parse(std::str::from_utf8(&bytes).unwrap()), Err(MalformedSecret));
         assert!(PlainSecret::parse("writ_cs_short").is_err());
         assert!(PlainSecret::parse(&s.expose().replace(PREFIX, "other_")).is_err());
     }

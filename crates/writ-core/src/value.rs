@@ -55,10 +55,7 @@ impl Name {
             return Err(Invalid::new("name", "must not be empty"));
         }
         if s.chars().count() > Self::MAX_CHARS {
-            return Err(Invalid::new(
-                "name",
-                format!("must be at most {} characters", Self::MAX_CHARS),
-            ));
+            return Err(Invalid::new("name", format!("must be at most {} characters", Self::MAX_CHARS)));
         }
         if s.chars().any(char::is_control) {
             return Err(Invalid::new("name", "must not contain control characters"));
@@ -79,17 +76,11 @@ impl Slug {
         if !(2..=63).contains(&b.len()) {
             return Err(Invalid::new("slug", "must be 2 to 63 characters"));
         }
-        if !b
-            .iter()
-            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || *c == b'-')
-        {
+        if !b.iter().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || *c == b'-') {
             return Err(Invalid::new("slug", "may contain only a-z, 0-9 and -"));
         }
         if !b[0].is_ascii_lowercase() || b[b.len() - 1] == b'-' {
-            return Err(Invalid::new(
-                "slug",
-                "must start with a letter and not end with -",
-            ));
+            return Err(Invalid::new("slug", "must start with a letter and not end with -"));
         }
         Ok(Self(s.to_owned()))
     }
@@ -127,10 +118,7 @@ impl ScopeName {
 
     pub fn parse(s: &str) -> Result<Self, Invalid> {
         if s.is_empty() || s.len() > Self::MAX_LEN {
-            return Err(Invalid::new(
-                "scope name",
-                format!("must be 1 to {} characters", Self::MAX_LEN),
-            ));
+            return Err(Invalid::new("scope name", format!("must be 1 to {} characters", Self::MAX_LEN)));
         }
         if !s.bytes().all(is_scope_char) {
             return Err(Invalid::new(
@@ -162,10 +150,7 @@ impl ScopeSet {
         if s.is_empty() {
             return Err(Invalid::new("scope", "must name at least one scope"));
         }
-        s.split(' ')
-            .map(ScopeName::parse)
-            .collect::<Result<_, _>>()
-            .map(Self)
+        s.split(' ').map(ScopeName::parse).collect::<Result<_, _>>().map(Self)
     }
 
     pub fn contains(&self, scope: &str) -> bool {
@@ -267,9 +252,7 @@ impl ResourceUri {
         }
         let (scheme, rest) = s.split_once(':').ok_or_else(|| bad("must be an absolute URI"))?;
         let scheme_ok = scheme.bytes().next().is_some_and(|c| c.is_ascii_alphabetic())
-            && scheme
-                .bytes()
-                .all(|c| c.is_ascii_alphanumeric() || matches!(c, b'+' | b'-' | b'.'));
+            && scheme.bytes().all(|c| c.is_ascii_alphanumeric() || matches!(c, b'+' | b'-' | b'.'));
         if !scheme_ok || rest.is_empty() {
             return Err(bad("must be an absolute URI"));
         }
@@ -358,9 +341,7 @@ impl Metadata {
             match v {
                 serde_json::Value::String(s) if s.chars().count() <= 500 => {}
                 _ => {
-                    return Err(bad(format!(
-                        "value of `{k}` must be a string of at most 500 characters"
-                    )));
+                    return Err(bad(format!("value of `{k}` must be a string of at most 500 characters")));
                 }
             }
         }
@@ -397,29 +378,15 @@ mod tests {
 
     #[test]
     fn emails() {
-        assert_eq!(
-            Email::parse("Ann@Example.com").unwrap().as_str(),
-            "ann@example.com"
-        );
-        for bad in [
-            "ann",
-            "@example.com",
-            "ann@",
-            "ann@example",
-            "a b@example.com",
-            "a@b@c.com",
-        ] {
+        assert_eq!(Email::parse("Ann@Example.com").unwrap().as_str(), "ann@example.com");
+        for bad in ["ann", "@example.com", "ann@", "ann@example", "a b@example.com", "a@b@c.com"] {
             assert!(Email::parse(bad).is_err(), "{bad}");
         }
     }
 
     #[test]
     fn resource_uris() {
-        for ok in [
-            "https://api.example.com/billing",
-            "urn:writ:admin",
-            "http://localhost:8080/x",
-        ] {
+        for ok in ["https://api.example.com/billing", "urn:writ:admin", "http://localhost:8080/x"] {
             assert!(ResourceUri::parse(ok).is_ok(), "{ok}");
         }
         for bad in [
@@ -450,9 +417,8 @@ mod tests {
         assert!(Metadata::parse(serde_json::json!({"team": "billing"})).is_ok());
         assert!(Metadata::parse(serde_json::json!(["x"])).is_err());
         assert!(Metadata::parse(serde_json::json!({"n": 1})).is_err());
-        let many: serde_json::Map<_, _> = (0..51)
-            .map(|i| (format!("k{i}"), serde_json::json!("v")))
-            .collect();
+        let many: serde_json::Map<_, _> =
+            (0..51).map(|i| (format!("k{i}"), serde_json::json!("v"))).collect();
         assert!(Metadata::parse(serde_json::Value::Object(many)).is_err());
     }
 

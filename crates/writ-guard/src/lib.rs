@@ -15,10 +15,6 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
 
 /// `GET /guard/v1/status`: which backend holds revocations and rate limits.
 async fn status(ctx: web::Data<Context>) -> HttpResponse {
-    let backend = if ctx.settings.redis_url.is_some() {
-        "redis"
-    } else {
-        "memory"
-    };
+    let backend = if ctx.settings.redis_url.is_some() { "redis" } else { "memory" };
     HttpResponse::Ok().json(json!({ "backend": backend }))
 }

@@ -31,9 +31,7 @@ pub struct AuditWriter {
 
 impl std::fmt::Debug for AuditWriter {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("AuditWriter")
-            .field("dropped", &self.dropped())
-            .finish()
+        f.debug_struct("AuditWriter").field("dropped", &self.dropped()).finish()
     }
 }
 
@@ -43,12 +41,7 @@ impl AuditWriter {
         let dropped = Arc::new(AtomicU64::new(0));
         let written = Arc::new(AtomicU64::new(0));
         let task = tokio::spawn(run(store, rx, dropped.clone(), written.clone()));
-        Self {
-            tx,
-            dropped,
-            written,
-            task: Mutex::new(Some(task)),
-        }
+        Self { tx, dropped, written, task: Mutex::new(Some(task)) }
     }
 
     /// Queues an event without waiting.

@@ -37,6 +37,8 @@ scopes! {
     ResourcesWrite => "admin:resources:write",
     ClientsRead => "admin:clients:read",
     ClientsWrite => "admin:clients:write",
+    KeysRead => "admin:keys:read",
+    KeysWrite => "admin:keys:write",
 }
 
 /// A verified admin caller holding scope `S`.
@@ -108,9 +110,5 @@ fn authorize<S: RequiredScope>(req: &HttpRequest) -> Result<Authorized<S>, ApiEr
             Tenant::Org(OrgId::parse(oid).map_err(|_| ApiError::unauthorized("malformed oid claim"))?)
         }
     };
-    Ok(Authorized {
-        claims,
-        tenant,
-        _scope: PhantomData,
-    })
+    Ok(Authorized { claims, tenant, _scope: PhantomData })
 }

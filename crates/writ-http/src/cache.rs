@@ -26,29 +26,19 @@ pub struct ClientCache {
 
 impl std::fmt::Debug for ClientCache {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("ClientCache")
-            .field("len", &self.len())
-            .field("ttl", &self.ttl)
-            .finish()
+        f.debug_struct("ClientCache").field("len", &self.len()).field("ttl", &self.ttl).finish()
     }
 }
 
 impl ClientCache {
     pub fn new(ttl: Duration, capacity: usize) -> Self {
-        Self {
-            map: RwLock::default(),
-            generation: AtomicU64::new(0),
-            ttl,
-            capacity: capacity.max(1),
-        }
+        Self { map: RwLock::default(), generation: AtomicU64::new(0), ttl, capacity: capacity.max(1) }
     }
 
     /// The cached answer for `id`, if fresh.
     pub fn get(&self, id: &ClientId) -> Option<Cached> {
         let map = self.map.read().unwrap_or_else(|p| p.into_inner());
-        map.get(id)
-            .filter(|(_, at)| at.elapsed() < self.ttl)
-            .map(|(v, _)| v.clone())
+        map.get(id).filter(|(_, at)| at.elapsed() < self.ttl).map(|(v, _)| v.clone())
     }
 
     pub fn generation(&self) -> u64 {

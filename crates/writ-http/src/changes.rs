@@ -34,9 +34,7 @@ pub struct ChangeBus {
 
 impl std::fmt::Debug for ChangeBus {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("ChangeBus")
-            .field("redis", &self.redis.is_some())
-            .finish()
+        f.debug_struct("ChangeBus").field("redis", &self.redis.is_some()).finish()
     }
 }
 
@@ -57,9 +55,7 @@ impl ChangeBus {
             .set_response_timeout(Some(Duration::from_secs(2)));
         let manager = redis::aio::ConnectionManager::new_with_config(client.clone(), config).await?;
         tokio::spawn(subscribe(client, channel.clone(), apply));
-        Ok(Self {
-            redis: Some((manager, channel)),
-        })
+        Ok(Self { redis: Some((manager, channel)) })
     }
 
     /// Whether Redis answers; `None` without Redis.
@@ -80,11 +76,8 @@ impl ChangeBus {
             return;
         };
         let mut conn = manager.clone();
-        let sent: Result<i64, _> = redis::cmd("PUBLISH")
-            .arg(channel)
-            .arg(payload)
-            .query_async(&mut conn)
-            .await;
+        let sent: Result<i64, _> =
+            redis::cmd("PUBLISH").arg(channel).arg(payload).query_async(&mut conn).await;
         if let Err(e) = sent {
             tracing::warn!(error = %e, "could not publish a change event; other instances will catch up by TTL");
         }

@@ -1,14 +1,15 @@
 //! The state every Writ service shares: settings, the database, keys and secrets. Built once at
 //! start; handlers reach it as `web::Data<Context>`.
 
+use std::collections::HashMap;
 use std::sync::{Arc, RwLock, Weak};
 use std::time::Duration;
 
 use writ_core::ClientId;
 use writ_core::secret::Pepper;
 use writ_core::{
-    ADMIN_AUDIENCE, ADMIN_SCOPES, GUARD_AUDIENCE, GUARD_SCOPES, KeyState, Name, ResourceUri, ScopeDef,
-    ScopeName, SigningAlg,
+    ADMIN_AUDIENCE, ADMIN_SCOPES, GUARD_AUDIENCE, GUARD_SCOPES, Name, ResourceUri, ScopeDef, ScopeName,
+    SigningAlg,
 };
 use writ_store::{Keys, Resources, Store, StoreError};
 use writ_token::{Kek, KeyRing, TokenError};
@@ -48,6 +49,10 @@ pub struct Context {
     pub pepper: Pepper,
     pub kek: Kek,
     keys: RwLock<KeyRing>,
+    /// The deployment's signing algorithm.
+    pub default_alg: SigningAlg,
+    /// Resources that sign with another algorithm: identifier → algorithm.
+    resource_algs: RwLock<Arc<HashMap<String, SigningAlg>>>,
     pub clients: Arc<ClientCache>,
     pub changes: ChangeBus,
     pub audit: AuditWriter,
@@ -56,9 +61,7 @@ pub struct Context {
 
 impl std::fmt::Debug for Context {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Context")
-            .field("issuer", &self.issuer)
-            .finish_non_exhaustive()
+        f.debug_struct("Context").field("issuer", &self.issuer).finish_non_exhaustive()
     }
 }
 
@@ -73,15 +76,19 @@ impl Context {
         if settings.auto_migrate {
             store.migrate().await?;
         }
+        settings.validate()?;
         ensure_builtin_resources(&store).await?;
-        let keys = load_or_create_keys(&store, &kek).await?;
+        let default_alg = SigningAlg::parse(&settings.signing_alg)?;
+        crate::keys::ensure_active(&store, &kek, default_alg).await?;
+        let keys = KeyRing::load(&Keys::new(store.conn()).list().await?, &kek)?;
+        let resource_algs = Resources::new(store.conn()).signing_algs().await?;
         let clients = Arc::new(ClientCache::new(CLIENT_CACHE_TTL, CLIENT_CACHE_CAPACITY));
         let keys_changed = Arc::new(tokio::sync::Notify::new());
         let apply: Apply = {
             let (clients, keys_changed) = (clients.clone(), keys_changed.clone());
             Arc::new(move |change: Change| {
                 clients.invalidate(&change);
-                if matches!(change, Change::Keys | Change::All) {
+                if matches!(change, Change::Keys | Change::Resource(_) | Change::All) {
                     keys_changed.notify_one();
                 }
             })
@@ -98,12 +105,15 @@ impl Context {
             pepper,
             kek,
             keys: RwLock::new(keys),
+            default_alg,
+            resource_algs: RwLock::new(Arc::new(resource_algs)),
             clients,
             changes,
             audit,
             keys_changed,
         });
         tokio::spawn(reload_keys(Arc::downgrade(&ctx)));
+        tokio::spawn(key_lifecycle(Arc::downgrade(&ctx)));
         Ok(ctx)
     }
 
@@ -113,9 +123,7 @@ impl Context {
             return Ok(hit);
         }
         let generation = self.clients.generation();
-        let loaded = writ_store::load_credentials(self.store.conn(), id)
-            .await?
-            .map(Arc::new);
+        let loaded = writ_store::load_credentials(self.store.conn(), id).await?.map(Arc::new);
         self.clients.insert(generation, id.clone(), loaded.clone());
         Ok(loaded)
     }
@@ -124,7 +132,7 @@ impl Context {
     /// committed.
     pub async fn publish(&self, change: Change) {
         self.clients.invalidate(&change);
-        if matches!(change, Change::Keys | Change::All)
+        if matches!(change, Change::Keys | Change::Resource(_) | Change::All)
             && let Err(e) = self.reload_keys().await
         {
             tracing::error!(error = %e, "reloading keys failed");
@@ -140,14 +148,29 @@ impl Context {
         }
     }
 
-    /// Reloads the keys from the database (after a rotation).
+    /// Reloads the keys and the resources' algorithms from the database (after a rotation, or a
+    /// resource change).
     pub async fn reload_keys(&self) -> Result<(), InitError> {
         let ring = KeyRing::load(&Keys::new(self.store.conn()).list().await?, &self.kek)?;
-        match self.keys.write() {
-            Ok(mut k) => *k = ring,
-            Err(poisoned) => *poisoned.into_inner() = ring,
-        }
+        let algs = Arc::new(Resources::new(self.store.conn()).signing_algs().await?);
+        *self.keys.write().unwrap_or_else(|p| p.into_inner()) = ring;
+        *self.resource_algs.write().unwrap_or_else(|p| p.into_inner()) = algs;
         Ok(())
+    }
+
+    /// The algorithm tokens for `audiences` are signed with: the audiences' own if they name one,
+    /// else the deployment's. `None` when the audiences disagree (no single token can suit both).
+    pub fn signing_alg_for<'a>(&self, audiences: impl IntoIterator<Item = &'a str>) -> Option<SigningAlg> {
+        let algs = self.resource_algs.read().unwrap_or_else(|p| p.into_inner()).clone();
+        let mut chosen: Option<SigningAlg> = None;
+        for aud in audiences {
+            let alg = algs.get(aud).copied().unwrap_or(self.default_alg);
+            if chosen.is_some_and(|c| c != alg) {
+                return None;
+            }
+            chosen = Some(alg);
+        }
+        Some(chosen.unwrap_or(self.default_alg))
     }
 
     pub fn token_endpoint(&self) -> String {
@@ -170,37 +193,27 @@ async fn reload_keys(ctx: Weak<Context>) {
     }
 }
 
-async fn ensure_builtin_resources(store: &Store) -> Result<(), InitError> {
-    let resources = Resources::new(store.conn());
-    for (identifier, name, scopes) in [
-        (ADMIN_AUDIENCE, "Writ admin API", ADMIN_SCOPES),
-        (GUARD_AUDIENCE, "Writ guard API", GUARD_SCOPES),
-    ] {
-        let defs = scopes
-            .iter()
-            .map(|(n, d)| {
-                Ok(ScopeDef {
-                    name: ScopeName::parse(n)?,
-                    description: (*d).to_owned(),
-                })
-            })
-            .collect::<Result<Vec<_>, writ_core::Invalid>>()?;
-        resources
-            .ensure_builtin(&ResourceUri::parse(identifier)?, &Name::parse(name)?, &defs)
-            .await?;
+/// Advances the signing-key lifecycle every [`crate::keys::LIFECYCLE_TICK`]; ends with the context.
+async fn key_lifecycle(ctx: Weak<Context>) {
+    loop {
+        tokio::time::sleep(crate::keys::LIFECYCLE_TICK).await;
+        let Some(ctx) = ctx.upgrade() else { return };
+        if let Err(e) = crate::keys::advance(&ctx, writ_core::now()).await {
+            tracing::error!(error = %e, "advancing the key lifecycle failed");
+        }
     }
-    Ok(())
 }
 
-/// Loads the key ring, creating the first active ES256 key on a new deployment.
-async fn load_or_create_keys(store: &Store, kek: &Kek) -> Result<KeyRing, InitError> {
-    let keys = Keys::new(store.conn());
-    let mut all = keys.list().await?;
-    if !all.iter().any(|k| k.state == KeyState::Active) {
-        let key = writ_token::generate_key(SigningAlg::ES256, KeyState::Active, kek)?;
-        keys.insert(&key).await?;
-        tracing::info!(kid = %key.kid, alg = key.alg.as_str(), "created the first signing key");
-        all.push(key);
+async fn ensure_builtin_resources(store: &Store) -> Result<(), InitError> {
+    let resources = Resources::new(store.conn());
+    for (identifier, name, scopes) in
+        [(ADMIN_AUDIENCE, "Writ admin API", ADMIN_SCOPES), (GUARD_AUDIENCE, "Writ guard API", GUARD_SCOPES)]
+    {
+        let defs = scopes
+            .iter()
+            .map(|(n, d)| Ok(ScopeDef { name: ScopeName::parse(n)?, description: (*d).to_owned() }))
+            .collect::<Result<Vec<_>, writ_core::Invalid>>()?;
+        resources.ensure_builtin(&ResourceUri::parse(identifier)?, &Name::parse(name)?, &defs).await?;
     }
-    Ok(KeyRing::load(&all, kek)?)
+    Ok(())
 }

@@ -37,13 +37,7 @@ struct Problem<'a> {
 
 impl ApiError {
     pub fn new(status: StatusCode, code: &'static str, detail: impl Into<String>) -> Self {
-        Self {
-            status,
-            code,
-            detail: detail.into(),
-            field: None,
-            www_authenticate: None,
-        }
+        Self { status, code, detail: detail.into(), field: None, www_authenticate: None }
     }
 
     pub fn validation(field: impl Into<String>, detail: impl Into<String>) -> Self {
@@ -54,11 +48,7 @@ impl ApiError {
     }
 
     pub fn not_found() -> Self {
-        Self::new(
-            StatusCode::NOT_FOUND,
-            "not_found",
-            "no such object, or not visible to this caller",
-        )
+        Self::new(StatusCode::NOT_FOUND, "not_found", "no such object, or not visible to this caller")
     }
 
     pub fn conflict(detail: impl Into<String>) -> Self {
@@ -68,9 +58,7 @@ impl ApiError {
     pub fn unauthorized(detail: impl Into<String>) -> Self {
         let detail = detail.into();
         Self {
-            www_authenticate: Some(format!(
-                "Bearer error=\"invalid_token\", error_description=\"{detail}\""
-            )),
+            www_authenticate: Some(format!("Bearer error=\"invalid_token\", error_description=\"{detail}\"")),
             ..Self::new(StatusCode::UNAUTHORIZED, "unauthorized", detail)
         }
     }
@@ -79,11 +67,7 @@ impl ApiError {
     pub fn token_required() -> Self {
         Self {
             www_authenticate: Some("Bearer realm=\"writ\"".into()),
-            ..Self::new(
-                StatusCode::UNAUTHORIZED,
-                "unauthorized",
-                "a bearer token is required",
-            )
+            ..Self::new(StatusCode::UNAUTHORIZED, "unauthorized", "a bearer token is required")
         }
     }
 
@@ -154,11 +138,7 @@ impl ResponseError for ApiError {
         };
         let mut res = HttpResponse::build(self.status);
         res.content_type(PROBLEM_JSON);
-        if let Some(v) = self
-            .www_authenticate
-            .as_deref()
-            .and_then(|v| HeaderValue::from_str(v).ok())
-        {
+        if let Some(v) = self.www_authenticate.as_deref().and_then(|v| HeaderValue::from_str(v).ok()) {
             res.insert_header((header::WWW_AUTHENTICATE, v));
         }
         res.json(problem)
@@ -185,11 +165,7 @@ impl From<writ_core::Invalid> for ApiError {
 pub(crate) fn json_error(err: aerr::JsonPayloadError, _: &HttpRequest) -> actix_web::Error {
     let api = match &err {
         aerr::JsonPayloadError::OverflowKnownLength { .. } | aerr::JsonPayloadError::Overflow { .. } => {
-            ApiError::new(
-                StatusCode::PAYLOAD_TOO_LARGE,
-                "payload_too_large",
-                err.to_string(),
-            )
+            ApiError::new(StatusCode::PAYLOAD_TOO_LARGE, "payload_too_large", err.to_string())
         }
         aerr::JsonPayloadError::ContentType => ApiError::new(
             StatusCode::UNSUPPORTED_MEDIA_TYPE,
@@ -198,11 +174,7 @@ pub(crate) fn json_error(err: aerr::JsonPayloadError, _: &HttpRequest) -> actix_
         ),
         aerr::JsonPayloadError::Deserialize(e) if e.is_data() => {
             // serde names the field in its message when it knows it (`unknown field`, `missing field`).
-            ApiError::new(
-                StatusCode::UNPROCESSABLE_ENTITY,
-                "validation_failed",
-                e.to_string(),
-            )
+            ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "validation_failed", e.to_string())
         }
         aerr::JsonPayloadError::Deserialize(e) => ApiError::new(
             StatusCode::BAD_REQUEST,

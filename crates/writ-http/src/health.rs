@@ -6,8 +6,7 @@ use serde_json::json;
 use crate::{ApiError, Context};
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
-    cfg.route("/healthz", web::get().to(healthz))
-        .route("/readyz", web::get().to(readyz));
+    cfg.route("/healthz", web::get().to(healthz)).route("/readyz", web::get().to(readyz));
 }
 
 async fn healthz() -> HttpResponse {

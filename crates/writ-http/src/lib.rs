@@ -11,6 +11,7 @@ pub mod changes;
 pub mod context;
 pub mod error;
 pub mod health;
+pub mod keys;
 pub mod server;
 pub mod settings;
 pub mod telemetry;
@@ -25,11 +26,7 @@ pub use settings::{Secret, Settings};
 /// a problem+json answer like every other error instead of actix's plain text.
 pub fn configure_extractors(cfg: &mut actix_web::web::ServiceConfig) {
     use actix_web::web;
-    cfg.app_data(
-        web::JsonConfig::default()
-            .limit(64 * 1024)
-            .error_handler(error::json_error),
-    )
-    .app_data(web::QueryConfig::default().error_handler(error::query_error))
-    .app_data(web::PathConfig::default().error_handler(error::path_error));
+    cfg.app_data(web::JsonConfig::default().limit(64 * 1024).error_handler(error::json_error))
+        .app_data(web::QueryConfig::default().error_handler(error::query_error))
+        .app_data(web::PathConfig::default().error_handler(error::path_error));
 }

@@ -22,9 +22,7 @@ pub struct Application {
 
 impl std::fmt::Debug for Application {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Application")
-            .field("port", &self.port)
-            .finish_non_exhaustive()
+        f.debug_struct("Application").field("port", &self.port).finish_non_exhaustive()
     }
 }
 
@@ -41,10 +39,7 @@ impl Application {
     /// routes and every service in `services`.
     pub async fn build(settings: Settings, services: &[Configure]) -> Result<Self, BuildError> {
         let addr = settings.addr.clone();
-        let bind = |source| BuildError::Bind {
-            addr: addr.clone(),
-            source,
-        };
+        let bind = |source| BuildError::Bind { addr: addr.clone(), source };
         let listener = TcpListener::bind(&addr).map_err(bind)?;
         let port = listener.local_addr().map_err(bind)?.port();
         let issuer = settings.issuer_for_port(port);

@@ -61,6 +61,16 @@ pub struct Settings {
     pub pepper: Option<Secret>,
     /// Run pending migrations at start (`writ serve`); turn off when a separate job migrates.
     pub auto_migrate: bool,
+    /// The deployment's token signing algorithm: `ES256`, `RS256` or `EdDSA`. Resources may name
+    /// their own.
+    pub signing_alg: String,
+    /// How long resource servers may cache the JWKS (`Cache-Control: max-age`).
+    pub jwks_max_age_seconds: u32,
+    /// How long a new key is published before it signs; at least `jwks_max_age_seconds`, so every
+    /// verifier that honours the cache lifetime knows a key before it sees a token signed with it.
+    pub key_publish_delay_seconds: u32,
+    /// Rotate the signing keys this often (days); 0 turns scheduled rotation off.
+    pub key_rotation_days: u32,
     /// Log filter (`RUST_LOG` syntax).
     pub log: String,
 }
@@ -77,6 +87,10 @@ impl Default for Settings {
             kek: None,
             pepper: None,
             auto_migrate: true,
+            signing_alg: "ES256".into(),
+            jwks_max_age_seconds: 300,
+            key_publish_delay_seconds: 600,
+            key_rotation_days: 90,
             log: "info".into(),
         }
     }
@@ -85,12 +99,11 @@ impl Default for Settings {
 #[derive(Debug, thiserror::Error)]
 pub enum SettingsError {
     #[error("cannot read settings file {path}: {source}")]
-    File {
-        path: PathBuf,
-        source: config::ConfigError,
-    },
+    File { path: PathBuf, source: config::ConfigError },
     #[error("{0} must be the base64 of exactly 32 bytes")]
     BadKey(&'static str),
+    #[error("{0}")]
+    Invalid(String),
     #[error("data directory {path}: {source}")]
     DataDir { path: PathBuf, source: std::io::Error },
 }
@@ -106,10 +119,7 @@ impl Settings {
             .add_source(config::File::from(path).format(config::FileFormat::Toml))
             .build()
             .and_then(|c| c.try_deserialize())
-            .map_err(|source| SettingsError::File {
-                path: path.to_owned(),
-                source,
-            })
+            .map_err(|source| SettingsError::File { path: path.to_owned(), source })
     }
 
     /// Overrides the fields that are `Some` in `o`.
@@ -144,7 +154,33 @@ impl Settings {
         if let Some(v) = o.log {
             self.log = v;
         }
+        if let Some(v) = o.signing_alg {
+            self.signing_alg = v;
+        }
+        if let Some(v) = o.jwks_max_age_seconds {
+            self.jwks_max_age_seconds = v;
+        }
+        if let Some(v) = o.key_publish_delay_seconds {
+            self.key_publish_delay_seconds = v;
+        }
+        if let Some(v) = o.key_rotation_days {
+            self.key_rotation_days = v;
+        }
         self
+    }
+
+    /// Checks the settings that depend on each other.
+    pub fn validate(&self) -> Result<(), SettingsError> {
+        writ_core::SigningAlg::parse(&self.signing_alg)
+            .map_err(|e| SettingsError::Invalid(format!("signing_alg: {e}")))?;
+        if self.key_publish_delay_seconds < self.jwks_max_age_seconds {
+            return Err(SettingsError::Invalid(
+                "key_publish_delay_seconds must be at least jwks_max_age_seconds, or verifiers could meet a \
+                 token signed with a key their cached JWKS does not hold yet"
+                    .into(),
+            ));
+        }
+        Ok(())
     }
 
     pub fn database_url(&self) -> String {
@@ -176,10 +212,7 @@ impl Settings {
             .recursive(true)
             .mode(0o700)
             .create(&self.data_dir)
-            .map_err(|source| SettingsError::DataDir {
-                path: self.data_dir.clone(),
-                source,
-            })
+            .map_err(|source| SettingsError::DataDir { path: self.data_dir.clone(), source })
     }
 
     /// The key-encryption key: from settings, else from `<data_dir>/kek`, generated on first use.
@@ -203,10 +236,7 @@ impl Settings {
             return decode(s.expose());
         }
         let path = self.data_dir.join(name);
-        let io = |source| SettingsError::DataDir {
-            path: path.clone(),
-            source,
-        };
+        let io = |source| SettingsError::DataDir { path: path.clone(), source };
         match std::fs::read_to_string(&path) {
             Ok(s) => decode(&s),
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
@@ -223,11 +253,7 @@ impl Settings {
 /// Writes a new file readable by its owner only (0600). Fails if the file exists, so a secret is
 /// never silently replaced.
 pub fn write_private(path: &Path, contents: &[u8]) -> std::io::Result<()> {
-    let mut f = std::fs::OpenOptions::new()
-        .write(true)
-        .create_new(true)
-        .mode(0o600)
-        .open(path)?;
+    let mut f = std::fs::OpenOptions::new().write(true).create_new(true).mode(0o600).open(path)?;
     f.write_all(contents)?;
     f.sync_all()
 }
@@ -245,6 +271,10 @@ pub struct Overrides {
     pub pepper: Option<Secret>,
     pub auto_migrate: Option<bool>,
     pub log: Option<String>,
+    pub signing_alg: Option<String>,
+    pub jwks_max_age_seconds: Option<u32>,
+    pub key_publish_delay_seconds: Option<u32>,
+    pub key_rotation_days: Option<u32>,
 }
 
 #[cfg(test)]
@@ -257,46 +287,30 @@ mod tests {
         let dir = std::env::temp_dir().join(format!("writ-settings-{}", std::process::id()));
         std::fs::create_dir_all(&dir).unwrap();
         let file = dir.join("writ.toml");
-        std::fs::write(
-            &file,
-            "addr = \"0.0.0.0:9000\"\nlog = \"debug\"\npepper = \"c2VjcmV0\"\n",
-        )
-        .unwrap();
+        std::fs::write(&file, "addr = \"0.0.0.0:9000\"\nlog = \"debug\"\npepper = \"c2VjcmV0\"\n").unwrap();
         let s = Settings::from_file(Some(&file)).unwrap();
         assert_eq!(s.addr, "0.0.0.0:9000");
         assert!(!format!("{s:?}").contains("c2VjcmV0"));
-        let s = s.apply(Overrides {
-            addr: Some("127.0.0.1:1".into()),
-            ..Default::default()
-        });
+        let s = s.apply(Overrides { addr: Some("127.0.0.1:1".into()), ..Default::default() });
         assert_eq!(s.addr, "127.0.0.1:1");
         assert_eq!(s.log, "debug", "kept from the file");
         assert!(matches!(s.pepper(), Err(SettingsError::BadKey("pepper"))));
         std::fs::write(&file, "nope = 1\n").unwrap();
-        assert!(
-            Settings::from_file(Some(&file)).is_err(),
-            "unknown keys are refused"
-        );
+        assert!(Settings::from_file(Some(&file)).is_err(), "unknown keys are refused");
         std::fs::remove_dir_all(&dir).unwrap();
     }
 
     #[test]
     fn generated_keys_are_private_and_stable() {
         let dir = std::env::temp_dir().join(format!("writ-keys-{}", std::process::id()));
-        let s = Settings {
-            data_dir: dir.clone(),
-            ..Default::default()
-        };
+        let s = Settings { data_dir: dir.clone(), ..Default::default() };
         s.ensure_data_dir().unwrap();
         let k1 = s.kek().unwrap();
         assert_eq!(s.kek().unwrap(), k1);
         assert_ne!(s.pepper().unwrap(), k1);
         let mode = std::fs::metadata(dir.join("kek")).unwrap().permissions().mode() & 0o777;
         assert_eq!(mode, 0o600);
-        assert_eq!(
-            std::fs::metadata(&dir).unwrap().permissions().mode() & 0o777,
-            0o700
-        );
+        assert_eq!(std::fs::metadata(&dir).unwrap().permissions().mode() & 0o777, 0o700);
         std::fs::remove_dir_all(&dir).unwrap();
     }
 }
@@ -337,6 +351,18 @@ pub struct SettingsArgs {
     /// Log filter, RUST_LOG syntax [default: info].
     #[arg(long, env = "WRIT_LOG", global = true)]
     pub log: Option<String>,
+    /// Token signing algorithm: ES256, RS256 or EdDSA [default: ES256].
+    #[arg(long, env = "WRIT_SIGNING_ALG", global = true)]
+    pub signing_alg: Option<String>,
+    /// JWKS Cache-Control max-age in seconds [default: 300].
+    #[arg(long, env = "WRIT_JWKS_MAX_AGE_SECONDS", global = true)]
+    pub jwks_max_age_seconds: Option<u32>,
+    /// Seconds a new key is published before it signs [default: 600].
+    #[arg(long, env = "WRIT_KEY_PUBLISH_DELAY_SECONDS", global = true)]
+    pub key_publish_delay_seconds: Option<u32>,
+    /// Days between scheduled key rotations, 0 for none [default: 90].
+    #[arg(long, env = "WRIT_KEY_ROTATION_DAYS", global = true)]
+    pub key_rotation_days: Option<u32>,
 }
 
 impl SettingsArgs {
@@ -354,6 +380,10 @@ impl SettingsArgs {
             pepper: self.pepper.map(Secret::from),
             auto_migrate: self.auto_migrate,
             log: self.log,
+            signing_alg: self.signing_alg,
+            jwks_max_age_seconds: self.jwks_max_age_seconds,
+            key_publish_delay_seconds: self.key_publish_delay_seconds,
+            key_rotation_days: self.key_rotation_days,
         }))
     }
 }

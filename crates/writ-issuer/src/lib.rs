@@ -17,12 +17,6 @@ use actix_web::web;
 pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.route("/oauth/token", web::post().to(token::token))
         .route("/.well-known/jwks.json", web::get().to(discovery::jwks))
-        .route(
-            "/.well-known/oauth-authorization-server",
-            web::get().to(discovery::metadata),
-        )
-        .route(
-            "/.well-known/openid-configuration",
-            web::get().to(discovery::metadata),
-        );
+        .route("/.well-known/oauth-authorization-server", web::get().to(discovery::metadata))
+        .route("/.well-known/openid-configuration", web::get().to(discovery::metadata));
 }

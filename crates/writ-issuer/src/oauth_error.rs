@@ -79,10 +79,7 @@ impl ResponseError for OAuthError {
         let mut res = HttpResponse::build(self.status_code());
         no_store(&mut res);
         if let Self::InvalidClient { basic: true } = self {
-            res.insert_header((
-                header::WWW_AUTHENTICATE,
-                "Basic realm=\"writ\", charset=\"UTF-8\"",
-            ));
+            res.insert_header((header::WWW_AUTHENTICATE, "Basic realm=\"writ\", charset=\"UTF-8\""));
         }
         res.json(json!({ "error": self.code(), "error_description": self.description() }))
     }
@@ -90,6 +87,5 @@ impl ResponseError for OAuthError {
 
 /// RFC 6749 §5.1: token responses (and errors) must not be cached.
 pub(crate) fn no_store(res: &mut actix_web::HttpResponseBuilder) {
-    res.insert_header((header::CACHE_CONTROL, "no-store"))
-        .insert_header((header::PRAGMA, "no-cache"));
+    res.insert_header((header::CACHE_CONTROL, "no-store")).insert_header((header::PRAGMA, "no-cache"));
 }

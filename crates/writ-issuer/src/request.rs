@@ -42,9 +42,7 @@ impl Params {
             _ => return Ok(()),
         };
         if slot.is_some() {
-            return Err(OAuthError::InvalidRequest(format!(
-                "parameter `{name}` is repeated"
-            )));
+            return Err(OAuthError::InvalidRequest(format!("parameter `{name}` is repeated")));
         }
         *slot = Some(value);
         Ok(())
@@ -65,17 +63,8 @@ pub async fn read_body(mut payload: Payload) -> Result<BytesMut, OAuthError> {
 }
 
 pub fn parse_params(req: &HttpRequest, body: &[u8]) -> Result<Params, OAuthError> {
-    let content_type = req
-        .headers()
-        .get(header::CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or("");
-    let mime = content_type
-        .split(';')
-        .next()
-        .unwrap_or("")
-        .trim()
-        .to_ascii_lowercase();
+    let content_type = req.headers().get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).unwrap_or("");
+    let mime = content_type.split(';').next().unwrap_or("").trim().to_ascii_lowercase();
     let mut params = Params::default();
     match mime.as_str() {
         "application/x-www-form-urlencoded" => {
@@ -87,9 +76,7 @@ pub fn parse_params(req: &HttpRequest, body: &[u8]) -> Result<Params, OAuthError
             let value: serde_json::Value = serde_json::from_slice(body)
                 .map_err(|_| OAuthError::InvalidRequest("the body is not valid JSON".into()))?;
             let serde_json::Value::Object(map) = value else {
-                return Err(OAuthError::InvalidRequest(
-                    "the JSON body must be an object".into(),
-                ));
+                return Err(OAuthError::InvalidRequest("the JSON body must be an object".into()));
             };
             for (k, v) in map {
                 match v {
@@ -106,9 +93,7 @@ pub fn parse_params(req: &HttpRequest, body: &[u8]) -> Result<Params, OAuthError
                     }
                     serde_json::Value::Null => {}
                     _ => {
-                        return Err(OAuthError::InvalidRequest(format!(
-                            "parameter `{k}` must be a string"
-                        )));
+                        return Err(OAuthError::InvalidRequest(format!("parameter `{k}` must be a string")));
                     }
                 }
             }
@@ -133,17 +118,12 @@ pub struct Credentials {
 /// The client's credentials from `Authorization: Basic` (RFC 6749 §2.3.1: both parts are
 /// form-urlencoded before base64) or from the body (`client_secret_post`). Using both is refused.
 pub fn credentials(req: &HttpRequest, params: &Params) -> Result<Credentials, OAuthError> {
-    let header = req
-        .headers()
-        .get(header::AUTHORIZATION)
-        .map(|v| v.to_str().unwrap_or(""));
+    let header = req.headers().get(header::AUTHORIZATION).map(|v| v.to_str().unwrap_or(""));
     let Some(header) = header else {
         return match (&params.client_id, &params.client_secret) {
-            (Some(id), Some(secret)) => Ok(Credentials {
-                client_id: id.clone(),
-                client_secret: secret.clone(),
-                basic: false,
-            }),
+            (Some(id), Some(secret)) => {
+                Ok(Credentials { client_id: id.clone(), client_secret: secret.clone(), basic: false })
+            }
             // No credentials at all: answer with a Basic challenge, the method every client supports.
             _ => Err(OAuthError::InvalidClient { basic: true }),
         };
@@ -164,32 +144,20 @@ pub fn credentials(req: &HttpRequest, params: &Params) -> Result<Credentials, OA
         .ok()
         .and_then(|b| String::from_utf8(b).ok())
         .ok_or(OAuthError::InvalidClient { basic: true })?;
-    let (id, secret) = decoded
-        .split_once(':')
-        .ok_or(OAuthError::InvalidClient { basic: true })?;
+    let (id, secret) = decoded.split_once(':').ok_or(OAuthError::InvalidClient { basic: true })?;
     let client_id = form_decode(id);
-    if params
-        .client_id
-        .as_ref()
-        .is_some_and(|body_id| *body_id != client_id)
-    {
+    if params.client_id.as_ref().is_some_and(|body_id| *body_id != client_id) {
         return Err(OAuthError::InvalidRequest(
             "client_id in the body differs from the Authorization header".into(),
         ));
     }
-    Ok(Credentials {
-        client_id,
-        client_secret: form_decode(secret),
-        basic: true,
-    })
+    Ok(Credentials { client_id, client_secret: form_decode(secret), basic: true })
 }
 
 /// Decodes one application/x-www-form-urlencoded value (`+` is a space, `%XX` a byte).
 fn form_decode(s: &str) -> String {
     let plus_as_space = s.replace('+', " ");
-    percent_encoding::percent_decode_str(&plus_as_space)
-        .decode_utf8_lossy()
-        .into_owned()
+    percent_encoding::percent_decode_str(&plus_as_space).decode_utf8_lossy().into_owned()
 }
 
 #[cfg(test)]
@@ -211,9 +179,6 @@ mod tests {
         p.set("scope", "x".into()).unwrap();
         p.set("unknown", "x".into()).unwrap();
         assert_eq!(p.resources, vec!["a", "b"]);
-        assert!(matches!(
-            p.set("scope", "y".into()),
-            Err(OAuthError::InvalidRequest(_))
-        ));
+        assert!(matches!(p.set("scope", "y".into()), Err(OAuthError::InvalidRequest(_))));
     }
 }

@@ -34,9 +34,7 @@ async fn issue(req: &HttpRequest, payload: web::Payload, ctx: &Context) -> Resul
     let params = request::parse_params(req, &body)?;
     match params.grant_type.as_deref() {
         None => {
-            return Err(OAuthError::InvalidRequest(
-                "missing parameter `grant_type`".into(),
-            ));
+            return Err(OAuthError::InvalidRequest("missing parameter `grant_type`".into()));
         }
         Some("client_credentials") => {}
         Some(_) => return Err(OAuthError::UnsupportedGrantType),
@@ -61,13 +59,8 @@ async fn issue(req: &HttpRequest, payload: web::Payload, ctx: &Context) -> Resul
     };
 
     let (loaded, secret_id) = authenticate(ctx, &creds).await?;
-    let grant = writ_core::grant(
-        &loaded.client,
-        loaded.org.as_ref(),
-        loaded.user.as_ref(),
-        &token_request,
-    )
-    .map_err(|e| match e {
+    let grant = writ_core::grant(&loaded.client, loaded.org.as_ref(), loaded.user.as_ref(), &token_request)
+        .map_err(|e| match e {
         GrantError::Inactive(reason) => {
             tracing::info!(reason, "refused an unusable client");
             OAuthError::InvalidClient { basic: creds.basic }
@@ -92,8 +85,13 @@ async fn issue(req: &HttpRequest, payload: web::Payload, ctx: &Context) -> Resul
         oid: grant.org_id.as_ref().map(ToString::to_string),
         uid: grant.user_id.as_ref().map(ToString::to_string),
     };
+    let alg = ctx.signing_alg_for(grant.audiences.iter().map(|a| a.as_str())).ok_or_else(|| {
+        OAuthError::InvalidTarget(
+            "these resources require different signing algorithms: ask for one at a time".into(),
+        )
+    })?;
     let keys = ctx.keys();
-    let (access_token, kid) = keys.sign(&claims).map_err(|e| {
+    let (access_token, kid) = keys.sign(alg, &claims).map_err(|e| {
         tracing::error!(error = %e, "signing failed");
         OAuthError::Server
     })?;
@@ -113,11 +111,7 @@ async fn issue(req: &HttpRequest, payload: web::Payload, ctx: &Context) -> Resul
         "exp": claims.exp,
     }));
     event.ip = req.peer_addr().map(|a| a.ip().to_string());
-    event.request_id = req
-        .headers()
-        .get("x-request-id")
-        .and_then(|v| v.to_str().ok())
-        .map(str::to_owned);
+    event.request_id = req.headers().get("x-request-id").and_then(|v| v.to_str().ok()).map(str::to_owned);
     ctx.audit.record(event);
     ctx.audit.secret_used(secret_id, writ_core::now());
 
@@ -160,13 +154,7 @@ async fn authenticate(
         .secrets
         .iter()
         .filter(|s| s.is_usable(now))
-        .fold(None, |found, s| {
-            if s.hash.matches(&presented) {
-                Some(s.id.clone())
-            } else {
-                found
-            }
-        });
+        .fold(None, |found, s| if s.hash.matches(&presented) { Some(s.id.clone()) } else { found });
     match matched {
         Some(secret_id) => Ok((loaded, secret_id)),
         None => Err(fail),

@@ -60,9 +60,7 @@ pub(crate) async fn load(
         let owner: String = row.try_get("", &t.owner().0)?;
         let scope = ScopeName::parse(&row.try_get::<String>("", "scope")?)?;
         let resource = ResourceUri::parse(&row.try_get::<String>("", "identifier")?)?;
-        out.entry(owner)
-            .or_default()
-            .add(resource, ScopeSet::from_iter([scope]));
+        out.entry(owner).or_default().add(resource, ScopeSet::from_iter([scope]));
     }
     Ok(out)
 }
@@ -76,10 +74,7 @@ pub(crate) async fn replace(
     grants: &Grants,
     field: &'static str,
 ) -> Result<()> {
-    let delete = Query::delete()
-        .from_table(t.table())
-        .and_where(Expr::col(t.owner()).eq(owner))
-        .to_owned();
+    let delete = Query::delete().from_table(t.table()).and_where(Expr::col(t.owner()).eq(owner)).to_owned();
     c.execute(&delete).await?;
     let rows = resolve(c, grants, field).await?;
     if rows.is_empty() {
@@ -126,20 +121,14 @@ async fn resolve(
         let id: String = row.try_get("", "id")?;
         let identifier: String = row.try_get("", "identifier")?;
         let name: String = row.try_get("", "name")?;
-        defined
-            .entry(identifier)
-            .or_insert_with(|| (id, Vec::new()))
-            .1
-            .push(name);
+        defined.entry(identifier).or_insert_with(|| (id, Vec::new())).1.push(name);
     }
     let mut rows = Vec::new();
     for (resource, scope_set) in grants.iter() {
-        let (id, names) = defined
-            .get(resource.as_str())
-            .ok_or_else(|| StoreError::Invalid {
-                field,
-                message: format!("unknown resource (or one without scopes): {resource}"),
-            })?;
+        let (id, names) = defined.get(resource.as_str()).ok_or_else(|| StoreError::Invalid {
+            field,
+            message: format!("unknown resource (or one without scopes): {resource}"),
+        })?;
         for scope in scope_set.iter() {
             if !names.iter().any(|n| n == scope.as_str()) {
                 return Err(StoreError::Invalid {

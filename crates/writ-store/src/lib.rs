@@ -91,10 +91,7 @@ impl Page {
 
 impl Default for Page {
     fn default() -> Self {
-        Self {
-            limit: Self::DEFAULT_LIMIT,
-            after: None,
-        }
+        Self { limit: Self::DEFAULT_LIMIT, after: None }
     }
 }
 
@@ -131,9 +128,7 @@ impl Store {
         } else {
             opts.max_connections(16);
         }
-        Ok(Self {
-            db: Database::connect(opts).await?,
-        })
+        Ok(Self { db: Database::connect(opts).await? })
     }
 
     pub async fn migrate(&self) -> Result<()> {

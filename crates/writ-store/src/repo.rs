@@ -134,10 +134,7 @@ impl<'c, C: ConnectionTrait> Orgs<'c, C> {
         let (rows, next) = paged(self.c, q, orgs::Column::Id, page, |m: &orgs::Model| m.id.clone()).await?;
         let ids: Vec<&str> = rows.iter().map(|r| r.id.as_str()).collect();
         let mut ent = grants::load(self.c, GrantTable::OrgEntitlements, &ids).await?;
-        let items = rows
-            .into_iter()
-            .map(|r| org_from_row(r, &mut ent))
-            .collect::<Result<_>>()?;
+        let items = rows.into_iter().map(|r| org_from_row(r, &mut ent)).collect::<Result<_>>()?;
         Ok(Paged { items, next })
     }
 }
@@ -173,7 +170,7 @@ impl<'c, C: ConnectionTrait> Resources<'c, C> {
             identifier: Set(r.identifier.to_string()),
             name: Set(r.name.to_string()),
             builtin: Set(r.builtin),
-            signing_alg: Set(None),
+            signing_alg: Set(r.signing_alg.map(|a| a.as_str().to_owned())),
             created_at: Set(r.created_at),
             updated_at: Set(r.updated_at),
         })
@@ -222,6 +219,7 @@ impl<'c, C: ConnectionTrait> Resources<'c, C> {
                     name: name.clone(),
                     scopes: Vec::new(),
                     builtin: true,
+                    signing_alg: None,
                     created_at: now,
                     updated_at: now,
                 };
@@ -245,27 +243,30 @@ impl<'c, C: ConnectionTrait> Resources<'c, C> {
     }
 
     pub async fn get(&self, id: &ResourceId) -> Result<Resource> {
-        let row = resources::Entity::find_by_id(id.as_str())
-            .one(self.c)
-            .await?
-            .ok_or(StoreError::NotFound)?;
+        let row =
+            resources::Entity::find_by_id(id.as_str()).one(self.c).await?.ok_or(StoreError::NotFound)?;
         let mut scopes = self.scopes_of(&[&row.id]).await?;
         resource_from_row(row, &mut scopes)
     }
 
     pub async fn list(&self, page: &Page) -> Result<Paged<Resource>> {
         let q = resources::Entity::find();
-        let (rows, next) = paged(self.c, q, resources::Column::Id, page, |m: &resources::Model| {
-            m.id.clone()
-        })
-        .await?;
+        let (rows, next) =
+            paged(self.c, q, resources::Column::Id, page, |m: &resources::Model| m.id.clone()).await?;
         let ids: Vec<&str> = rows.iter().map(|r| r.id.as_str()).collect();
         let mut scopes = self.scopes_of(&ids).await?;
-        let items = rows
-            .into_iter()
-            .map(|r| resource_from_row(r, &mut scopes))
-            .collect::<Result<_>>()?;
+        let items = rows.into_iter().map(|r| resource_from_row(r, &mut scopes)).collect::<Result<_>>()?;
         Ok(Paged { items, next })
+    }
+
+    /// The resources whose tokens use a non-default algorithm: identifier → algorithm.
+    pub async fn signing_algs(&self) -> Result<HashMap<String, SigningAlg>> {
+        let rows =
+            resources::Entity::find().filter(resources::Column::SigningAlg.is_not_null()).all(self.c).await?;
+        rows.into_iter()
+            .filter_map(|r| Some((r.identifier, r.signing_alg?)))
+            .map(|(id, alg)| Ok((id, SigningAlg::parse(&alg)?)))
+            .collect()
     }
 
     async fn scopes_of(&self, ids: &[&str]) -> Result<HashMap<String, Vec<ScopeDef>>> {
@@ -276,10 +277,7 @@ impl<'c, C: ConnectionTrait> Resources<'c, C> {
             .await?;
         let mut out: HashMap<String, Vec<ScopeDef>> = HashMap::new();
         for r in rows {
-            let def = ScopeDef {
-                name: parse(ScopeName::parse, &r.name)?,
-                description: r.description,
-            };
+            let def = ScopeDef { name: parse(ScopeName::parse, &r.name)?, description: r.description };
             out.entry(r.resource_id).or_default().push(def);
         }
         Ok(out)
@@ -293,6 +291,7 @@ fn resource_from_row(r: resources::Model, scopes: &mut HashMap<String, Vec<Scope
         identifier: parse(ResourceUri::parse, &r.identifier)?,
         name: parse(Name::parse, &r.name)?,
         builtin: r.builtin,
+        signing_alg: r.signing_alg.as_deref().map(SigningAlg::parse).transpose()?,
         created_at: r.created_at,
         updated_at: r.updated_at,
     })
@@ -344,11 +343,7 @@ impl<'c, C: ConnectionTrait> Users<'c, C> {
             .filter(self.visible())
             .exec(self.c)
             .await?;
-        if res.rows_affected == 0 {
-            Err(StoreError::NotFound)
-        } else {
-            Ok(())
-        }
+        if res.rows_affected == 0 { Err(StoreError::NotFound) } else { Ok(()) }
     }
 
     pub async fn get(&self, id: &UserId) -> Result<User> {
@@ -417,14 +412,8 @@ impl<'c, C: ConnectionTrait> Clients<'c, C> {
         })
         .exec(self.c)
         .await?;
-        grants::replace(
-            self.c,
-            GrantTable::ClientGrants,
-            client.id.as_str(),
-            &client.grants,
-            "grants",
-        )
-        .await?;
+        grants::replace(self.c, GrantTable::ClientGrants, client.id.as_str(), &client.grants, "grants")
+            .await?;
         self.add_secret(secret).await
     }
 
@@ -437,10 +426,7 @@ impl<'c, C: ConnectionTrait> Clients<'c, C> {
                 clients::Column::TokenTtlSeconds,
                 Expr::value(i32::try_from(client.token_ttl.seconds()).unwrap_or(i32::MAX)),
             )
-            .col_expr(
-                clients::Column::Metadata,
-                Expr::value(metadata_text(&client.metadata)),
-            )
+            .col_expr(clients::Column::Metadata, Expr::value(metadata_text(&client.metadata)))
             .col_expr(clients::Column::UpdatedAt, Expr::value(client.updated_at))
             .filter(clients::Column::Id.eq(client.id.as_str()))
             .filter(self.visible())
@@ -449,14 +435,7 @@ impl<'c, C: ConnectionTrait> Clients<'c, C> {
         if res.rows_affected == 0 {
             return Err(StoreError::NotFound);
         }
-        grants::replace(
-            self.c,
-            GrantTable::ClientGrants,
-            client.id.as_str(),
-            &client.grants,
-            "grants",
-        )
-        .await
+        grants::replace(self.c, GrantTable::ClientGrants, client.id.as_str(), &client.grants, "grants").await
     }
 
     /// Deletes one secret of a visible client.
@@ -467,11 +446,7 @@ impl<'c, C: ConnectionTrait> Clients<'c, C> {
             .filter(client_secrets::Column::ClientId.eq(client_id.as_str()))
             .exec(self.c)
             .await?;
-        if res.rows_affected == 0 {
-            Err(StoreError::NotFound)
-        } else {
-            Ok(())
-        }
+        if res.rows_affected == 0 { Err(StoreError::NotFound) } else { Ok(()) }
     }
 
     pub async fn add_secret(&self, s: &ClientSecret) -> Result<()> {
@@ -511,16 +486,11 @@ impl<'c, C: ConnectionTrait> Clients<'c, C> {
         if let Some(org) = org {
             q = q.filter(clients::Column::OrgId.eq(org.as_str()));
         }
-        let (rows, next) = paged(self.c, q, clients::Column::Id, page, |m: &clients::Model| {
-            m.id.clone()
-        })
-        .await?;
+        let (rows, next) =
+            paged(self.c, q, clients::Column::Id, page, |m: &clients::Model| m.id.clone()).await?;
         let ids: Vec<&str> = rows.iter().map(|r| r.id.as_str()).collect();
         let mut g = grants::load(self.c, GrantTable::ClientGrants, &ids).await?;
-        let items = rows
-            .into_iter()
-            .map(|r| client_from_row(r, &mut g))
-            .collect::<Result<_>>()?;
+        let items = rows.into_iter().map(|r| client_from_row(r, &mut g)).collect::<Result<_>>()?;
         Ok(Paged { items, next })
     }
 
@@ -559,10 +529,7 @@ fn client_from_row(r: clients::Model, grants: &mut HashMap<String, Grants>) -> R
 }
 
 fn secret_from_row(r: client_secrets::Model) -> Result<ClientSecret> {
-    let hash: [u8; 32] = r
-        .hash
-        .try_into()
-        .map_err(|_| StoreError::Corrupt("secret hash".into()))?;
+    let hash: [u8; 32] = r.hash.try_into().map_err(|_| StoreError::Corrupt("secret hash".into()))?;
     Ok(ClientSecret {
         id: parse(SecretId::parse, &r.id)?,
         client_id: parse(ClientId::parse, &r.client_id)?,
@@ -602,12 +569,7 @@ pub async fn load_credentials(c: &impl ConnectionTrait, id: &ClientId) -> Result
         Some(user_id) => Some(Users::new(c, &all).get(user_id).await?),
         None => None,
     };
-    Ok(Some(ClientCredentials {
-        client,
-        secrets,
-        org,
-        user,
-    }))
+    Ok(Some(ClientCredentials { client, secrets, org, user }))
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -639,12 +601,31 @@ impl<'c, C: ConnectionTrait> Keys<'c, C> {
         Ok(())
     }
 
+    /// Moves a key from state `from` to `to` at `at`, recording the time of the state it enters.
+    /// `false` if the key was not in `from` (another instance got there first).
+    pub async fn transition(
+        &self,
+        kid: &KeyId,
+        from: KeyState,
+        to: KeyState,
+        at: OffsetDateTime,
+    ) -> Result<bool> {
+        let mut update = signing_keys::Entity::update_many()
+            .col_expr(signing_keys::Column::State, Expr::value(to.as_str()))
+            .filter(signing_keys::Column::Kid.eq(kid.as_str()))
+            .filter(signing_keys::Column::State.eq(from.as_str()));
+        update = match to {
+            KeyState::Active => update.col_expr(signing_keys::Column::ActivatedAt, Expr::value(at)),
+            KeyState::Retired => update.col_expr(signing_keys::Column::RetiredAt, Expr::value(at)),
+            KeyState::Revoked => update.col_expr(signing_keys::Column::RevokedAt, Expr::value(at)),
+            KeyState::Pending | KeyState::Removed => update,
+        };
+        Ok(update.exec(self.c).await?.rows_affected == 1)
+    }
+
     /// Every key, oldest first.
     pub async fn list(&self) -> Result<Vec<SigningKey>> {
-        let rows = signing_keys::Entity::find()
-            .order_by_asc(signing_keys::Column::Kid)
-            .all(self.c)
-            .await?;
+        let rows = signing_keys::Entity::find().order_by_asc(signing_keys::Column::Kid).all(self.c).await?;
         rows.into_iter()
             .map(|r| {
                 Ok(SigningKey {
@@ -686,9 +667,7 @@ impl<'c, C: ConnectionTrait> Audit<'c, C> {
         if events.is_empty() {
             return Ok(());
         }
-        audit_events::Entity::insert_many(events.iter().map(audit_row))
-            .exec(self.c)
-            .await?;
+        audit_events::Entity::insert_many(events.iter().map(audit_row)).exec(self.c).await?;
         Ok(())
     }
 
@@ -706,14 +685,8 @@ impl<'c, C: ConnectionTrait> Audit<'c, C> {
         if let Some(action) = action {
             q = q.filter(audit_events::Column::Action.eq(action));
         }
-        let (rows, next) = paged(
-            self.c,
-            q,
-            audit_events::Column::Id,
-            page,
-            |m: &audit_events::Model| m.id.clone(),
-        )
-        .await?;
+        let (rows, next) =
+            paged(self.c, q, audit_events::Column::Id, page, |m: &audit_events::Model| m.id.clone()).await?;
         let items = rows
             .into_iter()
             .map(|r| {
@@ -794,10 +767,7 @@ impl<'c, C: ConnectionTrait> SystemState<'c, C> {
     }
 
     pub async fn get(&self, key: &str) -> Result<Option<String>> {
-        Ok(system_state::Entity::find_by_id(key)
-            .one(self.c)
-            .await?
-            .map(|r| r.value))
+        Ok(system_state::Entity::find_by_id(key).one(self.c).await?.map(|r| r.value))
     }
 
     /// Sets `key` only if it has no value yet; `Conflict` if it has one.
@@ -815,10 +785,8 @@ impl<'c, C: ConnectionTrait> SystemState<'c, C> {
 /// Counts rows of a table, for tests and diagnostics.
 pub async fn count_rows(c: &impl ConnectionTrait, table: &str) -> Result<i64> {
     use sea_orm::sea_query::{Alias, Query};
-    let stmt = Query::select()
-        .expr_as(Expr::cust("COUNT(*)"), Alias::new("n"))
-        .from(Alias::new(table))
-        .to_owned();
+    let stmt =
+        Query::select().expr_as(Expr::cust("COUNT(*)"), Alias::new("n")).from(Alias::new(table)).to_owned();
     let row = c.query_one(&stmt).await?.ok_or(StoreError::NotFound)?;
     Ok(row.try_get("", "n")?)
 }

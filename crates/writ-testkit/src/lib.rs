@@ -17,16 +17,12 @@ pub enum Backend {
 
 /// The Postgres server for tests, if configured. CI sets it; a plain `cargo test` does not.
 pub fn postgres_url() -> Option<String> {
-    std::env::var("WRIT_TEST_DATABASE_URL")
-        .ok()
-        .filter(|s| !s.is_empty())
+    std::env::var("WRIT_TEST_DATABASE_URL").ok().filter(|s| !s.is_empty())
 }
 
 /// The Redis server for tests, if configured.
 pub fn redis_url() -> Option<String> {
-    std::env::var("WRIT_TEST_REDIS_URL")
-        .ok()
-        .filter(|s| !s.is_empty())
+    std::env::var("WRIT_TEST_REDIS_URL").ok().filter(|s| !s.is_empty())
 }
 
 /// A Redis key prefix no other test uses.
@@ -72,12 +68,7 @@ impl TestDb {
         match backend {
             Backend::Sqlite => {
                 let url = format!("sqlite://{}?mode=rwc", dir.path().join("writ.db").display());
-                Some(Self {
-                    url,
-                    backend,
-                    dir,
-                    pg: None,
-                })
+                Some(Self { url, backend, dir, pg: None })
             }
             Backend::Postgres => {
                 let admin_url = postgres_url()?;
@@ -86,19 +77,10 @@ impl TestDb {
                     .await
                     .unwrap_or_else(|e| panic!("WRIT_TEST_DATABASE_URL is set but unreachable: {e}"));
                 use sea_orm::ConnectionTrait;
-                admin
-                    .conn()
-                    .execute_unprepared(&format!("CREATE DATABASE {name}"))
-                    .await
-                    .unwrap();
+                admin.conn().execute_unprepared(&format!("CREATE DATABASE {name}")).await.unwrap();
                 admin.close().await.unwrap();
                 let url = replace_database(&admin_url, &name);
-                Some(Self {
-                    url,
-                    backend,
-                    dir,
-                    pg: Some((admin_url, name)),
-                })
+                Some(Self { url, backend, dir, pg: Some((admin_url, name)) })
             }
         }
     }
@@ -108,9 +90,7 @@ impl TestDb {
 fn replace_database(url: &str, name: &str) -> String {
     let (base, query) = url.split_once('?').map_or((url, None), |(b, q)| (b, Some(q)));
     let scheme_end = base.find("://").map_or(0, |i| i + 3);
-    let host_end = base[scheme_end..]
-        .find('/')
-        .map_or(base.len(), |i| scheme_end + i);
+    let host_end = base[scheme_end..].find('/').map_or(base.len(), |i| scheme_end + i);
     let mut out = format!("{}/{name}", &base[..host_end]);
     if let Some(q) = query {
         out.push('?');
@@ -126,10 +106,7 @@ impl Drop for TestDb {
         };
         // Drop runs outside any runtime we may block, so use a thread with its own.
         let _ = std::thread::spawn(move || {
-            let rt = tokio::runtime::Builder::new_current_thread()
-                .enable_all()
-                .build()
-                .unwrap();
+            let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
             rt.block_on(drop_database(&admin_url, &name));
         })
         .join();
@@ -140,10 +117,8 @@ impl Drop for TestDb {
 async fn drop_database(admin_url: &str, name: &str) {
     use sea_orm::ConnectionTrait;
     if let Ok(admin) = writ_store::Store::connect(admin_url).await {
-        let _ = admin
-            .conn()
-            .execute_unprepared(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
-            .await;
+        let _ =
+            admin.conn().execute_unprepared(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)")).await;
         let _ = admin.close().await;
     }
 }
@@ -152,11 +127,7 @@ impl TestDb {
     /// Settings for a server on port 0 over this database. The Postgres variant also uses Redis
     /// (with its own key prefix) when `WRIT_TEST_REDIS_URL` is set: production's pairing.
     pub fn settings(&self) -> Settings {
-        let redis_url = if self.backend == Backend::Postgres {
-            redis_url()
-        } else {
-            None
-        };
+        let redis_url = if self.backend == Backend::Postgres { redis_url() } else { None };
         Settings {
             addr: "127.0.0.1:0".into(),
             database_url: Some(self.url.clone()),
@@ -219,18 +190,10 @@ impl TestApp {
         secret: &str,
         extra: &[(&str, &str)],
     ) -> reqwest::Response {
-        let mut form = vec![
-            ("grant_type", "client_credentials"),
-            ("client_id", client_id),
-            ("client_secret", secret),
-        ];
+        let mut form =
+            vec![("grant_type", "client_credentials"), ("client_id", client_id), ("client_secret", secret)];
         form.extend_from_slice(extra);
-        self.http
-            .post(self.url("/oauth/token"))
-            .form(&form)
-            .send()
-            .await
-            .unwrap()
+        self.http.post(self.url("/oauth/token")).form(&form).send().await.unwrap()
     }
 
     /// An access token for `client_id`, asserting the request succeeds.
@@ -244,34 +207,16 @@ impl TestApp {
 
     /// An operator token for the admin API.
     pub async fn operator_token(&self) -> String {
-        self.token(
-            &self.operator_id,
-            &self.operator_secret,
-            &[("resource", writ_core::ADMIN_AUDIENCE)],
-        )
-        .await
+        self.token(&self.operator_id, &self.operator_secret, &[("resource", writ_core::ADMIN_AUDIENCE)]).await
     }
 
     pub async fn post(&self, path: &str, token: &str, body: &Value) -> (u16, Value) {
-        let res = self
-            .http
-            .post(self.url(path))
-            .bearer_auth(token)
-            .json(body)
-            .send()
-            .await
-            .unwrap();
+        let res = self.http.post(self.url(path)).bearer_auth(token).json(body).send().await.unwrap();
         Self::read(res).await
     }
 
     pub async fn get(&self, path: &str, token: &str) -> (u16, Value) {
-        let res = self
-            .http
-            .get(self.url(path))
-            .bearer_auth(token)
-            .send()
-            .await
-            .unwrap();
+        let res = self.http.get(self.url(path)).bearer_auth(token).send().await.unwrap();
         Self::read(res).await
     }
 
@@ -297,16 +242,10 @@ impl TestApp {
 
     /// Creates an org entitled to `entitlements` (resource, scopes); returns its id.
     pub async fn create_org(&self, op: &str, slug: &str, entitlements: &[(&str, &[&str])]) -> String {
-        let ent: Vec<Value> = entitlements
-            .iter()
-            .map(|(r, s)| json!({ "resource": r, "scopes": s }))
-            .collect();
+        let ent: Vec<Value> =
+            entitlements.iter().map(|(r, s)| json!({ "resource": r, "scopes": s })).collect();
         let (status, body) = self
-            .post(
-                "/admin/v1/orgs",
-                op,
-                &json!({ "name": slug, "slug": slug, "entitlements": ent }),
-            )
+            .post("/admin/v1/orgs", op, &json!({ "name": slug, "slug": slug, "entitlements": ent }))
             .await;
         assert_eq!(status, 201, "{body}");
         body["id"].as_str().unwrap().to_owned()
@@ -319,10 +258,7 @@ impl TestApp {
         org_id: &str,
         grants: &[(&str, &[&str])],
     ) -> (String, String) {
-        let grants: Vec<Value> = grants
-            .iter()
-            .map(|(r, s)| json!({ "resource": r, "scopes": s }))
-            .collect();
+        let grants: Vec<Value> = grants.iter().map(|(r, s)| json!({ "resource": r, "scopes": s })).collect();
         let (status, body) = self
             .post(
                 "/admin/v1/clients",
@@ -331,9 +267,6 @@ impl TestApp {
             )
             .await;
         assert_eq!(status, 201, "{body}");
-        (
-            body["client_id"].as_str().unwrap().to_owned(),
-            body["client_secret"].as_str().unwrap().to_owned(),
-        )
+        (body["client_id"].as_str().unwrap().to_owned(), body["client_secret"].as_str().unwrap().to_owned())
     }
 }

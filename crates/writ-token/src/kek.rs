@@ -23,14 +23,7 @@ impl Kek {
         let mut nonce = [0u8; NONCE];
         openssl::rand::rand_bytes(&mut nonce)?;
         let mut tag = [0u8; TAG];
-        let ct = encrypt_aead(
-            Cipher::aes_256_gcm(),
-            &self.0,
-            Some(&nonce),
-            aad,
-            plaintext,
-            &mut tag,
-        )?;
+        let ct = encrypt_aead(Cipher::aes_256_gcm(), &self.0, Some(&nonce), aad, plaintext, &mut tag)?;
         Ok([&nonce[..], &ct, &tag].concat())
     }
 
@@ -65,10 +58,6 @@ mod tests {
         let mut bad = sealed.clone();
         bad[NONCE] ^= 1;
         assert!(kek.decrypt(&bad, b"key_1").is_err());
-        assert_ne!(
-            kek.encrypt(b"private key", b"key_1").unwrap(),
-            sealed,
-            "fresh nonce each time"
-        );
+        assert_ne!(kek.encrypt(b"private key", b"key_1").unwrap(), sealed, "fresh nonce each time");
     }
 }

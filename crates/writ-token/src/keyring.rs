@@ -72,7 +72,8 @@ pub struct KeyRing {
 }
 
 struct Inner {
-    signer: Option<Signer>,
+    /// The signing key of each algorithm that has an active key.
+    signers: HashMap<SigningAlg, Signer>,
     verifiers: HashMap<String, Verifier>,
     jwks: Vec<u8>,
 }
@@ -80,14 +81,14 @@ struct Inner {
 impl std::fmt::Debug for KeyRing {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("KeyRing")
-            .field("active", &self.inner.signer.as_ref().map(|s| s.kid.as_str()))
+            .field("active", &self.inner.signers.values().map(|s| s.kid.as_str()).collect::<Vec<_>>())
             .field("published", &self.inner.verifiers.keys().collect::<Vec<_>>())
             .finish()
     }
 }
 
 impl KeyRing {
-    /// Builds the ring from stored keys: the newest active key signs; every published key
+    /// Builds the ring from stored keys: the newest active key of each algorithm signs; every published key
     /// (pending, active, retired) verifies and appears in the JWKS.
     pub fn load(keys: &[SigningKey], kek: &Kek) -> Result<Self, TokenError> {
         let mut verifiers = HashMap::new();
@@ -96,10 +97,7 @@ impl KeyRing {
             let jwk = Jwk::from_map(match &key.public_jwk {
                 serde_json::Value::Object(m) => m.clone(),
                 _ => {
-                    return Err(TokenError::Crypto(format!(
-                        "public key of {} is not a JWK",
-                        key.kid
-                    )));
+                    return Err(TokenError::Crypto(format!("public key of {} is not a JWK", key.kid)));
                 }
             })?;
             let verifier: Box<dyn JwsVerifier> = match key.alg {
@@ -107,29 +105,23 @@ impl KeyRing {
                 SigningAlg::RS256 => Box::new(RS256.verifier_from_jwk(&jwk)?),
                 SigningAlg::EdDSA => Box::new(EdDSA.verifier_from_jwk(&jwk)?),
             };
-            verifiers.insert(
-                key.kid.to_string(),
-                Verifier {
-                    alg: key.alg,
-                    verifier,
-                },
-            );
+            verifiers.insert(key.kid.to_string(), Verifier { alg: key.alg, verifier });
             published.push(key.public_jwk.clone());
         }
-        let active = keys
-            .iter()
-            .filter(|k| k.state == KeyState::Active)
-            .max_by_key(|k| (k.activated_at, k.kid.clone()));
-        let signer = active.map(|k| Self::signer(k, kek)).transpose()?;
+        let mut newest: HashMap<SigningAlg, &SigningKey> = HashMap::new();
+        for key in keys.iter().filter(|k| k.state == KeyState::Active) {
+            let slot = newest.entry(key.alg).or_insert(key);
+            if (key.activated_at, &key.kid) > (slot.activated_at, &slot.kid) {
+                *slot = key;
+            }
+        }
+        let signers = newest
+            .into_iter()
+            .map(|(alg, k)| Ok((alg, Self::signer(k, kek)?)))
+            .collect::<Result<_, TokenError>>()?;
         let jwks = serde_json::to_vec(&serde_json::json!({ "keys": published }))
             .map_err(|e| TokenError::Crypto(e.to_string()))?;
-        Ok(Self {
-            inner: Arc::new(Inner {
-                signer,
-                verifiers,
-                jwks,
-            }),
-        })
+        Ok(Self { inner: Arc::new(Inner { signers, verifiers, jwks }) })
     }
 
     fn signer(key: &SigningKey, kek: &Kek) -> Result<Signer, TokenError> {
@@ -141,16 +133,12 @@ impl KeyRing {
         };
         let header =
             serde_json::json!({ "alg": key.alg.as_str(), "typ": TOKEN_TYPE, "kid": key.kid.as_str() });
-        Ok(Signer {
-            kid: key.kid.clone(),
-            header_b64: B64.encode(header.to_string()),
-            signer,
-        })
+        Ok(Signer { kid: key.kid.clone(), header_b64: B64.encode(header.to_string()), signer })
     }
 
-    /// The kid of the signing key, if there is one.
-    pub fn active_kid(&self) -> Option<&KeyId> {
-        self.inner.signer.as_ref().map(|s| &s.kid)
+    /// The kid of the signing key of `alg`, if there is one.
+    pub fn active_kid(&self, alg: SigningAlg) -> Option<&KeyId> {
+        self.inner.signers.get(&alg).map(|s| &s.kid)
     }
 
     /// The JWKS document (`{"keys": [...]}`), rendered once.
@@ -158,9 +146,9 @@ impl KeyRing {
         &self.inner.jwks
     }
 
-    /// Signs `claims` as a compact JWS with the active key; returns the token and its kid.
-    pub fn sign(&self, claims: &AccessClaims) -> Result<(String, &KeyId), TokenError> {
-        let s = self.inner.signer.as_ref().ok_or(TokenError::NoActiveKey)?;
+    /// Signs `claims` as a compact JWS with the active key of `alg`; returns the token and its kid.
+    pub fn sign(&self, alg: SigningAlg, claims: &AccessClaims) -> Result<(String, &KeyId), TokenError> {
+        let s = self.inner.signers.get(&alg).ok_or(TokenError::NoActiveKey)?;
         let payload = serde_json::to_vec(claims).map_err(|e| TokenError::Crypto(e.to_string()))?;
         let mut token = String::with_capacity(s.header_b64.len() + payload.len() * 4 / 3 + 100);
         token.push_str(&s.header_b64);
@@ -256,11 +244,9 @@ mod tests {
             let key = generate_key(alg, KeyState::Active, &kek).unwrap();
             let ring = KeyRing::load(std::slice::from_ref(&key), &kek).unwrap();
             let now = 1_800_000_000;
-            let (token, kid) = ring.sign(&claims(now)).unwrap();
+            let (token, kid) = ring.sign(alg, &claims(now)).unwrap();
             assert_eq!(kid, &key.kid);
-            let got = ring
-                .verify(&token, "https://writ.example.com", "urn:writ:admin", now)
-                .unwrap();
+            let got = ring.verify(&token, "https://writ.example.com", "urn:writ:admin", now).unwrap();
             assert_eq!(got, claims(now));
             assert!(matches!(
                 ring.verify(&token, "https://other", "urn:writ:admin", now),
@@ -280,47 +266,30 @@ mod tests {
     #[test]
     fn rejects_tampering_foreign_keys_and_header_games() {
         let kek = Kek::new([9; 32]);
-        let ring = KeyRing::load(
-            &[generate_key(SigningAlg::ES256, KeyState::Active, &kek).unwrap()],
-            &kek,
-        )
-        .unwrap();
-        let other = KeyRing::load(
-            &[generate_key(SigningAlg::ES256, KeyState::Active, &kek).unwrap()],
-            &kek,
-        )
-        .unwrap();
+        let ring =
+            KeyRing::load(&[generate_key(SigningAlg::ES256, KeyState::Active, &kek).unwrap()], &kek).unwrap();
+        let other =
+            KeyRing::load(&[generate_key(SigningAlg::ES256, KeyState::Active, &kek).unwrap()], &kek).unwrap();
         let now = 1_800_000_000;
-        let (token, _) = ring.sign(&claims(now)).unwrap();
+        let (token, _) = ring.sign(SigningAlg::ES256, &claims(now)).unwrap();
         let check = |t: &str| ring.verify(t, "https://writ.example.com", "urn:writ:admin", now);
         // A token of another deployment names a kid we do not know.
-        let (foreign, _) = other.sign(&claims(now)).unwrap();
+        let (foreign, _) = other.sign(SigningAlg::ES256, &claims(now)).unwrap();
         assert!(matches!(check(&foreign), Err(TokenError::UnknownKey)));
         // Changing the payload breaks the signature.
         let parts: Vec<&str> = token.split('.').collect();
         let mut c = claims(now);
         c.scope = "a b admin".into();
-        let forged = format!(
-            "{}.{}.{}",
-            parts[0],
-            B64.encode(serde_json::to_vec(&c).unwrap()),
-            parts[2]
-        );
+        let forged = format!("{}.{}.{}", parts[0], B64.encode(serde_json::to_vec(&c).unwrap()), parts[2]);
         assert!(matches!(check(&forged), Err(TokenError::BadSignature)));
         // alg: none, or HS256 with our kid, is refused before any signature check.
-        let kid = ring.active_kid().unwrap().to_string();
+        let kid = ring.active_kid(SigningAlg::ES256).unwrap().to_string();
         for alg in ["none", "HS256"] {
             let h = B64.encode(serde_json::json!({"alg": alg, "typ": "at+jwt", "kid": kid}).to_string());
-            assert!(matches!(
-                check(&format!("{h}.{}.", parts[1])),
-                Err(TokenError::BadHeader(_))
-            ));
+            assert!(matches!(check(&format!("{h}.{}.", parts[1])), Err(TokenError::BadHeader(_))));
         }
         let h = B64.encode(serde_json::json!({"alg": "ES256", "typ": "JWT", "kid": kid}).to_string());
-        assert!(matches!(
-            check(&format!("{h}.{}.{}", parts[1], parts[2])),
-            Err(TokenError::BadHeader(_))
-        ));
+        assert!(matches!(check(&format!("{h}.{}.{}", parts[1], parts[2])), Err(TokenError::BadHeader(_))));
         assert!(matches!(check("a.b"), Err(TokenError::Malformed)));
     }
 
@@ -329,40 +298,39 @@ mod tests {
         let kek = Kek::new([9; 32]);
         let old = generate_key(SigningAlg::ES256, KeyState::Active, &kek).unwrap();
         let ring_old = KeyRing::load(std::slice::from_ref(&old), &kek).unwrap();
-        let (token, _) = ring_old.sign(&claims(1_800_000_000)).unwrap();
+        let (token, _) = ring_old.sign(SigningAlg::ES256, &claims(1_800_000_000)).unwrap();
         let mut retired = old.clone();
         retired.state = KeyState::Retired;
         let new = generate_key(SigningAlg::ES256, KeyState::Active, &kek).unwrap();
         let mut revoked = generate_key(SigningAlg::ES256, KeyState::Revoked, &kek).unwrap();
         revoked.state = KeyState::Revoked;
         let ring = KeyRing::load(&[retired.clone(), new.clone(), revoked.clone()], &kek).unwrap();
-        assert_eq!(ring.active_kid(), Some(&new.kid));
+        assert_eq!(ring.active_kid(SigningAlg::ES256), Some(&new.kid));
         let jwks: serde_json::Value = serde_json::from_slice(ring.jwks_json()).unwrap();
-        let kids: Vec<&str> = jwks["keys"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .map(|k| k["kid"].as_str().unwrap())
-            .collect();
+        let kids: Vec<&str> =
+            jwks["keys"].as_array().unwrap().iter().map(|k| k["kid"].as_str().unwrap()).collect();
         assert_eq!(kids, vec![retired.kid.as_str(), new.kid.as_str()]);
         assert!(jwks.to_string().find("\"d\"").is_none(), "no private parts");
-        assert!(
-            ring.verify(
-                &token,
-                "https://writ.example.com",
-                "urn:writ:admin",
-                1_800_000_000
-            )
-            .is_ok()
-        );
+        assert!(ring.verify(&token, "https://writ.example.com", "urn:writ:admin", 1_800_000_000).is_ok());
+    }
+
+    #[test]
+    fn each_algorithm_signs_with_its_own_newest_active_key() {
+        let kek = Kek::new([9; 32]);
+        let es = generate_key(SigningAlg::ES256, KeyState::Active, &kek).unwrap();
+        let rs = generate_key(SigningAlg::RS256, KeyState::Active, &kek).unwrap();
+        let ring = KeyRing::load(&[es.clone(), rs.clone()], &kek).unwrap();
+        assert_eq!(ring.active_kid(SigningAlg::ES256), Some(&es.kid));
+        assert_eq!(ring.active_kid(SigningAlg::RS256), Some(&rs.kid));
+        assert!(matches!(ring.sign(SigningAlg::EdDSA, &claims(1_800_000_000)), Err(TokenError::NoActiveKey)));
+        let (token, kid) = ring.sign(SigningAlg::RS256, &claims(1_800_000_000)).unwrap();
+        assert_eq!(kid, &rs.kid);
+        assert!(ring.verify(&token, "https://writ.example.com", "urn:writ:admin", 1_800_000_000).is_ok());
     }
 
     #[test]
     fn a_wrong_kek_cannot_load_the_signer() {
         let key = generate_key(SigningAlg::ES256, KeyState::Active, &Kek::new([1; 32])).unwrap();
-        assert!(matches!(
-            KeyRing::load(&[key], &Kek::new([2; 32])),
-            Err(TokenError::Decrypt)
-        ));
+        assert!(matches!(KeyRing::load(&[key], &Kek::new([2; 32])), Err(TokenError::Decrypt)));
     }
 }

@@ -33,11 +33,30 @@ pub enum Command {
         #[arg(long)]
         new_secret: bool,
     },
+    /// Manage signing keys.
+    #[command(subcommand)]
+    Keys(KeysCommand),
     /// Print an OpenAPI document (`admin`).
     Openapi {
         #[arg(default_value = "admin")]
         name: String,
     },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum KeysCommand {
+    /// List every key with its state, as JSON.
+    List,
+    /// Publish a new key; it signs after the publish delay (or at once with --immediate).
+    Rotate {
+        /// ES256, RS256 or EdDSA [default: the deployment's].
+        #[arg(long)]
+        alg: Option<String>,
+        #[arg(long)]
+        immediate: bool,
+    },
+    /// Withdraw a key at once (a compromised key).
+    Revoke { kid: String },
 }
 
 pub async fn run(cli: Cli) -> ExitCode {
@@ -50,6 +69,7 @@ pub async fn run(cli: Cli) -> ExitCode {
         Command::Serve => serve(settings).await,
         Command::Migrate => migrate(settings).await,
         Command::Bootstrap { new_secret } => bootstrap(settings, new_secret).await,
+        Command::Keys(cmd) => keys(settings, cmd).await,
         Command::Openapi { name } => match crate::openapi_documents().into_iter().find(|(n, _)| *n == name) {
             Some((_, doc)) => match doc.to_pretty_json() {
                 Ok(json) => {
@@ -124,12 +144,7 @@ async fn migrate(mut settings: writ_http::Settings) -> ExitCode {
 }
 
 async fn bootstrap(settings: writ_http::Settings, new_secret: bool) -> ExitCode {
-    let port = settings
-        .addr
-        .rsplit(':')
-        .next()
-        .and_then(|p| p.parse().ok())
-        .unwrap_or(8080);
+    let port = settings.addr.rsplit(':').next().and_then(|p| p.parse().ok()).unwrap_or(8080);
     let issuer = settings.issuer_for_port(port);
     let ctx = match Context::init(settings, issuer).await {
         Ok(ctx) => ctx,
@@ -148,6 +163,51 @@ async fn bootstrap(settings: writ_http::Settings, new_secret: bool) -> ExitCode 
         Err(e @ BootstrapError::AlreadyExists(_)) => {
             eprintln!("error: {e} (writ bootstrap --new-secret)");
             ExitCode::FAILURE
+        }
+        Err(e) => fail(&e),
+    }
+}
+
+async fn keys(settings: writ_http::Settings, cmd: KeysCommand) -> ExitCode {
+    use writ_core::{Actor, KeyId, SigningAlg};
+    let port = settings.addr.rsplit(':').next().and_then(|p| p.parse().ok()).unwrap_or(8080);
+    let issuer = settings.issuer_for_port(port);
+    let ctx = match Context::init(settings, issuer).await {
+        Ok(ctx) => ctx,
+        Err(e) => return fail(&e),
+    };
+    let result = match cmd {
+        KeysCommand::List => writ_store::Keys::new(ctx.store.conn()).list().await.map_err(|e| e.to_string()),
+        KeysCommand::Rotate { alg, immediate } => {
+            let alg = match alg.as_deref().map(SigningAlg::parse).transpose() {
+                Ok(alg) => alg.unwrap_or(ctx.default_alg),
+                Err(e) => return fail(&e),
+            };
+            writ_http::keys::rotate(&ctx, alg, immediate, Actor::Operator)
+                .await
+                .map(|k| vec![k])
+                .map_err(|e| e.to_string())
+        }
+        KeysCommand::Revoke { kid } => match KeyId::parse(&kid) {
+            Ok(kid) => writ_http::keys::revoke(&ctx, &kid, Actor::Operator)
+                .await
+                .map(|k| vec![k])
+                .map_err(|e| e.to_string()),
+            Err(e) => return fail(&e),
+        },
+    };
+    ctx.audit.shutdown().await;
+    match result {
+        Ok(keys) => {
+            let rows: Vec<_> = keys
+                .iter()
+                .map(|k| {
+                    json!({ "kid": k.kid.as_str(), "alg": k.alg.as_str(), "state": k.state.as_str(),
+                                 "created_at": k.created_at.unix_timestamp() })
+                })
+                .collect();
+            println!("{}", serde_json::Value::Array(rows));
+            ExitCode::SUCCESS
         }
         Err(e) => fail(&e),
     }

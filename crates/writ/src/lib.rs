@@ -8,11 +8,8 @@ use writ_http::server::{BuildError, Configure};
 use writ_http::{Application, Settings};
 
 /// Every service, as `writ serve` runs them.
-pub const ALL_SERVICES: &[Configure] = &[
-    writ_issuer::configure,
-    writ_admin::configure,
-    writ_guard::configure,
-];
+pub const ALL_SERVICES: &[Configure] =
+    &[writ_issuer::configure, writ_admin::configure, writ_guard::configure];
 
 /// Builds the all-in-one application (tests use this too, so what is tested is what ships).
 pub async fn build(settings: Settings) -> Result<Application, BuildError> {

@@ -70,31 +70,20 @@ pub async fn create_client(
             ClientKind::Service
         }
         ("service", _, _) => {
-            return Err(ApiError::validation(
-                "kind",
-                "service clients belong to no org or user",
-            ));
+            return Err(ApiError::validation("kind", "service clients belong to no org or user"));
         }
-        ("org", Some(org), None) => ClientKind::Org {
-            org_id: org.id.clone(),
-        },
+        ("org", Some(org), None) => ClientKind::Org { org_id: org.id.clone() },
         ("user", Some(org), Some(user_id)) => {
             let unknown_user = || ApiError::validation("user_id", "no such user in this org");
             let user_id = UserId::parse(user_id).map_err(|_| unknown_user())?;
-            let user = Users::new(&txn, &auth.tenant)
-                .get(&user_id)
-                .await
-                .map_err(|e| match e {
-                    StoreError::NotFound => unknown_user(),
-                    e => e.into(),
-                })?;
+            let user = Users::new(&txn, &auth.tenant).get(&user_id).await.map_err(|e| match e {
+                StoreError::NotFound => unknown_user(),
+                e => e.into(),
+            })?;
             if user.org_id != org.id {
                 return Err(unknown_user());
             }
-            ClientKind::User {
-                org_id: org.id.clone(),
-                user_id,
-            }
+            ClientKind::User { org_id: org.id.clone(), user_id }
         }
         ("org", None, _) | ("user", None, _) => {
             return Err(ApiError::validation("org_id", "required for this kind"));
@@ -178,9 +167,7 @@ pub async fn list_clients(
         .map(OrgId::parse)
         .transpose()
         .map_err(|e| ApiError::validation("org_id", e.to_string()))?;
-    let page = Clients::new(ctx.store.conn(), &auth.tenant)
-        .list(&query.page()?, org.as_ref())
-        .await?;
+    let page = Clients::new(ctx.store.conn(), &auth.tenant).list(&query.page()?, org.as_ref()).await?;
     Ok(web::Json(ListResponse {
         data: page.items.iter().map(ClientDto::from).collect(),
         next_cursor: page.next,
@@ -208,9 +195,7 @@ pub async fn get_client(
     path: web::Path<String>,
 ) -> Result<web::Json<ClientDto>, ApiError> {
     let id = path_id(ClientId::parse, &path)?;
-    Ok(web::Json(ClientDto::from(
-        &Clients::new(ctx.store.conn(), &auth.tenant).get(&id).await?,
-    )))
+    Ok(web::Json(ClientDto::from(&Clients::new(ctx.store.conn(), &auth.tenant).get(&id).await?)))
 }
 
 /// Update a client
@@ -281,13 +266,11 @@ pub async fn update_client(
     }
     client.updated_at = writ_core::now();
     clients.update(&client).await?;
-    let event = AuditEvent::new(
-        auth.actor(),
-        client.kind.org_id().cloned(),
-        "client.updated",
-        Some(id.to_string()),
-    )
-    .with_details(serde_json::json!({ "changed": changed, "status": ClientDto::from(&client).status }));
+    let event =
+        AuditEvent::new(auth.actor(), client.kind.org_id().cloned(), "client.updated", Some(id.to_string()))
+            .with_details(
+                serde_json::json!({ "changed": changed, "status": ClientDto::from(&client).status }),
+            );
     Audit::new(&txn).record(&stamp(event, &req)).await?;
     txn.commit().await.map_err(StoreError::from)?;
     ctx.publish(Change::Client(id)).await;

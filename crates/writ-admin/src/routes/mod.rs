@@ -2,6 +2,7 @@
 //! values, call the store in one transaction, and convert back.
 
 mod clients;
+mod keys;
 mod orgs;
 mod resources;
 mod secrets;
@@ -24,17 +25,16 @@ pub(crate) fn configure(cfg: &mut ServiceConfig) {
         .service(orgs::update_org)
         .service(secrets::create_secret)
         .service(secrets::list_secrets)
-        .service(secrets::delete_secret);
+        .service(secrets::delete_secret)
+        .service(keys::list_keys)
+        .service(keys::rotate_key)
+        .service(keys::revoke_key);
 }
 
 /// Adds where a request came from to its audit event.
 pub(crate) fn stamp(mut event: AuditEvent, req: &HttpRequest) -> AuditEvent {
     event.ip = req.peer_addr().map(|a| a.ip().to_string());
-    event.request_id = req
-        .headers()
-        .get("x-request-id")
-        .and_then(|v| v.to_str().ok())
-        .map(str::to_owned);
+    event.request_id = req.headers().get("x-request-id").and_then(|v| v.to_str().ok()).map(str::to_owned);
     event
 }
 

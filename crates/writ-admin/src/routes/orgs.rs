@@ -49,22 +49,14 @@ pub async fn create_org(
         updated_at: now,
     };
     let txn = ctx.store.begin().await?;
-    Orgs::new(&txn, &auth.tenant)
-        .create(&org)
-        .await
-        .map_err(|e| match e {
-            StoreError::Conflict(_) => {
-                ApiError::conflict(format!("an org with slug `{}` already exists", org.slug))
-            }
-            e => e.into(),
-        })?;
-    let event = AuditEvent::new(
-        auth.actor(),
-        Some(org.id.clone()),
-        "org.created",
-        Some(org.id.to_string()),
-    )
-    .with_details(serde_json::json!({ "slug": org.slug.as_str() }));
+    Orgs::new(&txn, &auth.tenant).create(&org).await.map_err(|e| match e {
+        StoreError::Conflict(_) => {
+            ApiError::conflict(format!("an org with slug `{}` already exists", org.slug))
+        }
+        e => e.into(),
+    })?;
+    let event = AuditEvent::new(auth.actor(), Some(org.id.clone()), "org.created", Some(org.id.to_string()))
+        .with_details(serde_json::json!({ "slug": org.slug.as_str() }));
     Audit::new(&txn).record(&stamp(event, &req)).await?;
     txn.commit().await.map_err(StoreError::from)?;
     Ok(HttpResponse::Created()
@@ -92,9 +84,7 @@ pub async fn list_orgs(
     ctx: web::Data<Context>,
     query: web::Query<ListQuery>,
 ) -> Result<web::Json<ListResponse<OrgDto>>, ApiError> {
-    let page = Orgs::new(ctx.store.conn(), &auth.tenant)
-        .list(&query.page()?)
-        .await?;
+    let page = Orgs::new(ctx.store.conn(), &auth.tenant).list(&query.page()?).await?;
     Ok(web::Json(ListResponse {
         data: page.items.iter().map(OrgDto::from).collect(),
         next_cursor: page.next,
@@ -185,13 +175,8 @@ pub async fn update_org(
     }
     org.updated_at = writ_core::now();
     orgs.update(&org).await?;
-    let event = AuditEvent::new(
-        auth.actor(),
-        Some(id.clone()),
-        "org.updated",
-        Some(id.to_string()),
-    )
-    .with_details(serde_json::json!({ "changed": changed, "status": OrgDto::from(&org).status }));
+    let event = AuditEvent::new(auth.actor(), Some(id.clone()), "org.updated", Some(id.to_string()))
+        .with_details(serde_json::json!({ "changed": changed, "status": OrgDto::from(&org).status }));
     Audit::new(&txn).record(&stamp(event, &req)).await?;
     txn.commit().await.map_err(StoreError::from)?;
     ctx.publish(Change::Org(id)).await;

@@ -3,8 +3,9 @@
 use std::collections::HashSet;
 
 use actix_web::{HttpRequest, HttpResponse, get, post, web};
-use writ_core::{AuditEvent, Name, Resource, ResourceId, ResourceUri, ScopeDef, ScopeName};
+use writ_core::{AuditEvent, Name, Resource, ResourceId, ResourceUri, ScopeDef, ScopeName, SigningAlg};
 use writ_http::auth::{ResourcesRead, ResourcesWrite};
+use writ_http::changes::Change;
 use writ_http::{ApiError, Authorized, Context};
 use writ_store::{Audit, Resources, StoreError};
 
@@ -44,21 +45,12 @@ pub async fn create_resource(
             let name =
                 ScopeName::parse(&s.name).map_err(|e| ApiError::validation("scopes", e.to_string()))?;
             if !seen.insert(name.clone()) {
-                return Err(ApiError::validation(
-                    "scopes",
-                    format!("scope `{name}` is listed twice"),
-                ));
+                return Err(ApiError::validation("scopes", format!("scope `{name}` is listed twice")));
             }
             if s.description.chars().count() > 500 {
-                return Err(ApiError::validation(
-                    "scopes",
-                    "descriptions are at most 500 characters",
-                ));
+                return Err(ApiError::validation("scopes", "descriptions are at most 500 characters"));
             }
-            Ok(ScopeDef {
-                name,
-                description: s.description.clone(),
-            })
+            Ok(ScopeDef { name, description: s.description.clone() })
         })
         .collect::<Result<Vec<_>, _>>()?;
     let identifier = ResourceUri::parse(&body.identifier)
@@ -69,6 +61,12 @@ pub async fn create_resource(
             "urn:writ: identifiers are reserved for Writ's own APIs",
         ));
     }
+    let signing_alg = body
+        .signing_alg
+        .as_deref()
+        .map(SigningAlg::parse)
+        .transpose()
+        .map_err(|e| ApiError::validation("signing_alg", e.to_string()))?;
     let now = writ_core::now();
     let resource = Resource {
         id: ResourceId::generate(),
@@ -76,28 +74,27 @@ pub async fn create_resource(
         name: Name::parse(&body.name).map_err(|e| ApiError::validation("name", e.to_string()))?,
         scopes,
         builtin: false,
+        signing_alg,
         created_at: now,
         updated_at: now,
     };
     let txn = ctx.store.begin().await?;
-    Resources::new(&txn)
-        .create(&resource)
-        .await
-        .map_err(|e| match e {
-            StoreError::Conflict(_) => {
-                ApiError::conflict(format!("resource {} already exists", resource.identifier))
-            }
-            e => e.into(),
-        })?;
-    let event = AuditEvent::new(
-        auth.actor(),
-        None,
-        "resource.created",
-        Some(resource.id.to_string()),
-    )
-    .with_details(serde_json::json!({ "identifier": resource.identifier.as_str() }));
+    Resources::new(&txn).create(&resource).await.map_err(|e| match e {
+        StoreError::Conflict(_) => {
+            ApiError::conflict(format!("resource {} already exists", resource.identifier))
+        }
+        e => e.into(),
+    })?;
+    let event = AuditEvent::new(auth.actor(), None, "resource.created", Some(resource.id.to_string()))
+        .with_details(serde_json::json!({ "identifier": resource.identifier.as_str() }));
     Audit::new(&txn).record(&stamp(event, &req)).await?;
     txn.commit().await.map_err(StoreError::from)?;
+    if let Some(alg) = signing_alg {
+        writ_http::keys::ensure_active(&ctx.store, &ctx.kek, alg)
+            .await
+            .map_err(|e| ApiError::internal(&e))?;
+    }
+    ctx.publish(Change::Resource(resource.id.clone())).await;
     Ok(HttpResponse::Created()
         .insert_header(("Location", format!("/admin/v1/resources/{}", resource.id)))
         .json(ResourceDto::from(&resource)))
@@ -153,7 +150,5 @@ pub async fn get_resource(
     path: web::Path<String>,
 ) -> Result<web::Json<ResourceDto>, ApiError> {
     let id = path_id(ResourceId::parse, &path)?;
-    Ok(web::Json(ResourceDto::from(
-        &Resources::new(ctx.store.conn()).get(&id).await?,
-    )))
+    Ok(web::Json(ResourceDto::from(&Resources::new(ctx.store.conn()).get(&id).await?)))
 }

@@ -40,21 +40,12 @@ pub async fn create_secret(
 ) -> Result<HttpResponse, ApiError> {
     let client_id = path_id(ClientId::parse, &path)?;
     let body = body.map(web::Json::into_inner).unwrap_or_default();
-    let expires_at = body
-        .expires_at
-        .as_deref()
-        .map(|s| future_time("expires_at", s))
-        .transpose()?;
+    let expires_at = body.expires_at.as_deref().map(|s| future_time("expires_at", s)).transpose()?;
     let txn = ctx.store.begin().await?;
     let clients = Clients::new(&txn, &auth.tenant);
     let client = clients.get(&client_id).await?;
     let now = writ_core::now();
-    let usable = clients
-        .secrets(&client_id)
-        .await?
-        .iter()
-        .filter(|s| s.is_usable(now))
-        .count();
+    let usable = clients.secrets(&client_id).await?.iter().filter(|s| s.is_usable(now)).count();
     if usable >= MAX_ACTIVE_SECRETS {
         return Err(ApiError::new(
             actix_web::http::StatusCode::CONFLICT,
@@ -77,10 +68,7 @@ pub async fn create_secret(
     ctx.publish(Change::Client(client_id.clone())).await;
     Ok(HttpResponse::Created()
         .insert_header(("Cache-Control", "no-store"))
-        .json(CreatedSecret {
-            secret: SecretDto::from(&secret),
-            client_secret: plain.expose().to_owned(),
-        }))
+        .json(CreatedSecret { secret: SecretDto::from(&secret), client_secret: plain.expose().to_owned() }))
 }
 
 /// List a client's secrets
@@ -104,9 +92,7 @@ pub async fn list_secrets(
     path: web::Path<String>,
 ) -> Result<web::Json<Vec<SecretDto>>, ApiError> {
     let client_id = path_id(ClientId::parse, &path)?;
-    let secrets = Clients::new(ctx.store.conn(), &auth.tenant)
-        .secrets(&client_id)
-        .await?;
+    let secrets = Clients::new(ctx.store.conn(), &auth.tenant).secrets(&client_id).await?;
     Ok(web::Json(secrets.iter().map(SecretDto::from).collect()))
 }
 

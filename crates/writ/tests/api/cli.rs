@@ -49,15 +49,7 @@ pub fn serve(dir: &std::path::Path, args: &[&str]) -> Serve {
         log.push_str(&line);
         log.push('\n');
         if line.contains("listening") {
-            break line
-                .split("port=")
-                .nth(1)
-                .unwrap()
-                .split_whitespace()
-                .next()
-                .unwrap()
-                .parse()
-                .unwrap();
+            break line.split("port=").nth(1).unwrap().split_whitespace().next().unwrap().parse().unwrap();
         }
     };
     std::thread::spawn(move || lines.for_each(drop));
@@ -77,18 +69,12 @@ async fn serve_creates_the_embedded_default_and_logs_no_secret() {
     let secret = cred["client_secret"].as_str().unwrap();
     assert!(log.contains("operator.json"), "the path is logged");
     assert!(!log.contains(secret), "the secret is not");
-    assert_eq!(
-        cred["token_endpoint"],
-        format!("http://localhost:{port}/oauth/token")
-    );
+    assert_eq!(cred["token_endpoint"], format!("http://localhost:{port}/oauth/token"));
 
     let res = reqwest::Client::new()
         .post(format!("http://127.0.0.1:{port}/oauth/token"))
         .basic_auth(cred["client_id"].as_str().unwrap(), Some(secret))
-        .form(&[
-            ("grant_type", "client_credentials"),
-            ("resource", "urn:writ:admin"),
-        ])
+        .form(&[("grant_type", "client_credentials"), ("resource", "urn:writ:admin")])
         .send()
         .await
         .unwrap();
@@ -102,19 +88,9 @@ fn bootstrap_prints_the_operator_once_and_adds_secrets_on_request() {
     let run = |args: &[&str]| writ().args(args).arg("--data-dir").arg(&data).output().unwrap();
 
     let first = run(&["bootstrap"]);
-    assert!(
-        first.status.success(),
-        "{}",
-        String::from_utf8_lossy(&first.stderr)
-    );
+    assert!(first.status.success(), "{}", String::from_utf8_lossy(&first.stderr));
     let cred: Value = serde_json::from_slice(&first.stdout).unwrap();
-    for key in [
-        "client_id",
-        "client_secret",
-        "issuer",
-        "token_endpoint",
-        "admin_audience",
-    ] {
+    for key in ["client_id", "client_secret", "issuer", "token_endpoint", "admin_audience"] {
         assert!(cred[key].is_string(), "{key} in {cred}");
     }
     assert_eq!(cred["admin_audience"], "urn:writ:admin");
@@ -156,15 +132,38 @@ fn settings_come_from_file_then_environment_then_flags() {
     assert_eq!(issuer(&[], &[], "a"), "https://file.example.com");
     let env = [("WRIT_ISSUER", "https://env.example.com")];
     assert_eq!(issuer(&env, &[], "b"), "https://env.example.com");
-    assert_eq!(
-        issuer(&env, &["--issuer", "https://flag.example.com"], "c"),
-        "https://flag.example.com"
-    );
+    assert_eq!(issuer(&env, &["--issuer", "https://flag.example.com"], "c"), "https://flag.example.com");
 
     std::fs::write(&file, "isuer = \"typo\"\n").unwrap();
     let out = writ().args(["migrate", "--config"]).arg(&file).output().unwrap();
-    assert!(
-        !out.status.success(),
-        "an unknown setting is an error, not ignored"
+    assert!(!out.status.success(), "an unknown setting is an error, not ignored");
+}
+
+#[test]
+fn keys_can_be_listed_rotated_and_revoked_from_the_command_line() {
+    let dir = tempfile::tempdir().unwrap();
+    let run = |args: &[&str]| -> Value {
+        let out = writ().args(args).arg("--data-dir").arg(dir.path()).output().unwrap();
+        assert!(out.status.success(), "{args:?}: {}", String::from_utf8_lossy(&out.stderr));
+        serde_json::from_slice(&out.stdout).unwrap()
+    };
+    let first = run(&["keys", "list"]);
+    assert_eq!(first.as_array().unwrap().len(), 1);
+    let old = first[0]["kid"].as_str().unwrap().to_owned();
+    let rotated = run(&["keys", "rotate", "--immediate", "--alg", "EdDSA"]);
+    assert_eq!(rotated[0]["state"], "active");
+    assert_eq!(rotated[0]["alg"], "EdDSA");
+    let revoked = run(&["keys", "revoke", &old]);
+    assert_eq!(revoked[0]["state"], "revoked");
+    let states: Vec<String> = run(&["keys", "list"])
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|k| k["state"].as_str().unwrap().to_owned())
+        .collect();
+    assert_eq!(
+        states.iter().filter(|s| *s == "active").count(),
+        2,
+        "ES256's successor and the EdDSA key: {states:?}"
     );
 }

@@ -11,36 +11,19 @@ on_every_backend!(client_token_verifies_with_an_independent_library);
 
 async fn client_token_verifies_with_an_independent_library(app: TestApp) {
     let op = app.operator_token().await;
-    app.create_resource(
-        &op,
-        BILLING,
-        &["invoices:read", "invoices:write", "payments:refund"],
-    )
-    .await;
-    let org = app
-        .create_org(&op, "acme", &[(BILLING, &["invoices:read", "invoices:write"])])
-        .await;
-    let (id, secret) = app
-        .create_org_client(&op, &org, &[(BILLING, &["invoices:read", "invoices:write"])])
-        .await;
+    app.create_resource(&op, BILLING, &["invoices:read", "invoices:write", "payments:refund"]).await;
+    let org = app.create_org(&op, "acme", &[(BILLING, &["invoices:read", "invoices:write"])]).await;
+    let (id, secret) =
+        app.create_org_client(&op, &org, &[(BILLING, &["invoices:read", "invoices:write"])]).await;
 
     let token = app.token(&id, &secret, &[("scope", "invoices:read")]).await;
 
-    let jwks: JwkSet = app
-        .http
-        .get(app.url("/.well-known/jwks.json"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let jwks: JwkSet =
+        app.http.get(app.url("/.well-known/jwks.json")).send().await.unwrap().json().await.unwrap();
     let header = decode_header(&token).unwrap();
     assert_eq!(header.alg, Algorithm::ES256);
     assert_eq!(header.typ.as_deref(), Some("at+jwt"));
-    let jwk = jwks
-        .find(header.kid.as_deref().unwrap())
-        .expect("the signing key is published");
+    let jwk = jwks.find(header.kid.as_deref().unwrap()).expect("the signing key is published");
     let key = DecodingKey::from_jwk(jwk).unwrap();
 
     let mut validation = Validation::new(Algorithm::ES256);

@@ -46,19 +46,9 @@ async fn a_client_disabled_on_one_instance_is_refused_by_another_within_a_second
     };
     let op_id = operator["client_id"].as_str().unwrap().to_owned();
     let op_secret = operator["client_secret"].as_str().unwrap().to_owned();
-    let res = token(admin.port, op_id, op_secret, vec![("resource", "urn:writ:admin")])
-        .await
-        .unwrap();
-    let op = res.json::<Value>().await.unwrap()["access_token"]
-        .as_str()
-        .unwrap()
-        .to_owned();
-    let post = |path: &str, body: Value| {
-        http.post(on(admin.port, path))
-            .bearer_auth(&op)
-            .json(&body)
-            .send()
-    };
+    let res = token(admin.port, op_id, op_secret, vec![("resource", "urn:writ:admin")]).await.unwrap();
+    let op = res.json::<Value>().await.unwrap()["access_token"].as_str().unwrap().to_owned();
+    let post = |path: &str, body: Value| http.post(on(admin.port, path)).bearer_auth(&op).json(&body).send();
 
     const BILLING: &str = "https://api.example.com/billing";
     let res = post(
@@ -92,13 +82,7 @@ async fn a_client_disabled_on_one_instance_is_refused_by_another_within_a_second
     );
 
     // The other instance serves the client (and now holds it in its cache).
-    assert_eq!(
-        token(issuer.port, id.clone(), secret.clone(), vec![])
-            .await
-            .unwrap()
-            .status(),
-        200
-    );
+    assert_eq!(token(issuer.port, id.clone(), secret.clone(), vec![]).await.unwrap().status(), 200);
 
     let res = http
         .patch(on(admin.port, &format!("/admin/v1/clients/{id}")))
@@ -110,10 +94,7 @@ async fn a_client_disabled_on_one_instance_is_refused_by_another_within_a_second
     assert_eq!(res.status(), 200);
     let disabled_at = Instant::now();
     loop {
-        let status = token(issuer.port, id.clone(), secret.clone(), vec![])
-            .await
-            .unwrap()
-            .status();
+        let status = token(issuer.port, id.clone(), secret.clone(), vec![]).await.unwrap().status();
         if status == 401 {
             break;
         }

@@ -12,12 +12,8 @@ const BILLING: &str = "https://api.example.com/billing";
 fn claims_of(token: &str) -> Value {
     use base64::Engine;
     let payload = token.split('.').nth(1).unwrap();
-    serde_json::from_slice(
-        &base64::engine::general_purpose::URL_SAFE_NO_PAD
-            .decode(payload)
-            .unwrap(),
-    )
-    .unwrap()
+    serde_json::from_slice(&base64::engine::general_purpose::URL_SAFE_NO_PAD.decode(payload).unwrap())
+        .unwrap()
 }
 
 async fn error_of(res: reqwest::Response) -> (u16, String) {
@@ -34,38 +30,24 @@ on_every_backend!(
 
 async fn client_kinds_carry_their_claims(app: TestApp) {
     let op = app.operator_token().await;
-    app.create_resource(&op, BILLING, &["invoices:read", "invoices:write"])
-        .await;
-    let org = app
-        .create_org(&op, "acme", &[(BILLING, &["invoices:read", "invoices:write"])])
-        .await;
+    app.create_resource(&op, BILLING, &["invoices:read", "invoices:write"]).await;
+    let org = app.create_org(&op, "acme", &[(BILLING, &["invoices:read", "invoices:write"])]).await;
 
     // A service client: no org claims.
     let body = json!({"name": "svc", "kind": "service", "grants": [{"resource": BILLING, "scopes": ["invoices:write"]}],
                       "token_ttl_seconds": 600});
     let (status, svc) = app.post("/admin/v1/clients", &op, &body).await;
     assert_eq!(status, 201, "{svc}");
-    let token = app
-        .token(
-            svc["client_id"].as_str().unwrap(),
-            svc["client_secret"].as_str().unwrap(),
-            &[],
-        )
-        .await;
+    let token =
+        app.token(svc["client_id"].as_str().unwrap(), svc["client_secret"].as_str().unwrap(), &[]).await;
     let claims = claims_of(&token);
     assert!(claims.get("oid").is_none() && claims.get("uid").is_none());
-    assert_eq!(
-        claims["exp"].as_i64().unwrap() - claims["iat"].as_i64().unwrap(),
-        600
-    );
+    assert_eq!(claims["exp"].as_i64().unwrap() - claims["iat"].as_i64().unwrap(), 600);
 
     // A user client: oid and uid, and never more than the user holds.
     let now = writ_core::now();
     let mut user_grants = Grants::new();
-    user_grants.add(
-        ResourceUri::parse(BILLING).unwrap(),
-        ScopeSet::parse("invoices:read").unwrap(),
-    );
+    user_grants.add(ResourceUri::parse(BILLING).unwrap(), ScopeSet::parse("invoices:read").unwrap());
     let user = User {
         id: UserId::generate(),
         org_id: org.parse().unwrap(),
@@ -76,74 +58,41 @@ async fn client_kinds_carry_their_claims(app: TestApp) {
         created_at: now,
         updated_at: now,
     };
-    Users::new(app.ctx.store.conn(), &Tenant::Operator)
-        .create(&user)
-        .await
-        .unwrap();
+    Users::new(app.ctx.store.conn(), &Tenant::Operator).create(&user).await.unwrap();
     let body = json!({"name": "ann-agent", "kind": "user", "org_id": org, "user_id": user.id,
                       "grants": [{"resource": BILLING, "scopes": ["invoices:read", "invoices:write"]}]});
     let (status, uc) = app.post("/admin/v1/clients", &op, &body).await;
     assert_eq!(status, 201, "{uc}");
-    let (uid, usecret) = (
-        uc["client_id"].as_str().unwrap(),
-        uc["client_secret"].as_str().unwrap(),
-    );
+    let (uid, usecret) = (uc["client_id"].as_str().unwrap(), uc["client_secret"].as_str().unwrap());
     let claims = claims_of(&app.token(uid, usecret, &[]).await);
     assert_eq!(claims["oid"], org.as_str());
     assert_eq!(claims["uid"], user.id.as_str());
-    assert_eq!(
-        claims["scope"], "invoices:read",
-        "capped by the user's own grants"
-    );
-    let res = app
-        .token_request(uid, usecret, &[("scope", "invoices:write")])
-        .await;
+    assert_eq!(claims["scope"], "invoices:read", "capped by the user's own grants");
+    let res = app.token_request(uid, usecret, &[("scope", "invoices:write")]).await;
     assert_eq!(error_of(res).await, (400, "invalid_scope".into()));
 
     // A disabled user's clients are refused like a wrong secret.
-    Users::new(app.ctx.store.conn(), &Tenant::Operator)
-        .set_status(&user.id, Status::Disabled)
-        .await
-        .unwrap();
+    Users::new(app.ctx.store.conn(), &Tenant::Operator).set_status(&user.id, Status::Disabled).await.unwrap();
     app.ctx.publish(Change::User(user.id.clone())).await;
-    assert_eq!(
-        error_of(app.token_request(uid, usecret, &[]).await).await,
-        (401, "invalid_client".into())
-    );
+    assert_eq!(error_of(app.token_request(uid, usecret, &[]).await).await, (401, "invalid_client".into()));
 }
 
 async fn changes_take_effect_at_once(app: TestApp) {
     let op = app.operator_token().await;
-    app.create_resource(&op, BILLING, &["invoices:read", "invoices:write"])
-        .await;
-    let org = app
-        .create_org(&op, "acme", &[(BILLING, &["invoices:read", "invoices:write"])])
-        .await;
-    let (id, secret) = app
-        .create_org_client(&op, &org, &[(BILLING, &["invoices:read", "invoices:write"])])
-        .await;
+    app.create_resource(&op, BILLING, &["invoices:read", "invoices:write"]).await;
+    let org = app.create_org(&op, "acme", &[(BILLING, &["invoices:read", "invoices:write"])]).await;
+    let (id, secret) =
+        app.create_org_client(&op, &org, &[(BILLING, &["invoices:read", "invoices:write"])]).await;
     app.token(&id, &secret, &[]).await; // now cached
 
     // Entitlements shrink: the next token shrinks too; emptied, the client is granted nothing.
     let shrink = json!({"entitlements": [{"resource": BILLING, "scopes": ["invoices:read"]}]});
     let http = &app.http;
     let patch = |path: String, body: Value| http.patch(app.url(&path)).bearer_auth(&op).json(&body).send();
+    assert_eq!(patch(format!("/admin/v1/orgs/{org}"), shrink).await.unwrap().status(), 200);
+    assert_eq!(claims_of(&app.token(&id, &secret, &[]).await)["scope"], "invoices:read");
     assert_eq!(
-        patch(format!("/admin/v1/orgs/{org}"), shrink)
-            .await
-            .unwrap()
-            .status(),
-        200
-    );
-    assert_eq!(
-        claims_of(&app.token(&id, &secret, &[]).await)["scope"],
-        "invoices:read"
-    );
-    assert_eq!(
-        patch(format!("/admin/v1/orgs/{org}"), json!({"entitlements": []}))
-            .await
-            .unwrap()
-            .status(),
+        patch(format!("/admin/v1/orgs/{org}"), json!({"entitlements": []})).await.unwrap().status(),
         200
     );
     assert_eq!(
@@ -152,80 +101,42 @@ async fn changes_take_effect_at_once(app: TestApp) {
     );
     let restore =
         json!({"entitlements": [{"resource": BILLING, "scopes": ["invoices:read", "invoices:write"]}]});
-    assert_eq!(
-        patch(format!("/admin/v1/orgs/{org}"), restore)
-            .await
-            .unwrap()
-            .status(),
-        200
-    );
+    assert_eq!(patch(format!("/admin/v1/orgs/{org}"), restore).await.unwrap().status(), 200);
 
     // Suspended org, then disabled client: invalid_client, exactly like a wrong secret.
     assert_eq!(
-        patch(format!("/admin/v1/orgs/{org}"), json!({"status": "suspended"}))
-            .await
-            .unwrap()
-            .status(),
+        patch(format!("/admin/v1/orgs/{org}"), json!({"status": "suspended"})).await.unwrap().status(),
         200
     );
+    assert_eq!(error_of(app.token_request(&id, &secret, &[]).await).await, (401, "invalid_client".into()));
     assert_eq!(
-        error_of(app.token_request(&id, &secret, &[]).await).await,
-        (401, "invalid_client".into())
-    );
-    assert_eq!(
-        patch(format!("/admin/v1/orgs/{org}"), json!({"status": "active"}))
-            .await
-            .unwrap()
-            .status(),
+        patch(format!("/admin/v1/orgs/{org}"), json!({"status": "active"})).await.unwrap().status(),
         200
     );
     app.token(&id, &secret, &[]).await;
-    let res = patch(format!("/admin/v1/clients/{id}"), json!({"status": "disabled"}))
-        .await
-        .unwrap();
+    let res = patch(format!("/admin/v1/clients/{id}"), json!({"status": "disabled"})).await.unwrap();
     assert_eq!(res.status(), 200);
-    assert_eq!(
-        error_of(app.token_request(&id, &secret, &[]).await).await,
-        (401, "invalid_client".into())
-    );
-    let res = patch(format!("/admin/v1/clients/{id}"), json!({"status": "enabled"}))
-        .await
-        .unwrap();
+    assert_eq!(error_of(app.token_request(&id, &secret, &[]).await).await, (401, "invalid_client".into()));
+    let res = patch(format!("/admin/v1/clients/{id}"), json!({"status": "enabled"})).await.unwrap();
     assert_eq!(res.status(), 422);
 
     // Grants can be changed, within the entitlements only.
-    let res = patch(
-        format!("/admin/v1/clients/{id}"),
-        json!({"status": "active", "token_ttl_seconds": 900}),
-    )
-    .await
-    .unwrap();
+    let res = patch(format!("/admin/v1/clients/{id}"), json!({"status": "active", "token_ttl_seconds": 900}))
+        .await
+        .unwrap();
     assert_eq!(res.status(), 200);
     let claims = claims_of(&app.token(&id, &secret, &[]).await);
-    assert_eq!(
-        claims["exp"].as_i64().unwrap() - claims["iat"].as_i64().unwrap(),
-        900
-    );
+    assert_eq!(claims["exp"].as_i64().unwrap() - claims["iat"].as_i64().unwrap(), 900);
     let too_much =
         json!({"grants": [{"resource": writ_core::ADMIN_AUDIENCE, "scopes": ["admin:orgs:read"]}]});
-    assert_eq!(
-        patch(format!("/admin/v1/clients/{id}"), too_much)
-            .await
-            .unwrap()
-            .status(),
-        422
-    );
+    assert_eq!(patch(format!("/admin/v1/clients/{id}"), too_much).await.unwrap().status(), 422);
 }
 
 async fn secrets_rotate_and_are_audited(app: TestApp) {
     let op = app.operator_token().await;
     app.create_resource(&op, BILLING, &["invoices:read"]).await;
-    let org = app
-        .create_org(&op, "acme", &[(BILLING, &["invoices:read"])])
-        .await;
-    let (id, first) = app
-        .create_org_client(&op, &org, &[(BILLING, &["invoices:read"])])
-        .await;
+    let org = app.create_org(&op, "acme", &[(BILLING, &["invoices:read"])]).await;
+    let (id, first) = app.create_org_client(&op, &org, &[(BILLING, &["invoices:read"])]).await;
     let secrets_path = format!("/admin/v1/clients/{id}/secrets");
 
     // A second secret works at once, alongside the first.
@@ -241,24 +152,11 @@ async fn secrets_rotate_and_are_audited(app: TestApp) {
     assert_eq!(status, 200);
     assert_eq!(list.as_array().unwrap().len(), 2);
     assert!(!list.to_string().contains(&second_secret) && !list.to_string().contains(&first));
-    assert!(
-        list.as_array()
-            .unwrap()
-            .iter()
-            .all(|s| s["last_used_at"].is_string()),
-        "{list}"
-    );
+    assert!(list.as_array().unwrap().iter().all(|s| s["last_used_at"].is_string()), "{list}");
 
     // The issuance audit record names the secret that authenticated.
     let events = Audit::new(app.ctx.store.conn())
-        .list(
-            &Tenant::Operator,
-            &Page {
-                limit: 200,
-                after: None,
-            },
-            Some("token.issued"),
-        )
+        .list(&Tenant::Operator, &Page { limit: 200, after: None }, Some("token.issued"))
         .await
         .unwrap()
         .items;
@@ -277,10 +175,7 @@ async fn secrets_rotate_and_are_audited(app: TestApp) {
         .await
         .unwrap();
     assert_eq!(res.status(), 204);
-    assert_eq!(
-        error_of(app.token_request(&id, &first, &[]).await).await,
-        (401, "invalid_client".into())
-    );
+    assert_eq!(error_of(app.token_request(&id, &first, &[]).await).await, (401, "invalid_client".into()));
     app.token(&id, &second_secret, &[]).await;
     let res = app
         .http
@@ -302,16 +197,7 @@ async fn secrets_rotate_and_are_audited(app: TestApp) {
     let (_, list) = app.get(&secrets_path, &op).await;
     let victim = list[1]["secret_id"].as_str().unwrap();
     let url = app.url(&format!("{secrets_path}/{victim}"));
-    assert_eq!(
-        app.http
-            .delete(url)
-            .bearer_auth(&op)
-            .send()
-            .await
-            .unwrap()
-            .status(),
-        204
-    );
+    assert_eq!(app.http.delete(url).bearer_auth(&op).send().await.unwrap().status(), 204);
     let soon = (time::OffsetDateTime::now_utc() + time::Duration::seconds(2))
         .format(&time::format_description::well_known::Rfc3339)
         .unwrap();
@@ -320,12 +206,7 @@ async fn secrets_rotate_and_are_audited(app: TestApp) {
     let expiring = expiring["client_secret"].as_str().unwrap().to_owned();
     app.token(&id, &expiring, &[]).await;
     tokio::time::sleep(std::time::Duration::from_millis(2500)).await;
-    assert_eq!(
-        error_of(app.token_request(&id, &expiring, &[]).await).await,
-        (401, "invalid_client".into())
-    );
-    let (status, body) = app
-        .post(&secrets_path, &op, &json!({"expires_at": "2001-01-01T00:00:00Z"}))
-        .await;
+    assert_eq!(error_of(app.token_request(&id, &expiring, &[]).await).await, (401, "invalid_client".into()));
+    let (status, body) = app.post(&secrets_path, &op, &json!({"expires_at": "2001-01-01T00:00:00Z"})).await;
     assert_eq!((status, body["field"].as_str()), (422, Some("expires_at")));
 }

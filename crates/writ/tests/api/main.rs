@@ -6,6 +6,7 @@ mod cli;
 mod e2e;
 mod instances;
 mod issuer;
+mod keys;
 mod openapi;
 mod services;
 mod storage;

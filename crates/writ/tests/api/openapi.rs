@@ -6,9 +6,6 @@ fn committed_specs_match_the_code() {
     for (name, doc) in writ::openapi_documents() {
         let fresh = doc.to_pretty_json().unwrap() + "\n";
         let committed = std::fs::read_to_string(dir.join(format!("{name}.json"))).unwrap_or_default();
-        assert!(
-            committed == fresh,
-            "openapi/{name}.json is out of date: run `cargo xtask openapi`"
-        );
+        assert!(committed == fresh, "openapi/{name}.json is out of date: run `cargo xtask openapi`");
     }
 }

@@ -7,13 +7,7 @@ use writ_testkit::{Backend, TestDb};
 
 async fn status_of(port: u16, method: reqwest::Method, path: &str) -> u16 {
     let url = format!("http://127.0.0.1:{port}{path}");
-    reqwest::Client::new()
-        .request(method, url)
-        .send()
-        .await
-        .unwrap()
-        .status()
-        .as_u16()
+    reqwest::Client::new().request(method, url).send().await.unwrap().status().as_u16()
 }
 
 async fn serve(db: &TestDb, services: &[Configure]) -> u16 {
@@ -35,10 +29,7 @@ async fn each_service_serves_its_own_prefix() {
         assert_eq!(status_of(port, Method::GET, "/healthz").await, 200);
         assert_eq!(status_of(port, Method::GET, "/readyz").await, 200);
     }
-    assert_eq!(
-        status_of(issuer, Method::GET, "/.well-known/jwks.json").await,
-        200
-    );
+    assert_eq!(status_of(issuer, Method::GET, "/.well-known/jwks.json").await, 200);
     assert_eq!(status_of(issuer, Method::POST, "/oauth/token").await, 400);
     assert_eq!(status_of(issuer, Method::GET, "/admin/v1/orgs").await, 404);
     assert_eq!(status_of(admin, Method::GET, "/admin/v1/orgs").await, 401);
@@ -56,14 +47,8 @@ async fn readyz_fails_while_the_database_is_unreachable() {
     let port = serve(&db, writ::ALL_SERVICES).await;
     assert_eq!(status_of(port, reqwest::Method::GET, "/readyz").await, 200);
     db.drop_now().await;
-    let res = reqwest::get(format!("http://127.0.0.1:{port}/readyz"))
-        .await
-        .unwrap();
+    let res = reqwest::get(format!("http://127.0.0.1:{port}/readyz")).await.unwrap();
     assert_eq!(res.status(), 503);
     assert_eq!(res.headers()["content-type"], "application/problem+json");
-    assert_eq!(
-        status_of(port, reqwest::Method::GET, "/healthz").await,
-        200,
-        "alive, just not ready"
-    );
+    assert_eq!(status_of(port, reqwest::Method::GET, "/healthz").await, 200, "alive, just not ready");
 }

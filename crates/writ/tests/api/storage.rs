@@ -13,10 +13,7 @@ async fn migrations_go_up_down_and_up(backend: Backend) {
     store.migrate().await.unwrap();
     assert_eq!(count_rows(store.conn(), "orgs").await.unwrap(), 0);
     writ_migration::Migrator::down(store.conn(), None).await.unwrap();
-    assert!(
-        count_rows(store.conn(), "orgs").await.is_err(),
-        "tables are gone after down"
-    );
+    assert!(count_rows(store.conn(), "orgs").await.is_err(), "tables are gone after down");
     assert!(count_rows(store.conn(), "audit_events").await.is_err());
     store.migrate().await.unwrap();
     assert_eq!(count_rows(store.conn(), "client_secrets").await.unwrap(), 0);
@@ -47,14 +44,8 @@ async fn conflicts_and_missing_rows_become_domain_errors(backend: Backend) {
     let orgs = Orgs::new(store.conn(), &op);
     let acme = org("acme");
     orgs.create(&acme).await.unwrap();
-    assert!(matches!(
-        orgs.create(&org("acme")).await,
-        Err(StoreError::Conflict(_))
-    ));
-    assert!(matches!(
-        orgs.get(&OrgId::generate()).await,
-        Err(StoreError::NotFound)
-    ));
+    assert!(matches!(orgs.create(&org("acme")).await, Err(StoreError::Conflict(_))));
+    assert!(matches!(orgs.get(&OrgId::generate()).await, Err(StoreError::NotFound)));
     assert_eq!(orgs.get(&acme.id).await.unwrap(), acme.clone());
 
     // A repository built for another tenant cannot see acme, nor create orgs.
@@ -62,10 +53,7 @@ async fn conflicts_and_missing_rows_become_domain_errors(backend: Backend) {
     let scoped = Orgs::new(store.conn(), &other);
     assert!(matches!(scoped.get(&acme.id).await, Err(StoreError::NotFound)));
     assert!(scoped.list(&Default::default()).await.unwrap().items.is_empty());
-    assert!(matches!(
-        scoped.create(&org("beta")).await,
-        Err(StoreError::NotFound)
-    ));
+    assert!(matches!(scoped.create(&org("beta")).await, Err(StoreError::NotFound)));
     store.close().await.unwrap();
 }
 

@@ -10,24 +10,16 @@ const BILLING: &str = "https://api.example.com/billing";
 /// An org client granted `invoices:read` on billing: (app, client_id, secret).
 async fn setup(app: &TestApp) -> (String, String) {
     let op = app.operator_token().await;
-    app.create_resource(&op, BILLING, &["invoices:read", "invoices:write"])
-        .await;
-    let org = app
-        .create_org(&op, "acme", &[(BILLING, &["invoices:read", "invoices:write"])])
-        .await;
-    app.create_org_client(&op, &org, &[(BILLING, &["invoices:read"])])
-        .await
+    app.create_resource(&op, BILLING, &["invoices:read", "invoices:write"]).await;
+    let org = app.create_org(&op, "acme", &[(BILLING, &["invoices:read", "invoices:write"])]).await;
+    app.create_org_client(&op, &org, &[(BILLING, &["invoices:read"])]).await
 }
 
 async fn error_of(res: reqwest::Response) -> (u16, String, reqwest::header::HeaderMap) {
     let status = res.status().as_u16();
     let headers = res.headers().clone();
     let body: Value = res.json().await.unwrap();
-    (
-        status,
-        body["error"].as_str().unwrap_or_default().to_owned(),
-        headers,
-    )
+    (status, body["error"].as_str().unwrap_or_default().to_owned(), headers)
 }
 
 fn basic(id: &str, secret: &str) -> String {
@@ -38,10 +30,7 @@ fn basic(id: &str, secret: &str) -> String {
     )
 }
 
-on_every_backend!(
-    basic_and_post_authentication_and_response_shape,
-    errors_follow_rfc_6749
-);
+on_every_backend!(basic_and_post_authentication_and_response_shape, errors_follow_rfc_6749);
 
 async fn basic_and_post_authentication_and_response_shape(app: TestApp) {
     let (id, secret) = setup(&app).await;
@@ -59,10 +48,7 @@ async fn basic_and_post_authentication_and_response_shape(app: TestApp) {
     let body: Value = res.json().await.unwrap();
     assert_eq!(body["token_type"], "Bearer");
     assert_eq!(body["expires_in"], 3600);
-    assert_eq!(
-        body["scope"], "invoices:read",
-        "no scope asked: every granted scope"
-    );
+    assert_eq!(body["scope"], "invoices:read", "no scope asked: every granted scope");
 
     // client_secret_post, with a JSON body and an explicit resource.
     let res = app
@@ -106,33 +92,20 @@ async fn errors_follow_rfc_6749(app: TestApp) {
         .unwrap();
     let (status, error, headers) = error_of(res).await;
     assert_eq!((status, error.as_str()), (401, "invalid_client"));
-    assert!(
-        headers[header::WWW_AUTHENTICATE]
-            .to_str()
-            .unwrap()
-            .starts_with("Basic")
-    );
+    assert!(headers[header::WWW_AUTHENTICATE].to_str().unwrap().starts_with("Basic"));
 
     // invalid_request: credentials twice, repeated parameter, missing grant_type, wrong media type.
     let res = app
         .http
         .post(&url)
         .header(header::AUTHORIZATION, basic(&id, &secret))
-        .form(&[
-            ("grant_type", "client_credentials"),
-            ("client_secret", secret.as_str()),
-        ])
+        .form(&[("grant_type", "client_credentials"), ("client_secret", secret.as_str())])
         .send()
         .await
         .unwrap();
     assert_eq!(error_of(res).await.1, "invalid_request");
-    let res = app
-        .token_request(
-            &id,
-            &secret,
-            &[("scope", "invoices:read"), ("scope", "invoices:read")],
-        )
-        .await;
+    let res =
+        app.token_request(&id, &secret, &[("scope", "invoices:read"), ("scope", "invoices:read")]).await;
     assert_eq!(error_of(res).await.1, "invalid_request");
     let res = app
         .http
@@ -165,29 +138,18 @@ async fn errors_follow_rfc_6749(app: TestApp) {
     let res = app
         .http
         .post(&url)
-        .form(&[
-            ("grant_type", "password"),
-            ("client_id", &id),
-            ("client_secret", &secret),
-        ])
+        .form(&[("grant_type", "password"), ("client_id", &id), ("client_secret", &secret)])
         .send()
         .await
         .unwrap();
     assert_eq!(error_of(res).await.1, "unsupported_grant_type");
-    let (status, error, _) = error_of(
-        app.token_request(&id, &secret, &[("scope", "invoices:write")])
-            .await,
-    )
-    .await;
+    let (status, error, _) =
+        error_of(app.token_request(&id, &secret, &[("scope", "invoices:write")]).await).await;
     assert_eq!((status, error.as_str()), (400, "invalid_scope"));
     let res = app.token_request(&id, &secret, &[("scope", "a  b")]).await;
     assert_eq!(error_of(res).await.1, "invalid_scope");
-    let res = app
-        .token_request(&id, &secret, &[("resource", "https://api.example.com/unknown")])
-        .await;
+    let res = app.token_request(&id, &secret, &[("resource", "https://api.example.com/unknown")]).await;
     assert_eq!(error_of(res).await.1, "invalid_target");
-    let res = app
-        .token_request(&id, &secret, &[("resource", "not a uri")])
-        .await;
+    let res = app.token_request(&id, &secret, &[("resource", "not a uri")]).await;
     assert_eq!(error_of(res).await.1, "invalid_target");
 }

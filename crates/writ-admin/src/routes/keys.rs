@@ -1,0 +1,100 @@
+//! `/admin/v1/keys`: the deployment's signing keys (operator only).
+
+use actix_web::{HttpResponse, get, post, web};
+use writ_core::{KeyId, SigningAlg};
+use writ_http::auth::{KeysRead, KeysWrite};
+use writ_http::context::InitError;
+use writ_http::{ApiError, Authorized, Context};
+use writ_store::StoreError;
+
+use super::path_id;
+use crate::dto::{KeyDto, Problem, RotateKey};
+
+fn key_error(e: InitError) -> ApiError {
+    match e {
+        InitError::Store(StoreError::NotFound) => ApiError::not_found(),
+        e => ApiError::internal(&e),
+    }
+}
+
+/// List signing keys
+///
+/// Every key, oldest first, with its state. Requires `admin:keys:read`; operator only.
+#[utoipa::path(
+    tag = "keys",
+    responses(
+        (status = 200, description = "The keys", body = Vec<KeyDto>),
+        (status = 401, description = "Missing or invalid token", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "Missing scope, or not the operator", body = Problem, content_type = "application/problem+json"),
+    ),
+    security(("bearer" = ["admin:keys:read"]))
+)]
+#[get("/keys")]
+pub async fn list_keys(
+    auth: Authorized<KeysRead>,
+    ctx: web::Data<Context>,
+) -> Result<web::Json<Vec<KeyDto>>, ApiError> {
+    auth.require_operator()?;
+    let keys = writ_store::Keys::new(ctx.store.conn()).list().await?;
+    Ok(web::Json(keys.iter().map(KeyDto::from).collect()))
+}
+
+/// Rotate the signing key
+///
+/// Publishes a new key now; it signs once it has been published for `key_publish_delay_seconds`,
+/// and the key it replaces stays published until its tokens have expired. With `immediate`, it signs
+/// at once. Requires `admin:keys:write`; operator only.
+#[utoipa::path(
+    tag = "keys",
+    request_body(content = RotateKey, description = "Optional algorithm and urgency; the body may be omitted"),
+    responses(
+        (status = 201, description = "The new key", body = KeyDto),
+        (status = 401, description = "Missing or invalid token", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "Missing scope, or not the operator", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "Unknown algorithm", body = Problem, content_type = "application/problem+json"),
+    ),
+    security(("bearer" = ["admin:keys:write"]))
+)]
+#[post("/keys/rotate")]
+pub async fn rotate_key(
+    auth: Authorized<KeysWrite>,
+    ctx: web::Data<Context>,
+    body: Option<web::Json<RotateKey>>,
+) -> Result<HttpResponse, ApiError> {
+    auth.require_operator()?;
+    let body = body.map(web::Json::into_inner).unwrap_or_default();
+    let alg = match body.alg.as_deref() {
+        Some(a) => SigningAlg::parse(a).map_err(|e| ApiError::validation("alg", e.to_string()))?,
+        None => ctx.default_alg,
+    };
+    let key = writ_http::keys::rotate(&ctx, alg, body.immediate, auth.actor()).await.map_err(key_error)?;
+    Ok(HttpResponse::Created().json(KeyDto::from(&key)))
+}
+
+/// Revoke a signing key
+///
+/// Withdraws the key from the JWKS at once (for a compromised key). If it was signing, the next
+/// key takes over immediately. Tokens it signed stop verifying as verifiers refetch the JWKS.
+/// Requires `admin:keys:write`; operator only.
+#[utoipa::path(
+    tag = "keys",
+    params(("kid" = String, Path, description = "The key id (`key_…`)")),
+    responses(
+        (status = 200, description = "The revoked key", body = KeyDto),
+        (status = 401, description = "Missing or invalid token", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "Missing scope, or not the operator", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such key", body = Problem, content_type = "application/problem+json"),
+    ),
+    security(("bearer" = ["admin:keys:write"]))
+)]
+#[post("/keys/{kid}/revoke")]
+pub async fn revoke_key(
+    auth: Authorized<KeysWrite>,
+    ctx: web::Data<Context>,
+    path: web::Path<String>,
+) -> Result<web::Json<KeyDto>, ApiError> {
+    auth.require_operator()?;
+    let kid = path_id(KeyId::parse, &path)?;
+    let key = writ_http::keys::revoke(&ctx, &kid, auth.actor()).await.map_err(key_error)?;
+    Ok(web::Json(KeyDto::from(&key)))
+}
