@@ -86,6 +86,8 @@ impl AuditWriter {
         self.flush().await;
         if let Some(task) = self.task.lock().await.take() {
             task.abort();
+            // Once the task is gone its queue is closed: later records count as dropped.
+            let _ = task.await;
         }
     }
 }

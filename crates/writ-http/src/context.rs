@@ -56,6 +56,7 @@ pub struct Context {
     pub clients: Arc<ClientCache>,
     pub changes: ChangeBus,
     pub audit: AuditWriter,
+    pub metrics: crate::metrics::Metrics,
     keys_changed: Arc<tokio::sync::Notify>,
 }
 
@@ -110,6 +111,7 @@ impl Context {
             clients,
             changes,
             audit,
+            metrics: Default::default(),
             keys_changed,
         });
         tokio::spawn(reload_keys(Arc::downgrade(&ctx)));

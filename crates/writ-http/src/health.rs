@@ -6,7 +6,34 @@ use serde_json::json;
 use crate::{ApiError, Context};
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
-    cfg.route("/healthz", web::get().to(healthz)).route("/readyz", web::get().to(readyz));
+    cfg.route("/healthz", web::get().to(healthz))
+        .route("/readyz", web::get().to(readyz))
+        .route("/metrics", web::get().to(metrics));
+}
+
+/// `GET /metrics`: Prometheus text. Like `/healthz`, it is meant for the cluster network only.
+async fn metrics(ctx: web::Data<Context>) -> HttpResponse {
+    let keys = writ_store::Keys::new(ctx.store.conn()).list().await.unwrap_or_default();
+    let published = keys.iter().filter(|k| k.state.is_published()).count() as u64;
+    let body = ctx.metrics.render(&[
+        (
+            "writ_audit_records_written_total",
+            "Audit records written by the batched writer.",
+            ctx.audit.written(),
+        ),
+        (
+            "writ_audit_records_dropped_total",
+            "Audit records and secret-use updates dropped (queue full or write failed).",
+            ctx.audit.dropped(),
+        ),
+        (
+            "writ_client_cache_entries",
+            "Clients held in the token endpoint's cache.",
+            ctx.clients.len() as u64,
+        ),
+        ("writ_signing_keys_published", "Keys in the JWKS.", published),
+    ]);
+    HttpResponse::Ok().content_type("text/plain; version=0.0.4; charset=utf-8").body(body)
 }
 
 async fn healthz() -> HttpResponse {

@@ -22,9 +22,12 @@ pub async fn token(
     payload: web::Payload,
     ctx: web::Data<Context>,
 ) -> Result<HttpResponse, OAuthError> {
+    let started = std::time::Instant::now();
     let result = issue(&req, payload, &ctx).await;
+    ctx.metrics.token_latency(started.elapsed());
     if let Err(e) = &result {
         tracing::Span::current().record("error.code", e.code());
+        ctx.metrics.token_refused(e.code());
     }
     result
 }
@@ -113,6 +116,7 @@ async fn issue(req: &HttpRequest, payload: web::Payload, ctx: &Context) -> Resul
     event.ip = req.peer_addr().map(|a| a.ip().to_string());
     event.request_id = req.headers().get("x-request-id").and_then(|v| v.to_str().ok()).map(str::to_owned);
     ctx.audit.record(event);
+    ctx.metrics.token_issued(claims.oid.as_deref());
     ctx.audit.secret_used(secret_id, writ_core::now());
 
     let mut res = HttpResponse::Ok();

@@ -167,3 +167,44 @@ fn keys_can_be_listed_rotated_and_revoked_from_the_command_line() {
         "ES256's successor and the EdDSA key: {states:?}"
     );
 }
+
+#[tokio::test]
+async fn audit_records_queued_at_shutdown_are_written() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut server = serve(dir.path(), &[]);
+    let cred: Value =
+        serde_json::from_slice(&std::fs::read(dir.path().join("writ-data/operator.json")).unwrap()).unwrap();
+    let http = reqwest::Client::new();
+    // Many requests at once, so records are still queued when the signal arrives.
+    let port = server.port;
+    let requests = (0..300).map(|_| {
+        http.post(format!("http://127.0.0.1:{port}/oauth/token"))
+            .basic_auth(cred["client_id"].as_str().unwrap(), cred["client_secret"].as_str())
+            .form(&[("grant_type", "client_credentials"), ("resource", "urn:writ:admin")])
+            .send()
+    });
+    for res in futures_util::future::join_all(requests).await {
+        assert_eq!(res.unwrap().status(), 200);
+    }
+    // SIGTERM: the server drains, then the audit writer flushes before the process exits.
+    let term = Command::new("kill").args(["-TERM", &server.child.id().to_string()]).status().unwrap();
+    assert!(term.success());
+    assert!(server.child.wait().unwrap().success());
+
+    let url = format!("sqlite://{}?mode=rw", dir.path().join("writ-data/writ.db").display());
+    let store = writ_store::Store::connect(&url).await.unwrap();
+    let (mut issued, mut after) = (0, None);
+    loop {
+        let page = writ_store::Page { limit: 200, after };
+        let events = writ_store::Audit::new(store.conn())
+            .list(&writ_store::Tenant::Operator, &page, Some("token.issued"))
+            .await
+            .unwrap();
+        issued += events.items.len();
+        match events.next {
+            Some(next) => after = Some(next),
+            None => break,
+        }
+    }
+    assert_eq!(issued, 300);
+}

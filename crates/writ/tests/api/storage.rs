@@ -76,3 +76,24 @@ async fn repositories_sqlite() {
 async fn repositories_postgres() {
     conflicts_and_missing_rows_become_domain_errors(Backend::Postgres).await;
 }
+
+/// On a current-thread runtime the writer cannot run before `shutdown` yields, so every record
+/// counted here was written by the shutdown flush.
+#[tokio::test(flavor = "current_thread")]
+async fn the_audit_writer_writes_everything_queued_before_shutdown() {
+    let db = TestDb::new(Backend::Sqlite).await.unwrap();
+    let store = Store::connect(&db.url).await.unwrap();
+    store.migrate().await.unwrap();
+    let writer = writ_http::audit::AuditWriter::start(store.clone());
+    for i in 0..2500 {
+        let event =
+            writ_core::AuditEvent::new(writ_core::Actor::System, None, "test.event", Some(i.to_string()));
+        writer.record(event);
+    }
+    writer.shutdown().await;
+    assert_eq!(count_rows(store.conn(), "audit_events").await.unwrap(), 2500);
+    assert_eq!(writer.dropped(), 0);
+    assert_eq!(writer.written(), 2500);
+    writer.record(writ_core::AuditEvent::new(writ_core::Actor::System, None, "late", None));
+    assert_eq!(writer.dropped(), 1, "after shutdown a record is counted as dropped, never lost silently");
+}

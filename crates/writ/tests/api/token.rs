@@ -30,7 +30,38 @@ fn basic(id: &str, secret: &str) -> String {
     )
 }
 
-on_every_backend!(basic_and_post_authentication_and_response_shape, errors_follow_rfc_6749);
+on_every_backend!(
+    basic_and_post_authentication_and_response_shape,
+    errors_follow_rfc_6749,
+    metrics_count_tokens
+);
+
+async fn metrics_count_tokens(app: TestApp) {
+    let (id, secret) = setup(&app).await;
+    app.token(&id, &secret, &[]).await;
+    app.token(&id, &secret, &[]).await;
+    app.token_request(&id, &secret, &[("scope", "invoices:write")]).await;
+    app.token_request(&id, "writ_cs_wrong", &[]).await;
+    let res = app.http.get(app.url("/metrics")).send().await.unwrap();
+    assert_eq!(res.status(), 200);
+    assert!(res.headers()["content-type"].to_str().unwrap().starts_with("text/plain"));
+    let text = res.text().await.unwrap();
+    let value = |prefix: &str| -> f64 {
+        text.lines()
+            .find(|l| l.starts_with(prefix))
+            .and_then(|l| l.rsplit(' ').next())
+            .unwrap()
+            .parse()
+            .unwrap()
+    };
+    let org_line = text.lines().find(|l| l.starts_with("writ_tokens_issued_total{org=\"org_")).unwrap();
+    assert!(org_line.ends_with(" 2"), "{org_line}");
+    assert_eq!(value("writ_tokens_refused_total{reason=\"invalid_scope\"}"), 1.0);
+    assert_eq!(value("writ_tokens_refused_total{reason=\"invalid_client\"}"), 1.0);
+    assert!(value("writ_token_request_duration_seconds_count") >= 5.0, "operator token, setup and these");
+    assert_eq!(value("writ_audit_records_dropped_total"), 0.0);
+    assert!(value("writ_client_cache_entries") >= 1.0);
+}
 
 async fn basic_and_post_authentication_and_response_shape(app: TestApp) {
     let (id, secret) = setup(&app).await;
@@ -63,6 +94,19 @@ async fn basic_and_post_authentication_and_response_shape(app: TestApp) {
     assert_eq!(res.status(), 200);
     // Auth0's `audience` works too.
     app.token(&id, &secret, &[("audience", BILLING)]).await;
+
+    // Basic credentials are form-urlencoded before base64 (RFC 6749 §2.3.1): `%5F` is `_`.
+    let encoded_id = id.replace('_', "%5F");
+    let raw = base64::engine::general_purpose::STANDARD.encode(format!("{encoded_id}:{secret}"));
+    let res = app
+        .http
+        .post(app.url("/oauth/token"))
+        .header(header::AUTHORIZATION, format!("Basic {raw}"))
+        .form(&[("grant_type", "client_credentials")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 200);
 }
 
 async fn errors_follow_rfc_6749(app: TestApp) {
