@@ -5,6 +5,7 @@ mod admin;
 mod cli;
 mod e2e;
 mod instances;
+mod interop;
 mod issuer;
 mod keys;
 mod openapi;

@@ -1,0 +1,51 @@
+//! Interop: Python's authlib gets a token through discovery and PyJWT verifies it, for each signing
+//! algorithm. CI installs the packages and sets `WRIT_TEST_INTEROP=1`, which makes their absence a
+//! failure; elsewhere the test runs when they are importable.
+
+use std::process::Command;
+
+use serde_json::{Value, json};
+use writ_testkit::{Backend, spawn_app};
+
+fn python_ready() -> bool {
+    let required = std::env::var("WRIT_TEST_INTEROP").is_ok_and(|v| v == "1");
+    let importable = Command::new("python3")
+        .args(["-c", "import jwt, authlib, requests"])
+        .output()
+        .is_ok_and(|o| o.status.success());
+    assert!(
+        importable || !required,
+        "WRIT_TEST_INTEROP=1 but PyJWT/authlib are missing: pip install -r crates/writ/tests/interop/requirements.txt"
+    );
+    importable
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn python_oauth_and_jwt_libraries_accept_writ() {
+    if !python_ready() {
+        eprintln!("PyJWT/authlib not installed: interop not run");
+        return;
+    }
+    let app = spawn_app(Backend::Sqlite).await.unwrap();
+    let op = app.operator_token().await;
+    let script = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/interop/interop.py");
+    for (n, alg) in [None, Some("RS256"), Some("EdDSA")].into_iter().enumerate() {
+        let resource = format!("https://api{n}.example.com/billing");
+        let body = json!({"identifier": resource, "name": "Billing", "scopes": [{"name": "invoices:read"}], "signing_alg": alg});
+        assert_eq!(app.post("/admin/v1/resources", &op, &body).await.0, 201);
+        let org = app.create_org(&op, &format!("org-{n}"), &[(&resource, &["invoices:read"])]).await;
+        let (id, secret) = app.create_org_client(&op, &org, &[(&resource, &["invoices:read"])]).await;
+        let out = Command::new("python3")
+            .args([script, &app.ctx.issuer, &id, &secret, &resource, "invoices:read"])
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "interop failed for {alg:?}:\n{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let result: Value = serde_json::from_slice(&out.stdout).unwrap();
+        assert_eq!(result["alg"], alg.unwrap_or("ES256"));
+        assert_eq!(result["claims"]["oid"], org.as_str());
+    }
+}
