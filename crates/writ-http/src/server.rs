@@ -84,6 +84,7 @@ impl Application {
 
 /// The whole `main` of a single-service binary: settings, telemetry, build, run.
 pub async fn serve_main(
+    name: &'static str,
     args: crate::settings::SettingsArgs,
     services: &[Configure],
 ) -> std::process::ExitCode {
@@ -94,7 +95,7 @@ pub async fn serve_main(
             return std::process::ExitCode::from(2);
         }
     };
-    let _telemetry = crate::telemetry::init(&settings.log);
+    let _telemetry = crate::telemetry::init(&settings.log, name);
     match Application::build(settings, services).await {
         Ok(app) => {
             tracing::info!(port = app.port(), issuer = %app.context().issuer, "listening");

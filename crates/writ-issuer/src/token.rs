@@ -16,7 +16,7 @@ use crate::OAuthError;
 use crate::oauth_error::no_store;
 use crate::request::{self, Credentials};
 
-#[tracing::instrument(skip_all, fields(client_id, grant_type = "client_credentials", error.code))]
+#[tracing::instrument(skip_all, fields(client_id, org_id, grant_type = "client_credentials", error.code))]
 pub async fn token(
     req: HttpRequest,
     payload: web::Payload,
@@ -62,6 +62,9 @@ async fn issue(req: &HttpRequest, payload: web::Payload, ctx: &Context) -> Resul
     };
 
     let (loaded, secret_id) = authenticate(ctx, &creds).await?;
+    if let Some(org) = loaded.client.kind.org_id() {
+        tracing::Span::current().record("org_id", org.as_str());
+    }
     let grant = writ_core::grant(&loaded.client, loaded.org.as_ref(), loaded.user.as_ref(), &token_request)
         .map_err(|e| match e {
         GrantError::Inactive(reason) => {

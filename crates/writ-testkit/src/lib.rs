@@ -161,7 +161,7 @@ pub struct TestApp {
 pub async fn spawn_app(backend: Backend) -> Option<TestApp> {
     let db = TestDb::new(backend).await?;
     let settings = db.settings();
-    let _ = writ_http::telemetry::init(&settings.log);
+    let _ = writ_http::telemetry::init(&settings.log, "writ-test");
     let app = writ::build(settings).await.unwrap();
     let port = app.port();
     let ctx = app.context().clone();

@@ -64,7 +64,7 @@ pub async fn run(cli: Cli) -> ExitCode {
         Ok(s) => s,
         Err(e) => return fail(&e),
     };
-    let _telemetry = writ_http::telemetry::init(&settings.log);
+    let _telemetry = writ_http::telemetry::init(&settings.log, "writ");
     match cli.command {
         Command::Serve => serve(settings).await,
         Command::Migrate => migrate(settings).await,

@@ -35,9 +35,14 @@ impl Drop for Serve {
 }
 
 pub fn serve(dir: &std::path::Path, args: &[&str]) -> Serve {
+    serve_with_env(dir, args, &[])
+}
+
+pub fn serve_with_env(dir: &std::path::Path, args: &[&str], envs: &[(&str, &str)]) -> Serve {
     let mut child = writ()
         .args(["serve", "--addr", "127.0.0.1:0"])
         .args(args)
+        .envs(envs.iter().copied())
         .current_dir(dir)
         .stderr(Stdio::piped())
         .spawn()
@@ -207,4 +212,36 @@ async fn audit_records_queued_at_shutdown_are_written() {
         }
     }
     assert_eq!(issued, 300);
+}
+
+/// With an OTLP endpoint configured, request spans are exported to it over gRPC. A plain TCP
+/// listener stands in for the collector: the exporter connecting and opening an HTTP/2 session is
+/// the export starting.
+#[tokio::test]
+async fn request_spans_are_exported_over_otlp_when_configured() {
+    use std::io::Read;
+    let collector = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let endpoint = format!("http://{}", collector.local_addr().unwrap());
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let (mut conn, _) = collector.accept().unwrap();
+        conn.set_read_timeout(Some(std::time::Duration::from_secs(5))).unwrap();
+        let mut preface = [0u8; 24];
+        let _ = conn.read_exact(&mut preface);
+        let _ = tx.send(preface.to_vec());
+    });
+    let dir = tempfile::tempdir().unwrap();
+    let envs = [("OTEL_EXPORTER_OTLP_ENDPOINT", endpoint.as_str()), ("OTEL_BSP_SCHEDULE_DELAY", "100")];
+    let server = serve_with_env(dir.path(), &[], &envs);
+    // Nothing to export yet, so no connection; the request's spans are what gets sent.
+    assert!(rx.recv_timeout(std::time::Duration::from_millis(800)).is_err(), "exported before any request");
+    let res = reqwest::Client::new()
+        .get(format!("http://127.0.0.1:{}/.well-known/jwks.json", server.port))
+        .header("traceparent", "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 200);
+    let preface = rx.recv_timeout(std::time::Duration::from_secs(15)).expect("no export within 15 s");
+    assert_eq!(&preface, b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n", "an HTTP/2 (gRPC) session");
 }
