@@ -15,6 +15,12 @@ async fn setup(app: &TestApp) -> (String, String) {
     app.create_org_client(&op, &org, &[(BILLING, &["invoices:read"])]).await
 }
 
+/// The id of the org `setup` created.
+async fn org_of(app: &TestApp) -> String {
+    let (_, orgs) = app.get("/admin/v1/orgs", &app.operator_token().await).await;
+    orgs["data"][0]["id"].as_str().unwrap().to_owned()
+}
+
 async fn error_of(res: reqwest::Response) -> (u16, String, reqwest::header::HeaderMap) {
     let status = res.status().as_u16();
     let headers = res.headers().clone();
@@ -125,6 +131,18 @@ async fn errors_follow_rfc_6749(app: TestApp) {
         assert_eq!((status, error.as_str()), (401, "invalid_client"), "{cid}");
         assert_eq!(headers[header::CACHE_CONTROL], "no-store");
     }
+    // A secret with a bad checksum is refused before any lookup: the client is not even loaded
+    // into the cache. A well-formed wrong secret is looked up (and cached).
+    let fresh_id = app.create_org_client(&app.operator_token().await, &org_of(&app).await, &[]).await.0;
+    let mut bad_checksum = other.expose().to_owned();
+    let last = bad_checksum.pop().unwrap();
+    bad_checksum.push(if last == 'a' { 'b' } else { 'a' });
+    let cached = app.ctx.clients.len();
+    assert_eq!(error_of(app.token_request(&fresh_id, &bad_checksum, &[]).await).await.1, "invalid_client");
+    assert_eq!(app.ctx.clients.len(), cached, "no lookup for a malformed secret");
+    assert_eq!(error_of(app.token_request(&fresh_id, other.expose(), &[]).await).await.1, "invalid_client");
+    assert_eq!(app.ctx.clients.len(), cached + 1);
+
     // With Basic, the 401 carries a Basic challenge.
     let res = app
         .http
