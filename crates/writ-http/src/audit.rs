@@ -17,8 +17,8 @@ const QUEUE: usize = 65_536;
 const BATCH: usize = 1_024;
 
 enum Msg {
-    Event(Box<AuditEvent>),
-    SecretUsed(SecretId, OffsetDateTime),
+    /// An event, and the secret whose `last_used_at` it moves forward, if any.
+    Event(Box<AuditEvent>, Option<SecretId>),
     Flush(oneshot::Sender<()>),
 }
 
@@ -36,7 +36,15 @@ impl std::fmt::Debug for AuditWriter {
 }
 
 impl AuditWriter {
-    pub fn start(store: Store) -> Self {
+    /// Starts the writer on a pool of its own. Its connections are opened by the writer task on the
+    /// runtime that starts it (the process's main runtime), so they stay usable at shutdown, after
+    /// the HTTP workers' runtimes — which opened the shared pool's connections — are gone.
+    pub async fn start(database_url: &str) -> Result<Self, writ_store::StoreError> {
+        Ok(Self::with_store(Store::connect_with(database_url, 2).await?))
+    }
+
+    /// Starts the writer on `store`.
+    pub fn with_store(store: Store) -> Self {
         let (tx, rx) = mpsc::channel(QUEUE);
         let dropped = Arc::new(AtomicU64::new(0));
         let written = Arc::new(AtomicU64::new(0));
@@ -46,12 +54,13 @@ impl AuditWriter {
 
     /// Queues an event without waiting.
     pub fn record(&self, event: AuditEvent) {
-        self.offer(Msg::Event(Box::new(event)));
+        self.offer(Msg::Event(Box::new(event), None));
     }
 
-    /// Queues a secret's use without waiting.
-    pub fn secret_used(&self, id: SecretId, at: OffsetDateTime) {
-        self.offer(Msg::SecretUsed(id, at));
+    /// Queues an event that used `secret` (token issuance): one message records both the event
+    /// and the secret's `last_used_at` (the event's time).
+    pub fn record_secret_use(&self, event: AuditEvent, secret: SecretId) {
+        self.offer(Msg::Event(Box::new(event), Some(secret)));
     }
 
     fn offer(&self, msg: Msg) {
@@ -100,10 +109,12 @@ async fn run(store: Store, mut rx: mpsc::Receiver<Msg>, dropped: Arc<AtomicU64>,
         let mut next = Some(first);
         while let Some(msg) = next.take() {
             match msg {
-                Msg::Event(e) => events.push(*e),
-                Msg::SecretUsed(id, at) => {
-                    let slot = used.entry(id).or_insert(at);
-                    *slot = (*slot).max(at);
+                Msg::Event(e, secret) => {
+                    if let Some(id) = secret {
+                        let slot = used.entry(id).or_insert(e.occurred_at);
+                        *slot = (*slot).max(e.occurred_at);
+                    }
+                    events.push(*e);
                 }
                 Msg::Flush(ack) => acks.push(ack),
             }
@@ -115,7 +126,7 @@ async fn run(store: Store, mut rx: mpsc::Receiver<Msg>, dropped: Arc<AtomicU64>,
         if write(&store, &events, &touched).await {
             written.fetch_add(events.len() as u64, Ordering::Relaxed);
         } else {
-            dropped.fetch_add((events.len() + touched.len()) as u64, Ordering::Relaxed);
+            dropped.fetch_add(events.len() as u64, Ordering::Relaxed);
         }
         events.clear();
         for ack in acks.drain(..) {
@@ -124,12 +135,16 @@ async fn run(store: Store, mut rx: mpsc::Receiver<Msg>, dropped: Arc<AtomicU64>,
     }
 }
 
-/// Writes a batch, retrying twice; `false` if it could not be written.
+/// Writes a batch in one transaction — one commit (one fsync) per batch, and a failed attempt
+/// leaves nothing behind to collide with its retry — retrying twice; `false` if it could not be
+/// written.
 async fn write(store: &Store, events: &[AuditEvent], used: &[(SecretId, OffsetDateTime)]) -> bool {
     for attempt in 0..3 {
         let result = async {
-            Audit::new(store.conn()).record_many(events).await?;
-            writ_store::touch_secrets(store.conn(), used).await
+            let txn = store.begin().await?;
+            Audit::new(&txn).record_many(events).await?;
+            writ_store::touch_secrets(&txn, used).await?;
+            txn.commit().await.map_err(writ_store::StoreError::from)
         }
         .await;
         match result {

@@ -98,7 +98,7 @@ impl Context {
             Some(url) => ChangeBus::redis(url, &settings.redis_prefix, apply).await?,
             None => ChangeBus::local(),
         };
-        let audit = AuditWriter::start(store.clone());
+        let audit = AuditWriter::start(&settings.database_url()).await?;
         let ctx = Arc::new(Self {
             settings,
             issuer,

@@ -23,7 +23,7 @@ async fn metrics(ctx: web::Data<Context>) -> HttpResponse {
         ),
         (
             "writ_audit_records_dropped_total",
-            "Audit records and secret-use updates dropped (queue full or write failed).",
+            "Audit records dropped (queue full or write failed); each also loses its secret-use update.",
             ctx.audit.dropped(),
         ),
         (

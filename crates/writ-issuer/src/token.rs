@@ -118,9 +118,8 @@ async fn issue(req: &HttpRequest, payload: web::Payload, ctx: &Context) -> Resul
     }));
     event.ip = req.peer_addr().map(|a| a.ip().to_string());
     event.request_id = req.headers().get("x-request-id").and_then(|v| v.to_str().ok()).map(str::to_owned);
-    ctx.audit.record(event);
+    ctx.audit.record_secret_use(event, secret_id);
     ctx.metrics.token_issued(claims.oid.as_deref());
-    ctx.audit.secret_used(secret_id, writ_core::now());
 
     let mut res = HttpResponse::Ok();
     no_store(&mut res);

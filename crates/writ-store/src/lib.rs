@@ -113,12 +113,18 @@ impl Store {
     /// busy timeout, so readers never wait for the writer and a brief write lock is waited out
     /// instead of failing with `database is locked`.
     pub async fn connect(url: &str) -> Result<Self> {
+        Self::connect_with(url, 16).await
+    }
+
+    /// Like [`Store::connect`], with at most `max_connections` connections (8 at most on SQLite,
+    /// whose single writer gains nothing from more).
+    pub async fn connect_with(url: &str, max_connections: u32) -> Result<Self> {
         let mut opts = ConnectOptions::new(url.to_owned());
         opts.sqlx_logging(false)
             .connect_timeout(Duration::from_secs(5))
             .acquire_timeout(Duration::from_secs(5));
         if url.starts_with("sqlite:") {
-            opts.max_connections(8).map_sqlx_sqlite_opts(|o| {
+            opts.max_connections(max_connections.min(8)).map_sqlx_sqlite_opts(|o| {
                 o.journal_mode(SqliteJournalMode::Wal)
                     .synchronous(SqliteSynchronous::Normal)
                     .busy_timeout(Duration::from_secs(10))
@@ -126,7 +132,7 @@ impl Store {
                     .create_if_missing(true)
             });
         } else {
-            opts.max_connections(16);
+            opts.max_connections(max_connections);
         }
         Ok(Self { db: Database::connect(opts).await? })
     }

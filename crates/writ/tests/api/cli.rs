@@ -174,15 +174,26 @@ fn keys_can_be_listed_rotated_and_revoked_from_the_command_line() {
 }
 
 #[tokio::test]
-async fn audit_records_queued_at_shutdown_are_written() {
-    let dir = tempfile::tempdir().unwrap();
-    let mut server = serve(dir.path(), &[]);
-    let cred: Value =
-        serde_json::from_slice(&std::fs::read(dir.path().join("writ-data/operator.json")).unwrap()).unwrap();
+async fn audit_records_queued_at_shutdown_are_written_sqlite() {
+    audit_records_queued_at_shutdown_are_written(writ_testkit::Backend::Sqlite).await;
+}
+
+#[tokio::test]
+async fn audit_records_queued_at_shutdown_are_written_postgres() {
+    audit_records_queued_at_shutdown_are_written(writ_testkit::Backend::Postgres).await;
+}
+
+async fn audit_records_queued_at_shutdown_are_written(backend: writ_testkit::Backend) {
+    let Some(db) = writ_testkit::TestDb::new(backend).await else { return };
+    let args = ["--database-url", db.url.as_str()];
+    let boot = writ().arg("bootstrap").args(args).current_dir(db.dir.path()).output().unwrap();
+    assert!(boot.status.success(), "{}", String::from_utf8_lossy(&boot.stderr));
+    let cred: Value = serde_json::from_slice(&boot.stdout).unwrap();
+    let mut server = serve(db.dir.path(), &args);
     let http = reqwest::Client::new();
     // Many requests at once, so records are still queued when the signal arrives.
     let port = server.port;
-    let requests = (0..300).map(|_| {
+    let requests = (0..1000).map(|_| {
         http.post(format!("http://127.0.0.1:{port}/oauth/token"))
             .basic_auth(cred["client_id"].as_str().unwrap(), cred["client_secret"].as_str())
             .form(&[("grant_type", "client_credentials"), ("resource", "urn:writ:admin")])
@@ -196,8 +207,7 @@ async fn audit_records_queued_at_shutdown_are_written() {
     assert!(term.success());
     assert!(server.child.wait().unwrap().success());
 
-    let url = format!("sqlite://{}?mode=rw", dir.path().join("writ-data/writ.db").display());
-    let store = writ_store::Store::connect(&url).await.unwrap();
+    let store = writ_store::Store::connect(&db.url).await.unwrap();
     let (mut issued, mut after) = (0, None);
     loop {
         let page = writ_store::Page { limit: 200, after };
@@ -211,7 +221,8 @@ async fn audit_records_queued_at_shutdown_are_written() {
             None => break,
         }
     }
-    assert_eq!(issued, 300);
+    assert_eq!(issued, 1000);
+    store.close().await.unwrap();
 }
 
 /// With an OTLP endpoint configured, request spans are exported to it over gRPC. A plain TCP

@@ -84,7 +84,7 @@ async fn the_audit_writer_writes_everything_queued_before_shutdown() {
     let db = TestDb::new(Backend::Sqlite).await.unwrap();
     let store = Store::connect(&db.url).await.unwrap();
     store.migrate().await.unwrap();
-    let writer = writ_http::audit::AuditWriter::start(store.clone());
+    let writer = writ_http::audit::AuditWriter::with_store(store.clone());
     for i in 0..2500 {
         let event =
             writ_core::AuditEvent::new(writ_core::Actor::System, None, "test.event", Some(i.to_string()));
