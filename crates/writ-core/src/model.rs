@@ -366,6 +366,7 @@ pub const ADMIN_SCOPES: &[(&str, &str)] = &[
 
 /// The scopes of the guard API.
 pub const GUARD_SCOPES: &[(&str, &str)] = &[
+    ("guard:introspect", "Introspect tokens issued to other clients (resource servers, gateways)"),
     ("guard:revocations:read", "Follow the revocation feed"),
     ("guard:ratelimit:check", "Check per-client rate limits"),
 ];

@@ -39,6 +39,8 @@ pub enum InitError {
     Invalid(#[from] writ_core::Invalid),
     #[error("redis: {0}")]
     Redis(#[from] redis::RedisError),
+    #[error("guard store: {0}")]
+    Guard(#[from] writ_guard_store::GuardError),
 }
 
 pub struct Context {
@@ -56,6 +58,8 @@ pub struct Context {
     pub clients: Arc<ClientCache>,
     pub changes: ChangeBus,
     pub audit: AuditWriter,
+    /// Revocation state: Redis when configured, else this process's memory.
+    pub guard: Arc<dyn writ_guard_store::GuardStore>,
     pub metrics: crate::metrics::Metrics,
     keys_changed: Arc<tokio::sync::Notify>,
 }
@@ -99,6 +103,10 @@ impl Context {
             None => ChangeBus::local(),
         };
         let audit = AuditWriter::start(&settings.database_url()).await?;
+        let guard: Arc<dyn writ_guard_store::GuardStore> = match &settings.redis_url {
+            Some(url) => Arc::new(writ_guard_store::RedisStore::connect(url, &settings.redis_prefix).await?),
+            None => Arc::new(writ_guard_store::MemoryStore::new()),
+        };
         let ctx = Arc::new(Self {
             settings,
             issuer,
@@ -111,6 +119,7 @@ impl Context {
             clients,
             changes,
             audit,
+            guard,
             metrics: Default::default(),
             keys_changed,
         });

@@ -30,6 +30,9 @@ pub enum OAuthError {
     TooLarge,
     /// Something broke on our side (500, `server_error`); the cause is logged, not sent.
     Server,
+    /// RFC 6749 §5.2 via RFC 7009 §2.2.1: the revocation state cannot be reached right now (503 with
+    /// `Retry-After`); the caller should retry.
+    Unavailable,
 }
 
 impl OAuthError {
@@ -42,6 +45,7 @@ impl OAuthError {
             Self::InvalidScope(_) => "invalid_scope",
             Self::InvalidTarget(_) => "invalid_target",
             Self::Server => "server_error",
+            Self::Unavailable => "temporarily_unavailable",
         }
     }
 
@@ -55,6 +59,7 @@ impl OAuthError {
             Self::UnsupportedGrantType => "only grant_type=client_credentials is supported",
             Self::TooLarge => "the request body is too large",
             Self::Server => "the server could not handle the request",
+            Self::Unavailable => "revocation state is unreachable; retry shortly",
         }
     }
 }
@@ -71,6 +76,7 @@ impl ResponseError for OAuthError {
             Self::InvalidClient { .. } => StatusCode::UNAUTHORIZED,
             Self::TooLarge => StatusCode::PAYLOAD_TOO_LARGE,
             Self::Server => StatusCode::INTERNAL_SERVER_ERROR,
+            Self::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
             _ => StatusCode::BAD_REQUEST,
         }
     }
@@ -78,6 +84,9 @@ impl ResponseError for OAuthError {
     fn error_response(&self) -> HttpResponse {
         let mut res = HttpResponse::build(self.status_code());
         no_store(&mut res);
+        if let Self::Unavailable = self {
+            res.insert_header((header::RETRY_AFTER, "1"));
+        }
         if let Self::InvalidClient { basic: true } = self {
             res.insert_header((header::WWW_AUTHENTICATE, "Basic realm=\"writ\", charset=\"UTF-8\""));
         }

@@ -21,6 +21,9 @@ pub struct Params {
     pub scope: Option<String>,
     pub resources: Vec<String>,
     pub audience: Option<String>,
+    /// RFC 7009 / RFC 7662: the token to revoke or introspect.
+    pub token: Option<String>,
+    pub token_type_hint: Option<String>,
 }
 
 impl Params {
@@ -38,6 +41,8 @@ impl Params {
             "client_secret" => &mut self.client_secret,
             "scope" => &mut self.scope,
             "audience" => &mut self.audience,
+            "token" => &mut self.token,
+            "token_type_hint" => &mut self.token_type_hint,
             // RFC 6749 §3.2: unrecognized parameters are ignored.
             _ => return Ok(()),
         };

@@ -134,7 +134,7 @@ async fn issue(req: &HttpRequest, payload: web::Payload, ctx: &Context) -> Resul
 /// Checks the client's secret. Every failure — malformed secret, unknown client, wrong or expired
 /// secret — is the same `invalid_client`; an unknown client still pays for a hash comparison, so
 /// timing does not tell which it was.
-async fn authenticate(
+pub(crate) async fn authenticate(
     ctx: &Context,
     creds: &Credentials,
 ) -> Result<(Arc<ClientCredentials>, SecretId), OAuthError> {

@@ -169,6 +169,21 @@ impl KeyRing {
         audience: &str,
         now: i64,
     ) -> Result<AccessClaims, TokenError> {
+        let claims = self.verify_any_audience(token, issuer, now)?;
+        if !claims.aud.contains(audience) {
+            return Err(TokenError::WrongAudience);
+        }
+        Ok(claims)
+    }
+
+    /// Like [`KeyRing::verify`] without the audience check: for introspection and revocation, which
+    /// concern tokens of every audience.
+    pub fn verify_any_audience(
+        &self,
+        token: &str,
+        issuer: &str,
+        now: i64,
+    ) -> Result<AccessClaims, TokenError> {
         let mut parts = token.split('.');
         let (Some(h), Some(p), Some(sig), None) = (parts.next(), parts.next(), parts.next(), parts.next())
         else {
@@ -208,9 +223,6 @@ impl KeyRing {
         }
         if claims.iss != issuer {
             return Err(TokenError::WrongIssuer);
-        }
-        if !claims.aud.contains(audience) {
-            return Err(TokenError::WrongAudience);
         }
         Ok(claims)
     }

@@ -4,6 +4,7 @@
 mod admin;
 mod cli;
 mod e2e;
+mod guard;
 mod instances;
 mod interop;
 mod issuer;

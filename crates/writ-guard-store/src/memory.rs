@@ -1,0 +1,96 @@
+//! The in-memory store of the embedded default: one process, so a map under a mutex suffices.
+//! Expired entries are purged as the map is written to.
+
+use std::collections::HashMap;
+use std::sync::Mutex;
+
+use crate::{GuardStore, Result, TokenFacts, WATERMARK_LIFETIME_SECONDS, Watermark};
+
+#[derive(Debug, Default)]
+pub struct MemoryStore {
+    /// Key → (value, expires at).
+    entries: Mutex<HashMap<String, (i64, i64)>>,
+}
+
+impl MemoryStore {
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    fn set_max(&self, key: String, value: i64, expires_at: i64, now: i64) {
+        let mut map = self.entries.lock().unwrap_or_else(|p| p.into_inner());
+        if map.len().is_multiple_of(1024) {
+            map.retain(|_, (_, exp)| *exp > now);
+        }
+        let slot = map.entry(key).or_insert((value, expires_at));
+        slot.0 = slot.0.max(value);
+        slot.1 = slot.1.max(expires_at);
+    }
+
+    fn get(&self, key: &str, now: i64) -> Option<i64> {
+        let map = self.entries.lock().unwrap_or_else(|p| p.into_inner());
+        map.get(key).filter(|(_, exp)| *exp > now).map(|(v, _)| *v)
+    }
+}
+
+fn watermark_key(w: Watermark<'_>) -> String {
+    match w {
+        Watermark::Client(id) => format!("client:{id}"),
+        Watermark::Org(id) => format!("org:{id}"),
+    }
+}
+
+#[async_trait::async_trait]
+impl GuardStore for MemoryStore {
+    async fn revoke_token(&self, jti: &str, exp: i64, now: i64) -> Result<()> {
+        self.set_max(format!("jti:{jti}"), 1, exp, now);
+        Ok(())
+    }
+
+    async fn revoke_before(&self, whose: Watermark<'_>, at: i64, now: i64) -> Result<()> {
+        self.set_max(watermark_key(whose), at, now + WATERMARK_LIFETIME_SECONDS, now);
+        Ok(())
+    }
+
+    async fn is_revoked(&self, t: &TokenFacts<'_>, now: i64) -> Result<bool> {
+        let by_jti = self.get(&format!("jti:{}", t.jti), now).is_some();
+        let by_client =
+            self.get(&watermark_key(Watermark::Client(t.client_id)), now).is_some_and(|at| t.iat <= at);
+        let by_org = t
+            .org_id
+            .and_then(|o| self.get(&watermark_key(Watermark::Org(o)), now))
+            .is_some_and(|at| t.iat <= at);
+        Ok(by_jti || by_client || by_org)
+    }
+
+    async fn ping(&self) -> Result<()> {
+        Ok(())
+    }
+
+    fn backend(&self) -> &'static str {
+        "memory"
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn keeps_the_contract() {
+        crate::contract::check(&MemoryStore::new()).await;
+    }
+
+    #[tokio::test]
+    async fn entries_expire_with_their_tokens() {
+        let store = MemoryStore::new();
+        let now = 1_000;
+        let t = TokenFacts { jti: "j", client_id: "c", org_id: None, iat: now, exp: now + 10 };
+        store.revoke_token("j", t.exp, now).await.unwrap();
+        assert!(store.is_revoked(&t, now + 9).await.unwrap());
+        assert!(!store.is_revoked(&t, now + 10).await.unwrap(), "gone once the token would have expired");
+        store.revoke_before(Watermark::Client("c"), now, now).await.unwrap();
+        assert!(store.is_revoked(&t, now + WATERMARK_LIFETIME_SECONDS - 1).await.unwrap());
+        assert!(!store.is_revoked(&t, now + WATERMARK_LIFETIME_SECONDS).await.unwrap());
+    }
+}
