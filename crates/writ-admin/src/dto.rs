@@ -402,3 +402,41 @@ pub struct RotateKey {
     #[serde(default)]
     pub immediate: bool,
 }
+
+/// What to revoke: exactly one of the fields.
+#[derive(Debug, Default, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CreateRevocation {
+    /// One token, by its `jti`.
+    pub jti: Option<String>,
+    /// Every token of this client issued until now.
+    pub client_id: Option<String>,
+    /// Every token of every client of this org issued until now.
+    pub org_id: Option<String>,
+}
+
+/// Options of `POST /clients/{client_id}/revoke-tokens`.
+#[derive(Debug, Default, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RevokeClientTokens {
+    /// Only the tokens this secret authenticated (found in the issuance audit records of the last
+    /// day — the longest a token lives). Default: every token of the client.
+    pub secret_id: Option<String>,
+}
+
+/// A revocation that took effect.
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct RevocationDto {
+    /// `token`, `client`, `org` or `secret`.
+    pub kind: String,
+    pub id: String,
+    pub revoked_at: String,
+    /// For `secret`: how many live tokens were revoked.
+    pub tokens: Option<usize>,
+}
+
+impl RevocationDto {
+    pub(crate) fn new(kind: &str, id: &str, tokens: Option<usize>) -> Self {
+        Self { kind: kind.into(), id: id.into(), revoked_at: rfc3339(writ_core::now()), tokens }
+    }
+}

@@ -2,8 +2,9 @@
 //! token (audience `urn:writ:admin`), requires the scope named by the marker type, and tells which
 //! tenant the caller is. An org-bound token (`oid`) sees only its own org.
 
-use std::future::{Ready, ready};
+use std::future::Future;
 use std::marker::PhantomData;
+use std::pin::Pin;
 
 use actix_web::{FromRequest, HttpRequest, dev::Payload, web};
 use writ_core::{ADMIN_AUDIENCE, OrgId};
@@ -39,6 +40,7 @@ scopes! {
     ClientsWrite => "admin:clients:write",
     KeysRead => "admin:keys:read",
     KeysWrite => "admin:keys:write",
+    RevocationsWrite => "admin:revocations:write",
 }
 
 /// A verified admin caller holding scope `S`.
@@ -76,12 +78,41 @@ impl<S> Authorized<S> {
     }
 }
 
-impl<S: RequiredScope> FromRequest for Authorized<S> {
+impl<S: RequiredScope + 'static> FromRequest for Authorized<S> {
     type Error = ApiError;
-    type Future = Ready<Result<Self, ApiError>>;
+    type Future = Pin<Box<dyn Future<Output = Result<Self, ApiError>>>>;
 
     fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
-        ready(authorize(req))
+        let verified = authorize::<S>(req);
+        let ctx = req.app_data::<web::Data<Context>>().cloned();
+        Box::pin(async move {
+            let auth = verified?;
+            let ctx =
+                ctx.ok_or_else(|| ApiError::internal(&std::io::Error::other("Context is not registered")))?;
+            not_revoked(&ctx, &auth.claims).await?;
+            Ok(auth)
+        })
+    }
+}
+
+/// Writ honours its own revocations: a revoked token is refused like an invalid one. When the
+/// revocation state cannot be reached the admin API fails closed (503).
+async fn not_revoked(ctx: &Context, c: &AccessClaims) -> Result<(), ApiError> {
+    let facts = writ_guard_store::TokenFacts {
+        jti: &c.jti,
+        client_id: &c.client_id,
+        org_id: c.oid.as_deref(),
+        iat: c.iat,
+        exp: c.exp,
+    };
+    let now = time::OffsetDateTime::now_utc().unix_timestamp();
+    match ctx.guard.is_revoked(&facts, now).await {
+        Ok(false) => Ok(()),
+        Ok(true) => Err(ApiError::unauthorized("the token was revoked")),
+        Err(e) => {
+            tracing::error!(error = %e, "revocation state unreachable: refusing admin calls");
+            Err(ApiError::unavailable("revocation state unreachable; retry shortly"))
+        }
     }
 }
 

@@ -671,6 +671,45 @@ impl<'c, C: ConnectionTrait> Audit<'c, C> {
         Ok(())
     }
 
+    /// The issuance record of a token: (client id, org id, exp), if it was audited.
+    pub async fn issued_token(&self, jti: &str) -> Result<Option<(String, Option<String>, i64)>> {
+        let row = audit_events::Entity::find()
+            .filter(audit_events::Column::Action.eq("token.issued"))
+            .filter(audit_events::Column::TargetId.eq(jti))
+            .one(self.c)
+            .await?;
+        Ok(row.map(|r| {
+            let exp = serde_json::from_str::<serde_json::Value>(&r.details)
+                .ok()
+                .and_then(|d| d["exp"].as_i64())
+                .unwrap_or(0);
+            (r.actor_id.unwrap_or_default(), r.org_id, exp)
+        }))
+    }
+
+    /// The tokens (jti, exp) that `secret` authenticated since `since`, from the issuance records.
+    pub async fn issued_with_secret(
+        &self,
+        secret: &SecretId,
+        since: OffsetDateTime,
+    ) -> Result<Vec<(String, i64)>> {
+        // serde_json writes `"secret_id":"sec_…"` exactly so; ids hold no LIKE wildcards.
+        let needle = format!("%\"secret_id\":\"{secret}\"%");
+        let rows = audit_events::Entity::find()
+            .filter(audit_events::Column::Action.eq("token.issued"))
+            .filter(audit_events::Column::OccurredAt.gte(since))
+            .filter(audit_events::Column::Details.like(needle))
+            .all(self.c)
+            .await?;
+        Ok(rows
+            .into_iter()
+            .filter_map(|r| {
+                let exp = serde_json::from_str::<serde_json::Value>(&r.details).ok()?["exp"].as_i64()?;
+                Some((r.target_id?, exp))
+            })
+            .collect())
+    }
+
     /// Events visible to `tenant`, oldest first; `action` filters by exact action name.
     pub async fn list(
         &self,

@@ -5,6 +5,7 @@ mod clients;
 mod keys;
 mod orgs;
 mod resources;
+mod revocations;
 mod secrets;
 
 use actix_web::HttpRequest;
@@ -28,7 +29,9 @@ pub(crate) fn configure(cfg: &mut ServiceConfig) {
         .service(secrets::delete_secret)
         .service(keys::list_keys)
         .service(keys::rotate_key)
-        .service(keys::revoke_key);
+        .service(keys::revoke_key)
+        .service(revocations::create_revocation)
+        .service(revocations::revoke_client_tokens);
 }
 
 /// Adds where a request came from to its audit event.

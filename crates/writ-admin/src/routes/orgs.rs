@@ -179,6 +179,16 @@ pub async fn update_org(
         .with_details(serde_json::json!({ "changed": changed, "status": OrgDto::from(&org).status }));
     Audit::new(&txn).record(&stamp(event, &req)).await?;
     txn.commit().await.map_err(StoreError::from)?;
+    if body.status.as_deref() == Some("suspended") {
+        // Suspension stops new tokens (change event) and the ones already out (watermark).
+        let now = time::OffsetDateTime::now_utc().unix_timestamp();
+        ctx.guard.revoke_before(writ_guard_store::Watermark::Org(id.as_str()), now, now).await.map_err(
+            |e| {
+                tracing::error!(error = %e, "org suspended, but its tokens could not be revoked");
+                ApiError::unavailable("org suspended, but revoking its tokens failed: retry the suspension")
+            },
+        )?;
+    }
     ctx.publish(Change::Org(id)).await;
     Ok(web::Json(OrgDto::from(&org)))
 }

@@ -15,7 +15,94 @@ async fn call(app: &TestApp, path: &str, id: &str, secret: &str, token: &str) ->
     (status, res.json().await.unwrap())
 }
 
-on_every_backend!(revoked_tokens_stop_introspecting_as_active, introspection_tells_strangers_nothing);
+on_every_backend!(
+    revoked_tokens_stop_introspecting_as_active,
+    introspection_tells_strangers_nothing,
+    admins_revoke_by_token_client_secret_and_org
+);
+
+/// A service client granted `guard:introspect`: (id, secret).
+async fn gateway(app: &TestApp, op: &str) -> (String, String) {
+    let body = json!({"name": "gateway", "kind": "service",
+                      "grants": [{"resource": GUARD_AUDIENCE, "scopes": ["guard:introspect"]}]});
+    let (status, gateway) = app.post("/admin/v1/clients", op, &body).await;
+    assert_eq!(status, 201, "{gateway}");
+    (gateway["client_id"].as_str().unwrap().to_owned(), gateway["client_secret"].as_str().unwrap().to_owned())
+}
+
+async fn admins_revoke_by_token_client_secret_and_org(app: TestApp) {
+    let op = app.operator_token().await;
+    app.create_resource(&op, BILLING, &["r"]).await;
+    let admin_scopes: &[&str] = &["admin:revocations:write", "admin:clients:read"];
+    let org =
+        app.create_org(&op, "acme", &[(BILLING, &["r"]), (writ_core::ADMIN_AUDIENCE, admin_scopes)]).await;
+    let other_org = app.create_org(&op, "beta", &[(BILLING, &["r"])]).await;
+    let (a, a_secret) = app.create_org_client(&op, &org, &[(BILLING, &["r"])]).await;
+    let (b, b_secret) = app.create_org_client(&op, &other_org, &[(BILLING, &["r"])]).await;
+    let (gw, gw_secret) = gateway(&app, &op).await;
+    let active = |token: String| {
+        let (gw, gw_secret) = (gw.clone(), gw_secret.clone());
+        let app = &app;
+        async move { call(app, "/oauth/introspect", &gw, &gw_secret, &token).await.1["active"] == true }
+    };
+
+    // One token, by jti.
+    let t1 = app.token(&a, &a_secret, &[]).await;
+    let t2 = app.token(&a, &a_secret, &[]).await;
+    app.ctx.audit.flush().await;
+    let jti =
+        call(&app, "/oauth/introspect", &gw, &gw_secret, &t1).await.1["jti"].as_str().unwrap().to_owned();
+    let (status, body) = app.post("/admin/v1/revocations", &op, &json!({"jti": jti})).await;
+    assert_eq!((status, body["kind"].as_str()), (201, Some("token")), "{body}");
+    assert!(!active(t1.clone()).await);
+    assert!(active(t2.clone()).await);
+
+    // Tokens of one secret only.
+    let (_, second) = app.post(&format!("/admin/v1/clients/{a}/secrets"), &op, &json!({})).await;
+    let second_secret = second["client_secret"].as_str().unwrap().to_owned();
+    let t3 = app.token(&a, &second_secret, &[]).await;
+    let secret_id = second["secret_id"].as_str().unwrap();
+    let (status, body) = app
+        .post(&format!("/admin/v1/clients/{a}/revoke-tokens"), &op, &json!({"secret_id": secret_id}))
+        .await;
+    assert_eq!((status, body["tokens"].as_u64()), (201, Some(1)), "{body}");
+    assert!(!active(t3).await);
+    assert!(active(t2.clone()).await, "minted with the other secret");
+
+    // Every token of the client until now; later ones are fine.
+    assert_eq!(app.post(&format!("/admin/v1/clients/{a}/revoke-tokens"), &op, &json!({})).await.0, 201);
+    assert!(!active(t2).await);
+    tokio::time::sleep(std::time::Duration::from_millis(1100)).await;
+    assert!(active(app.token(&a, &a_secret, &[]).await).await, "issued after the revocation");
+
+    // A tenant admin revokes within its own org only, and its own revoked token stops working.
+    let (tadmin, tsecret) =
+        app.create_org_client(&op, &org, &[(writ_core::ADMIN_AUDIENCE, admin_scopes)]).await;
+    let tenant = app.token(&tadmin, &tsecret, &[("resource", writ_core::ADMIN_AUDIENCE)]).await;
+    assert_eq!(app.post("/admin/v1/revocations", &tenant, &json!({"client_id": b})).await.0, 404);
+    let tb = app.token(&b, &b_secret, &[]).await;
+    app.ctx.audit.flush().await;
+    let b_jti =
+        call(&app, "/oauth/introspect", &gw, &gw_secret, &tb).await.1["jti"].as_str().unwrap().to_owned();
+    assert_eq!(app.post("/admin/v1/revocations", &tenant, &json!({"jti": b_jti})).await.0, 404);
+    assert!(active(tb.clone()).await);
+    assert_eq!(app.post("/admin/v1/revocations", &tenant, &json!({"client_id": tadmin})).await.0, 201);
+    let (status, body) = app.get("/admin/v1/clients", &tenant).await;
+    assert_eq!((status, body["detail"].as_str()), (401, Some("the token was revoked")));
+    assert_eq!(app.post("/admin/v1/revocations", &op, &json!({"jti": "x", "org_id": org})).await.0, 422);
+
+    // Suspending an org revokes the tokens it already has.
+    let res = app
+        .http
+        .patch(app.url(&format!("/admin/v1/orgs/{other_org}")))
+        .bearer_auth(&op)
+        .json(&json!({"status": "suspended"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 200);
+    assert!(!active(tb).await);
+}
 
 async fn revoked_tokens_stop_introspecting_as_active(app: TestApp) {
     let op = app.operator_token().await;
