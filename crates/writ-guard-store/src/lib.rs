@@ -33,6 +33,24 @@ pub enum Watermark<'a> {
     Org(&'a str),
 }
 
+/// One entry of the revocation feed that resource servers follow.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FeedEntry {
+    /// Opaque and increasing: pass the last one seen as `after` to get what came since.
+    pub cursor: String,
+    /// `token` (one jti), `client` or `org` (a watermark).
+    pub kind: String,
+    pub id: String,
+    /// For a watermark, tokens issued at or before this time are revoked; for a token, when it
+    /// was revoked.
+    pub at: i64,
+    /// When the entry stops mattering (the token's `exp`, or the watermark's end).
+    pub expires_at: i64,
+}
+
+/// How many entries the feed keeps; a follower further behind starts over from the newest.
+pub const FEED_LENGTH: usize = 100_000;
+
 #[derive(Debug, thiserror::Error)]
 pub enum GuardError {
     #[error("redis: {0}")]
@@ -53,6 +71,12 @@ pub trait GuardStore: Send + Sync + std::fmt::Debug {
 
     /// Whether the token is revoked, by its `jti` or by a watermark of its client or org.
     async fn is_revoked(&self, token: &TokenFacts<'_>, now: i64) -> Result<bool>;
+
+    /// Whether one token is revoked by its `jti` (the feed's single-token lookup).
+    async fn is_token_revoked(&self, jti: &str, now: i64) -> Result<bool>;
+
+    /// Feed entries after `after` (from the oldest kept when `None`), at most `limit`.
+    async fn feed(&self, after: Option<&str>, limit: usize) -> Result<Vec<FeedEntry>>;
 
     /// Whether the store answers (for `/readyz`).
     async fn ping(&self) -> Result<()>;
@@ -99,5 +123,21 @@ pub(crate) mod contract {
         store.revoke_before(Watermark::Client("cli_b"), now - 100, now).await.unwrap();
         assert!(store.is_revoked(&other, now).await.unwrap());
         store.ping().await.unwrap();
+        assert!(store.is_token_revoked("jti-1", now).await.unwrap());
+        assert!(!store.is_token_revoked("jti-2", now).await.unwrap());
+
+        // Every revocation is in the feed, in order, and a cursor resumes after itself.
+        let feed = store.feed(None, 100).await.unwrap();
+        let kinds: Vec<(&str, &str)> = feed.iter().map(|e| (e.kind.as_str(), e.id.as_str())).collect();
+        assert_eq!(
+            kinds,
+            vec![("token", "jti-1"), ("client", "cli_b"), ("org", "org_c"), ("client", "cli_b")]
+        );
+        assert_eq!(feed[0].expires_at, token.exp);
+        assert_eq!(feed[1].at, now - 5);
+        let rest = store.feed(Some(&feed[1].cursor), 100).await.unwrap();
+        assert_eq!(rest, feed[2..].to_vec());
+        assert!(store.feed(Some(&feed[3].cursor), 100).await.unwrap().is_empty());
+        assert_eq!(store.feed(None, 2).await.unwrap().len(), 2);
     }
 }

@@ -1,15 +1,17 @@
 //! The in-memory store of the embedded default: one process, so a map under a mutex suffices.
 //! Expired entries are purged as the map is written to.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, VecDeque};
 use std::sync::Mutex;
 
-use crate::{GuardStore, Result, TokenFacts, WATERMARK_LIFETIME_SECONDS, Watermark};
+use crate::{FEED_LENGTH, FeedEntry, GuardStore, Result, TokenFacts, WATERMARK_LIFETIME_SECONDS, Watermark};
 
 #[derive(Debug, Default)]
 pub struct MemoryStore {
     /// Key → (value, expires at).
     entries: Mutex<HashMap<String, (i64, i64)>>,
+    /// The feed, and the sequence number of its next entry.
+    feed: Mutex<(VecDeque<FeedEntry>, u64)>,
 }
 
 impl MemoryStore {
@@ -25,6 +27,19 @@ impl MemoryStore {
         let slot = map.entry(key).or_insert((value, expires_at));
         slot.0 = slot.0.max(value);
         slot.1 = slot.1.max(expires_at);
+    }
+
+    fn append(&self, kind: &str, id: &str, at: i64, expires_at: i64) {
+        let mut feed = self.feed.lock().unwrap_or_else(|p| p.into_inner());
+        let seq = feed.1;
+        feed.1 += 1;
+        // Zero-padded, so cursors compare as strings in feed order.
+        let entry =
+            FeedEntry { cursor: format!("{seq:020}"), kind: kind.into(), id: id.into(), at, expires_at };
+        feed.0.push_back(entry);
+        if feed.0.len() > FEED_LENGTH {
+            feed.0.pop_front();
+        }
     }
 
     fn get(&self, key: &str, now: i64) -> Option<i64> {
@@ -44,12 +59,34 @@ fn watermark_key(w: Watermark<'_>) -> String {
 impl GuardStore for MemoryStore {
     async fn revoke_token(&self, jti: &str, exp: i64, now: i64) -> Result<()> {
         self.set_max(format!("jti:{jti}"), 1, exp, now);
+        self.append("token", jti, now, exp);
         Ok(())
     }
 
     async fn revoke_before(&self, whose: Watermark<'_>, at: i64, now: i64) -> Result<()> {
-        self.set_max(watermark_key(whose), at, now + WATERMARK_LIFETIME_SECONDS, now);
+        let expires_at = now + WATERMARK_LIFETIME_SECONDS;
+        self.set_max(watermark_key(whose), at, expires_at, now);
+        let (kind, id) = match whose {
+            Watermark::Client(id) => ("client", id),
+            Watermark::Org(id) => ("org", id),
+        };
+        self.append(kind, id, at, expires_at);
         Ok(())
+    }
+
+    async fn is_token_revoked(&self, jti: &str, now: i64) -> Result<bool> {
+        Ok(self.get(&format!("jti:{jti}"), now).is_some())
+    }
+
+    async fn feed(&self, after: Option<&str>, limit: usize) -> Result<Vec<FeedEntry>> {
+        let feed = self.feed.lock().unwrap_or_else(|p| p.into_inner());
+        Ok(feed
+            .0
+            .iter()
+            .filter(|e| after.is_none_or(|a| e.cursor.as_str() > a))
+            .take(limit)
+            .cloned()
+            .collect())
     }
 
     async fn is_revoked(&self, t: &TokenFacts<'_>, now: i64) -> Result<bool> {

@@ -7,16 +7,26 @@ use std::time::Duration;
 
 use redis::aio::ConnectionManager;
 
-use crate::{GuardError, GuardStore, Result, TokenFacts, WATERMARK_LIFETIME_SECONDS, Watermark};
+use crate::{FeedEntry, GuardError, GuardStore, Result, TokenFacts, WATERMARK_LIFETIME_SECONDS, Watermark};
 
 /// How long a Redis call may take before the caller's fallback policy applies.
 const CALL_TIMEOUT: Duration = Duration::from_millis(500);
 
-/// Raises a watermark, never lowers it, and keeps it until `expires_at`.
+/// Raises a watermark (never lowers it), keeps it until `expires_at`, and appends to the feed:
+/// KEYS = [watermark, feed]; ARGV = [at, expires_at, kind, id, feed length].
 const RAISE: &str = r#"
 local current = tonumber(redis.call('GET', KEYS[1]) or '0')
 if tonumber(ARGV[1]) > current then redis.call('SET', KEYS[1], ARGV[1]) end
 redis.call('EXPIREAT', KEYS[1], ARGV[2])
+redis.call('XADD', KEYS[2], 'MAXLEN', '~', ARGV[5], '*', 'kind', ARGV[3], 'id', ARGV[4], 'at', ARGV[1], 'exp', ARGV[2])
+return 1
+"#;
+
+/// Revokes one jti until `exp` and appends to the feed: KEYS = [jti key, feed];
+/// ARGV = [exp, jti, now, feed length].
+const REVOKE: &str = r#"
+redis.call('SET', KEYS[1], 1, 'EXAT', ARGV[1])
+redis.call('XADD', KEYS[2], 'MAXLEN', '~', ARGV[4], '*', 'kind', 'token', 'id', ARGV[2], 'at', ARGV[3], 'exp', ARGV[1])
 return 1
 "#;
 
@@ -24,6 +34,7 @@ pub struct RedisStore {
     conn: ConnectionManager,
     prefix: String,
     raise: redis::Script,
+    revoke: redis::Script,
 }
 
 impl std::fmt::Debug for RedisStore {
@@ -39,7 +50,12 @@ impl RedisStore {
             .set_connection_timeout(Some(Duration::from_secs(2)))
             .set_response_timeout(Some(CALL_TIMEOUT));
         let conn = ConnectionManager::new_with_config(client, config).await?;
-        Ok(Self { conn, prefix: format!("{prefix}{{guard}}:"), raise: redis::Script::new(RAISE) })
+        Ok(Self {
+            conn,
+            prefix: format!("{prefix}{{guard}}:"),
+            raise: redis::Script::new(RAISE),
+            revoke: redis::Script::new(REVOKE),
+        })
     }
 
     fn key(&self, rest: std::fmt::Arguments<'_>) -> String {
@@ -60,19 +76,25 @@ impl GuardStore for RedisStore {
         if exp <= now {
             return Ok(()); // already dead: nothing to remember
         }
-        let key = self.key(format_args!("rev:jti:{jti}"));
         let mut conn = self.conn.clone();
-        self.timed(redis::cmd("SET").arg(&key).arg(1).arg("EXAT").arg(exp).query_async::<()>(&mut conn)).await
+        let mut call = self.revoke.key(self.key(format_args!("rev:jti:{jti}")));
+        call.key(self.key(format_args!("feed"))).arg(exp).arg(jti).arg(now).arg(crate::FEED_LENGTH);
+        self.timed(call.invoke_async::<i64>(&mut conn)).await.map(drop)
     }
 
     async fn revoke_before(&self, whose: Watermark<'_>, at: i64, now: i64) -> Result<()> {
-        let key = match whose {
-            Watermark::Client(id) => self.key(format_args!("rev:client:{id}")),
-            Watermark::Org(id) => self.key(format_args!("rev:org:{id}")),
+        let (key, kind, id) = match whose {
+            Watermark::Client(id) => (self.key(format_args!("rev:client:{id}")), "client", id),
+            Watermark::Org(id) => (self.key(format_args!("rev:org:{id}")), "org", id),
         };
         let mut conn = self.conn.clone();
         let mut call = self.raise.key(key);
-        call.arg(at).arg(now + WATERMARK_LIFETIME_SECONDS);
+        call.key(self.key(format_args!("feed")))
+            .arg(at)
+            .arg(now + WATERMARK_LIFETIME_SECONDS)
+            .arg(kind)
+            .arg(id)
+            .arg(crate::FEED_LENGTH);
         self.timed(call.invoke_async::<i64>(&mut conn)).await.map(drop)
     }
 
@@ -90,6 +112,45 @@ impl GuardStore for RedisStore {
         let by_jti = values.first().copied().flatten().is_some();
         let by_watermark = values.iter().skip(1).flatten().any(|at| t.iat <= *at);
         Ok(by_jti || by_watermark)
+    }
+
+    async fn is_token_revoked(&self, jti: &str, _now: i64) -> Result<bool> {
+        let mut conn = self.conn.clone();
+        let key = self.key(format_args!("rev:jti:{jti}"));
+        self.timed(redis::cmd("EXISTS").arg(key).query_async::<bool>(&mut conn)).await
+    }
+
+    async fn feed(&self, after: Option<&str>, limit: usize) -> Result<Vec<FeedEntry>> {
+        let mut conn = self.conn.clone();
+        // `(id` is exclusive in XRANGE (Redis ≥ 6.2).
+        let start = after.map_or_else(|| "-".to_owned(), |a| format!("({a}"));
+        let key = self.key(format_args!("feed"));
+        let reply: redis::streams::StreamRangeReply = self
+            .timed(
+                redis::cmd("XRANGE")
+                    .arg(key)
+                    .arg(start)
+                    .arg("+")
+                    .arg("COUNT")
+                    .arg(limit)
+                    .query_async(&mut conn),
+            )
+            .await?;
+        Ok(reply
+            .ids
+            .into_iter()
+            .map(|e| {
+                let text = |f: &str| e.get::<String>(f).unwrap_or_default();
+                let num = |f: &str| e.get::<i64>(f).unwrap_or_default();
+                FeedEntry {
+                    kind: text("kind"),
+                    id: text("id"),
+                    at: num("at"),
+                    expires_at: num("exp"),
+                    cursor: e.id,
+                }
+            })
+            .collect())
     }
 
     async fn ping(&self) -> Result<()> {

@@ -13,25 +13,33 @@ use writ_token::AccessClaims;
 
 use crate::{ApiError, Context};
 
-/// A scope a route requires, as a marker type.
+/// A scope a route requires, as a marker type, and the audience its tokens must be for.
 pub trait RequiredScope {
     const SCOPE: &'static str;
+    const AUDIENCE: &'static str;
 }
 
 macro_rules! scopes {
-    ($($name:ident => $scope:literal),* $(,)?) => {
+    ($audience:expr; $($name:ident => $scope:literal),* $(,)?) => {
         $(
             #[doc = concat!("Requires `", $scope, "`.")]
             #[derive(Debug)]
             pub struct $name;
             impl RequiredScope for $name {
                 const SCOPE: &'static str = $scope;
+                const AUDIENCE: &'static str = $audience;
             }
         )*
     };
 }
 
 scopes! {
+    writ_core::GUARD_AUDIENCE;
+    RevocationsRead => "guard:revocations:read",
+}
+
+scopes! {
+    ADMIN_AUDIENCE;
     OrgsRead => "admin:orgs:read",
     OrgsWrite => "admin:orgs:write",
     ResourcesRead => "admin:resources:read",
@@ -130,7 +138,7 @@ fn authorize<S: RequiredScope>(req: &HttpRequest) -> Result<Authorized<S>, ApiEr
     let now = time::OffsetDateTime::now_utc().unix_timestamp();
     let claims = ctx
         .keys()
-        .verify(token, &ctx.issuer, ADMIN_AUDIENCE, now)
+        .verify(token, &ctx.issuer, S::AUDIENCE, now)
         .map_err(|e| ApiError::unauthorized(format!("the token is not valid here: {e}")))?;
     if !claims.has_scope(S::SCOPE) {
         return Err(ApiError::insufficient_scope(S::SCOPE));

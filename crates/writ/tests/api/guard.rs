@@ -18,8 +18,59 @@ async fn call(app: &TestApp, path: &str, id: &str, secret: &str, token: &str) ->
 on_every_backend!(
     revoked_tokens_stop_introspecting_as_active,
     introspection_tells_strangers_nothing,
-    admins_revoke_by_token_client_secret_and_org
+    admins_revoke_by_token_client_secret_and_org,
+    the_revocation_feed_reports_revocations_as_they_happen
 );
+
+async fn the_revocation_feed_reports_revocations_as_they_happen(app: TestApp) {
+    let op = app.operator_token().await;
+    let guard = app.token(&app.operator_id, &app.operator_secret, &[("resource", GUARD_AUDIENCE)]).await;
+    app.create_resource(&op, BILLING, &["r"]).await;
+    let org = app
+        .create_org(&op, "acme", &[(BILLING, &["r"]), (GUARD_AUDIENCE, &["guard:revocations:read"])])
+        .await;
+    let (a, a_secret) = app.create_org_client(&op, &org, &[(BILLING, &["r"])]).await;
+
+    let (status, empty) = app.get("/guard/v1/revocations", &guard).await;
+    assert_eq!(status, 200, "{empty}");
+    assert_eq!(empty["data"], json!([]));
+    let token = app.token(&a, &a_secret, &[]).await;
+    assert_eq!(call(&app, "/oauth/revoke", &a, &a_secret, &token).await.0, 200);
+    let (_, feed) = app.get("/guard/v1/revocations", &guard).await;
+    let first = &feed["data"][0];
+    assert_eq!(first["kind"], "token");
+    let jti = first["id"].as_str().unwrap().to_owned();
+    let (_, lookup) = app.get(&format!("/guard/v1/revocations/{jti}"), &guard).await;
+    assert_eq!(lookup, json!({"jti": jti, "revoked": true}));
+    assert_eq!(app.get("/guard/v1/revocations/unknown", &guard).await.1["revoked"], false);
+
+    // A follower waiting after the last entry is woken by the next revocation.
+    let cursor = feed["next_cursor"].as_str().unwrap().to_owned();
+    let url = app.url(&format!("/guard/v1/revocations?after={cursor}&wait=10"));
+    let waiting = app.http.get(url).bearer_auth(&guard).send();
+    let revoke = async {
+        tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+        assert_eq!(app.post(&format!("/admin/v1/clients/{a}/revoke-tokens"), &op, &json!({})).await.0, 201);
+    };
+    let started = std::time::Instant::now();
+    let (res, ()) = tokio::join!(waiting, revoke);
+    let next: Value = res.unwrap().json().await.unwrap();
+    assert_eq!(next["data"].as_array().unwrap().len(), 1, "{next}");
+    assert_eq!(next["data"][0]["kind"], "client");
+    assert_eq!(next["data"][0]["id"], a.as_str());
+    assert!(started.elapsed() < std::time::Duration::from_secs(5), "woken by the entry, not the timeout");
+
+    // Only operator-level guard tokens read the feed.
+    assert_eq!(app.get("/guard/v1/revocations", &op).await.0, 401, "an admin-audience token");
+    let (t, t_secret) =
+        app.create_org_client(&op, &org, &[(GUARD_AUDIENCE, &["guard:revocations:read"])]).await;
+    let tenant = app.token(&t, &t_secret, &[]).await;
+    assert_eq!(app.get("/guard/v1/revocations", &tenant).await.0, 403);
+    assert_eq!(app.get("/guard/v1/revocations?limit=0", &guard).await.0, 422);
+    let backend = app.get("/guard/v1/status", &guard).await.1["backend"].as_str().unwrap().to_owned();
+    let expected = if app.ctx.settings.redis_url.is_some() { "redis" } else { "memory" };
+    assert_eq!(backend, expected);
+}
 
 /// A service client granted `guard:introspect`: (id, secret).
 async fn gateway(app: &TestApp, op: &str) -> (String, String) {
