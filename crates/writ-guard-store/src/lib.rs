@@ -6,9 +6,11 @@
 //! is under the configured prefix; checking a token is one round trip. This crate knows no HTTP,
 //! database or token format: callers pass the facts of a token.
 
+pub mod gcra;
 mod memory;
 mod redis_store;
 
+pub use gcra::{Check, Decision, Rate};
 pub use memory::MemoryStore;
 pub use redis_store::RedisStore;
 
@@ -78,6 +80,10 @@ pub trait GuardStore: Send + Sync + std::fmt::Debug {
     /// Feed entries after `after` (from the oldest kept when `None`), at most `limit`.
     async fn feed(&self, after: Option<&str>, limit: usize) -> Result<Vec<FeedEntry>>;
 
+    /// Applies rate-limit checks, all in one round trip, in order; returns a decision for each.
+    /// `now_ms` is the caller's clock in milliseconds.
+    async fn throttle(&self, checks: &[Check], now_ms: i64) -> Result<Vec<Decision>>;
+
     /// Whether the store answers (for `/readyz`).
     async fn ping(&self) -> Result<()>;
 
@@ -139,5 +145,19 @@ pub(crate) mod contract {
         assert_eq!(rest, feed[2..].to_vec());
         assert!(store.feed(Some(&feed[3].cursor), 100).await.unwrap().is_empty());
         assert_eq!(store.feed(None, 2).await.unwrap().len(), 2);
+
+        // Rate limits: a burst of three, then one a second; a look costs nothing.
+        let rate = Rate::per_second(1, 3);
+        let check = |key: &str, cost| Check { key: key.into(), rate, cost };
+        let t0 = now * 1000;
+        let mut allowed = Vec::new();
+        for _ in 0..4 {
+            allowed.push(store.throttle(&[check("client-a", 1)], t0).await.unwrap()[0].allowed);
+        }
+        assert_eq!(allowed, vec![true, true, true, false]);
+        let both = store.throttle(&[check("client-a", 0), check("client-b", 1)], t0).await.unwrap();
+        assert!(!both[0].allowed && both[0].retry_after_ms == 1000);
+        assert!(both[1].allowed && both[1].remaining == 2, "keys are independent: {both:?}");
+        assert!(store.throttle(&[check("client-a", 1)], t0 + 1000).await.unwrap()[0].allowed);
     }
 }

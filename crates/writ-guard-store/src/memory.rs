@@ -4,7 +4,10 @@
 use std::collections::{HashMap, VecDeque};
 use std::sync::Mutex;
 
-use crate::{FEED_LENGTH, FeedEntry, GuardStore, Result, TokenFacts, WATERMARK_LIFETIME_SECONDS, Watermark};
+use crate::{
+    Check, Decision, FEED_LENGTH, FeedEntry, GuardStore, Result, TokenFacts, WATERMARK_LIFETIME_SECONDS,
+    Watermark,
+};
 
 #[derive(Debug, Default)]
 pub struct MemoryStore {
@@ -12,6 +15,8 @@ pub struct MemoryStore {
     entries: Mutex<HashMap<String, (i64, i64)>>,
     /// The feed, and the sequence number of its next entry.
     feed: Mutex<(VecDeque<FeedEntry>, u64)>,
+    /// Rate-limit arrival times (ms) by key.
+    rates: Mutex<HashMap<String, i64>>,
 }
 
 impl MemoryStore {
@@ -98,6 +103,24 @@ impl GuardStore for MemoryStore {
             .and_then(|o| self.get(&watermark_key(Watermark::Org(o)), now))
             .is_some_and(|at| t.iat <= at);
         Ok(by_jti || by_client || by_org)
+    }
+
+    async fn throttle(&self, checks: &[Check], now_ms: i64) -> Result<Vec<Decision>> {
+        let mut rates = self.rates.lock().unwrap_or_else(|p| p.into_inner());
+        if rates.len() >= 100_000 {
+            rates.retain(|_, tat| *tat > now_ms);
+        }
+        Ok(checks
+            .iter()
+            .map(|c| {
+                let (decision, store) =
+                    crate::gcra::decide(rates.get(&c.key).copied(), c.rate, c.cost, now_ms);
+                if let Some(tat) = store {
+                    rates.insert(c.key.clone(), tat);
+                }
+                decision
+            })
+            .collect())
     }
 
     async fn ping(&self) -> Result<()> {

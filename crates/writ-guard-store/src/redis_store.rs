@@ -7,7 +7,10 @@ use std::time::Duration;
 
 use redis::aio::ConnectionManager;
 
-use crate::{FeedEntry, GuardError, GuardStore, Result, TokenFacts, WATERMARK_LIFETIME_SECONDS, Watermark};
+use crate::{
+    Check, Decision, FeedEntry, GuardError, GuardStore, Result, TokenFacts, WATERMARK_LIFETIME_SECONDS,
+    Watermark,
+};
 
 /// How long a Redis call may take before the caller's fallback policy applies.
 const CALL_TIMEOUT: Duration = Duration::from_millis(500);
@@ -30,11 +33,39 @@ redis.call('XADD', KEYS[2], 'MAXLEN', '~', ARGV[4], '*', 'kind', 'token', 'id', 
 return 1
 "#;
 
+/// GCRA over several keys, the same arithmetic as `gcra::decide`: KEYS = the rate keys; ARGV = now,
+/// then per key (interval_ms, burst, cost). Returns per key {allowed, remaining, retry_after, reset}.
+const THROTTLE: &str = r#"
+local now = tonumber(ARGV[1])
+local out = {}
+for i, key in ipairs(KEYS) do
+  local t = tonumber(ARGV[2 + (i - 1) * 3])
+  local burst = tonumber(ARGV[3 + (i - 1) * 3])
+  local cost = tonumber(ARGV[4 + (i - 1) * 3])
+  local capacity = t * math.max(burst, 1)
+  local tat = math.max(tonumber(redis.call('GET', key) or now), now)
+  local probe = tat + t * math.max(cost, 1)
+  local allowed = probe - now <= capacity
+  local base = tat
+  if allowed and cost > 0 then
+    base = tat + t * cost
+    redis.call('SET', key, base, 'PX', math.max(base - now, 1))
+  end
+  local remaining = math.floor((capacity - (base - now)) / t)
+  remaining = math.max(0, math.min(remaining, burst))
+  local retry = 0
+  if not allowed then retry = probe - now - capacity end
+  table.insert(out, {allowed and 1 or 0, remaining, retry, base - now})
+end
+return out
+"#;
+
 pub struct RedisStore {
     conn: ConnectionManager,
     prefix: String,
     raise: redis::Script,
     revoke: redis::Script,
+    throttle: redis::Script,
 }
 
 impl std::fmt::Debug for RedisStore {
@@ -55,6 +86,7 @@ impl RedisStore {
             prefix: format!("{prefix}{{guard}}:"),
             raise: redis::Script::new(RAISE),
             revoke: redis::Script::new(REVOKE),
+            throttle: redis::Script::new(THROTTLE),
         })
     }
 
@@ -149,6 +181,31 @@ impl GuardStore for RedisStore {
                     expires_at: num("exp"),
                     cursor: e.id,
                 }
+            })
+            .collect())
+    }
+
+    async fn throttle(&self, checks: &[Check], now_ms: i64) -> Result<Vec<Decision>> {
+        if checks.is_empty() {
+            return Ok(Vec::new());
+        }
+        let mut call = self.throttle.prepare_invoke();
+        call.arg(now_ms);
+        for c in checks {
+            call.key(self.key(format_args!("rl:{}", c.key)));
+            call.arg(c.rate.interval_ms()).arg(c.rate.burst).arg(c.cost);
+        }
+        let mut conn = self.conn.clone();
+        let rows: Vec<(i64, i64, i64, i64)> = self.timed(call.invoke_async(&mut conn)).await?;
+        Ok(rows
+            .into_iter()
+            .zip(checks)
+            .map(|((allowed, remaining, retry, reset), c)| Decision {
+                allowed: allowed == 1,
+                limit: c.rate.burst,
+                remaining: u32::try_from(remaining).unwrap_or(0),
+                retry_after_ms: retry,
+                reset_ms: reset,
             })
             .collect())
     }

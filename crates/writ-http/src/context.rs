@@ -60,6 +60,8 @@ pub struct Context {
     pub audit: AuditWriter,
     /// Revocation state: Redis when configured, else this process's memory.
     pub guard: Arc<dyn writ_guard_store::GuardStore>,
+    /// Rate limits of this process alone, used while Redis cannot be reached.
+    local_limits: writ_guard_store::MemoryStore,
     pub metrics: crate::metrics::Metrics,
     keys_changed: Arc<tokio::sync::Notify>,
 }
@@ -120,6 +122,7 @@ impl Context {
             changes,
             audit,
             guard,
+            local_limits: writ_guard_store::MemoryStore::new(),
             metrics: Default::default(),
             keys_changed,
         });
@@ -137,6 +140,26 @@ impl Context {
         let loaded = writ_store::load_credentials(self.store.conn(), id).await?.map(Arc::new);
         self.clients.insert(generation, id.clone(), loaded.clone());
         Ok(loaded)
+    }
+
+    /// Applies rate-limit checks on the shared store; while it cannot be reached, on this process's
+    /// own limiter, so token issuance keeps working (each instance then enforces the limits alone).
+    pub async fn throttle(&self, checks: &[writ_guard_store::Check]) -> Vec<writ_guard_store::Decision> {
+        use writ_guard_store::GuardStore as _;
+        let now_ms = i64::try_from(
+            std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .unwrap_or_default()
+                .as_millis(),
+        )
+        .unwrap_or(i64::MAX);
+        match self.guard.throttle(checks, now_ms).await {
+            Ok(decisions) => decisions,
+            Err(e) => {
+                tracing::warn!(error = %e, "rate limits: shared store unreachable, limiting locally");
+                self.local_limits.throttle(checks, now_ms).await.unwrap_or_default()
+            }
+        }
     }
 
     /// Applies `change` here at once, then tells the other instances. Call after the change is

@@ -71,6 +71,13 @@ pub struct Settings {
     pub key_publish_delay_seconds: u32,
     /// Rotate the signing keys this often (days); 0 turns scheduled rotation off.
     pub key_rotation_days: u32,
+    /// Tokens one client may get per second, sustained; 0 turns the limit off.
+    pub rate_limit_per_second: u32,
+    /// Tokens one client may get at once before the sustained rate applies.
+    pub rate_limit_burst: u32,
+    /// Failed authentications per minute for one client id from one IP before further attempts
+    /// (right or wrong) are refused with 429.
+    pub failed_auth_per_minute: u32,
     /// Log filter (`RUST_LOG` syntax).
     pub log: String,
 }
@@ -91,6 +98,9 @@ impl Default for Settings {
             jwks_max_age_seconds: 300,
             key_publish_delay_seconds: 600,
             key_rotation_days: 90,
+            rate_limit_per_second: 100,
+            rate_limit_burst: 200,
+            failed_auth_per_minute: 10,
             log: "info".into(),
         }
     }
@@ -165,6 +175,15 @@ impl Settings {
         }
         if let Some(v) = o.key_rotation_days {
             self.key_rotation_days = v;
+        }
+        if let Some(v) = o.rate_limit_per_second {
+            self.rate_limit_per_second = v;
+        }
+        if let Some(v) = o.rate_limit_burst {
+            self.rate_limit_burst = v;
+        }
+        if let Some(v) = o.failed_auth_per_minute {
+            self.failed_auth_per_minute = v;
         }
         self
     }
@@ -275,6 +294,9 @@ pub struct Overrides {
     pub jwks_max_age_seconds: Option<u32>,
     pub key_publish_delay_seconds: Option<u32>,
     pub key_rotation_days: Option<u32>,
+    pub rate_limit_per_second: Option<u32>,
+    pub rate_limit_burst: Option<u32>,
+    pub failed_auth_per_minute: Option<u32>,
 }
 
 #[cfg(test)]
@@ -363,6 +385,15 @@ pub struct SettingsArgs {
     /// Days between scheduled key rotations, 0 for none [default: 90].
     #[arg(long, env = "WRIT_KEY_ROTATION_DAYS", global = true)]
     pub key_rotation_days: Option<u32>,
+    /// Tokens per second per client, 0 for no limit [default: 100].
+    #[arg(long, env = "WRIT_RATE_LIMIT_PER_SECOND", global = true)]
+    pub rate_limit_per_second: Option<u32>,
+    /// Burst of tokens per client [default: 200].
+    #[arg(long, env = "WRIT_RATE_LIMIT_BURST", global = true)]
+    pub rate_limit_burst: Option<u32>,
+    /// Failed authentications per minute per client id and IP [default: 10].
+    #[arg(long, env = "WRIT_FAILED_AUTH_PER_MINUTE", global = true)]
+    pub failed_auth_per_minute: Option<u32>,
 }
 
 impl SettingsArgs {
@@ -384,6 +415,9 @@ impl SettingsArgs {
             jwks_max_age_seconds: self.jwks_max_age_seconds,
             key_publish_delay_seconds: self.key_publish_delay_seconds,
             key_rotation_days: self.key_rotation_days,
+            rate_limit_per_second: self.rate_limit_per_second,
+            rate_limit_burst: self.rate_limit_burst,
+            failed_auth_per_minute: self.failed_auth_per_minute,
         }))
     }
 }

@@ -30,6 +30,9 @@ pub enum OAuthError {
     TooLarge,
     /// Something broke on our side (500, `server_error`); the cause is logged, not sent.
     Server,
+    /// Too many requests (429): the client's issuance rate, or failed authentications from this
+    /// address. `Retry-After` and `RateLimit-*` headers say when to come back.
+    RateLimited { retry_after_ms: i64, limit: u32, reason: &'static str },
     /// RFC 6749 §5.2 via RFC 7009 §2.2.1: the revocation state cannot be reached right now (503 with
     /// `Retry-After`); the caller should retry.
     Unavailable,
@@ -46,6 +49,7 @@ impl OAuthError {
             Self::InvalidTarget(_) => "invalid_target",
             Self::Server => "server_error",
             Self::Unavailable => "temporarily_unavailable",
+            Self::RateLimited { .. } => "rate_limited",
         }
     }
 
@@ -60,6 +64,7 @@ impl OAuthError {
             Self::TooLarge => "the request body is too large",
             Self::Server => "the server could not handle the request",
             Self::Unavailable => "revocation state is unreachable; retry shortly",
+            Self::RateLimited { reason, .. } => reason,
         }
     }
 }
@@ -77,6 +82,7 @@ impl ResponseError for OAuthError {
             Self::TooLarge => StatusCode::PAYLOAD_TOO_LARGE,
             Self::Server => StatusCode::INTERNAL_SERVER_ERROR,
             Self::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
+            Self::RateLimited { .. } => StatusCode::TOO_MANY_REQUESTS,
             _ => StatusCode::BAD_REQUEST,
         }
     }
@@ -86,6 +92,13 @@ impl ResponseError for OAuthError {
         no_store(&mut res);
         if let Self::Unavailable = self {
             res.insert_header((header::RETRY_AFTER, "1"));
+        }
+        if let Self::RateLimited { retry_after_ms, limit, .. } = self {
+            let secs = (retry_after_ms + 999) / 1000;
+            res.insert_header((header::RETRY_AFTER, secs.to_string()))
+                .insert_header(("RateLimit-Limit", limit.to_string()))
+                .insert_header(("RateLimit-Remaining", "0"))
+                .insert_header(("RateLimit-Reset", secs.to_string()));
         }
         if let Self::InvalidClient { basic: true } = self {
             res.insert_header((header::WWW_AUTHENTICATE, "Basic realm=\"writ\", charset=\"UTF-8\""));

@@ -8,6 +8,7 @@ use time::OffsetDateTime;
 
 use writ_core::secret::{PlainSecret, SecretHash};
 use writ_core::{Actor, AuditEvent, ClientId, GrantError, ResourceUri, ScopeSet, SecretId, TokenRequest};
+use writ_guard_store::{Check, Decision, Rate};
 use writ_http::Context;
 use writ_store::ClientCredentials;
 use writ_token::{AccessClaims, Audience};
@@ -61,7 +62,44 @@ async fn issue(req: &HttpRequest, payload: web::Payload, ctx: &Context) -> Resul
             .map_err(|e| OAuthError::InvalidTarget(e.to_string()))?,
     };
 
-    let (loaded, secret_id) = authenticate(ctx, &creds).await?;
+    let ip = req.peer_addr().map(|a| a.ip().to_string()).unwrap_or_default();
+    let (loaded, secret_id) = match authenticate(ctx, &creds).await {
+        Ok(ok) => ok,
+        Err(e @ OAuthError::InvalidClient { .. }) => {
+            // Count the failure against this address and client id; past the limit, refuse.
+            if let Some(check) = failure_check(ctx, &ip, &creds.client_id, 1)
+                && let Some(d) = ctx.throttle(&[check]).await.first()
+                && !d.allowed
+            {
+                return Err(rate_limited(d, "too many failed authentications: retry later"));
+            }
+            return Err(e);
+        }
+        Err(e) => return Err(e),
+    };
+    // One round trip: whether this address is locked out for the client (a look, so a correct
+    // secret does not count as a failure), and the client's issuance rate (one token).
+    let checks: Vec<Check> =
+        [failure_check(ctx, &ip, &creds.client_id, 0), client_check(ctx, loaded.client.id.as_str())]
+            .into_iter()
+            .flatten()
+            .collect();
+    let decisions = ctx.throttle(&checks).await;
+    let mut client_rate = None;
+    for (check, d) in checks.iter().zip(&decisions) {
+        let failures = check.key.starts_with("fail:");
+        if !d.allowed {
+            let why = if failures {
+                "too many failed authentications: retry later"
+            } else {
+                "token rate limit reached: retry later"
+            };
+            return Err(rate_limited(d, why));
+        }
+        if !failures {
+            client_rate = Some(*d);
+        }
+    }
     if let Some(org) = loaded.client.kind.org_id() {
         tracing::Span::current().record("org_id", org.as_str());
     }
@@ -123,12 +161,43 @@ async fn issue(req: &HttpRequest, payload: web::Payload, ctx: &Context) -> Resul
 
     let mut res = HttpResponse::Ok();
     no_store(&mut res);
+    if let Some(d) = client_rate {
+        res.insert_header(("RateLimit-Limit", d.limit.to_string()))
+            .insert_header(("RateLimit-Remaining", d.remaining.to_string()))
+            .insert_header(("RateLimit-Reset", ((d.reset_ms + 999) / 1000).to_string()));
+    }
     Ok(res.json(json!({
         "access_token": access_token,
         "token_type": "Bearer",
         "expires_in": ttl,
         "scope": claims.scope,
     })))
+}
+
+/// The failed-authentication limit of one client id from one address (`None` when turned off).
+fn failure_check(ctx: &Context, ip: &str, client_id: &str, cost: u32) -> Option<Check> {
+    let per_minute = ctx.settings.failed_auth_per_minute;
+    // Client ids are bounded in length, so a key cannot grow without limit.
+    let client_id: String = client_id.chars().take(64).collect();
+    (per_minute > 0).then(|| Check {
+        key: format!("fail:{ip}:{client_id}"),
+        rate: Rate::per_minute(per_minute, per_minute),
+        cost,
+    })
+}
+
+/// The issuance rate of one authenticated client (`None` when turned off).
+fn client_check(ctx: &Context, client_id: &str) -> Option<Check> {
+    let s = &ctx.settings;
+    (s.rate_limit_per_second > 0).then(|| Check {
+        key: format!("client:{client_id}"),
+        rate: Rate::per_second(s.rate_limit_per_second, s.rate_limit_burst.max(1)),
+        cost: 1,
+    })
+}
+
+fn rate_limited(d: &Decision, reason: &'static str) -> OAuthError {
+    OAuthError::RateLimited { retry_after_ms: d.retry_after_ms, limit: d.limit, reason }
 }
 
 /// Checks the client's secret. Every failure — malformed secret, unknown client, wrong or expired

@@ -159,8 +159,14 @@ pub struct TestApp {
 
 /// Starts the all-in-one app on `backend`; `None` when that backend is not configured.
 pub async fn spawn_app(backend: Backend) -> Option<TestApp> {
+    spawn_app_with(backend, |_| {}).await
+}
+
+/// Like [`spawn_app`], with settings adjusted by `adjust` (limits, say).
+pub async fn spawn_app_with(backend: Backend, adjust: impl FnOnce(&mut Settings)) -> Option<TestApp> {
     let db = TestDb::new(backend).await?;
-    let settings = db.settings();
+    let mut settings = db.settings();
+    adjust(&mut settings);
     let _ = writ_http::telemetry::init(&settings.log, "writ-test");
     let app = writ::build(settings).await.unwrap();
     let port = app.port();

@@ -9,6 +9,7 @@ mod instances;
 mod interop;
 mod issuer;
 mod keys;
+mod limits;
 mod openapi;
 mod services;
 mod storage;
