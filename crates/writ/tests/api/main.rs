@@ -11,6 +11,7 @@ mod issuer;
 mod keys;
 mod limits;
 mod openapi;
+mod outage;
 mod services;
 mod storage;
 mod token;
