@@ -27,6 +27,23 @@ fn ok(body: serde_json::Value) -> HttpResponse {
     res.json(body)
 }
 
+/// Reads an RFC 7009 / RFC 7662 request: the caller, authenticated like at the token endpoint,
+/// and the `token` it names.
+async fn authenticated_request(
+    req: &HttpRequest,
+    payload: web::Payload,
+    ctx: &Context,
+) -> Result<(std::sync::Arc<writ_store::ClientCredentials>, String), OAuthError> {
+    let body = request::read_body(payload).await?;
+    let params = request::parse_params(req, &body)?;
+    let token =
+        params.token.clone().ok_or_else(|| OAuthError::InvalidRequest("missing parameter `token`".into()))?;
+    let creds = request::credentials(req, &params)?;
+    let (caller, _) = authenticate(ctx, &creds).await?;
+    tracing::Span::current().record("client_id", caller.client.id.as_str());
+    Ok((caller, token))
+}
+
 /// A verified token of ours (signature, issuer, not expired), or `None`.
 fn our_token(ctx: &Context, token: &str) -> Option<AccessClaims> {
     let now = time::OffsetDateTime::now_utc().unix_timestamp();
@@ -45,13 +62,7 @@ pub async fn revoke(
     payload: web::Payload,
     ctx: web::Data<Context>,
 ) -> Result<HttpResponse, OAuthError> {
-    let body = request::read_body(payload).await?;
-    let params = request::parse_params(&req, &body)?;
-    let token =
-        params.token.clone().ok_or_else(|| OAuthError::InvalidRequest("missing parameter `token`".into()))?;
-    let creds = request::credentials(&req, &params)?;
-    let (caller, _) = authenticate(&ctx, &creds).await?;
-    tracing::Span::current().record("client_id", caller.client.id.as_str());
+    let (caller, token) = authenticated_request(&req, payload, &ctx).await?;
     let Some(claims) = our_token(&ctx, &token) else { return Ok(ok(json!({}))) };
     if claims.client_id != caller.client.id.as_str() {
         return Err(OAuthError::UnauthorizedClient("the token was issued to another client".into()));
@@ -81,13 +92,7 @@ pub async fn introspect(
     payload: web::Payload,
     ctx: web::Data<Context>,
 ) -> Result<HttpResponse, OAuthError> {
-    let body = request::read_body(payload).await?;
-    let params = request::parse_params(&req, &body)?;
-    let token =
-        params.token.clone().ok_or_else(|| OAuthError::InvalidRequest("missing parameter `token`".into()))?;
-    let creds = request::credentials(&req, &params)?;
-    let (caller, _) = authenticate(&ctx, &creds).await?;
-    tracing::Span::current().record("client_id", caller.client.id.as_str());
+    let (caller, token) = authenticated_request(&req, payload, &ctx).await?;
     let inactive = || Ok(ok(json!({ "active": false })));
     let Some(claims) = our_token(&ctx, &token) else { return inactive() };
     let own = claims.client_id == caller.client.id.as_str();
