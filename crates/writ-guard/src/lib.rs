@@ -1,13 +1,13 @@
 //! The guard service (`/guard/v1`): the revocation feed that resource servers follow to reject
-//! revoked tokens without calling Writ per request, and single-token lookups. Rate-limit checks
-//! come with the rest of the guard issue.
+//! revoked tokens without calling Writ per request, single-token lookups, and rate-limit checks
+//! resource servers use to enforce their own per-client quotas.
 //!
 //! Invariant: depends on writ-http glue, the guard store and core only, never on another service.
 
 use actix_web::{HttpResponse, web};
 use serde::Deserialize;
 use serde_json::json;
-use writ_http::auth::RevocationsRead;
+use writ_http::auth::{RateLimitCheck, RevocationsRead};
 use writ_http::{ApiError, Authorized, Context};
 
 /// The most entries one feed page holds.
@@ -19,7 +19,8 @@ pub const MAX_WAIT_SECONDS: u64 = 30;
 pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.route("/guard/v1/status", web::get().to(status))
         .route("/guard/v1/revocations", web::get().to(feed))
-        .route("/guard/v1/revocations/{jti}", web::get().to(revocation));
+        .route("/guard/v1/revocations/{jti}", web::get().to(revocation))
+        .route("/guard/v1/ratelimit/check", web::post().to(check_rate));
 }
 
 /// `GET /guard/v1/status`: which backend holds revocations.
@@ -91,4 +92,69 @@ async fn revocation(
     Ok(HttpResponse::Ok()
         .insert_header(("Cache-Control", "no-store"))
         .json(json!({ "jti": path.as_str(), "revoked": revoked })))
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RateCheck {
+    /// What is limited, in the caller's own namespace (`invoices:cli_123`, say); 1 to 200 characters.
+    key: String,
+    /// Requests allowed per period, sustained.
+    per_period: u32,
+    period_seconds: u32,
+    /// Requests allowed at once; default `per_period`.
+    burst: Option<u32>,
+    /// What this request costs; 0 only asks. Default 1.
+    cost: Option<u32>,
+}
+
+/// `POST /guard/v1/ratelimit/check`: one GCRA check for a resource server enforcing its own quotas
+/// (per client, per route…). Keys live in the caller's namespace, so two callers never share a
+/// counter. Answers `200` with `allowed` either way, and `RateLimit-*` headers to pass on; while Redis
+/// is away each instance counts alone. Requires `guard:ratelimit:check` on `urn:writ:guard`.
+async fn check_rate(
+    auth: Authorized<RateLimitCheck>,
+    ctx: web::Data<Context>,
+    body: web::Json<RateCheck>,
+) -> Result<HttpResponse, ApiError> {
+    let body = body.into_inner();
+    if body.key.is_empty() || body.key.chars().count() > 200 {
+        return Err(ApiError::validation("key", "must be 1 to 200 characters"));
+    }
+    if !(1..=1_000_000).contains(&body.per_period) {
+        return Err(ApiError::validation("per_period", "must be between 1 and 1000000"));
+    }
+    if !(1..=86_400).contains(&body.period_seconds) {
+        return Err(ApiError::validation("period_seconds", "must be between 1 and 86400"));
+    }
+    let burst = body.burst.unwrap_or(body.per_period);
+    if !(1..=1_000_000).contains(&burst) {
+        return Err(ApiError::validation("burst", "must be between 1 and 1000000"));
+    }
+    let cost = body.cost.unwrap_or(1);
+    if cost > burst {
+        return Err(ApiError::validation("cost", "must not exceed the burst"));
+    }
+    let rate = writ_guard_store::Rate {
+        per_period: body.per_period,
+        period_ms: i64::from(body.period_seconds) * 1000,
+        burst,
+    };
+    let check =
+        writ_guard_store::Check { key: format!("rs:{}:{}", auth.claims.client_id, body.key), rate, cost };
+    let decisions = ctx.throttle(&[check]).await;
+    let d = decisions.first().ok_or_else(|| ApiError::unavailable("rate limiter unavailable"))?;
+    let secs = |ms: i64| (ms + 999) / 1000;
+    Ok(HttpResponse::Ok()
+        .insert_header(("Cache-Control", "no-store"))
+        .insert_header(("RateLimit-Limit", d.limit.to_string()))
+        .insert_header(("RateLimit-Remaining", d.remaining.to_string()))
+        .insert_header(("RateLimit-Reset", secs(d.reset_ms).to_string()))
+        .json(json!({
+            "allowed": d.allowed,
+            "limit": d.limit,
+            "remaining": d.remaining,
+            "retry_after_seconds": secs(d.retry_after_ms),
+            "reset_seconds": secs(d.reset_ms),
+        })))
 }

@@ -36,6 +36,7 @@ macro_rules! scopes {
 scopes! {
     writ_core::GUARD_AUDIENCE;
     RevocationsRead => "guard:revocations:read",
+    RateLimitCheck => "guard:ratelimit:check",
 }
 
 scopes! {

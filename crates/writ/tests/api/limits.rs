@@ -87,3 +87,56 @@ async fn failed_authentications_lock_out_the_address_memory() {
 async fn failed_authentications_lock_out_the_address_redis() {
     failed_authentications_lock_out_the_address(Backend::Postgres).await;
 }
+
+async fn resource_servers_check_their_own_quotas(backend: Backend) {
+    let Some(app) = app(backend).await else { return };
+    let op = app.operator_token().await;
+    let body = serde_json::json!({"name": "billing-api", "kind": "service",
+        "grants": [{"resource": writ_core::GUARD_AUDIENCE, "scopes": ["guard:ratelimit:check"]}]});
+    let (_, rs) = app.post("/admin/v1/clients", &op, &body).await;
+    let (rs_id, rs_secret) = (rs["client_id"].as_str().unwrap(), rs["client_secret"].as_str().unwrap());
+    let guard = app.token(rs_id, rs_secret, &[]).await;
+    let check = serde_json::json!({"key": "invoices:cli_x", "per_period": 2, "period_seconds": 60});
+    let mut allowed = Vec::new();
+    for _ in 0..3 {
+        let res = app
+            .http
+            .post(app.url("/guard/v1/ratelimit/check"))
+            .bearer_auth(&guard)
+            .json(&check)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(res.status(), 200);
+        assert_eq!(res.headers()["ratelimit-limit"], "2");
+        let body: Value = res.json().await.unwrap();
+        allowed.push(body["allowed"].as_bool().unwrap());
+        if !body["allowed"].as_bool().unwrap() {
+            assert_eq!(body["retry_after_seconds"], 30);
+        }
+    }
+    assert_eq!(allowed, vec![true, true, false]);
+    let other = serde_json::json!({"key": "invoices:cli_y", "per_period": 2, "period_seconds": 60});
+    assert_eq!(
+        app.post("/guard/v1/ratelimit/check", &guard, &other).await.1["allowed"],
+        true,
+        "keys are independent"
+    );
+    let bad = serde_json::json!({"key": "", "per_period": 2, "period_seconds": 60});
+    assert_eq!(app.post("/guard/v1/ratelimit/check", &guard, &bad).await.0, 422);
+    // Another caller has its own namespace; a caller without the scope is refused.
+    let op_guard =
+        app.token(&app.operator_id, &app.operator_secret, &[("resource", writ_core::GUARD_AUDIENCE)]).await;
+    assert_eq!(app.post("/guard/v1/ratelimit/check", &op_guard, &check).await.1["allowed"], true);
+    assert_eq!(app.post("/guard/v1/ratelimit/check", &op, &check).await.0, 401, "an admin-audience token");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn resource_servers_check_their_own_quotas_memory() {
+    resource_servers_check_their_own_quotas(Backend::Sqlite).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn resource_servers_check_their_own_quotas_redis() {
+    resource_servers_check_their_own_quotas(Backend::Postgres).await;
+}
