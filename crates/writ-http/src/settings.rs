@@ -24,6 +24,10 @@ impl Secret {
     pub fn expose(&self) -> &str {
         &self.0
     }
+
+    pub fn into_string(self) -> String {
+        self.0
+    }
 }
 
 impl fmt::Debug for Secret {
@@ -40,7 +44,7 @@ impl From<String> for Secret {
 
 /// Every setting, with its default. Field names are the TOML keys; the environment variable of
 /// each is `WRIT_` and the name in upper case (`database_url` → `WRIT_DATABASE_URL`).
-#[derive(Debug, Clone, Deserialize, PartialEq)]
+#[derive(Clone, Deserialize, PartialEq)]
 #[serde(deny_unknown_fields, default)]
 pub struct Settings {
     /// Address to listen on.
@@ -106,6 +110,43 @@ impl Default for Settings {
     }
 }
 
+/// Like the derived form, but the passwords in the database and Redis URLs are redacted (the key
+/// and pepper redact themselves).
+impl fmt::Debug for Settings {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let url = |u: &Option<String>| u.as_deref().map(redact_url);
+        f.debug_struct("Settings")
+            .field("addr", &self.addr)
+            .field("issuer", &self.issuer)
+            .field("database_url", &url(&self.database_url))
+            .field("redis_url", &url(&self.redis_url))
+            .field("redis_prefix", &self.redis_prefix)
+            .field("data_dir", &self.data_dir)
+            .field("kek", &self.kek)
+            .field("pepper", &self.pepper)
+            .field("auto_migrate", &self.auto_migrate)
+            .field("signing_alg", &self.signing_alg)
+            .field("jwks_max_age_seconds", &self.jwks_max_age_seconds)
+            .field("key_publish_delay_seconds", &self.key_publish_delay_seconds)
+            .field("key_rotation_days", &self.key_rotation_days)
+            .field("rate_limit_per_second", &self.rate_limit_per_second)
+            .field("rate_limit_burst", &self.rate_limit_burst)
+            .field("failed_auth_per_minute", &self.failed_auth_per_minute)
+            .field("log", &self.log)
+            .finish()
+    }
+}
+
+/// `postgres://user:secret@host/db` → `postgres://user:<redacted>@host/db`.
+pub fn redact_url(url: &str) -> String {
+    let Some((scheme, rest)) = url.split_once("://") else { return url.to_owned() };
+    let Some((userinfo, host)) = rest.split_once('@') else { return url.to_owned() };
+    match userinfo.split_once(':') {
+        Some((user, _)) => format!("{scheme}://{user}:<redacted>@{host}"),
+        None => url.to_owned(),
+    }
+}
+
 #[derive(Debug, thiserror::Error)]
 pub enum SettingsError {
     #[error("cannot read settings file {path}: {source}")]
@@ -132,59 +173,23 @@ impl Settings {
             .map_err(|source| SettingsError::File { path: path.to_owned(), source })
     }
 
-    /// Overrides the fields that are `Some` in `o`.
-    pub fn apply(mut self, o: Overrides) -> Self {
-        if let Some(v) = o.addr {
-            self.addr = v;
+    /// Overrides every setting the environment or a flag gave (clap has merged those two, flags
+    /// winning).
+    pub fn apply(mut self, a: SettingsArgs) -> Self {
+        macro_rules! set {
+            (value: $($f:ident),*; optional: $($o:ident),*; url: $($u:ident),*) => {
+                $(if let Some(v) = a.$f { self.$f = v; })*
+                $(if a.$o.is_some() { self.$o = a.$o; })*
+                $(if let Some(v) = a.$u { self.$u = Some(v.into_string()); })*
+            };
         }
-        if o.issuer.is_some() {
-            self.issuer = o.issuer;
-        }
-        if o.database_url.is_some() {
-            self.database_url = o.database_url;
-        }
-        if o.redis_url.is_some() {
-            self.redis_url = o.redis_url;
-        }
-        if let Some(v) = o.redis_prefix {
-            self.redis_prefix = v;
-        }
-        if let Some(v) = o.data_dir {
-            self.data_dir = v;
-        }
-        if o.kek.is_some() {
-            self.kek = o.kek;
-        }
-        if o.pepper.is_some() {
-            self.pepper = o.pepper;
-        }
-        if let Some(v) = o.auto_migrate {
-            self.auto_migrate = v;
-        }
-        if let Some(v) = o.log {
-            self.log = v;
-        }
-        if let Some(v) = o.signing_alg {
-            self.signing_alg = v;
-        }
-        if let Some(v) = o.jwks_max_age_seconds {
-            self.jwks_max_age_seconds = v;
-        }
-        if let Some(v) = o.key_publish_delay_seconds {
-            self.key_publish_delay_seconds = v;
-        }
-        if let Some(v) = o.key_rotation_days {
-            self.key_rotation_days = v;
-        }
-        if let Some(v) = o.rate_limit_per_second {
-            self.rate_limit_per_second = v;
-        }
-        if let Some(v) = o.rate_limit_burst {
-            self.rate_limit_burst = v;
-        }
-        if let Some(v) = o.failed_auth_per_minute {
-            self.failed_auth_per_minute = v;
-        }
+        set!(
+            value: addr, redis_prefix, data_dir, auto_migrate, log, signing_alg, jwks_max_age_seconds,
+                key_publish_delay_seconds, key_rotation_days, rate_limit_per_second, rate_limit_burst,
+                failed_auth_per_minute;
+            optional: issuer, kek, pepper;
+            url: database_url, redis_url
+        );
         self
     }
 
@@ -277,28 +282,6 @@ pub fn write_private(path: &Path, contents: &[u8]) -> std::io::Result<()> {
     f.sync_all()
 }
 
-/// Values from the environment or flags; `None` leaves the file's (or the default) value.
-#[derive(Debug, Default, Clone)]
-pub struct Overrides {
-    pub addr: Option<String>,
-    pub issuer: Option<String>,
-    pub database_url: Option<String>,
-    pub redis_url: Option<String>,
-    pub redis_prefix: Option<String>,
-    pub data_dir: Option<PathBuf>,
-    pub kek: Option<Secret>,
-    pub pepper: Option<Secret>,
-    pub auto_migrate: Option<bool>,
-    pub log: Option<String>,
-    pub signing_alg: Option<String>,
-    pub jwks_max_age_seconds: Option<u32>,
-    pub key_publish_delay_seconds: Option<u32>,
-    pub key_rotation_days: Option<u32>,
-    pub rate_limit_per_second: Option<u32>,
-    pub rate_limit_burst: Option<u32>,
-    pub failed_auth_per_minute: Option<u32>,
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -313,7 +296,16 @@ mod tests {
         let s = Settings::from_file(Some(&file)).unwrap();
         assert_eq!(s.addr, "0.0.0.0:9000");
         assert!(!format!("{s:?}").contains("c2VjcmV0"));
-        let s = s.apply(Overrides { addr: Some("127.0.0.1:1".into()), ..Default::default() });
+        let s = s.apply(SettingsArgs {
+            addr: Some("127.0.0.1:1".into()),
+            database_url: Some(Secret::new("postgres://writ:hunter2@db:5432/writ")),
+            kek: Some(Secret::new("a2Vr")),
+            ..Default::default()
+        });
+        let debug = format!("{s:?}");
+        assert!(!debug.contains("hunter2") && !debug.contains("a2Vr"), "{debug}");
+        assert!(debug.contains("postgres://writ:<redacted>@db:5432/writ"));
+        assert_eq!(s.database_url.as_deref(), Some("postgres://writ:hunter2@db:5432/writ"));
         assert_eq!(s.addr, "127.0.0.1:1");
         assert_eq!(s.log, "debug", "kept from the file");
         assert!(matches!(s.pepper(), Err(SettingsError::BadKey("pepper"))));
@@ -351,10 +343,10 @@ pub struct SettingsArgs {
     pub issuer: Option<String>,
     /// postgres://… or sqlite://… [default: SQLite in the data directory].
     #[arg(long, env = "WRIT_DATABASE_URL", global = true, hide_env_values = true)]
-    pub database_url: Option<String>,
+    pub database_url: Option<Secret>,
     /// redis://… [default: in-process].
     #[arg(long, env = "WRIT_REDIS_URL", global = true, hide_env_values = true)]
-    pub redis_url: Option<String>,
+    pub redis_url: Option<Secret>,
     /// Prefix of Redis keys and channels [default: writ:].
     #[arg(long, env = "WRIT_REDIS_PREFIX", global = true)]
     pub redis_prefix: Option<String>,
@@ -363,10 +355,10 @@ pub struct SettingsArgs {
     pub data_dir: Option<PathBuf>,
     /// Base64 of the 32-byte key-encryption key [default: <data_dir>/kek].
     #[arg(long, env = "WRIT_KEK", global = true, hide_env_values = true)]
-    pub kek: Option<String>,
+    pub kek: Option<Secret>,
     /// Base64 of the 32-byte secret-hash pepper [default: <data_dir>/pepper].
     #[arg(long, env = "WRIT_PEPPER", global = true, hide_env_values = true)]
-    pub pepper: Option<String>,
+    pub pepper: Option<Secret>,
     /// Run pending migrations at start [default: true].
     #[arg(long, env = "WRIT_AUTO_MIGRATE", global = true)]
     pub auto_migrate: Option<bool>,
@@ -397,27 +389,8 @@ pub struct SettingsArgs {
 }
 
 impl SettingsArgs {
-    /// File, then environment and flags (clap has already merged those two, flags winning).
+    /// The file, then the environment and flags.
     pub fn load(self) -> Result<Settings, SettingsError> {
-        let base = Settings::from_file(self.config.as_deref())?;
-        Ok(base.apply(Overrides {
-            addr: self.addr,
-            issuer: self.issuer,
-            database_url: self.database_url,
-            redis_url: self.redis_url,
-            redis_prefix: self.redis_prefix,
-            data_dir: self.data_dir,
-            kek: self.kek.map(Secret::from),
-            pepper: self.pepper.map(Secret::from),
-            auto_migrate: self.auto_migrate,
-            log: self.log,
-            signing_alg: self.signing_alg,
-            jwks_max_age_seconds: self.jwks_max_age_seconds,
-            key_publish_delay_seconds: self.key_publish_delay_seconds,
-            key_rotation_days: self.key_rotation_days,
-            rate_limit_per_second: self.rate_limit_per_second,
-            rate_limit_burst: self.rate_limit_burst,
-            failed_auth_per_minute: self.failed_auth_per_minute,
-        }))
+        Ok(Settings::from_file(self.config.as_deref())?.apply(self))
     }
 }

@@ -21,6 +21,11 @@ use crate::entity::*;
 use crate::grants::{self, GrantTable};
 use crate::{Page, Paged, Result, StoreError, Tenant};
 
+/// `NotFound` when an update or delete touched no row (missing, or not visible to the tenant).
+fn found(rows_affected: u64) -> Result<()> {
+    if rows_affected == 0 { Err(StoreError::NotFound) } else { Ok(()) }
+}
+
 /// Applies a page to a query ordered by id, and splits off the cursor of the next page.
 async fn paged<E, M>(
     c: &impl ConnectionTrait,
@@ -106,9 +111,7 @@ impl<'c, C: ConnectionTrait> Orgs<'c, C> {
             .filter(self.visible())
             .exec(self.c)
             .await?;
-        if res.rows_affected == 0 {
-            return Err(StoreError::NotFound);
-        }
+        found(res.rows_affected)?;
         grants::replace(
             self.c,
             GrantTable::OrgEntitlements,
@@ -343,7 +346,7 @@ impl<'c, C: ConnectionTrait> Users<'c, C> {
             .filter(self.visible())
             .exec(self.c)
             .await?;
-        if res.rows_affected == 0 { Err(StoreError::NotFound) } else { Ok(()) }
+        found(res.rows_affected)
     }
 
     pub async fn get(&self, id: &UserId) -> Result<User> {
@@ -432,9 +435,7 @@ impl<'c, C: ConnectionTrait> Clients<'c, C> {
             .filter(self.visible())
             .exec(self.c)
             .await?;
-        if res.rows_affected == 0 {
-            return Err(StoreError::NotFound);
-        }
+        found(res.rows_affected)?;
         grants::replace(self.c, GrantTable::ClientGrants, client.id.as_str(), &client.grants, "grants").await
     }
 
@@ -446,7 +447,7 @@ impl<'c, C: ConnectionTrait> Clients<'c, C> {
             .filter(client_secrets::Column::ClientId.eq(client_id.as_str()))
             .exec(self.c)
             .await?;
-        if res.rows_affected == 0 { Err(StoreError::NotFound) } else { Ok(()) }
+        found(res.rows_affected)
     }
 
     pub async fn add_secret(&self, s: &ClientSecret) -> Result<()> {

@@ -144,9 +144,7 @@ async fn migrate(mut settings: writ_http::Settings) -> ExitCode {
 }
 
 async fn bootstrap(settings: writ_http::Settings, new_secret: bool) -> ExitCode {
-    let port = settings.addr.rsplit(':').next().and_then(|p| p.parse().ok()).unwrap_or(8080);
-    let issuer = settings.issuer_for_port(port);
-    let ctx = match Context::init(settings, issuer).await {
+    let ctx = match offline_context(settings).await {
         Ok(ctx) => ctx,
         Err(e) => return fail(&e),
     };
@@ -170,9 +168,7 @@ async fn bootstrap(settings: writ_http::Settings, new_secret: bool) -> ExitCode 
 
 async fn keys(settings: writ_http::Settings, cmd: KeysCommand) -> ExitCode {
     use writ_core::{Actor, KeyId, SigningAlg};
-    let port = settings.addr.rsplit(':').next().and_then(|p| p.parse().ok()).unwrap_or(8080);
-    let issuer = settings.issuer_for_port(port);
-    let ctx = match Context::init(settings, issuer).await {
+    let ctx = match offline_context(settings).await {
         Ok(ctx) => ctx,
         Err(e) => return fail(&e),
     };
@@ -211,6 +207,16 @@ async fn keys(settings: writ_http::Settings, cmd: KeysCommand) -> ExitCode {
         }
         Err(e) => fail(&e),
     }
+}
+
+/// The context of a command that serves nothing (`bootstrap`, `keys`): the issuer is the one the
+/// server on `addr` would have.
+async fn offline_context(
+    settings: writ_http::Settings,
+) -> Result<std::sync::Arc<Context>, writ_http::context::InitError> {
+    let port = settings.addr.rsplit(':').next().and_then(|p| p.parse().ok()).unwrap_or(8080);
+    let issuer = settings.issuer_for_port(port);
+    Context::init(settings, issuer).await
 }
 
 fn credential_json(ctx: &Context, cred: &OperatorCredential) -> serde_json::Value {

@@ -21,7 +21,7 @@ fn now() -> i64 {
     time::OffsetDateTime::now_utc().unix_timestamp()
 }
 
-async fn record(
+fn record(
     ctx: &Context,
     req: &HttpRequest,
     auth: &Authorized<RevocationsWrite>,
@@ -92,7 +92,7 @@ pub async fn create_revocation(
         }
         _ => return Err(ApiError::validation("body", "name exactly one of jti, client_id, org_id")),
     };
-    record(&ctx, &req, &auth, org, &revocation).await;
+    record(&ctx, &req, &auth, org, &revocation);
     Ok(HttpResponse::Created().json(revocation))
 }
 
@@ -151,6 +151,6 @@ pub async fn revoke_client_tokens(
             RevocationDto::new("secret", secret.as_str(), Some(issued.len()))
         }
     };
-    record(&ctx, &req, &auth, client.kind.org_id().cloned(), &revocation).await;
+    record(&ctx, &req, &auth, client.kind.org_id().cloned(), &revocation);
     Ok(HttpResponse::Created().json(revocation))
 }
