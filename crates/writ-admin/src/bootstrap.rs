@@ -82,6 +82,7 @@ pub async fn create_operator(ctx: &Context) -> Result<OperatorCredential, Bootst
         token_ttl: TokenTtl::default(),
         grants,
         metadata: Metadata::default(),
+        rate_limits: Default::default(),
         created_at: now,
         updated_at: now,
     };

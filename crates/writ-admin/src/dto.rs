@@ -5,7 +5,9 @@ use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
 use utoipa::{IntoParams, ToSchema};
-use writ_core::{Client, Grants, Metadata, Org, Resource, ResourceUri, ScopeName, ScopeSet};
+use writ_core::{
+    Client, Grants, Metadata, Org, QuotaMode, RateLimits, Resource, ResourceUri, ScopeName, ScopeSet,
+};
 use writ_http::ApiError;
 
 /// Scopes granted on one resource.
@@ -52,6 +54,82 @@ pub(crate) fn metadata_from(field: &'static str, v: Option<serde_json::Value>) -
         .transpose()
         .map(Option::unwrap_or_default)
         .map_err(|e| ApiError::validation(field, e.to_string()))
+}
+
+/// Token-endpoint limits of a client, or of every client of an org. Absent fields inherit: the
+/// client's own value, then its org's, then the deployment's settings. `0` means no limit. Operator
+/// only: a tenant cannot raise its own limits.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RateLimitsDto {
+    /// Tokens per second, sustained (GCRA); at most 1,000,000.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(example = 50)]
+    pub per_second: Option<u32>,
+    /// Tokens at once above the sustained rate; at least 1.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(example = 100)]
+    pub burst: Option<u32>,
+    /// Quota per clock hour (UTC); at most 1,000,000,000.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(example = 10000)]
+    pub per_hour: Option<u32>,
+    /// Quota per day (UTC); at most 1,000,000,000.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(example = 100000)]
+    pub per_day: Option<u32>,
+    /// Over a quota: `enforce` refuses with `429`; `log_only` issues anyway, logs and counts it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(example = "enforce")]
+    pub quota_mode: Option<String>,
+}
+
+impl RateLimitsDto {
+    pub(crate) fn parse(&self) -> Result<RateLimits, ApiError> {
+        let quota_mode = match self.quota_mode.as_deref() {
+            None => None,
+            Some("enforce") => Some(QuotaMode::Enforce),
+            Some("log_only") => Some(QuotaMode::LogOnly),
+            Some(_) => {
+                return Err(ApiError::validation("rate_limits.quota_mode", "must be enforce or log_only"));
+            }
+        };
+        RateLimits {
+            per_second: self.per_second,
+            burst: self.burst,
+            per_hour: self.per_hour,
+            per_day: self.per_day,
+            quota_mode,
+        }
+        .validate()
+        .map_err(|e| {
+            let field = match e.what {
+                "per_second" => "rate_limits.per_second",
+                "burst" => "rate_limits.burst",
+                "per_hour" => "rate_limits.per_hour",
+                _ => "rate_limits.per_day",
+            };
+            ApiError::validation(field, e.reason)
+        })
+    }
+}
+
+impl From<&RateLimits> for RateLimitsDto {
+    fn from(l: &RateLimits) -> Self {
+        Self {
+            per_second: l.per_second,
+            burst: l.burst,
+            per_hour: l.per_hour,
+            per_day: l.per_day,
+            quota_mode: l.quota_mode.map(|m| {
+                match m {
+                    QuotaMode::Enforce => "enforce",
+                    QuotaMode::LogOnly => "log_only",
+                }
+                .to_owned()
+            }),
+        }
+    }
 }
 
 fn rfc3339(t: OffsetDateTime) -> String {
@@ -118,6 +196,8 @@ pub struct CreateOrg {
     /// Up to 50 string values.
     #[schema(value_type = Option<Object>)]
     pub metadata: Option<serde_json::Value>,
+    /// Token-endpoint limits for each client of the org, unless the client sets its own.
+    pub rate_limits: Option<RateLimitsDto>,
 }
 
 #[derive(Debug, Serialize, Deserialize, ToSchema)]
@@ -131,6 +211,8 @@ pub struct OrgDto {
     pub entitlements: Vec<GrantDto>,
     #[schema(value_type = Object)]
     pub metadata: serde_json::Value,
+    /// The org's own limits for its clients (empty: the deployment's).
+    pub rate_limits: RateLimitsDto,
     pub created_at: String,
     pub updated_at: String,
 }
@@ -144,6 +226,7 @@ impl From<&Org> for OrgDto {
             status: if o.status == writ_core::OrgStatus::Active { "active" } else { "suspended" }.into(),
             entitlements: grants_to_dto(&o.entitlements),
             metadata: serde_json::Value::Object(o.metadata.as_map().clone()),
+            rate_limits: (&o.rate_limits).into(),
             created_at: rfc3339(o.created_at),
             updated_at: rfc3339(o.updated_at),
         }
@@ -232,6 +315,8 @@ pub struct CreateClient {
     pub token_ttl_seconds: Option<u32>,
     #[schema(value_type = Option<Object>)]
     pub metadata: Option<serde_json::Value>,
+    /// The client's own token-endpoint limits (operator only).
+    pub rate_limits: Option<RateLimitsDto>,
 }
 
 #[derive(Debug, Serialize, Deserialize, ToSchema)]
@@ -248,6 +333,8 @@ pub struct ClientDto {
     pub token_ttl_seconds: u32,
     #[schema(value_type = Object)]
     pub metadata: serde_json::Value,
+    /// The client's own limits (empty: its org's, then the deployment's).
+    pub rate_limits: RateLimitsDto,
     pub created_at: String,
     pub updated_at: String,
 }
@@ -264,6 +351,7 @@ impl From<&Client> for ClientDto {
             grants: grants_to_dto(&c.grants),
             token_ttl_seconds: c.token_ttl.seconds(),
             metadata: serde_json::Value::Object(c.metadata.as_map().clone()),
+            rate_limits: (&c.rate_limits).into(),
             created_at: rfc3339(c.created_at),
             updated_at: rfc3339(c.updated_at),
         }
@@ -294,6 +382,8 @@ pub struct UpdateClient {
     /// Replaces the metadata.
     #[schema(value_type = Option<Object>)]
     pub metadata: Option<serde_json::Value>,
+    /// Replaces the client's own limits; `{}` inherits everything again (operator only).
+    pub rate_limits: Option<RateLimitsDto>,
 }
 
 /// Changes to an org; absent fields stay as they are.
@@ -307,6 +397,8 @@ pub struct UpdateOrg {
     pub entitlements: Option<Vec<GrantDto>>,
     #[schema(value_type = Option<Object>)]
     pub metadata: Option<serde_json::Value>,
+    /// Replaces the org's limits for its clients; `{}` inherits the deployment's (operator only).
+    pub rate_limits: Option<RateLimitsDto>,
 }
 
 #[derive(Debug, Default, Deserialize, ToSchema)]

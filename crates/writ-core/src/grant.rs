@@ -176,6 +176,7 @@ mod tests {
             slug: Slug::parse("acme").unwrap(),
             status: OrgStatus::Active,
             metadata: Metadata::default(),
+            rate_limits: Default::default(),
             entitlements,
             created_at: now,
             updated_at: now,
@@ -192,6 +193,7 @@ mod tests {
             token_ttl: TokenTtl::default(),
             grants,
             metadata: Metadata::default(),
+            rate_limits: Default::default(),
             created_at: now,
             updated_at: now,
         }

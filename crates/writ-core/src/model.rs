@@ -7,8 +7,8 @@ use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 
 use crate::{
-    ClientId, Email, EventId, KeyId, Metadata, Name, OrgId, ResourceId, ResourceUri, ScopeName, ScopeSet,
-    SecretId, Slug, TokenTtl, UserId,
+    ClientId, Email, EventId, KeyId, Metadata, Name, OrgId, RateLimits, ResourceId, ResourceUri, ScopeName,
+    ScopeSet, SecretId, Slug, TokenTtl, UserId,
 };
 
 /// The built-in resource of the admin API (DESIGN.md §2).
@@ -81,6 +81,8 @@ pub struct Org {
     pub status: OrgStatus,
     pub metadata: Metadata,
     pub entitlements: Grants,
+    /// Token-endpoint limits for each of its clients, unless the client sets its own.
+    pub rate_limits: RateLimits,
     pub created_at: OffsetDateTime,
     pub updated_at: OffsetDateTime,
 }
@@ -179,6 +181,8 @@ pub struct Client {
     pub token_ttl: TokenTtl,
     pub grants: Grants,
     pub metadata: Metadata,
+    /// Its own token-endpoint limits, over its org's and the deployment's.
+    pub rate_limits: RateLimits,
     pub created_at: OffsetDateTime,
     pub updated_at: OffsetDateTime,
 }

@@ -359,6 +359,78 @@ impl<'de> Deserialize<'de> for Metadata {
     }
 }
 
+/// What happens when a client goes over its hourly or daily quota.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum QuotaMode {
+    /// Refuse with `429` until the window ends.
+    Enforce,
+    /// Issue anyway; log and count it (to see who a quota would stop before enforcing it).
+    LogOnly,
+}
+
+/// Token-endpoint limits (DESIGN.md §5), as a client or an org overrides them. Every field is
+/// optional and inherits: a client's own value first, then its org's, then the deployment's
+/// settings. 0 means no limit.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RateLimits {
+    /// Tokens per second, sustained.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub per_second: Option<u32>,
+    /// Tokens at once, above the sustained rate.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub burst: Option<u32>,
+    /// Tokens per clock hour (UTC).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub per_hour: Option<u32>,
+    /// Tokens per day (UTC).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub per_day: Option<u32>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub quota_mode: Option<QuotaMode>,
+}
+
+impl RateLimits {
+    /// The largest rate or burst, per second.
+    pub const MAX_RATE: u32 = 1_000_000;
+    /// The largest quota, per hour or day.
+    pub const MAX_QUOTA: u32 = 1_000_000_000;
+
+    /// Checks the bounds; the error names the field.
+    pub fn validate(self) -> Result<Self, Invalid> {
+        for (field, value, max) in [
+            ("per_second", self.per_second, Self::MAX_RATE),
+            ("burst", self.burst, Self::MAX_RATE),
+            ("per_hour", self.per_hour, Self::MAX_QUOTA),
+            ("per_day", self.per_day, Self::MAX_QUOTA),
+        ] {
+            if value.is_some_and(|v| v > max) {
+                return Err(Invalid::new(field, format!("must be at most {max}")));
+            }
+        }
+        if self.burst == Some(0) {
+            return Err(Invalid::new("burst", "must be at least 1"));
+        }
+        Ok(self)
+    }
+
+    /// Each field from `self`, else from `fallback`.
+    pub fn or(self, fallback: Self) -> Self {
+        Self {
+            per_second: self.per_second.or(fallback.per_second),
+            burst: self.burst.or(fallback.burst),
+            per_hour: self.per_hour.or(fallback.per_hour),
+            per_day: self.per_day.or(fallback.per_day),
+            quota_mode: self.quota_mode.or(fallback.quota_mode),
+        }
+    }
+
+    pub fn is_empty(&self) -> bool {
+        *self == Self::default()
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -475,5 +547,23 @@ mod tests {
         fn parsing_never_panics(s in ".{0,64}") {
             let _ = ScopeSet::parse(&s);
         }
+    }
+
+    #[test]
+    fn rate_limits_inherit_field_by_field_and_name_the_bad_field() {
+        let client = RateLimits { per_second: Some(5), ..Default::default() };
+        let org = RateLimits { per_second: Some(50), per_day: Some(1000), ..Default::default() };
+        let merged = client.or(org);
+        assert_eq!((merged.per_second, merged.per_day, merged.burst), (Some(5), Some(1000), None));
+        let parsed: RateLimits =
+            serde_json::from_str(r#"{"per_hour": 10, "quota_mode": "log_only"}"#).unwrap();
+        assert_eq!(parsed.quota_mode, Some(QuotaMode::LogOnly));
+        assert_eq!(serde_json::to_string(&parsed).unwrap(), r#"{"per_hour":10,"quota_mode":"log_only"}"#);
+        assert!(serde_json::from_str::<RateLimits>(r#"{"per_minute": 1}"#).is_err());
+        let e = RateLimits { burst: Some(0), ..Default::default() }.validate().unwrap_err();
+        assert!(e.to_string().contains("burst"), "{e}");
+        assert!(
+            RateLimits { per_day: Some(RateLimits::MAX_QUOTA + 1), ..Default::default() }.validate().is_err()
+        );
     }
 }

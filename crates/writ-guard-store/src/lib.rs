@@ -6,11 +6,11 @@
 //! is under the configured prefix; checking a token is one round trip. This crate knows no HTTP,
 //! database or token format: callers pass the facts of a token.
 
-pub mod gcra;
+pub mod limit;
 mod memory;
 mod redis_store;
 
-pub use gcra::{Check, Decision, Rate};
+pub use limit::{Check, Decision, Limit, Rate};
 pub use memory::MemoryStore;
 pub use redis_store::RedisStore;
 
@@ -148,7 +148,7 @@ pub(crate) mod contract {
 
         // Rate limits: a burst of three, then one a second; a look costs nothing.
         let rate = Rate::per_second(1, 3);
-        let check = |key: &str, cost| Check { key: key.into(), rate, cost };
+        let check = |key: &str, cost| Check::rate(key, rate, cost);
         let t0 = now * 1000;
         let mut allowed = Vec::new();
         for _ in 0..4 {
@@ -159,5 +159,27 @@ pub(crate) mod contract {
         assert!(!both[0].allowed && both[0].retry_after_ms == 1000);
         assert!(both[1].allowed && both[1].remaining == 2, "keys are independent: {both:?}");
         assert!(store.throttle(&[check("client-a", 1)], t0 + 1000).await.unwrap()[0].allowed);
+
+        // A quota counts per window; with a rate, a refusal by either counts against neither.
+        let day = |cost, enforced| Check {
+            key: "quota-a".into(),
+            limit: Limit::Quota { limit: 2, window_ms: Limit::DAY_MS },
+            cost,
+            enforced,
+        };
+        let both = |cost, enforced| [check("client-c", 1), day(cost, enforced)];
+        for _ in 0..2 {
+            assert!(store.throttle(&both(1, true), t0).await.unwrap().iter().all(|d| d.allowed));
+        }
+        let refused = store.throttle(&both(1, true), t0).await.unwrap();
+        assert!(refused[0].allowed && !refused[1].allowed);
+        assert_eq!(refused[1].retry_after_ms, Limit::DAY_MS - t0.rem_euclid(Limit::DAY_MS));
+        let rate_left = store.throttle(&[check("client-c", 0)], t0).await.unwrap()[0].remaining;
+        assert_eq!(rate_left, 1, "the refused request spent nothing");
+        let logged = store.throttle(&both(1, false), t0).await.unwrap();
+        assert!(logged[0].allowed && !logged[1].allowed, "log-only: reported over, not refused");
+        assert_eq!(store.throttle(&[check("client-c", 0)], t0).await.unwrap()[0].remaining, 0);
+        let next_day = t0 + Limit::DAY_MS;
+        assert!(store.throttle(&[day(1, true)], next_day).await.unwrap()[0].allowed, "a new window");
     }
 }

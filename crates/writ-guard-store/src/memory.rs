@@ -15,8 +15,9 @@ pub struct MemoryStore {
     entries: Mutex<HashMap<String, (i64, i64)>>,
     /// The feed, and the sequence number of its next entry.
     feed: Mutex<(VecDeque<FeedEntry>, u64)>,
-    /// Rate-limit arrival times (ms) by key.
-    rates: Mutex<HashMap<String, i64>>,
+    /// Rate-limit state by key: a rate's arrival time or a quota's count, and when it may be
+    /// forgotten (ms).
+    rates: Mutex<HashMap<String, (i64, i64)>>,
 }
 
 impl MemoryStore {
@@ -108,19 +109,15 @@ impl GuardStore for MemoryStore {
     async fn throttle(&self, checks: &[Check], now_ms: i64) -> Result<Vec<Decision>> {
         let mut rates = self.rates.lock().unwrap_or_else(|p| p.into_inner());
         if rates.len() >= 100_000 {
-            rates.retain(|_, tat| *tat > now_ms);
+            rates.retain(|_, (_, until)| *until > now_ms);
         }
-        Ok(checks
-            .iter()
-            .map(|c| {
-                let (decision, store) =
-                    crate::gcra::decide(rates.get(&c.key).copied(), c.rate, c.cost, now_ms);
-                if let Some(tat) = store {
-                    rates.insert(c.key.clone(), tat);
-                }
-                decision
-            })
-            .collect())
+        let (decisions, writes) = crate::limit::decide_all(checks, now_ms, |key| {
+            rates.get(key).filter(|(_, until)| *until > now_ms).map(|(value, _)| *value)
+        });
+        for (key, value, until) in writes {
+            rates.insert(key, (value, until));
+        }
+        Ok(decisions)
     }
 
     async fn ping(&self) -> Result<()> {

@@ -8,8 +8,8 @@ use std::time::Duration;
 use redis::aio::ConnectionManager;
 
 use crate::{
-    Check, Decision, FeedEntry, GuardError, GuardStore, Result, TokenFacts, WATERMARK_LIFETIME_SECONDS,
-    Watermark,
+    Check, Decision, FeedEntry, GuardError, GuardStore, Limit, Result, TokenFacts,
+    WATERMARK_LIFETIME_SECONDS, Watermark,
 };
 
 /// How long a Redis call may take before the caller's fallback policy applies.
@@ -33,29 +33,47 @@ redis.call('XADD', KEYS[2], 'MAXLEN', '~', ARGV[4], '*', 'kind', 'token', 'id', 
 return 1
 "#;
 
-/// GCRA over several keys, the same arithmetic as `gcra::decide`: KEYS = the rate keys; ARGV = now,
-/// then per key (interval_ms, burst, cost). Returns per key {allowed, remaining, retry_after, reset}.
+/// Rate-limit checks, all or nothing, the same arithmetic as `limit::decide_all`: KEYS = the storage
+/// keys; ARGV = now (ms), then per key (kind `r` or `q`, interval_ms or limit, burst or window end,
+/// cost, enforced). Returns per key {allowed, remaining, retry_after, reset}.
 const THROTTLE: &str = r#"
 local now = tonumber(ARGV[1])
-local out = {}
+local out, writes, refused = {}, {}, false
 for i, key in ipairs(KEYS) do
-  local t = tonumber(ARGV[2 + (i - 1) * 3])
-  local burst = tonumber(ARGV[3 + (i - 1) * 3])
-  local cost = tonumber(ARGV[4 + (i - 1) * 3])
-  local capacity = t * math.max(burst, 1)
-  local tat = math.max(tonumber(redis.call('GET', key) or now), now)
-  local probe = tat + t * math.max(cost, 1)
-  local allowed = probe - now <= capacity
-  local base = tat
-  if allowed and cost > 0 then
-    base = tat + t * cost
-    redis.call('SET', key, base, 'PX', math.max(base - now, 1))
+  local j = 2 + (i - 1) * 5
+  local a, b = tonumber(ARGV[j + 1]), tonumber(ARGV[j + 2])
+  local cost, enforced = tonumber(ARGV[j + 3]), ARGV[j + 4] == '1'
+  local stored = tonumber(redis.call('GET', key))
+  local allowed, remaining, retry, reset
+  if ARGV[j] == 'r' then
+    local capacity = a * math.max(b, 1)
+    local tat = math.max(stored or now, now)
+    local probe = tat + a * math.max(cost, 1)
+    allowed = probe - now <= capacity
+    local base = tat
+    if allowed and cost > 0 then
+      base = tat + a * cost
+      table.insert(writes, {key, base, base})
+    end
+    remaining = math.max(0, math.min(math.floor((capacity - (base - now)) / a), b))
+    retry = allowed and 0 or probe - now - capacity
+    reset = base - now
+  else
+    local used = math.max(stored or 0, 0)
+    allowed = used + math.max(cost, 1) <= a
+    if allowed and cost > 0 then
+      used = used + cost
+      table.insert(writes, {key, used, b})
+    end
+    remaining = math.max(0, a - used)
+    retry = allowed and 0 or b - now
+    reset = b - now
   end
-  local remaining = math.floor((capacity - (base - now)) / t)
-  remaining = math.max(0, math.min(remaining, burst))
-  local retry = 0
-  if not allowed then retry = probe - now - capacity end
-  table.insert(out, {allowed and 1 or 0, remaining, retry, base - now})
+  if enforced and not allowed then refused = true end
+  table.insert(out, {allowed and 1 or 0, remaining, retry, reset})
+end
+if not refused then
+  for _, w in ipairs(writes) do redis.call('SET', w[1], w[2], 'PXAT', w[3]) end
 end
 return out
 "#;
@@ -192,8 +210,14 @@ impl GuardStore for RedisStore {
         let mut call = self.throttle.prepare_invoke();
         call.arg(now_ms);
         for c in checks {
-            call.key(self.key(format_args!("rl:{}", c.key)));
-            call.arg(c.rate.interval_ms()).arg(c.rate.burst).arg(c.cost);
+            call.key(self.key(format_args!("rl:{}", c.storage_key(now_ms))));
+            match c.limit {
+                Limit::Rate(r) => call.arg("r").arg(r.interval_ms()).arg(r.burst),
+                Limit::Quota { limit, window_ms } => {
+                    call.arg("q").arg(limit).arg(crate::limit::window_start(now_ms, window_ms) + window_ms)
+                }
+            };
+            call.arg(c.cost).arg(u8::from(c.enforced));
         }
         let mut conn = self.conn.clone();
         let rows: Vec<(i64, i64, i64, i64)> = self.timed(call.invoke_async(&mut conn)).await?;
@@ -202,7 +226,10 @@ impl GuardStore for RedisStore {
             .zip(checks)
             .map(|((allowed, remaining, retry, reset), c)| Decision {
                 allowed: allowed == 1,
-                limit: c.rate.burst,
+                limit: match c.limit {
+                    Limit::Rate(r) => r.burst,
+                    Limit::Quota { limit, .. } => limit,
+                },
                 remaining: u32::try_from(remaining).unwrap_or(0),
                 retry_after_ms: retry,
                 reset_ms: reset,
@@ -247,5 +274,50 @@ mod tests {
             redis::cmd("KEYS").arg(format!("{prefix}*")).query_async(&mut conn).await.unwrap();
         assert!(!keys.is_empty() && keys.iter().all(|k| k.starts_with(&prefix)), "{keys:?}");
         let _: () = redis::cmd("DEL").arg(&keys).query_async(&mut conn).await.unwrap();
+    }
+
+    /// The Lua script and the Rust arithmetic decide alike, over rates, quotas, looks and
+    /// unenforced checks, across window boundaries.
+    #[tokio::test]
+    async fn lua_and_rust_decide_alike() {
+        let Ok(url) = std::env::var("WRIT_TEST_REDIS_URL") else {
+            eprintln!("WRIT_TEST_REDIS_URL is not set: not run");
+            return;
+        };
+        let prefix = format!("writ-test-lua-{}:", std::process::id());
+        let redis = RedisStore::connect(&url, &prefix).await.expect("WRIT_TEST_REDIS_URL is unreachable");
+        let memory = crate::MemoryStore::new();
+        let checks = [
+            Check::rate("a", crate::Rate::per_second(3, 5), 1),
+            Check::rate("a", crate::Rate::per_second(3, 5), 0),
+            Check {
+                key: "q".into(),
+                limit: Limit::Quota { limit: 4, window_ms: 2000 },
+                cost: 1,
+                enforced: true,
+            },
+            Check {
+                key: "q".into(),
+                limit: Limit::Quota { limit: 4, window_ms: 2000 },
+                cost: 2,
+                enforced: false,
+            },
+        ];
+        let mut now = 1_800_000_000_000_i64;
+        for step in 0..200_usize {
+            // A fixed pseudo-random walk: groups of one to three checks, time moving 0 to 450 ms.
+            let pick: Vec<Check> =
+                (0..1 + step % 3).map(|i| checks[(step * 7 + i * 3) % checks.len()].clone()).collect();
+            let expected = memory.throttle(&pick, now).await.unwrap();
+            let got = redis.throttle(&pick, now).await.unwrap();
+            assert_eq!(got, expected, "step {step} at {now}: {pick:?}");
+            now += i64::try_from((step * 37) % 450).unwrap();
+        }
+        let mut conn = redis.conn.clone();
+        let keys: Vec<String> =
+            redis::cmd("KEYS").arg(format!("{prefix}*")).query_async(&mut conn).await.unwrap();
+        if !keys.is_empty() {
+            let _: () = redis::cmd("DEL").arg(&keys).query_async(&mut conn).await.unwrap();
+        }
     }
 }

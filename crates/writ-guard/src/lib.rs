@@ -8,6 +8,7 @@ use actix_web::{HttpResponse, web};
 use serde::Deserialize;
 use serde_json::json;
 use writ_http::auth::{RateLimitCheck, RevocationsRead};
+use writ_http::limits::Applied;
 use writ_http::{ApiError, Authorized, Context};
 
 /// The most entries one feed page holds.
@@ -141,20 +142,22 @@ async fn check_rate(
         burst,
     };
     let check =
-        writ_guard_store::Check { key: format!("rs:{}:{}", auth.claims.client_id, body.key), rate, cost };
-    let decisions = ctx.throttle(&[check]).await;
+        writ_guard_store::Check::rate(format!("rs:{}:{}", auth.claims.client_id, body.key), rate, cost);
+    let decisions = ctx.throttle(std::slice::from_ref(&check)).await;
     let d = decisions.first().ok_or_else(|| ApiError::unavailable("rate limiter unavailable"))?;
     let secs = |ms: i64| (ms + 999) / 1000;
-    Ok(HttpResponse::Ok()
-        .insert_header(("Cache-Control", "no-store"))
-        .insert_header(("RateLimit-Limit", d.limit.to_string()))
-        .insert_header(("RateLimit-Remaining", d.remaining.to_string()))
-        .insert_header(("RateLimit-Reset", secs(d.reset_ms).to_string()))
-        .json(json!({
-            "allowed": d.allowed,
-            "limit": d.limit,
-            "remaining": d.remaining,
-            "retry_after_seconds": secs(d.retry_after_ms),
-            "reset_seconds": secs(d.reset_ms),
-        })))
+    let mut res = HttpResponse::Ok();
+    res.insert_header(("Cache-Control", "no-store"));
+    for (name, value) in
+        writ_http::limits::headers(&[Applied { name: "default", check: &check, decision: d }])
+    {
+        res.insert_header((name, value));
+    }
+    Ok(res.json(json!({
+        "allowed": d.allowed,
+        "limit": d.limit,
+        "remaining": d.remaining,
+        "retry_after_seconds": secs(d.retry_after_ms),
+        "reset_seconds": secs(d.reset_ms),
+    })))
 }

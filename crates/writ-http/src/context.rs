@@ -53,6 +53,8 @@ pub struct Context {
     keys: RwLock<KeyRing>,
     /// The deployment's signing algorithm.
     pub default_alg: SigningAlg,
+    /// The deployment's token-endpoint limits, under orgs' and clients' own.
+    pub default_limits: writ_core::RateLimits,
     /// Resources that sign with another algorithm: identifier → algorithm.
     resource_algs: RwLock<Arc<HashMap<String, SigningAlg>>>,
     pub clients: Arc<ClientCache>,
@@ -86,6 +88,7 @@ impl Context {
         settings.validate()?;
         ensure_builtin_resources(&store).await?;
         let default_alg = SigningAlg::parse(&settings.signing_alg)?;
+        let default_limits = settings.default_rate_limits()?;
         crate::keys::ensure_active(&store, &kek, default_alg).await?;
         let keys = KeyRing::load(&Keys::new(store.conn()).list().await?, &kek)?;
         let resource_algs = Resources::new(store.conn()).signing_algs().await?;
@@ -117,6 +120,7 @@ impl Context {
             kek,
             keys: RwLock::new(keys),
             default_alg,
+            default_limits,
             resource_algs: RwLock::new(Arc::new(resource_algs)),
             clients,
             changes,

@@ -12,6 +12,7 @@ pub mod context;
 pub mod error;
 pub mod health;
 pub mod keys;
+pub mod limits;
 pub mod metrics;
 pub mod server;
 pub mod settings;

@@ -23,6 +23,9 @@ pub const REFUSAL_REASONS: [&str; 7] = [
     "server_error",
 ];
 
+/// The token endpoint's limits, as they are named in `RateLimit` headers and metrics.
+pub const LIMITS: [&str; 4] = ["rate", "hour", "day", "failed_auth"];
+
 /// Upper bounds of the latency buckets, in seconds.
 const BUCKETS: [f64; 12] = [0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.5, 1.0];
 
@@ -33,6 +36,8 @@ pub struct Metrics {
     latency_buckets: [AtomicU64; BUCKETS.len()],
     latency_count: AtomicU64,
     latency_sum_nanos: AtomicU64,
+    /// Per limit of [`LIMITS`]: requests refused, and requests over a log-only quota.
+    limited: [[AtomicU64; 2]; LIMITS.len()],
 }
 
 impl Metrics {
@@ -47,6 +52,13 @@ impl Metrics {
     pub fn token_refused(&self, reason: &str) {
         if let Some(i) = REFUSAL_REASONS.iter().position(|r| *r == reason) {
             self.refused[i].fetch_add(1, Ordering::Relaxed);
+        }
+    }
+
+    /// Counts a token request over `limit`: refused, or only logged (a log-only quota).
+    pub fn token_limited(&self, limit: &str, refused: bool) {
+        if let Some(i) = LIMITS.iter().position(|l| *l == limit) {
+            self.limited[i][usize::from(!refused)].fetch_add(1, Ordering::Relaxed);
         }
     }
 
@@ -90,6 +102,18 @@ impl Metrics {
                 "writ_tokens_refused_total{{reason=\"{reason}\"}} {}",
                 n.load(Ordering::Relaxed)
             );
+        }
+        let _ = writeln!(
+            out,
+            "# HELP writ_tokens_limited_total Token requests over a limit: refused, or logged (log-only quota)."
+        );
+        let _ = writeln!(out, "# TYPE writ_tokens_limited_total counter");
+        for (limit, counts) in LIMITS.iter().zip(&self.limited) {
+            for (action, n) in ["refused", "logged"].iter().zip(counts) {
+                let n = n.load(Ordering::Relaxed);
+                let _ =
+                    writeln!(out, "writ_tokens_limited_total{{limit=\"{limit}\",action=\"{action}\"}} {n}");
+            }
         }
         let _ = writeln!(out, "# HELP writ_token_request_duration_seconds Server time of token requests.");
         let _ = writeln!(out, "# TYPE writ_token_request_duration_seconds histogram");
@@ -142,5 +166,12 @@ mod tests {
         let text = m.render(&[("writ_x", "x", 7)]);
         assert!(text.contains("writ_tokens_refused_total{reason=\"invalid_scope\"} 1"));
         assert!(text.contains("# TYPE writ_x gauge\nwrit_x 7"));
+        m.token_limited("day", false);
+        m.token_limited("day", false);
+        m.token_limited("rate", true);
+        let text = m.render(&[]);
+        assert!(text.contains("writ_tokens_limited_total{limit=\"day\",action=\"logged\"} 2"), "{text}");
+        assert!(text.contains("writ_tokens_limited_total{limit=\"rate\",action=\"refused\"} 1"));
+        assert!(text.contains("writ_tokens_limited_total{limit=\"day\",action=\"refused\"} 0"));
     }
 }

@@ -82,6 +82,15 @@ pub struct Settings {
     /// Failed authentications per minute for one client id from one IP before further attempts
     /// (right or wrong) are refused with 429.
     pub failed_auth_per_minute: u32,
+    /// Tokens one client may get per clock hour (UTC); 0 for no quota. Orgs and clients may
+    /// override it.
+    pub quota_per_hour: u32,
+    /// Tokens one client may get per day (UTC); 0 for no quota.
+    pub quota_per_day: u32,
+    /// Over a quota: `enforce` (429) or `log_only` (issue, log and count).
+    pub quota_mode: String,
+    /// `redis_url` names Redis Cluster nodes (comma-separated; any one suffices to find the rest).
+    pub redis_cluster: bool,
     /// Log filter (`RUST_LOG` syntax).
     pub log: String,
 }
@@ -105,6 +114,10 @@ impl Default for Settings {
             rate_limit_per_second: 100,
             rate_limit_burst: 200,
             failed_auth_per_minute: 10,
+            quota_per_hour: 0,
+            quota_per_day: 0,
+            quota_mode: "enforce".into(),
+            redis_cluster: false,
             log: "info".into(),
         }
     }
@@ -132,6 +145,10 @@ impl fmt::Debug for Settings {
             .field("rate_limit_per_second", &self.rate_limit_per_second)
             .field("rate_limit_burst", &self.rate_limit_burst)
             .field("failed_auth_per_minute", &self.failed_auth_per_minute)
+            .field("quota_per_hour", &self.quota_per_hour)
+            .field("quota_per_day", &self.quota_per_day)
+            .field("quota_mode", &self.quota_mode)
+            .field("redis_cluster", &self.redis_cluster)
             .field("log", &self.log)
             .finish()
     }
@@ -186,7 +203,7 @@ impl Settings {
         set!(
             value: addr, redis_prefix, data_dir, auto_migrate, log, signing_alg, jwks_max_age_seconds,
                 key_publish_delay_seconds, key_rotation_days, rate_limit_per_second, rate_limit_burst,
-                failed_auth_per_minute;
+                failed_auth_per_minute, quota_per_hour, quota_per_day, quota_mode, redis_cluster;
             optional: issuer, kek, pepper;
             url: database_url, redis_url
         );
@@ -197,6 +214,10 @@ impl Settings {
     pub fn validate(&self) -> Result<(), SettingsError> {
         writ_core::SigningAlg::parse(&self.signing_alg)
             .map_err(|e| SettingsError::Invalid(format!("signing_alg: {e}")))?;
+        self.default_rate_limits()?;
+        if self.redis_cluster && self.redis_url.is_none() {
+            return Err(SettingsError::Invalid("redis_cluster needs redis_url (the cluster's nodes)".into()));
+        }
         if self.key_publish_delay_seconds < self.jwks_max_age_seconds {
             return Err(SettingsError::Invalid(
                 "key_publish_delay_seconds must be at least jwks_max_age_seconds, or verifiers could meet a \
@@ -205,6 +226,29 @@ impl Settings {
             ));
         }
         Ok(())
+    }
+
+    /// The deployment's token-endpoint limits: what a client gets when neither it nor its org
+    /// says otherwise.
+    pub fn default_rate_limits(&self) -> Result<writ_core::RateLimits, SettingsError> {
+        let quota_mode = match self.quota_mode.as_str() {
+            "enforce" => writ_core::QuotaMode::Enforce,
+            "log_only" => writ_core::QuotaMode::LogOnly,
+            other => {
+                return Err(SettingsError::Invalid(format!(
+                    "quota_mode must be enforce or log_only, not `{other}`"
+                )));
+            }
+        };
+        writ_core::RateLimits {
+            per_second: Some(self.rate_limit_per_second),
+            burst: Some(self.rate_limit_burst.max(1)),
+            per_hour: Some(self.quota_per_hour),
+            per_day: Some(self.quota_per_day),
+            quota_mode: Some(quota_mode),
+        }
+        .validate()
+        .map_err(|e| SettingsError::Invalid(e.to_string()))
     }
 
     pub fn database_url(&self) -> String {
@@ -386,6 +430,18 @@ pub struct SettingsArgs {
     /// Failed authentications per minute per client id and IP [default: 10].
     #[arg(long, env = "WRIT_FAILED_AUTH_PER_MINUTE", global = true)]
     pub failed_auth_per_minute: Option<u32>,
+    /// Tokens per clock hour per client, 0 for no quota [default: 0].
+    #[arg(long, env = "WRIT_QUOTA_PER_HOUR", global = true)]
+    pub quota_per_hour: Option<u32>,
+    /// Tokens per day per client, 0 for no quota [default: 0].
+    #[arg(long, env = "WRIT_QUOTA_PER_DAY", global = true)]
+    pub quota_per_day: Option<u32>,
+    /// Over a quota: enforce or log_only [default: enforce].
+    #[arg(long, env = "WRIT_QUOTA_MODE", global = true)]
+    pub quota_mode: Option<String>,
+    /// redis_url lists Redis Cluster nodes, comma-separated [default: false].
+    #[arg(long, env = "WRIT_REDIS_CLUSTER", global = true)]
+    pub redis_cluster: Option<bool>,
 }
 
 impl SettingsArgs {

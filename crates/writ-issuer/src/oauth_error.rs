@@ -30,9 +30,9 @@ pub enum OAuthError {
     TooLarge,
     /// Something broke on our side (500, `server_error`); the cause is logged, not sent.
     Server,
-    /// Too many requests (429): the client's issuance rate, or failed authentications from this
-    /// address. `Retry-After` and `RateLimit-*` headers say when to come back.
-    RateLimited { retry_after_ms: i64, limit: u32, reason: &'static str },
+    /// Too many requests (429): the client's issuance rate or quota, or failed authentications
+    /// from this address. `Retry-After` and `RateLimit` headers say when to come back.
+    RateLimited { reason: &'static str, headers: Vec<(&'static str, String)> },
     /// RFC 6749 §5.2 via RFC 7009 §2.2.1: the revocation state cannot be reached right now (503 with
     /// `Retry-After`); the caller should retry.
     Unavailable,
@@ -93,12 +93,10 @@ impl ResponseError for OAuthError {
         if let Self::Unavailable = self {
             res.insert_header((header::RETRY_AFTER, "1"));
         }
-        if let Self::RateLimited { retry_after_ms, limit, .. } = self {
-            let secs = (retry_after_ms + 999) / 1000;
-            res.insert_header((header::RETRY_AFTER, secs.to_string()))
-                .insert_header(("RateLimit-Limit", limit.to_string()))
-                .insert_header(("RateLimit-Remaining", "0"))
-                .insert_header(("RateLimit-Reset", secs.to_string()));
+        if let Self::RateLimited { headers, .. } = self {
+            for (name, value) in headers {
+                res.insert_header((*name, value.as_str()));
+            }
         }
         if let Self::InvalidClient { basic: true } = self {
             res.insert_header((header::WWW_AUTHENTICATE, "Basic realm=\"writ\", charset=\"UTF-8\""));

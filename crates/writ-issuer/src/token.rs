@@ -8,8 +8,10 @@ use time::OffsetDateTime;
 
 use writ_core::secret::{PlainSecret, SecretHash};
 use writ_core::{Actor, AuditEvent, ClientId, GrantError, ResourceUri, ScopeSet, SecretId, TokenRequest};
-use writ_guard_store::{Check, Decision, Rate};
+use writ_core::{QuotaMode, RateLimits};
+use writ_guard_store::{Check, Limit, Rate};
 use writ_http::Context;
+use writ_http::limits::{Applied, headers};
 use writ_store::ClientCredentials;
 use writ_token::{AccessClaims, Audience};
 
@@ -68,37 +70,48 @@ async fn issue(req: &HttpRequest, payload: web::Payload, ctx: &Context) -> Resul
         Err(e @ OAuthError::InvalidClient { .. }) => {
             // Count the failure against this address and client id; past the limit, refuse.
             if let Some(check) = failure_check(ctx, &ip, &creds.client_id, 1)
-                && let Some(d) = ctx.throttle(&[check]).await.first()
-                && !d.allowed
+                && let Some(decision) = ctx.throttle(std::slice::from_ref(&check)).await.first()
+                && !decision.allowed
             {
-                return Err(rate_limited(d, "too many failed authentications: retry later"));
+                let applied = [Applied { name: "failed_auth", check: &check, decision }];
+                return Err(refuse(ctx, "failed_auth", &applied));
             }
             return Err(e);
         }
         Err(e) => return Err(e),
     };
-    // One round trip: whether this address is locked out for the client (a look, so a correct
-    // secret does not count as a failure), and the client's issuance rate (one token).
-    let checks: Vec<Check> =
-        [failure_check(ctx, &ip, &creds.client_id, 0), client_check(ctx, loaded.client.id.as_str())]
-            .into_iter()
-            .flatten()
-            .collect();
+    // One round trip for every limit: whether this address is locked out for the client (a look,
+    // so a correct secret does not count as a failure), the client's rate and its quotas.
+    let org_limits = loaded.org.as_ref().map(|o| o.rate_limits).unwrap_or_default();
+    let limits = loaded.client.rate_limits.or(org_limits).or(ctx.default_limits);
+    let (names, checks): (Vec<&'static str>, Vec<Check>) = failure_check(ctx, &ip, &creds.client_id, 0)
+        .map(|c| ("failed_auth", c))
+        .into_iter()
+        .chain(client_checks(loaded.client.id.as_str(), &limits))
+        .unzip();
     let decisions = ctx.throttle(&checks).await;
-    let mut client_rate = None;
-    for (check, d) in checks.iter().zip(&decisions) {
-        let failures = check.key.starts_with("fail:");
-        if !d.allowed {
-            let why = if failures {
-                "too many failed authentications: retry later"
-            } else {
-                "token rate limit reached: retry later"
-            };
-            return Err(rate_limited(d, why));
-        }
-        if !failures {
-            client_rate = Some(*d);
-        }
+    let applied: Vec<Applied<'_>> = names
+        .iter()
+        .zip(&checks)
+        .zip(&decisions)
+        .map(|((name, check), decision)| Applied { name, check, decision })
+        .collect();
+    if let Some(refused) = applied.iter().find(|a| a.check.enforced && !a.decision.allowed) {
+        let shown: Vec<Applied<'_>> = if refused.name == "failed_auth" {
+            vec![*refused]
+        } else {
+            applied.iter().filter(|a| a.name != "failed_auth").copied().collect()
+        };
+        return Err(refuse(ctx, refused.name, &shown));
+    }
+    let applied: Vec<Applied<'_>> = applied.into_iter().filter(|a| a.name != "failed_auth").collect();
+    for over in applied.iter().filter(|a| !a.decision.allowed) {
+        ctx.metrics.token_limited(over.name, false);
+        tracing::warn!(
+            limit = over.name,
+            quota = over.decision.limit,
+            "over a log-only quota: issued anyway"
+        );
     }
     if let Some(org) = loaded.client.kind.org_id() {
         tracing::Span::current().record("org_id", org.as_str());
@@ -161,10 +174,8 @@ async fn issue(req: &HttpRequest, payload: web::Payload, ctx: &Context) -> Resul
 
     let mut res = HttpResponse::Ok();
     no_store(&mut res);
-    if let Some(d) = client_rate {
-        res.insert_header(("RateLimit-Limit", d.limit.to_string()))
-            .insert_header(("RateLimit-Remaining", d.remaining.to_string()))
-            .insert_header(("RateLimit-Reset", ((d.reset_ms + 999) / 1000).to_string()));
+    for (name, value) in headers(&applied) {
+        res.insert_header((name, value));
     }
     Ok(res.json(json!({
         "access_token": access_token,
@@ -179,25 +190,47 @@ fn failure_check(ctx: &Context, ip: &str, client_id: &str, cost: u32) -> Option<
     let per_minute = ctx.settings.failed_auth_per_minute;
     // Client ids are bounded in length, so a key cannot grow without limit.
     let client_id: String = client_id.chars().take(64).collect();
-    (per_minute > 0).then(|| Check {
-        key: format!("fail:{ip}:{client_id}"),
-        rate: Rate::per_minute(per_minute, per_minute),
-        cost,
+    (per_minute > 0).then(|| {
+        Check::rate(format!("fail:{ip}:{client_id}"), Rate::per_minute(per_minute, per_minute), cost)
     })
 }
 
-/// The issuance rate of one authenticated client (`None` when turned off).
-fn client_check(ctx: &Context, client_id: &str) -> Option<Check> {
-    let s = &ctx.settings;
-    (s.rate_limit_per_second > 0).then(|| Check {
-        key: format!("client:{client_id}"),
-        rate: Rate::per_second(s.rate_limit_per_second, s.rate_limit_burst.max(1)),
-        cost: 1,
-    })
+/// The limits of one authenticated client, named as in the `RateLimit` headers: its rate and its
+/// hourly and daily quotas (each only when not 0). A quota in log-only mode is not enforced.
+fn client_checks(client_id: &str, limits: &RateLimits) -> Vec<(&'static str, Check)> {
+    let enforced = limits.quota_mode != Some(QuotaMode::LogOnly);
+    let quota = |name, limit: Option<u32>, window_ms| {
+        let limit = limit.filter(|l| *l > 0)?;
+        let check = Check {
+            key: format!("{name}:{client_id}"),
+            limit: Limit::Quota { limit, window_ms },
+            cost: 1,
+            enforced,
+        };
+        Some((name, check))
+    };
+    let rate = limits.per_second.filter(|r| *r > 0).map(|per_second| {
+        let rate = Rate::per_second(per_second, limits.burst.unwrap_or(per_second).max(1));
+        ("rate", Check::rate(format!("client:{client_id}"), rate, 1))
+    });
+    [rate, quota("hour", limits.per_hour, Limit::HOUR_MS), quota("day", limits.per_day, Limit::DAY_MS)]
+        .into_iter()
+        .flatten()
+        .collect()
 }
 
-fn rate_limited(d: &Decision, reason: &'static str) -> OAuthError {
-    OAuthError::RateLimited { retry_after_ms: d.retry_after_ms, limit: d.limit, reason }
+fn reason(limit: &str) -> &'static str {
+    match limit {
+        "failed_auth" => "too many failed authentications: retry later",
+        "rate" => "token rate limit reached: retry later",
+        _ => "token quota reached: retry when the window ends",
+    }
+}
+
+/// A `429` for going over `limit`, with headers describing `shown`.
+fn refuse(ctx: &Context, limit: &'static str, shown: &[Applied<'_>]) -> OAuthError {
+    ctx.metrics.token_limited(limit, true);
+    OAuthError::RateLimited { reason: reason(limit), headers: headers(shown) }
 }
 
 /// Checks the client's secret. Every failure — malformed secret, unknown client, wrong or expired

@@ -1,7 +1,7 @@
 //! Row ↔ domain conversions. A row that fails to parse is reported as corrupt, never passed on.
 
 use serde::{Serialize, de::DeserializeOwned};
-use writ_core::{Invalid, Metadata};
+use writ_core::{Invalid, Metadata, RateLimits};
 
 use crate::{Result, StoreError};
 
@@ -25,6 +25,14 @@ pub(crate) fn metadata_text(m: &Metadata) -> String {
 pub(crate) fn parse_metadata(s: &str) -> Result<Metadata> {
     let v = serde_json::from_str(s).map_err(|e| StoreError::Corrupt(format!("metadata: {e}")))?;
     Ok(Metadata::parse(v)?)
+}
+
+pub(crate) fn limits_text(l: &RateLimits) -> String {
+    serde_json::to_string(l).unwrap_or_else(|_| "{}".into())
+}
+
+pub(crate) fn parse_limits(s: &str) -> Result<RateLimits> {
+    serde_json::from_str(s).map_err(|e| StoreError::Corrupt(format!("rate limits: {e}")))
 }
 
 pub(crate) fn parse<T>(f: impl FnOnce(&str) -> Result<T, Invalid>, s: &str) -> Result<T> {

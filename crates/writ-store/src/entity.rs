@@ -20,6 +20,7 @@ pub mod orgs {
         pub slug: String,
         pub status: String,
         pub metadata: String,
+        pub rate_limits: String,
         pub created_at: TimeDateTimeWithTimeZone,
         pub updated_at: TimeDateTimeWithTimeZone,
     }
@@ -88,6 +89,7 @@ pub mod clients {
         pub status: String,
         pub token_ttl_seconds: i32,
         pub metadata: String,
+        pub rate_limits: String,
         pub created_at: TimeDateTimeWithTimeZone,
         pub updated_at: TimeDateTimeWithTimeZone,
     }

@@ -16,7 +16,9 @@ use writ_core::{
     Slug, TokenTtl, User, UserId,
 };
 
-use crate::convert::{enum_name, metadata_text, parse, parse_enum, parse_metadata};
+use crate::convert::{
+    enum_name, limits_text, metadata_text, parse, parse_enum, parse_limits, parse_metadata,
+};
 use crate::entity::*;
 use crate::grants::{self, GrantTable};
 use crate::{Page, Paged, Result, StoreError, Tenant};
@@ -85,6 +87,7 @@ impl<'c, C: ConnectionTrait> Orgs<'c, C> {
             slug: Set(org.slug.to_string()),
             status: Set(enum_name(&org.status)),
             metadata: Set(metadata_text(&org.metadata)),
+            rate_limits: Set(limits_text(&org.rate_limits)),
             created_at: Set(org.created_at),
             updated_at: Set(org.updated_at),
         })
@@ -106,6 +109,7 @@ impl<'c, C: ConnectionTrait> Orgs<'c, C> {
             .col_expr(orgs::Column::Name, Expr::value(org.name.as_str()))
             .col_expr(orgs::Column::Status, Expr::value(enum_name(&org.status)))
             .col_expr(orgs::Column::Metadata, Expr::value(metadata_text(&org.metadata)))
+            .col_expr(orgs::Column::RateLimits, Expr::value(limits_text(&org.rate_limits)))
             .col_expr(orgs::Column::UpdatedAt, Expr::value(org.updated_at))
             .filter(orgs::Column::Id.eq(org.id.as_str()))
             .filter(self.visible())
@@ -150,6 +154,7 @@ fn org_from_row(r: orgs::Model, grants: &mut HashMap<String, Grants>) -> Result<
         slug: parse(Slug::parse, &r.slug)?,
         status: parse_enum("org status", &r.status)?,
         metadata: parse_metadata(&r.metadata)?,
+        rate_limits: parse_limits(&r.rate_limits)?,
         created_at: r.created_at,
         updated_at: r.updated_at,
     })
@@ -410,6 +415,7 @@ impl<'c, C: ConnectionTrait> Clients<'c, C> {
             status: Set(enum_name(&client.status)),
             token_ttl_seconds: Set(i32::try_from(client.token_ttl.seconds()).unwrap_or(i32::MAX)),
             metadata: Set(metadata_text(&client.metadata)),
+            rate_limits: Set(limits_text(&client.rate_limits)),
             created_at: Set(client.created_at),
             updated_at: Set(client.updated_at),
         })
@@ -430,6 +436,7 @@ impl<'c, C: ConnectionTrait> Clients<'c, C> {
                 Expr::value(i32::try_from(client.token_ttl.seconds()).unwrap_or(i32::MAX)),
             )
             .col_expr(clients::Column::Metadata, Expr::value(metadata_text(&client.metadata)))
+            .col_expr(clients::Column::RateLimits, Expr::value(limits_text(&client.rate_limits)))
             .col_expr(clients::Column::UpdatedAt, Expr::value(client.updated_at))
             .filter(clients::Column::Id.eq(client.id.as_str()))
             .filter(self.visible())
@@ -524,6 +531,7 @@ fn client_from_row(r: clients::Model, grants: &mut HashMap<String, Grants>) -> R
         status: parse_enum("client status", &r.status)?,
         token_ttl: TokenTtl::new(ttl)?,
         metadata: parse_metadata(&r.metadata)?,
+        rate_limits: parse_limits(&r.rate_limits)?,
         created_at: r.created_at,
         updated_at: r.updated_at,
     })

@@ -221,6 +221,11 @@ impl TestApp {
         Self::read(res).await
     }
 
+    pub async fn patch(&self, path: &str, token: &str, body: &Value) -> (u16, Value) {
+        let res = self.http.patch(self.url(path)).bearer_auth(token).json(body).send().await.unwrap();
+        Self::read(res).await
+    }
+
     pub async fn get(&self, path: &str, token: &str) -> (u16, Value) {
         let res = self.http.get(self.url(path)).bearer_auth(token).send().await.unwrap();
         Self::read(res).await

@@ -1,7 +1,9 @@
 //! `/admin/v1/clients`
 
 use actix_web::{HttpRequest, HttpResponse, get, patch, post, web};
-use writ_core::{AuditEvent, Client, ClientId, ClientKind, Name, OrgId, Status, TokenTtl, UserId};
+use writ_core::{
+    AuditEvent, Client, ClientId, ClientKind, Name, OrgId, RateLimits, Status, TokenTtl, UserId,
+};
 use writ_http::auth::{ClientsRead, ClientsWrite};
 use writ_http::changes::Change;
 use writ_http::{ApiError, Authorized, Context};
@@ -48,6 +50,13 @@ pub async fn create_client(
         .map_err(|e| ApiError::validation("token_ttl_seconds", e.to_string()))?
         .unwrap_or_default();
     let metadata = metadata_from("metadata", body.metadata)?;
+    let rate_limits = match &body.rate_limits {
+        Some(limits) => {
+            auth.require_operator()?;
+            limits.parse()?
+        }
+        None => RateLimits::default(),
+    };
 
     let txn = ctx.store.begin().await?;
     // An org the caller cannot see is reported exactly like one that does not exist.
@@ -111,6 +120,7 @@ pub async fn create_client(
         token_ttl,
         grants,
         metadata,
+        rate_limits,
         created_at: now,
         updated_at: now,
     };
@@ -126,6 +136,7 @@ pub async fn create_client(
         "kind": client.kind.name(),
         "name": client.name.as_str(),
         "secret_id": secret.id.as_str(),
+        "rate_limits": client.rate_limits,
     }));
     Audit::new(&txn).record(&stamp(event, &req)).await?;
     txn.commit().await.map_err(StoreError::from)?;
@@ -226,6 +237,9 @@ pub async fn update_client(
 ) -> Result<web::Json<ClientDto>, ApiError> {
     let id = path_id(ClientId::parse, &path)?;
     let body = body.into_inner();
+    if body.rate_limits.is_some() {
+        auth.require_operator()?;
+    }
     let txn = ctx.store.begin().await?;
     let clients = Clients::new(&txn, &auth.tenant);
     let mut client = clients.get(&id).await?;
@@ -251,6 +265,10 @@ pub async fn update_client(
         client.metadata = metadata_from("metadata", body.metadata)?;
         changed.push("metadata");
     }
+    if let Some(limits) = &body.rate_limits {
+        client.rate_limits = limits.parse()?;
+        changed.push("rate_limits");
+    }
     if let Some(grants) = &body.grants {
         client.grants = grants_from_dto("grants", grants)?;
         if let Some(org_id) = client.kind.org_id() {
@@ -268,9 +286,11 @@ pub async fn update_client(
     clients.update(&client).await?;
     let event =
         AuditEvent::new(auth.actor(), client.kind.org_id().cloned(), "client.updated", Some(id.to_string()))
-            .with_details(
-                serde_json::json!({ "changed": changed, "status": ClientDto::from(&client).status }),
-            );
+            .with_details(serde_json::json!({
+                "changed": changed,
+                "status": ClientDto::from(&client).status,
+                "rate_limits": client.rate_limits,
+            }));
     Audit::new(&txn).record(&stamp(event, &req)).await?;
     txn.commit().await.map_err(StoreError::from)?;
     ctx.publish(Change::Client(id)).await;

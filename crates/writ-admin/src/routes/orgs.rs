@@ -9,7 +9,8 @@ use writ_store::{Audit, Orgs, StoreError};
 
 use super::{path_id, stamp};
 use crate::dto::{
-    CreateOrg, ListQuery, ListResponse, OrgDto, Problem, UpdateOrg, grants_from_dto, metadata_from,
+    CreateOrg, ListQuery, ListResponse, OrgDto, Problem, RateLimitsDto, UpdateOrg, grants_from_dto,
+    metadata_from,
 };
 
 /// Create an organization
@@ -45,6 +46,7 @@ pub async fn create_org(
         status: OrgStatus::Active,
         metadata: metadata_from("metadata", body.metadata)?,
         entitlements: grants_from_dto("entitlements", &body.entitlements)?,
+        rate_limits: body.rate_limits.as_ref().map(RateLimitsDto::parse).transpose()?.unwrap_or_default(),
         created_at: now,
         updated_at: now,
     };
@@ -56,7 +58,7 @@ pub async fn create_org(
         e => e.into(),
     })?;
     let event = AuditEvent::new(auth.actor(), Some(org.id.clone()), "org.created", Some(org.id.to_string()))
-        .with_details(serde_json::json!({ "slug": org.slug.as_str() }));
+        .with_details(serde_json::json!({ "slug": org.slug.as_str(), "rate_limits": org.rate_limits }));
     Audit::new(&txn).record(&stamp(event, &req)).await?;
     txn.commit().await.map_err(StoreError::from)?;
     Ok(HttpResponse::Created()
@@ -146,7 +148,7 @@ pub async fn update_org(
     let id = path_id(OrgId::parse, &path)?;
     auth.ensure_org(&id)?;
     let body = body.into_inner();
-    if body.status.is_some() || body.entitlements.is_some() {
+    if body.status.is_some() || body.entitlements.is_some() || body.rate_limits.is_some() {
         auth.require_operator()?;
     }
     let txn = ctx.store.begin().await?;
@@ -173,10 +175,18 @@ pub async fn update_org(
         org.metadata = metadata_from("metadata", body.metadata)?;
         changed.push("metadata");
     }
+    if let Some(limits) = &body.rate_limits {
+        org.rate_limits = limits.parse()?;
+        changed.push("rate_limits");
+    }
     org.updated_at = writ_core::now();
     orgs.update(&org).await?;
     let event = AuditEvent::new(auth.actor(), Some(id.clone()), "org.updated", Some(id.to_string()))
-        .with_details(serde_json::json!({ "changed": changed, "status": OrgDto::from(&org).status }));
+        .with_details(serde_json::json!({
+            "changed": changed,
+            "status": OrgDto::from(&org).status,
+            "rate_limits": org.rate_limits,
+        }));
     Audit::new(&txn).record(&stamp(event, &req)).await?;
     txn.commit().await.map_err(StoreError::from)?;
     if body.status.as_deref() == Some("suspended") {

@@ -140,3 +140,182 @@ async fn resource_servers_check_their_own_quotas_memory() {
 async fn resource_servers_check_their_own_quotas_redis() {
     resource_servers_check_their_own_quotas(Backend::Postgres).await;
 }
+
+/// Seconds until the current UTC hour or day ends, as `Retry-After` should say (± a second).
+fn until_window_end(window: i64) -> i64 {
+    let now = time::OffsetDateTime::now_utc().unix_timestamp();
+    window - now.rem_euclid(window)
+}
+
+fn header<'r>(res: &'r reqwest::Response, name: &str) -> &'r str {
+    res.headers().get(name).map_or("", |v| v.to_str().unwrap())
+}
+
+async fn overrides_go_client_then_org_then_deployment(backend: Backend) {
+    let Some(app) = app(backend).await else { return };
+    let op = app.operator_token().await;
+    app.create_resource(&op, BILLING, &["r"]).await;
+    let slow = app.create_org(&op, "slow", &[(BILLING, &["r"])]).await;
+    let (status, org) = app
+        .patch(&format!("/admin/v1/orgs/{slow}"), &op, &serde_json::json!({"rate_limits": {"burst": 1}}))
+        .await;
+    assert_eq!((status, &org["rate_limits"]), (200, &serde_json::json!({"burst": 1})));
+    let (inherits, inherits_secret) = app.create_org_client(&op, &slow, &[(BILLING, &["r"])]).await;
+    let body = serde_json::json!({"name": "own", "kind": "org", "org_id": slow,
+        "grants": [{"resource": BILLING, "scopes": ["r"]}], "rate_limits": {"burst": 5}});
+    let (status, own) = app.post("/admin/v1/clients", &op, &body).await;
+    assert_eq!(status, 201, "{own}");
+    let (own_id, own_secret) = (own["client_id"].as_str().unwrap(), own["client_secret"].as_str().unwrap());
+
+    // The org's burst of 1 (the deployment's rate of 1/s still applies: a field at a time).
+    assert_eq!(app.token_request(&inherits, &inherits_secret, &[]).await.status(), 200);
+    let res = app.token_request(&inherits, &inherits_secret, &[]).await;
+    assert_eq!(res.status(), 429);
+    assert_eq!(header(&res, "ratelimit-policy"), "\"rate\";q=1;w=1");
+    // The client's own burst of 5 beats its org's.
+    for i in 0..5 {
+        assert_eq!(app.token_request(own_id, own_secret, &[]).await.status(), 200, "request {i}");
+    }
+    assert_eq!(app.token_request(own_id, own_secret, &[]).await.status(), 429);
+    // `{}` inherits again, at once.
+    let path = format!("/admin/v1/clients/{own_id}");
+    let (status, cleared) = app.patch(&path, &op, &serde_json::json!({"rate_limits": {}})).await;
+    assert_eq!((status, &cleared["rate_limits"]), (200, &serde_json::json!({})));
+    let res = app.token_request(own_id, own_secret, &[]).await;
+    assert_eq!(header(&res, "ratelimit-limit"), "1", "the org's burst now");
+}
+
+async fn quotas_refuse_until_the_window_ends(backend: Backend) {
+    let Some(app) = spawn_app_with(backend, |s| s.quota_per_day = 100).await else { return };
+    let op = app.operator_token().await;
+    app.create_resource(&op, BILLING, &["r"]).await;
+    let org = app.create_org(&op, "acme", &[(BILLING, &["r"])]).await;
+    let body = serde_json::json!({"name": "q", "kind": "org", "org_id": org,
+        "grants": [{"resource": BILLING, "scopes": ["r"]}], "rate_limits": {"per_hour": 2, "per_second": 0}});
+    let (_, client) = app.post("/admin/v1/clients", &op, &body).await;
+    let (id, secret) = (client["client_id"].as_str().unwrap(), client["client_secret"].as_str().unwrap());
+    let res = app.token_request(id, secret, &[]).await;
+    assert_eq!(res.status(), 200);
+    assert_eq!(header(&res, "ratelimit-policy"), "\"hour\";q=2;w=3600, \"day\";q=100;w=86400");
+    let state = header(&res, "ratelimit");
+    assert!(state.starts_with("\"hour\";r=1;t=") && state.contains(", \"day\";r=99;t="), "{state}");
+    assert_eq!(app.token_request(id, secret, &[]).await.status(), 200);
+    let res = app.token_request(id, secret, &[]).await;
+    assert_eq!(res.status(), 429);
+    let retry: i64 = header(&res, "retry-after").parse().unwrap();
+    assert!((retry - until_window_end(3600)).abs() <= 2, "until the hour ends: {retry}");
+    assert_eq!(header(&res, "ratelimit-remaining"), "0");
+    assert_eq!(res.json::<Value>().await.unwrap()["error"], "rate_limited");
+    // The refused request cost nothing: the day's count is still at two.
+    let (_, client) = app
+        .patch(
+            &format!("/admin/v1/clients/{id}"),
+            &op,
+            &serde_json::json!({"rate_limits": {"per_second": 0}}),
+        )
+        .await;
+    assert_eq!(client["rate_limits"], serde_json::json!({"per_second": 0}));
+    let res = app.token_request(id, secret, &[]).await;
+    assert_eq!(res.status(), 200, "no hourly quota now");
+    assert!(header(&res, "ratelimit").contains("\"day\";r=97;"), "{}", header(&res, "ratelimit"));
+    let metrics = app.http.get(app.url("/metrics")).send().await.unwrap().text().await.unwrap();
+    assert!(metrics.contains("writ_tokens_limited_total{limit=\"hour\",action=\"refused\"} 1"), "{metrics}");
+}
+
+async fn log_only_quotas_issue_and_count(backend: Backend) {
+    let Some(app) = spawn_app_with(backend, |s| {
+        s.quota_per_day = 2;
+        s.quota_mode = "log_only".into();
+        s.rate_limit_per_second = 0;
+    })
+    .await
+    else {
+        return;
+    };
+    let op = app.operator_token().await; // one of the operator's two for today
+    app.create_resource(&op, BILLING, &["r"]).await;
+    let org = app.create_org(&op, "acme", &[(BILLING, &["r"])]).await;
+    let (id, secret) = app.create_org_client(&op, &org, &[(BILLING, &["r"])]).await;
+    for _ in 0..4 {
+        assert_eq!(app.token_request(&id, &secret, &[]).await.status(), 200, "log-only never refuses");
+    }
+    let res = app.token_request(&id, &secret, &[]).await;
+    let (state, reset) = header(&res, "ratelimit").split_once(";t=").unwrap();
+    assert_eq!(state, "\"day\";r=0");
+    assert!((reset.parse::<i64>().unwrap() - until_window_end(86_400)).abs() <= 2, "until the day ends");
+    let metrics = app.http.get(app.url("/metrics")).send().await.unwrap().text().await.unwrap();
+    assert!(metrics.contains("writ_tokens_limited_total{limit=\"day\",action=\"logged\"} 3"), "{metrics}");
+    // An org that enforces overrides the deployment's log-only mode for its clients.
+    let path = format!("/admin/v1/orgs/{org}");
+    app.patch(&path, &op, &serde_json::json!({"rate_limits": {"quota_mode": "enforce"}})).await;
+    assert_eq!(app.token_request(&id, &secret, &[]).await.status(), 429);
+}
+
+async fn only_the_operator_sets_limits(backend: Backend) {
+    let Some(app) = app(backend).await else { return };
+    let op = app.operator_token().await;
+    let scopes: &[&str] = &["admin:orgs:write", "admin:clients:write", "admin:clients:read"];
+    let org = app.create_org(&op, "acme", &[(writ_core::ADMIN_AUDIENCE, scopes)]).await;
+    let (admin, admin_secret) =
+        app.create_org_client(&op, &org, &[(writ_core::ADMIN_AUDIENCE, scopes)]).await;
+    let tenant = app.token(&admin, &admin_secret, &[("resource", writ_core::ADMIN_AUDIENCE)]).await;
+    let raise = serde_json::json!({"rate_limits": {"per_second": 1000}});
+    assert_eq!(app.patch(&format!("/admin/v1/orgs/{org}"), &tenant, &raise).await.0, 403);
+    assert_eq!(app.patch(&format!("/admin/v1/clients/{admin}"), &tenant, &raise).await.0, 403);
+    let create = serde_json::json!({"name": "x", "kind": "org", "rate_limits": {"per_second": 1000}});
+    assert_eq!(app.post("/admin/v1/clients", &tenant, &create).await.0, 403);
+
+    let path = format!("/admin/v1/clients/{admin}");
+    for (body, field) in [
+        (serde_json::json!({"burst": 0}), "rate_limits.burst"),
+        (serde_json::json!({"per_day": 2_000_000_000u32}), "rate_limits.per_day"),
+        (serde_json::json!({"quota_mode": "sometimes"}), "rate_limits.quota_mode"),
+    ] {
+        let (status, problem) = app.patch(&path, &op, &serde_json::json!({ "rate_limits": body })).await;
+        assert_eq!((status, problem["field"].as_str()), (422, Some(field)), "{problem}");
+    }
+    let (status, _) = app.patch(&path, &op, &serde_json::json!({"rate_limits": {"per_minute": 5}})).await;
+    assert_eq!(status, 422, "unknown fields are refused");
+    let (_, unchanged) = app.get(&path, &op).await;
+    assert_eq!(unchanged["rate_limits"], serde_json::json!({}), "nothing half-written");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn overrides_go_client_then_org_then_deployment_memory() {
+    overrides_go_client_then_org_then_deployment(Backend::Sqlite).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn overrides_go_client_then_org_then_deployment_redis() {
+    overrides_go_client_then_org_then_deployment(Backend::Postgres).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn quotas_refuse_until_the_window_ends_memory() {
+    quotas_refuse_until_the_window_ends(Backend::Sqlite).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn quotas_refuse_until_the_window_ends_redis() {
+    quotas_refuse_until_the_window_ends(Backend::Postgres).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn log_only_quotas_issue_and_count_memory() {
+    log_only_quotas_issue_and_count(Backend::Sqlite).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn log_only_quotas_issue_and_count_redis() {
+    log_only_quotas_issue_and_count(Backend::Postgres).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn only_the_operator_sets_limits_memory() {
+    only_the_operator_sets_limits(Backend::Sqlite).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn only_the_operator_sets_limits_redis() {
+    only_the_operator_sets_limits(Backend::Postgres).await;
+}

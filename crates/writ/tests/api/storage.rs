@@ -28,6 +28,7 @@ fn org(slug: &str) -> Org {
         slug: Slug::parse(slug).unwrap(),
         status: OrgStatus::Active,
         metadata: Metadata::default(),
+        rate_limits: Default::default(),
         entitlements: Default::default(),
         created_at: now,
         updated_at: now,
