@@ -6,10 +6,12 @@
 //! is under the configured prefix; checking a token is one round trip. This crate knows no HTTP,
 //! database or token format: callers pass the facts of a token.
 
+mod conn;
 pub mod limit;
 mod memory;
 mod redis_store;
 
+pub use conn::{RedisConn, RedisTarget};
 pub use limit::{Check, Decision, Limit, Rate};
 pub use memory::MemoryStore;
 pub use redis_store::RedisStore;
@@ -80,15 +82,22 @@ pub trait GuardStore: Send + Sync + std::fmt::Debug {
     /// Feed entries after `after` (from the oldest kept when `None`), at most `limit`.
     async fn feed(&self, after: Option<&str>, limit: usize) -> Result<Vec<FeedEntry>>;
 
-    /// Applies rate-limit checks, all in one round trip, in order; returns a decision for each.
-    /// `now_ms` is the caller's clock in milliseconds.
-    async fn throttle(&self, checks: &[Check], now_ms: i64) -> Result<Vec<Decision>>;
+    /// Applies rate-limit checks, all in one round trip, all or nothing; returns a decision for
+    /// each. A check's state is known by `shard` and its key; on a Redis Cluster one call's keys
+    /// live on the shard `shard` hashes to (pass the client id, so clients spread over the
+    /// cluster). `now_ms` is the caller's clock in milliseconds.
+    async fn throttle(&self, shard: &str, checks: &[Check], now_ms: i64) -> Result<Vec<Decision>>;
 
     /// Whether the store answers (for `/readyz`).
     async fn ping(&self) -> Result<()>;
 
     /// `memory` or `redis`.
     fn backend(&self) -> &'static str;
+
+    /// Round trips to Redis so far (0 in memory): each call above is at most one.
+    fn round_trips(&self) -> u64 {
+        0
+    }
 }
 
 #[cfg(test)]
@@ -152,13 +161,13 @@ pub(crate) mod contract {
         let t0 = now * 1000;
         let mut allowed = Vec::new();
         for _ in 0..4 {
-            allowed.push(store.throttle(&[check("client-a", 1)], t0).await.unwrap()[0].allowed);
+            allowed.push(store.throttle("s", &[check("client-a", 1)], t0).await.unwrap()[0].allowed);
         }
         assert_eq!(allowed, vec![true, true, true, false]);
-        let both = store.throttle(&[check("client-a", 0), check("client-b", 1)], t0).await.unwrap();
+        let both = store.throttle("s", &[check("client-a", 0), check("client-b", 1)], t0).await.unwrap();
         assert!(!both[0].allowed && both[0].retry_after_ms == 1000);
         assert!(both[1].allowed && both[1].remaining == 2, "keys are independent: {both:?}");
-        assert!(store.throttle(&[check("client-a", 1)], t0 + 1000).await.unwrap()[0].allowed);
+        assert!(store.throttle("s", &[check("client-a", 1)], t0 + 1000).await.unwrap()[0].allowed);
 
         // A quota counts per window; with a rate, a refusal by either counts against neither.
         let day = |cost, enforced| Check {
@@ -169,17 +178,17 @@ pub(crate) mod contract {
         };
         let both = |cost, enforced| [check("client-c", 1), day(cost, enforced)];
         for _ in 0..2 {
-            assert!(store.throttle(&both(1, true), t0).await.unwrap().iter().all(|d| d.allowed));
+            assert!(store.throttle("s", &both(1, true), t0).await.unwrap().iter().all(|d| d.allowed));
         }
-        let refused = store.throttle(&both(1, true), t0).await.unwrap();
+        let refused = store.throttle("s", &both(1, true), t0).await.unwrap();
         assert!(refused[0].allowed && !refused[1].allowed);
         assert_eq!(refused[1].retry_after_ms, Limit::DAY_MS - t0.rem_euclid(Limit::DAY_MS));
-        let rate_left = store.throttle(&[check("client-c", 0)], t0).await.unwrap()[0].remaining;
+        let rate_left = store.throttle("s", &[check("client-c", 0)], t0).await.unwrap()[0].remaining;
         assert_eq!(rate_left, 1, "the refused request spent nothing");
-        let logged = store.throttle(&both(1, false), t0).await.unwrap();
+        let logged = store.throttle("s", &both(1, false), t0).await.unwrap();
         assert!(logged[0].allowed && !logged[1].allowed, "log-only: reported over, not refused");
-        assert_eq!(store.throttle(&[check("client-c", 0)], t0).await.unwrap()[0].remaining, 0);
+        assert_eq!(store.throttle("s", &[check("client-c", 0)], t0).await.unwrap()[0].remaining, 0);
         let next_day = t0 + Limit::DAY_MS;
-        assert!(store.throttle(&[day(1, true)], next_day).await.unwrap()[0].allowed, "a new window");
+        assert!(store.throttle("s", &[day(1, true)], next_day).await.unwrap()[0].allowed, "a new window");
     }
 }

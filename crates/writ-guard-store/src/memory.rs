@@ -106,16 +106,16 @@ impl GuardStore for MemoryStore {
         Ok(by_jti || by_client || by_org)
     }
 
-    async fn throttle(&self, checks: &[Check], now_ms: i64) -> Result<Vec<Decision>> {
+    async fn throttle(&self, shard: &str, checks: &[Check], now_ms: i64) -> Result<Vec<Decision>> {
         let mut rates = self.rates.lock().unwrap_or_else(|p| p.into_inner());
         if rates.len() >= 100_000 {
             rates.retain(|_, (_, until)| *until > now_ms);
         }
         let (decisions, writes) = crate::limit::decide_all(checks, now_ms, |key| {
-            rates.get(key).filter(|(_, until)| *until > now_ms).map(|(value, _)| *value)
+            rates.get(&format!("{shard}:{key}")).filter(|(_, until)| *until > now_ms).map(|(value, _)| *value)
         });
         for (key, value, until) in writes {
-            rates.insert(key, (value, until));
+            rates.insert(format!("{shard}:{key}"), (value, until));
         }
         Ok(decisions)
     }

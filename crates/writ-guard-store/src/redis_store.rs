@@ -1,14 +1,16 @@
-//! The Redis store. Keys live under `{prefix}`: `rev:jti:<jti>` (expiring at the token's `exp`),
-//! `rev:client:<id>` and `rev:org:<id>` (a unix time; expiring after the longest token lifetime).
-//! A check is one `MGET`. Every key of the guard shares one hash tag, so the `MGET` stays valid on a
-//! Redis Cluster (at the price of putting revocations on one shard, which is small data).
+//! The Redis store, standalone or Redis Cluster. Every key starts with the configured prefix.
+//!
+//! Revocations live under `{prefix}{guard}:`: `rev:jti:<jti>` (expiring at the token's `exp`),
+//! `rev:client:<id>` and `rev:org:<id>` (a unix time, expiring after the longest token lifetime)
+//! and the `feed` stream. They share the `{guard}` hash tag, so checking a token stays one `MGET`
+//! on a cluster too; they are small and rarely written, so one shard holds them.
+//! Rate limits, the hot path, live under `{prefix}rl:{<shard>}:` — a client's limits on the
+//! shard its id hashes to, so a cluster spreads clients over its shards.
 
 use std::time::Duration;
 
-use redis::aio::ConnectionManager;
-
 use crate::{
-    Check, Decision, FeedEntry, GuardError, GuardStore, Limit, Result, TokenFacts,
+    Check, Decision, FeedEntry, GuardError, GuardStore, Limit, RedisConn, RedisTarget, Result, TokenFacts,
     WATERMARK_LIFETIME_SECONDS, Watermark,
 };
 
@@ -79,11 +81,15 @@ return out
 "#;
 
 pub struct RedisStore {
-    conn: ConnectionManager,
+    conn: RedisConn,
+    /// The configured prefix.
+    base: String,
+    /// Where revocations live: the prefix and the `{guard}` hash tag.
     prefix: String,
     raise: redis::Script,
     revoke: redis::Script,
     throttle: redis::Script,
+    round_trips: std::sync::atomic::AtomicU64,
 }
 
 impl std::fmt::Debug for RedisStore {
@@ -93,18 +99,17 @@ impl std::fmt::Debug for RedisStore {
 }
 
 impl RedisStore {
-    pub async fn connect(url: &str, prefix: &str) -> Result<Self> {
-        let client = redis::Client::open(url)?;
-        let config = redis::aio::ConnectionManagerConfig::new()
-            .set_connection_timeout(Some(Duration::from_secs(2)))
-            .set_response_timeout(Some(CALL_TIMEOUT));
-        let conn = ConnectionManager::new_with_config(client, config).await?;
+    /// Connects to standalone Redis or a Redis Cluster.
+    pub async fn connect(target: &RedisTarget, prefix: &str) -> Result<Self> {
+        let conn = target.connect(CALL_TIMEOUT).await?;
         Ok(Self {
             conn,
+            base: prefix.to_owned(),
             prefix: format!("{prefix}{{guard}}:"),
             raise: redis::Script::new(RAISE),
             revoke: redis::Script::new(REVOKE),
             throttle: redis::Script::new(THROTTLE),
+            round_trips: Default::default(),
         })
     }
 
@@ -112,7 +117,10 @@ impl RedisStore {
         format!("{}{rest}", self.prefix)
     }
 
+    /// Every call goes through here: one command or script, one round trip (a script Redis does not
+    /// know yet costs one more, once per node).
     async fn timed<T>(&self, call: impl std::future::Future<Output = redis::RedisResult<T>>) -> Result<T> {
+        self.round_trips.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         match tokio::time::timeout(CALL_TIMEOUT, call).await {
             Ok(result) => Ok(result?),
             Err(_) => Err(GuardError::Timeout),
@@ -203,14 +211,14 @@ impl GuardStore for RedisStore {
             .collect())
     }
 
-    async fn throttle(&self, checks: &[Check], now_ms: i64) -> Result<Vec<Decision>> {
+    async fn throttle(&self, shard: &str, checks: &[Check], now_ms: i64) -> Result<Vec<Decision>> {
         if checks.is_empty() {
             return Ok(Vec::new());
         }
         let mut call = self.throttle.prepare_invoke();
         call.arg(now_ms);
         for c in checks {
-            call.key(self.key(format_args!("rl:{}", c.storage_key(now_ms))));
+            call.key(format!("{}rl:{{{shard}}}:{}", self.base, c.storage_key(now_ms)));
             match c.limit {
                 Limit::Rate(r) => call.arg("r").arg(r.interval_ms()).arg(r.burst),
                 Limit::Quota { limit, window_ms } => {
@@ -245,6 +253,10 @@ impl GuardStore for RedisStore {
     fn backend(&self) -> &'static str {
         "redis"
     }
+
+    fn round_trips(&self) -> u64 {
+        self.round_trips.load(std::sync::atomic::Ordering::Relaxed)
+    }
 }
 
 #[cfg(test)]
@@ -259,8 +271,9 @@ mod tests {
             return;
         };
         let prefix = format!("writ-test-{}:", std::process::id());
-        let store =
-            RedisStore::connect(&url, &prefix).await.expect("WRIT_TEST_REDIS_URL is set but unreachable");
+        let store = RedisStore::connect(&RedisTarget::new(&url, false), &prefix)
+            .await
+            .expect("WRIT_TEST_REDIS_URL is set but unreachable");
         crate::contract::check(&store).await;
         // Entries carry expiries: the jti at the token's exp, watermarks after the longest TTL.
         let mut conn = store.conn.clone();
@@ -276,6 +289,46 @@ mod tests {
         let _: () = redis::cmd("DEL").arg(&keys).query_async(&mut conn).await.unwrap();
     }
 
+    /// Runs against the three-master cluster of `WRIT_TEST_REDIS_CLUSTER_URL` (`.ci/redis-cluster`).
+    #[tokio::test]
+    async fn keeps_the_contract_on_a_redis_cluster_and_spreads_clients_over_it() {
+        let Ok(urls) = std::env::var("WRIT_TEST_REDIS_CLUSTER_URL") else {
+            eprintln!("WRIT_TEST_REDIS_CLUSTER_URL is not set: not run");
+            return;
+        };
+        let prefix = format!("writ-test-cluster-{}:", std::process::id());
+        let target = RedisTarget::new(&urls, true);
+        let store = RedisStore::connect(&target, &prefix).await.expect("the Redis Cluster is unreachable");
+        crate::contract::check(&store).await;
+        for shard in (0..30).map(|i| format!("cli_{i}")) {
+            let check = Check::rate("client", crate::Rate::per_second(10, 10), 1);
+            assert!(store.throttle(&shard, &[check], 1_800_000_000_000).await.unwrap()[0].allowed);
+        }
+        // Ask each node alone what it holds: revocations on one, rate limits on all three.
+        let mut holding = Vec::new();
+        for node in target.nodes() {
+            let mut conn =
+                redis::Client::open(node).unwrap().get_multiplexed_async_connection().await.unwrap();
+            let keys: Vec<String> =
+                redis::cmd("KEYS").arg(format!("{prefix}*")).query_async(&mut conn).await.unwrap();
+            let revocations = keys.iter().filter(|k| k.contains("{guard}")).count();
+            holding.push((revocations > 0, keys.len() - revocations));
+            for key in keys {
+                let _: i64 = redis::cmd("DEL").arg(key).query_async(&mut conn).await.unwrap();
+            }
+        }
+        assert_eq!(holding.len(), 3, "three masters");
+        assert_eq!(
+            holding.iter().filter(|(rev, _)| *rev).count(),
+            1,
+            "revocations share a shard: {holding:?}"
+        );
+        assert!(
+            holding.iter().all(|(_, limits)| *limits > 0),
+            "clients spread over every shard: {holding:?}"
+        );
+    }
+
     /// The Lua script and the Rust arithmetic decide alike, over rates, quotas, looks and
     /// unenforced checks, across window boundaries.
     #[tokio::test]
@@ -285,7 +338,9 @@ mod tests {
             return;
         };
         let prefix = format!("writ-test-lua-{}:", std::process::id());
-        let redis = RedisStore::connect(&url, &prefix).await.expect("WRIT_TEST_REDIS_URL is unreachable");
+        let redis = RedisStore::connect(&RedisTarget::new(&url, false), &prefix)
+            .await
+            .expect("WRIT_TEST_REDIS_URL is unreachable");
         let memory = crate::MemoryStore::new();
         let checks = [
             Check::rate("a", crate::Rate::per_second(3, 5), 1),
@@ -308,8 +363,8 @@ mod tests {
             // A fixed pseudo-random walk: groups of one to three checks, time moving 0 to 450 ms.
             let pick: Vec<Check> =
                 (0..1 + step % 3).map(|i| checks[(step * 7 + i * 3) % checks.len()].clone()).collect();
-            let expected = memory.throttle(&pick, now).await.unwrap();
-            let got = redis.throttle(&pick, now).await.unwrap();
+            let expected = memory.throttle("s", &pick, now).await.unwrap();
+            let got = redis.throttle("s", &pick, now).await.unwrap();
             assert_eq!(got, expected, "step {step} at {now}: {pick:?}");
             now += i64::try_from((step * 37) % 450).unwrap();
         }

@@ -143,7 +143,7 @@ async fn check_rate(
     };
     let check =
         writ_guard_store::Check::rate(format!("rs:{}:{}", auth.claims.client_id, body.key), rate, cost);
-    let decisions = ctx.throttle(std::slice::from_ref(&check)).await;
+    let decisions = ctx.throttle(&auth.claims.client_id, std::slice::from_ref(&check)).await;
     let d = decisions.first().ok_or_else(|| ApiError::unavailable("rate limiter unavailable"))?;
     let secs = |ms: i64| (ms + 999) / 1000;
     let mut res = HttpResponse::Ok();

@@ -8,6 +8,7 @@ use std::time::Duration;
 use futures_util::StreamExt;
 use serde::{Deserialize, Serialize};
 use writ_core::{ClientId, OrgId, ResourceId, UserId};
+use writ_guard_store::{RedisConn, RedisTarget};
 
 /// What changed. Serialized as JSON on the Redis channel.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -29,7 +30,7 @@ pub type Apply = Arc<dyn Fn(Change) + Send + Sync>;
 /// Publishes changes to the other instances.
 #[derive(Clone)]
 pub struct ChangeBus {
-    redis: Option<(redis::aio::ConnectionManager, String)>,
+    redis: Option<(RedisConn, String)>,
 }
 
 impl std::fmt::Debug for ChangeBus {
@@ -46,22 +47,21 @@ impl ChangeBus {
 
     /// Over Redis pub/sub on `{prefix}changes`. Spawns a subscriber that calls `apply` for every
     /// change from any instance (this one included) and `apply(Change::All)` after each reconnect,
-    /// since messages sent while it was away are lost.
-    pub async fn redis(url: &str, prefix: &str, apply: Apply) -> Result<Self, redis::RedisError> {
-        let client = redis::Client::open(url)?;
+    /// since messages sent while it was away are lost. On a Redis Cluster a message published on
+    /// any node reaches every node, so the subscriber listens on one node, and on the next one
+    /// when that one goes away.
+    pub async fn redis(target: &RedisTarget, prefix: &str, apply: Apply) -> Result<Self, redis::RedisError> {
+        let nodes = target.nodes().into_iter().map(redis::Client::open).collect::<Result<Vec<_>, _>>()?;
         let channel = format!("{prefix}changes");
-        let config = redis::aio::ConnectionManagerConfig::new()
-            .set_connection_timeout(Some(Duration::from_secs(2)))
-            .set_response_timeout(Some(Duration::from_secs(2)));
-        let manager = redis::aio::ConnectionManager::new_with_config(client.clone(), config).await?;
-        tokio::spawn(subscribe(client, channel.clone(), apply));
-        Ok(Self { redis: Some((manager, channel)) })
+        let conn = target.connect(Duration::from_secs(2)).await?;
+        tokio::spawn(subscribe(nodes, channel.clone(), apply));
+        Ok(Self { redis: Some((conn, channel)) })
     }
 
     /// Whether Redis answers; `None` without Redis.
     pub async fn ping(&self) -> Option<bool> {
-        let (manager, _) = self.redis.as_ref()?;
-        let mut conn = manager.clone();
+        let (conn, _) = self.redis.as_ref()?;
+        let mut conn = conn.clone();
         let pong: Result<String, _> = redis::cmd("PING").query_async(&mut conn).await;
         Some(pong.is_ok())
     }
@@ -69,13 +69,13 @@ impl ChangeBus {
     /// Sends `change` to the other instances. A failure is logged: the caches' TTL still bounds how
     /// long a stale value can live.
     pub async fn publish(&self, change: &Change) {
-        let Some((manager, channel)) = &self.redis else {
+        let Some((conn, channel)) = &self.redis else {
             return;
         };
         let Ok(payload) = serde_json::to_string(change) else {
             return;
         };
-        let mut conn = manager.clone();
+        let mut conn = conn.clone();
         let sent: Result<i64, _> =
             redis::cmd("PUBLISH").arg(channel).arg(payload).query_async(&mut conn).await;
         if let Err(e) = sent {
@@ -84,10 +84,10 @@ impl ChangeBus {
     }
 }
 
-async fn subscribe(client: redis::Client, channel: String, apply: Apply) {
+async fn subscribe(nodes: Vec<redis::Client>, channel: String, apply: Apply) {
     let mut backoff = Duration::from_millis(100);
     let mut subscribed_before = false;
-    loop {
+    for client in nodes.iter().cycle() {
         match client.get_async_pubsub().await {
             Ok(mut pubsub) => match pubsub.subscribe(&channel).await {
                 Ok(()) => {

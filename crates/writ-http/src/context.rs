@@ -11,6 +11,7 @@ use writ_core::{
     ADMIN_AUDIENCE, ADMIN_SCOPES, GUARD_AUDIENCE, GUARD_SCOPES, Name, ResourceUri, ScopeDef, ScopeName,
     SigningAlg,
 };
+use writ_guard_store::RedisTarget;
 use writ_store::{Keys, Resources, Store, StoreError};
 use writ_token::{Kek, KeyRing, TokenError};
 
@@ -103,13 +104,16 @@ impl Context {
                 }
             })
         };
-        let changes = match &settings.redis_url {
-            Some(url) => ChangeBus::redis(url, &settings.redis_prefix, apply).await?,
+        let redis = settings.redis_url.as_deref().map(|urls| RedisTarget::new(urls, settings.redis_cluster));
+        let changes = match &redis {
+            Some(target) => ChangeBus::redis(target, &settings.redis_prefix, apply).await?,
             None => ChangeBus::local(),
         };
         let audit = AuditWriter::start(&settings.database_url()).await?;
-        let guard: Arc<dyn writ_guard_store::GuardStore> = match &settings.redis_url {
-            Some(url) => Arc::new(writ_guard_store::RedisStore::connect(url, &settings.redis_prefix).await?),
+        let guard: Arc<dyn writ_guard_store::GuardStore> = match &redis {
+            Some(target) => {
+                Arc::new(writ_guard_store::RedisStore::connect(target, &settings.redis_prefix).await?)
+            }
             None => Arc::new(writ_guard_store::MemoryStore::new()),
         };
         let ctx = Arc::new(Self {
@@ -148,7 +152,11 @@ impl Context {
 
     /// Applies rate-limit checks on the shared store; while it cannot be reached, on this process's
     /// own limiter, so token issuance keeps working (each instance then enforces the limits alone).
-    pub async fn throttle(&self, checks: &[writ_guard_store::Check]) -> Vec<writ_guard_store::Decision> {
+    pub async fn throttle(
+        &self,
+        shard: &str,
+        checks: &[writ_guard_store::Check],
+    ) -> Vec<writ_guard_store::Decision> {
         use writ_guard_store::GuardStore as _;
         let now_ms = i64::try_from(
             std::time::SystemTime::now()
@@ -157,11 +165,11 @@ impl Context {
                 .as_millis(),
         )
         .unwrap_or(i64::MAX);
-        match self.guard.throttle(checks, now_ms).await {
+        match self.guard.throttle(shard, checks, now_ms).await {
             Ok(decisions) => decisions,
             Err(e) => {
                 tracing::warn!(error = %e, "rate limits: shared store unreachable, limiting locally");
-                self.local_limits.throttle(checks, now_ms).await.unwrap_or_default()
+                self.local_limits.throttle(shard, checks, now_ms).await.unwrap_or_default()
             }
         }
     }

@@ -32,6 +32,11 @@ async fn metrics(ctx: web::Data<Context>) -> HttpResponse {
             ctx.clients.len() as u64,
         ),
         ("writ_signing_keys_published", "Keys in the JWKS.", published),
+        (
+            "writ_guard_redis_round_trips_total",
+            "Round trips to Redis for revocation checks and rate limits (one per token request).",
+            ctx.guard.round_trips(),
+        ),
     ]);
     HttpResponse::Ok().content_type("text/plain; version=0.0.4; charset=utf-8").body(body)
 }

@@ -215,6 +215,11 @@ impl Settings {
         writ_core::SigningAlg::parse(&self.signing_alg)
             .map_err(|e| SettingsError::Invalid(format!("signing_alg: {e}")))?;
         self.default_rate_limits()?;
+        if self.redis_prefix.contains(['{', '}']) {
+            return Err(SettingsError::Invalid(
+                "redis_prefix must not contain { or }: Writ places its own Redis Cluster hash tags".into(),
+            ));
+        }
         if self.redis_cluster && self.redis_url.is_none() {
             return Err(SettingsError::Invalid("redis_cluster needs redis_url (the cluster's nodes)".into()));
         }

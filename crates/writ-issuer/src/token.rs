@@ -65,12 +65,15 @@ async fn issue(req: &HttpRequest, payload: web::Payload, ctx: &Context) -> Resul
     };
 
     let ip = req.peer_addr().map(|a| a.ip().to_string()).unwrap_or_default();
+    // A client's limits live together (one Redis Cluster shard per client); ids are bounded in
+    // length, so a key cannot grow without limit.
+    let shard: String = creds.client_id.chars().take(64).collect();
     let (loaded, secret_id) = match authenticate(ctx, &creds).await {
         Ok(ok) => ok,
         Err(e @ OAuthError::InvalidClient { .. }) => {
             // Count the failure against this address and client id; past the limit, refuse.
             if let Some(check) = failure_check(ctx, &ip, &creds.client_id, 1)
-                && let Some(decision) = ctx.throttle(std::slice::from_ref(&check)).await.first()
+                && let Some(decision) = ctx.throttle(&shard, std::slice::from_ref(&check)).await.first()
                 && !decision.allowed
             {
                 let applied = [Applied { name: "failed_auth", check: &check, decision }];
@@ -89,7 +92,7 @@ async fn issue(req: &HttpRequest, payload: web::Payload, ctx: &Context) -> Resul
         .into_iter()
         .chain(client_checks(loaded.client.id.as_str(), &limits))
         .unzip();
-    let decisions = ctx.throttle(&checks).await;
+    let decisions = ctx.throttle(&shard, &checks).await;
     let applied: Vec<Applied<'_>> = names
         .iter()
         .zip(&checks)

@@ -26,6 +26,11 @@ pub fn redis_url() -> Option<String> {
 }
 
 /// A Redis key prefix no other test uses.
+/// The nodes of a Redis Cluster for the cluster tests (`.ci/redis-cluster` starts one).
+pub fn redis_cluster_url() -> Option<String> {
+    std::env::var("WRIT_TEST_REDIS_CLUSTER_URL").ok().filter(|u| !u.is_empty())
+}
+
 pub fn redis_prefix() -> String {
     format!("writ-test-{}:", uuid::Uuid::new_v4().simple())
 }

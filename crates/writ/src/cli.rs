@@ -93,9 +93,6 @@ fn fail(e: &dyn std::fmt::Display) -> ExitCode {
 
 async fn serve(settings: writ_http::Settings) -> ExitCode {
     let embedded = settings.database_url.is_none();
-    if settings.redis_url.is_some() {
-        tracing::warn!("redis_url is set, but this version keeps guard state in process");
-    }
     let app = match crate::build(settings).await {
         Ok(app) => app,
         Err(e) => return fail(&e),

@@ -319,3 +319,26 @@ async fn only_the_operator_sets_limits_memory() {
 async fn only_the_operator_sets_limits_redis() {
     only_the_operator_sets_limits(Backend::Postgres).await;
 }
+
+/// The Redis round trips of token requests, counted by the store itself: one per request,
+/// issued or refused.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_token_request_is_one_redis_round_trip() {
+    let Some(app) = spawn_app_with(Backend::Postgres, |s| s.quota_per_day = 1000).await else { return };
+    if app.ctx.guard.backend() != "redis" {
+        eprintln!("WRIT_TEST_REDIS_URL is not set: not run");
+        return;
+    }
+    let ((a, a_secret), _) = two_clients(&app).await;
+    app.token(&a, &a_secret, &[]).await; // loads the client into the cache
+    let before = app.ctx.guard.round_trips();
+    for _ in 0..10 {
+        app.token(&a, &a_secret, &[]).await;
+    }
+    assert_eq!(app.ctx.guard.round_trips() - before, 10, "rate, daily quota and lockout in one");
+    let wrong = writ_core::secret::PlainSecret::generate().unwrap();
+    assert_eq!(app.token_request(&a, wrong.expose(), &[]).await.status(), 401);
+    assert_eq!(app.ctx.guard.round_trips() - before, 11);
+    let metrics = app.http.get(app.url("/metrics")).send().await.unwrap().text().await.unwrap();
+    assert!(metrics.contains(&format!("writ_guard_redis_round_trips_total {}", before + 11)), "{metrics}");
+}

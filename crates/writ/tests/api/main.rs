@@ -3,6 +3,7 @@
 
 mod admin;
 mod cli;
+mod cluster;
 mod e2e;
 mod guard;
 mod instances;
