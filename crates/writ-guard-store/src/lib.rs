@@ -91,7 +91,7 @@ pub trait GuardStore: Send + Sync + std::fmt::Debug {
     /// Whether the store answers (for `/readyz`).
     async fn ping(&self) -> Result<()>;
 
-    /// `memory` or `redis`.
+    /// `memory`, `redis` or `redis-cluster`.
     fn backend(&self) -> &'static str;
 
     /// Round trips to Redis so far (0 in memory): each call above is at most one.

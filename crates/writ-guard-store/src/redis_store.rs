@@ -251,7 +251,10 @@ impl GuardStore for RedisStore {
     }
 
     fn backend(&self) -> &'static str {
-        "redis"
+        match self.conn {
+            RedisConn::Single(_) => "redis",
+            RedisConn::Cluster(_) => "redis-cluster",
+        }
     }
 
     fn round_trips(&self) -> u64 {

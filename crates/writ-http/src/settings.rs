@@ -253,7 +253,7 @@ impl Settings {
             quota_mode: Some(quota_mode),
         }
         .validate()
-        .map_err(|e| SettingsError::Invalid(e.to_string()))
+        .map_err(|e| SettingsError::Invalid(format!("rate limit settings: {e}")))
     }
 
     pub fn database_url(&self) -> String {
@@ -361,6 +361,29 @@ mod tests {
         std::fs::write(&file, "nope = 1\n").unwrap();
         assert!(Settings::from_file(Some(&file)).is_err(), "unknown keys are refused");
         std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
+    fn limits_and_redis_settings_are_checked_together() {
+        let s = Settings { quota_per_day: 500, quota_mode: "log_only".into(), ..Default::default() };
+        let limits = s.default_rate_limits().unwrap();
+        assert_eq!((limits.per_second, limits.burst, limits.per_day), (Some(100), Some(200), Some(500)));
+        assert_eq!(limits.quota_mode, Some(writ_core::QuotaMode::LogOnly));
+        let invalid = |s: Settings| s.validate().unwrap_err().to_string();
+        assert!(
+            invalid(Settings { quota_mode: "strict".into(), ..Default::default() }).contains("quota_mode")
+        );
+        let big = Settings { quota_per_hour: u32::MAX, ..Default::default() };
+        assert!(invalid(big).contains("per_hour"));
+        let tagged = Settings { redis_prefix: "{writ}:".into(), ..Default::default() };
+        assert!(invalid(tagged).contains("redis_prefix"));
+        assert!(invalid(Settings { redis_cluster: true, ..Default::default() }).contains("redis_url"));
+        let cluster = Settings {
+            redis_cluster: true,
+            redis_url: Some("redis://a,redis://b".into()),
+            ..Default::default()
+        };
+        cluster.validate().unwrap();
     }
 
     #[test]

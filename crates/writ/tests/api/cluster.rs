@@ -30,6 +30,9 @@ async fn two_instances_share_limits_revocations_and_changes_over_a_redis_cluster
     let http = &app.http;
     let ready: Value = http.get(format!("{other}/readyz")).send().await.unwrap().json().await.unwrap();
     assert_eq!(ready["redis"], "ok", "{ready}");
+    let status: Value =
+        http.get(format!("{other}/guard/v1/status")).send().await.unwrap().json().await.unwrap();
+    assert_eq!(status["backend"], "redis-cluster");
 
     let op = app.operator_token().await;
     app.create_resource(&op, BILLING, &["r"]).await;
