@@ -266,17 +266,31 @@ impl GuardStore for RedisStore {
 mod tests {
     use super::*;
 
-    /// Runs against `WRIT_TEST_REDIS_URL` when set (CI sets it).
-    #[tokio::test]
-    async fn keeps_the_contract_on_real_redis() {
+    /// A store on `WRIT_TEST_REDIS_URL` (CI sets it) under a prefix of its own; `None` when unset.
+    async fn store(name: &str) -> Option<(RedisStore, String)> {
         let Ok(url) = std::env::var("WRIT_TEST_REDIS_URL") else {
             eprintln!("WRIT_TEST_REDIS_URL is not set: not run");
-            return;
+            return None;
         };
-        let prefix = format!("writ-test-{}:", std::process::id());
+        let prefix = format!("writ-test-{name}-{}:", std::process::id());
         let store = RedisStore::connect(&RedisTarget::new(&url, false), &prefix)
             .await
             .expect("WRIT_TEST_REDIS_URL is set but unreachable");
+        Some((store, prefix))
+    }
+
+    /// The keys under `prefix`, deleted.
+    async fn delete_all(conn: &mut impl redis::aio::ConnectionLike, prefix: &str) -> Vec<String> {
+        let keys: Vec<String> = redis::cmd("KEYS").arg(format!("{prefix}*")).query_async(conn).await.unwrap();
+        for key in &keys {
+            let _: i64 = redis::cmd("DEL").arg(key).query_async(conn).await.unwrap();
+        }
+        keys
+    }
+
+    #[tokio::test]
+    async fn keeps_the_contract_on_real_redis() {
+        let Some((store, prefix)) = store("contract").await else { return };
         crate::contract::check(&store).await;
         // Entries carry expiries: the jti at the token's exp, watermarks after the longest TTL.
         let mut conn = store.conn.clone();
@@ -286,10 +300,8 @@ mod tests {
             .await
             .unwrap();
         assert!(ttl > 0, "watermarks expire");
-        let keys: Vec<String> =
-            redis::cmd("KEYS").arg(format!("{prefix}*")).query_async(&mut conn).await.unwrap();
+        let keys = delete_all(&mut conn, &prefix).await;
         assert!(!keys.is_empty() && keys.iter().all(|k| k.starts_with(&prefix)), "{keys:?}");
-        let _: () = redis::cmd("DEL").arg(&keys).query_async(&mut conn).await.unwrap();
     }
 
     /// Runs against the three-master cluster of `WRIT_TEST_REDIS_CLUSTER_URL` (`.ci/redis-cluster`).
@@ -312,13 +324,9 @@ mod tests {
         for node in target.nodes() {
             let mut conn =
                 redis::Client::open(node).unwrap().get_multiplexed_async_connection().await.unwrap();
-            let keys: Vec<String> =
-                redis::cmd("KEYS").arg(format!("{prefix}*")).query_async(&mut conn).await.unwrap();
+            let keys = delete_all(&mut conn, &prefix).await;
             let revocations = keys.iter().filter(|k| k.contains("{guard}")).count();
             holding.push((revocations > 0, keys.len() - revocations));
-            for key in keys {
-                let _: i64 = redis::cmd("DEL").arg(key).query_async(&mut conn).await.unwrap();
-            }
         }
         assert_eq!(holding.len(), 3, "three masters");
         assert_eq!(
@@ -336,14 +344,7 @@ mod tests {
     /// unenforced checks, across window boundaries.
     #[tokio::test]
     async fn lua_and_rust_decide_alike() {
-        let Ok(url) = std::env::var("WRIT_TEST_REDIS_URL") else {
-            eprintln!("WRIT_TEST_REDIS_URL is not set: not run");
-            return;
-        };
-        let prefix = format!("writ-test-lua-{}:", std::process::id());
-        let redis = RedisStore::connect(&RedisTarget::new(&url, false), &prefix)
-            .await
-            .expect("WRIT_TEST_REDIS_URL is unreachable");
+        let Some((redis, prefix)) = store("lua").await else { return };
         let memory = crate::MemoryStore::new();
         let checks = [
             Check::rate("a", crate::Rate::per_second(3, 5), 1),
@@ -371,11 +372,6 @@ mod tests {
             assert_eq!(got, expected, "step {step} at {now}: {pick:?}");
             now += i64::try_from((step * 37) % 450).unwrap();
         }
-        let mut conn = redis.conn.clone();
-        let keys: Vec<String> =
-            redis::cmd("KEYS").arg(format!("{prefix}*")).query_async(&mut conn).await.unwrap();
-        if !keys.is_empty() {
-            let _: () = redis::cmd("DEL").arg(&keys).query_async(&mut conn).await.unwrap();
-        }
+        delete_all(&mut redis.conn.clone(), &prefix).await;
     }
 }
