@@ -62,6 +62,14 @@ pub async fn operator_id(ctx: &Context) -> Result<Option<ClientId>, BootstrapErr
     Ok(id.as_deref().map(ClientId::parse).transpose()?)
 }
 
+/// Whether `id` is the operator's client (which must never be deleted: it is how the operator gets in).
+pub(crate) async fn is_operator(
+    txn: &writ_store::DatabaseTransaction,
+    id: &ClientId,
+) -> Result<bool, StoreError> {
+    Ok(SystemState::new(txn).get(OPERATOR_KEY).await?.as_deref() == Some(id.as_str()))
+}
+
 /// Creates the operator; refuses if one exists (also when two processes race: the second insert of
 /// the system-state key fails and its transaction is rolled back).
 pub async fn create_operator(ctx: &Context) -> Result<OperatorCredential, BootstrapError> {

@@ -6,7 +6,8 @@ use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
 use utoipa::{IntoParams, ToSchema};
 use writ_core::{
-    Client, Grants, Metadata, Org, QuotaMode, RateLimits, Resource, ResourceUri, ScopeName, ScopeSet,
+    Actor, AuditEvent, Client, Grants, Metadata, Org, QuotaMode, RateLimits, Resource, ResourceUri,
+    ScopeName, ScopeSet, User,
 };
 use writ_http::ApiError;
 
@@ -143,6 +144,23 @@ pub struct ListResponse<T> {
     pub next_cursor: Option<String>,
 }
 
+/// A page of a list of objects that belong to no org (orgs, resources).
+#[derive(Debug, Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+pub struct PageQuery {
+    /// Page size, 1 to 200 (default 50).
+    pub limit: Option<u64>,
+    /// The `next_cursor` of the previous page.
+    pub after: Option<String>,
+}
+
+impl PageQuery {
+    pub(crate) fn page(&self) -> Result<writ_store::Page, ApiError> {
+        page(self.limit, &self.after)
+    }
+}
+
+/// A page of a list of an org's objects (users, clients).
 #[derive(Debug, Deserialize, IntoParams)]
 #[serde(deny_unknown_fields)]
 pub struct ListQuery {
@@ -150,18 +168,31 @@ pub struct ListQuery {
     pub limit: Option<u64>,
     /// The `next_cursor` of the previous page.
     pub after: Option<String>,
-    /// Only objects of this org (operator only; a tenant admin always sees just its own org).
+    /// Only objects of this org (a tenant admin always sees just its own org).
     pub org_id: Option<String>,
 }
 
 impl ListQuery {
     pub(crate) fn page(&self) -> Result<writ_store::Page, ApiError> {
-        let limit = self.limit.unwrap_or(writ_store::Page::DEFAULT_LIMIT);
-        if !(1..=writ_store::Page::MAX_LIMIT).contains(&limit) {
-            return Err(ApiError::validation("limit", "must be between 1 and 200"));
-        }
-        Ok(writ_store::Page { limit, after: self.after.clone() })
+        page(self.limit, &self.after)
     }
+
+    /// The `org_id` filter, checked.
+    pub(crate) fn org(&self) -> Result<Option<writ_core::OrgId>, ApiError> {
+        org_filter(self.org_id.as_deref())
+    }
+}
+
+pub(crate) fn org_filter(v: Option<&str>) -> Result<Option<writ_core::OrgId>, ApiError> {
+    v.map(writ_core::OrgId::parse).transpose().map_err(|e| ApiError::validation("org_id", e.to_string()))
+}
+
+fn page(limit: Option<u64>, after: &Option<String>) -> Result<writ_store::Page, ApiError> {
+    let limit = limit.unwrap_or(writ_store::Page::DEFAULT_LIMIT);
+    if !(1..=writ_store::Page::MAX_LIMIT).contains(&limit) {
+        return Err(ApiError::validation("limit", "must be between 1 and 200"));
+    }
+    Ok(writ_store::Page { limit, after: after.clone() })
 }
 
 /// An RFC 9457 problem document.
@@ -257,6 +288,17 @@ pub struct CreateResource {
     pub scopes: Vec<ScopeDto>,
     /// Sign this resource's tokens with `ES256`, `RS256` or `EdDSA` instead of the deployment's
     /// algorithm (for verifiers that support only one).
+    pub signing_alg: Option<String>,
+}
+
+/// Changes to a resource; absent fields stay as they are.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct UpdateResource {
+    pub name: Option<String>,
+    /// Replaces the scopes (descriptions included). Removing a scope someone holds is refused.
+    pub scopes: Option<Vec<ScopeDto>>,
+    /// `ES256`, `RS256`, `EdDSA`, or `default` for the deployment's algorithm.
     pub signing_alg: Option<String>,
 }
 
@@ -530,5 +572,151 @@ pub struct RevocationDto {
 impl RevocationDto {
     pub(crate) fn new(kind: &str, id: &str, tokens: Option<usize>) -> Self {
         Self { kind: kind.into(), id: id.into(), revoked_at: rfc3339(writ_core::now()), tokens }
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Users
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CreateUser {
+    /// Unique within the org.
+    #[schema(example = "ada@acme.example")]
+    pub email: String,
+    /// Required for the operator; a tenant admin may leave it out (its own org).
+    pub org_id: Option<String>,
+    /// What the user's clients may ever be granted; within the org's entitlements.
+    #[serde(default)]
+    pub grants: Vec<GrantDto>,
+}
+
+/// Changes to a user; absent fields stay as they are.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct UpdateUser {
+    pub email: Option<String>,
+    /// `active` or `disabled`. A disabled user's clients get `invalid_client` at once.
+    pub status: Option<String>,
+    /// Replaces the grants; the user's clients' tokens shrink with them at once.
+    pub grants: Option<Vec<GrantDto>>,
+}
+
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct UserDto {
+    #[schema(example = "usr_01jd8x4c2v9q0m7k3n5p6r8s0t")]
+    pub id: String,
+    pub org_id: String,
+    pub email: String,
+    /// `active` or `disabled`.
+    pub status: String,
+    pub grants: Vec<GrantDto>,
+    pub created_at: String,
+    pub updated_at: String,
+}
+
+impl From<&User> for UserDto {
+    fn from(u: &User) -> Self {
+        Self {
+            id: u.id.to_string(),
+            org_id: u.org_id.to_string(),
+            email: u.email.to_string(),
+            status: if u.status == writ_core::Status::Active { "active" } else { "disabled" }.into(),
+            grants: grants_to_dto(&u.grants),
+            created_at: rfc3339(u.created_at),
+            updated_at: rfc3339(u.updated_at),
+        }
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Audit events
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+pub struct AuditQuery {
+    /// Page size, 1 to 200 (default 50).
+    pub limit: Option<u64>,
+    /// The `next_cursor` of the previous page.
+    pub after: Option<String>,
+    /// Only events of this org (a tenant admin always sees just its own org).
+    pub org_id: Option<String>,
+    /// Only events done by this client or to it.
+    pub client_id: Option<String>,
+    /// Only events by this actor: a client or user id, `operator` or `system`.
+    pub actor: Option<String>,
+    /// An action (`client.created`) or a family of actions (`client.*`).
+    pub action: Option<String>,
+    /// From this instant (RFC 3339, inclusive).
+    pub since: Option<String>,
+    /// Until this instant (RFC 3339, exclusive).
+    pub until: Option<String>,
+}
+
+impl AuditQuery {
+    pub(crate) fn page(&self) -> Result<writ_store::Page, ApiError> {
+        page(self.limit, &self.after)
+    }
+}
+
+pub(crate) fn instant(field: &'static str, v: Option<&str>) -> Result<Option<OffsetDateTime>, ApiError> {
+    v.map(|s| OffsetDateTime::parse(s, &Rfc3339))
+        .transpose()
+        .map_err(|_| ApiError::validation(field, "must be an RFC 3339 instant like 2026-11-23T10:00:00Z"))
+}
+
+/// Who did something.
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct ActorDto {
+    /// `client`, `user`, `operator` or `system`.
+    pub kind: String,
+    pub id: Option<String>,
+}
+
+/// One entry of the audit log.
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct AuditEventDto {
+    #[schema(example = "evt_01jd8x4c2v9q0m7k3n5p6r8s0t")]
+    pub id: String,
+    pub occurred_at: String,
+    pub actor: ActorDto,
+    pub org_id: Option<String>,
+    /// What happened, e.g. `client.created`, `token.issued`, `tokens.revoked`.
+    #[schema(example = "client.created")]
+    pub action: String,
+    /// The object acted on.
+    pub target_id: Option<String>,
+    /// `success` or `failure`.
+    pub outcome: String,
+    pub ip: Option<String>,
+    pub request_id: Option<String>,
+    #[schema(value_type = Object)]
+    pub details: serde_json::Value,
+}
+
+impl From<&AuditEvent> for AuditEventDto {
+    fn from(e: &AuditEvent) -> Self {
+        let (kind, id) = match &e.actor {
+            Actor::Client(id) => ("client", Some(id.to_string())),
+            Actor::User(id) => ("user", Some(id.to_string())),
+            Actor::Operator => ("operator", None),
+            Actor::System => ("system", None),
+        };
+        Self {
+            id: e.id.to_string(),
+            occurred_at: rfc3339(e.occurred_at),
+            actor: ActorDto { kind: kind.into(), id },
+            org_id: e.org_id.as_ref().map(ToString::to_string),
+            action: e.action.clone(),
+            target_id: e.target_id.clone(),
+            outcome: match e.outcome {
+                writ_core::Outcome::Success => "success",
+                writ_core::Outcome::Failure => "failure",
+            }
+            .into(),
+            ip: e.ip.clone(),
+            request_id: e.request_id.clone(),
+            details: e.details.clone(),
+        }
     }
 }

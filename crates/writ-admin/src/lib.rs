@@ -7,6 +7,7 @@
 
 pub mod bootstrap;
 mod dto;
+mod etag;
 mod routes;
 
 pub use dto::*;

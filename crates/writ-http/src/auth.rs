@@ -45,10 +45,13 @@ scopes! {
     OrgsWrite => "admin:orgs:write",
     ResourcesRead => "admin:resources:read",
     ResourcesWrite => "admin:resources:write",
+    UsersRead => "admin:users:read",
+    UsersWrite => "admin:users:write",
     ClientsRead => "admin:clients:read",
     ClientsWrite => "admin:clients:write",
     KeysRead => "admin:keys:read",
     KeysWrite => "admin:keys:write",
+    AuditRead => "admin:audit:read",
     RevocationsWrite => "admin:revocations:write",
 }
 

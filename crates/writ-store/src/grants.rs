@@ -65,6 +65,34 @@ pub(crate) async fn load(
     Ok(out)
 }
 
+/// Up to `limit` owners (org, user or client ids) holding a grant on `resource_id` — on one of
+/// `scopes`, when given.
+pub(crate) async fn holders(
+    c: &impl ConnectionTrait,
+    resource_id: &str,
+    scopes: Option<&[&str]>,
+    limit: u64,
+) -> Result<Vec<String>> {
+    let mut out = Vec::new();
+    for t in [GrantTable::OrgEntitlements, GrantTable::UserGrants, GrantTable::ClientGrants] {
+        let mut q = Query::select()
+            .distinct()
+            .column(t.owner())
+            .from(t.table())
+            .and_where(Expr::col(Alias::new("resource_id")).eq(resource_id))
+            .limit(limit)
+            .to_owned();
+        if let Some(scopes) = scopes {
+            q.and_where(Expr::col(Alias::new("scope")).is_in(scopes.iter().copied()));
+        }
+        for row in c.query_all(&q).await? {
+            out.push(row.try_get::<String>("", &t.owner().0)?);
+        }
+    }
+    out.truncate(limit as usize);
+    Ok(out)
+}
+
 /// Replaces the grants of `owner`. Every resource must exist and every scope must be defined on its
 /// resource; otherwise nothing is written and the error names `field`.
 pub(crate) async fn replace(

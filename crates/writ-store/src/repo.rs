@@ -28,6 +28,11 @@ fn found(rows_affected: u64) -> Result<()> {
     if rows_affected == 0 { Err(StoreError::NotFound) } else { Ok(()) }
 }
 
+/// `SELECT … FOR UPDATE` when `lock` is set.
+fn locked<E: EntityTrait>(q: sea_orm::Select<E>, lock: bool) -> sea_orm::Select<E> {
+    if lock { q.lock_exclusive() } else { q }
+}
+
 /// Applies a page to a query ordered by id, and splits off the cursor of the next page.
 async fn paged<E, M>(
     c: &impl ConnectionTrait,
@@ -61,11 +66,27 @@ where
 pub struct Orgs<'c, C> {
     c: &'c C,
     tenant: &'c Tenant,
+    lock: bool,
 }
 
 impl<'c, C: ConnectionTrait> Orgs<'c, C> {
     pub fn new(c: &'c C, tenant: &'c Tenant) -> Self {
-        Self { c, tenant }
+        Self { c, tenant, lock: false }
+    }
+
+    /// Reads rows `FOR UPDATE` (Postgres; SQLite's write transactions are serial anyway), so a
+    /// read-check-write inside a transaction cannot interleave with another.
+    pub fn for_update(self) -> Self {
+        Self { lock: true, ..self }
+    }
+
+    /// Deletes an org with its users, clients, secrets and grants (operator only).
+    pub async fn delete(&self, id: &OrgId) -> Result<()> {
+        if *self.tenant != Tenant::Operator {
+            return Err(StoreError::NotFound);
+        }
+        let res = orgs::Entity::delete_many().filter(orgs::Column::Id.eq(id.as_str())).exec(self.c).await?;
+        found(res.rows_affected)
     }
 
     fn visible(&self) -> Condition {
@@ -127,7 +148,7 @@ impl<'c, C: ConnectionTrait> Orgs<'c, C> {
     }
 
     pub async fn get(&self, id: &OrgId) -> Result<Org> {
-        let row = orgs::Entity::find_by_id(id.as_str())
+        let row = locked(orgs::Entity::find_by_id(id.as_str()), self.lock)
             .filter(self.visible())
             .one(self.c)
             .await?
@@ -165,11 +186,70 @@ fn org_from_row(r: orgs::Model, grants: &mut HashMap<String, Grants>) -> Result<
 
 pub struct Resources<'c, C> {
     c: &'c C,
+    lock: bool,
 }
 
 impl<'c, C: ConnectionTrait> Resources<'c, C> {
     pub fn new(c: &'c C) -> Self {
-        Self { c }
+        Self { c, lock: false }
+    }
+
+    /// See [`Orgs::for_update`].
+    pub fn for_update(self) -> Self {
+        Self { lock: true, ..self }
+    }
+
+    /// Writes a resource's name, signing algorithm and scopes. A scope still held by an org's
+    /// entitlements, a user or a client cannot be removed: `Conflict` names the holders.
+    pub async fn update(&self, r: &Resource) -> Result<()> {
+        let res = resources::Entity::update_many()
+            .col_expr(resources::Column::Name, Expr::value(r.name.as_str()))
+            .col_expr(
+                resources::Column::SigningAlg,
+                Expr::value(r.signing_alg.map(|a| a.as_str().to_owned())),
+            )
+            .col_expr(resources::Column::UpdatedAt, Expr::value(r.updated_at))
+            .filter(resources::Column::Id.eq(r.id.as_str()))
+            .exec(self.c)
+            .await?;
+        found(res.rows_affected)?;
+        let old = self.scopes_of(&[r.id.as_str()]).await?.remove(r.id.as_str()).unwrap_or_default();
+        let removed: Vec<&str> = old
+            .iter()
+            .filter(|o| !r.scopes.iter().any(|s| s.name == o.name))
+            .map(|o| o.name.as_str())
+            .collect();
+        if !removed.is_empty() {
+            let holders = grants::holders(self.c, r.id.as_str(), Some(&removed), 5).await?;
+            if !holders.is_empty() {
+                return Err(StoreError::Conflict(format!(
+                    "scopes still granted (remove them from {} first)",
+                    holders.join(", ")
+                )));
+            }
+            resource_scopes::Entity::delete_many()
+                .filter(resource_scopes::Column::ResourceId.eq(r.id.as_str()))
+                .filter(resource_scopes::Column::Name.is_in(removed))
+                .exec(self.c)
+                .await?;
+        }
+        self.insert_scopes(&r.id, &r.scopes).await
+    }
+
+    /// Deletes a resource nobody holds a grant on; `Conflict` names the holders otherwise.
+    pub async fn delete(&self, id: &ResourceId) -> Result<()> {
+        let holders = grants::holders(self.c, id.as_str(), None, 5).await?;
+        if !holders.is_empty() {
+            return Err(StoreError::Conflict(format!(
+                "the resource is still granted (remove it from {} first)",
+                holders.join(", ")
+            )));
+        }
+        let res = resources::Entity::delete_many()
+            .filter(resources::Column::Id.eq(id.as_str()))
+            .exec(self.c)
+            .await?;
+        found(res.rows_affected)
     }
 
     pub async fn create(&self, r: &Resource) -> Result<()> {
@@ -251,8 +331,10 @@ impl<'c, C: ConnectionTrait> Resources<'c, C> {
     }
 
     pub async fn get(&self, id: &ResourceId) -> Result<Resource> {
-        let row =
-            resources::Entity::find_by_id(id.as_str()).one(self.c).await?.ok_or(StoreError::NotFound)?;
+        let row = locked(resources::Entity::find_by_id(id.as_str()), self.lock)
+            .one(self.c)
+            .await?
+            .ok_or(StoreError::NotFound)?;
         let mut scopes = self.scopes_of(&[&row.id]).await?;
         resource_from_row(row, &mut scopes)
     }
@@ -311,11 +393,17 @@ fn resource_from_row(r: resources::Model, scopes: &mut HashMap<String, Vec<Scope
 pub struct Users<'c, C> {
     c: &'c C,
     tenant: &'c Tenant,
+    lock: bool,
 }
 
 impl<'c, C: ConnectionTrait> Users<'c, C> {
     pub fn new(c: &'c C, tenant: &'c Tenant) -> Self {
-        Self { c, tenant }
+        Self { c, tenant, lock: false }
+    }
+
+    /// See [`Orgs::for_update`].
+    pub fn for_update(self) -> Self {
+        Self { lock: true, ..self }
     }
 
     fn visible(&self) -> Condition {
@@ -343,6 +431,20 @@ impl<'c, C: ConnectionTrait> Users<'c, C> {
         grants::replace(self.c, GrantTable::UserGrants, u.id.as_str(), &u.grants, "grants").await
     }
 
+    /// Writes a user's email, status and grants. Its org never changes.
+    pub async fn update(&self, u: &User) -> Result<()> {
+        let res = users::Entity::update_many()
+            .col_expr(users::Column::Email, Expr::value(u.email.as_str()))
+            .col_expr(users::Column::Status, Expr::value(enum_name(&u.status)))
+            .col_expr(users::Column::UpdatedAt, Expr::value(u.updated_at))
+            .filter(users::Column::Id.eq(u.id.as_str()))
+            .filter(self.visible())
+            .exec(self.c)
+            .await?;
+        found(res.rows_affected)?;
+        grants::replace(self.c, GrantTable::UserGrants, u.id.as_str(), &u.grants, "grants").await
+    }
+
     pub async fn set_status(&self, id: &UserId, status: writ_core::Status) -> Result<()> {
         let res = users::Entity::update_many()
             .col_expr(users::Column::Status, Expr::value(enum_name(&status)))
@@ -354,24 +456,51 @@ impl<'c, C: ConnectionTrait> Users<'c, C> {
         found(res.rows_affected)
     }
 
+    /// Deletes a user with its user clients and their secrets.
+    pub async fn delete(&self, id: &UserId) -> Result<()> {
+        let res = users::Entity::delete_many()
+            .filter(users::Column::Id.eq(id.as_str()))
+            .filter(self.visible())
+            .exec(self.c)
+            .await?;
+        found(res.rows_affected)
+    }
+
     pub async fn get(&self, id: &UserId) -> Result<User> {
-        let row = users::Entity::find_by_id(id.as_str())
+        let row = locked(users::Entity::find_by_id(id.as_str()), self.lock)
             .filter(self.visible())
             .one(self.c)
             .await?
             .ok_or(StoreError::NotFound)?;
         let mut g = grants::load(self.c, GrantTable::UserGrants, &[&row.id]).await?;
-        Ok(User {
-            grants: g.remove(&row.id).unwrap_or_default(),
-            id: parse(UserId::parse, &row.id)?,
-            org_id: parse(OrgId::parse, &row.org_id)?,
-            email: parse(Email::parse, &row.email)?,
-            password_hash: row.password_hash,
-            status: parse_enum("user status", &row.status)?,
-            created_at: row.created_at,
-            updated_at: row.updated_at,
-        })
+        user_from_row(row, &mut g)
     }
+
+    /// Users in id order; `org` narrows an operator's list to one org.
+    pub async fn list(&self, page: &Page, org: Option<&OrgId>) -> Result<Paged<User>> {
+        let mut q = users::Entity::find().filter(self.visible());
+        if let Some(org) = org {
+            q = q.filter(users::Column::OrgId.eq(org.as_str()));
+        }
+        let (rows, next) = paged(self.c, q, users::Column::Id, page, |m: &users::Model| m.id.clone()).await?;
+        let ids: Vec<&str> = rows.iter().map(|r| r.id.as_str()).collect();
+        let mut g = grants::load(self.c, GrantTable::UserGrants, &ids).await?;
+        let items = rows.into_iter().map(|r| user_from_row(r, &mut g)).collect::<Result<_>>()?;
+        Ok(Paged { items, next })
+    }
+}
+
+fn user_from_row(r: users::Model, grants: &mut HashMap<String, Grants>) -> Result<User> {
+    Ok(User {
+        grants: grants.remove(&r.id).unwrap_or_default(),
+        id: parse(UserId::parse, &r.id)?,
+        org_id: parse(OrgId::parse, &r.org_id)?,
+        email: parse(Email::parse, &r.email)?,
+        password_hash: r.password_hash,
+        status: parse_enum("user status", &r.status)?,
+        created_at: r.created_at,
+        updated_at: r.updated_at,
+    })
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -380,11 +509,37 @@ impl<'c, C: ConnectionTrait> Users<'c, C> {
 pub struct Clients<'c, C> {
     c: &'c C,
     tenant: &'c Tenant,
+    lock: bool,
 }
 
 impl<'c, C: ConnectionTrait> Clients<'c, C> {
     pub fn new(c: &'c C, tenant: &'c Tenant) -> Self {
-        Self { c, tenant }
+        Self { c, tenant, lock: false }
+    }
+
+    /// See [`Orgs::for_update`].
+    pub fn for_update(self) -> Self {
+        Self { lock: true, ..self }
+    }
+
+    /// Deletes a client with its secrets and grants.
+    pub async fn delete(&self, id: &ClientId) -> Result<()> {
+        let res = clients::Entity::delete_many()
+            .filter(clients::Column::Id.eq(id.as_str()))
+            .filter(self.visible())
+            .exec(self.c)
+            .await?;
+        found(res.rows_affected)
+    }
+
+    /// The ids of the clients acting for `user`.
+    pub async fn of_user(&self, user: &UserId) -> Result<Vec<ClientId>> {
+        let rows = clients::Entity::find()
+            .filter(clients::Column::UserId.eq(user.as_str()))
+            .filter(self.visible())
+            .all(self.c)
+            .await?;
+        rows.iter().map(|r| parse(ClientId::parse, &r.id)).collect()
     }
 
     fn visible(&self) -> Condition {
@@ -475,7 +630,7 @@ impl<'c, C: ConnectionTrait> Clients<'c, C> {
     }
 
     async fn get_row(&self, id: &ClientId) -> Result<clients::Model> {
-        clients::Entity::find_by_id(id.as_str())
+        locked(clients::Entity::find_by_id(id.as_str()), self.lock)
             .filter(self.visible())
             .one(self.c)
             .await?
@@ -657,6 +812,28 @@ impl<'c, C: ConnectionTrait> Keys<'c, C> {
 // ---------------------------------------------------------------------------------------------
 // Audit log
 
+/// Which audit events to list; every field narrows the list.
+#[derive(Debug, Clone, Default)]
+pub struct AuditFilter {
+    /// An exact action (`client.created`), or a family (`client.*`).
+    pub action: Option<String>,
+    /// The actor's id (`cli_…`, `usr_…`), or `operator` / `system`.
+    pub actor: Option<String>,
+    /// Events done by this client or to it.
+    pub client: Option<String>,
+    pub org: Option<OrgId>,
+    /// From this instant (inclusive).
+    pub since: Option<OffsetDateTime>,
+    /// Until this instant (exclusive).
+    pub until: Option<OffsetDateTime>,
+}
+
+impl AuditFilter {
+    pub fn action(action: &str) -> Self {
+        Self { action: Some(action.to_owned()), ..Self::default() }
+    }
+}
+
 pub struct Audit<'c, C> {
     c: &'c C,
 }
@@ -719,19 +896,46 @@ impl<'c, C: ConnectionTrait> Audit<'c, C> {
             .collect())
     }
 
-    /// Events visible to `tenant`, oldest first; `action` filters by exact action name.
+    /// Events visible to `tenant` that match `filter`, oldest first.
     pub async fn list(
         &self,
         tenant: &Tenant,
         page: &Page,
-        action: Option<&str>,
+        filter: &AuditFilter,
     ) -> Result<Paged<AuditEvent>> {
         let mut q = audit_events::Entity::find();
         if let Some(org) = tenant.org_id() {
             q = q.filter(audit_events::Column::OrgId.eq(org.as_str()));
         }
-        if let Some(action) = action {
-            q = q.filter(audit_events::Column::Action.eq(action));
+        if let Some(org) = &filter.org {
+            q = q.filter(audit_events::Column::OrgId.eq(org.as_str()));
+        }
+        match filter.action.as_deref() {
+            Some(prefix) if prefix.ends_with(".*") => {
+                let like = format!("{}.%", prefix.trim_end_matches(".*").replace(['%', '_'], ""));
+                q = q.filter(audit_events::Column::Action.like(like));
+            }
+            Some(action) => q = q.filter(audit_events::Column::Action.eq(action)),
+            None => {}
+        }
+        if let Some(actor) = &filter.actor {
+            q = q.filter(match actor.as_str() {
+                "operator" | "system" => audit_events::Column::ActorKind.eq(actor.as_str()),
+                id => audit_events::Column::ActorId.eq(id),
+            });
+        }
+        if let Some(client) = &filter.client {
+            q = q.filter(
+                Condition::any()
+                    .add(audit_events::Column::ActorId.eq(client.as_str()))
+                    .add(audit_events::Column::TargetId.eq(client.as_str())),
+            );
+        }
+        if let Some(since) = filter.since {
+            q = q.filter(audit_events::Column::OccurredAt.gte(since));
+        }
+        if let Some(until) = filter.until {
+            q = q.filter(audit_events::Column::OccurredAt.lt(until));
         }
         let (rows, next) =
             paged(self.c, q, audit_events::Column::Id, page, |m: &audit_events::Model| m.id.clone()).await?;

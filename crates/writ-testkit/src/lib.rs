@@ -221,19 +221,36 @@ impl TestApp {
         self.token(&self.operator_id, &self.operator_secret, &[("resource", writ_core::ADMIN_AUDIENCE)]).await
     }
 
+    /// Calls an API route with a bearer token and an optional JSON body; returns the status and the
+    /// body (JSON, or the text as a JSON string).
+    pub async fn call(
+        &self,
+        method: reqwest::Method,
+        path: &str,
+        token: &str,
+        body: Option<&Value>,
+    ) -> (u16, Value) {
+        let mut req = self.http.request(method, self.url(path)).bearer_auth(token);
+        if let Some(body) = body {
+            req = req.json(body);
+        }
+        Self::read(req.send().await.unwrap()).await
+    }
+
     pub async fn post(&self, path: &str, token: &str, body: &Value) -> (u16, Value) {
-        let res = self.http.post(self.url(path)).bearer_auth(token).json(body).send().await.unwrap();
-        Self::read(res).await
+        self.call(reqwest::Method::POST, path, token, Some(body)).await
     }
 
     pub async fn patch(&self, path: &str, token: &str, body: &Value) -> (u16, Value) {
-        let res = self.http.patch(self.url(path)).bearer_auth(token).json(body).send().await.unwrap();
-        Self::read(res).await
+        self.call(reqwest::Method::PATCH, path, token, Some(body)).await
     }
 
     pub async fn get(&self, path: &str, token: &str) -> (u16, Value) {
-        let res = self.http.get(self.url(path)).bearer_auth(token).send().await.unwrap();
-        Self::read(res).await
+        self.call(reqwest::Method::GET, path, token, None).await
+    }
+
+    pub async fn delete(&self, path: &str, token: &str) -> (u16, Value) {
+        self.call(reqwest::Method::DELETE, path, token, None).await
     }
 
     async fn read(res: reqwest::Response) -> (u16, Value) {

@@ -1,6 +1,6 @@
 //! `/admin/v1/clients`
 
-use actix_web::{HttpRequest, HttpResponse, get, patch, post, web};
+use actix_web::{HttpRequest, HttpResponse, delete, get, patch, post, web};
 use writ_core::{
     AuditEvent, Client, ClientId, ClientKind, Name, OrgId, RateLimits, Status, TokenTtl, UserId,
 };
@@ -9,12 +9,13 @@ use writ_http::changes::Change;
 use writ_http::{ApiError, Authorized, Context};
 use writ_store::{Audit, Clients, Orgs, StoreError, Tenant, Users};
 
-use super::{path_id, stamp};
+use super::{check_entitled, path_id, revoke_before, stamp};
 use crate::bootstrap::new_secret;
 use crate::dto::{
     ClientDto, CreateClient, CreatedClient, ListQuery, ListResponse, Problem, UpdateClient, grants_from_dto,
     metadata_from,
 };
+use crate::etag::{if_match, tagged};
 
 /// Create a client
 ///
@@ -92,6 +93,12 @@ pub async fn create_client(
             if user.org_id != org.id {
                 return Err(unknown_user());
             }
+            if let Some((resource, scopes)) = grants.excess_over(&user.grants) {
+                return Err(ApiError::validation(
+                    "grants",
+                    format!("user {} does not hold {scopes} on {resource}", user.email),
+                ));
+            }
             ClientKind::User { org_id: org.id.clone(), user_id }
         }
         ("org", None, _) | ("user", None, _) => {
@@ -103,13 +110,8 @@ pub async fn create_client(
         ("user", Some(_), None) => return Err(ApiError::validation("user_id", "required for user clients")),
         _ => return Err(ApiError::validation("kind", "must be org, user or service")),
     };
-    if let Some(org) = &org
-        && let Some((resource, scopes)) = grants.excess_over(&org.entitlements)
-    {
-        return Err(ApiError::validation(
-            "grants",
-            format!("org {} is not entitled to {scopes} on {resource}", org.slug),
-        ));
+    if let Some(org) = &org {
+        check_entitled(org, &grants)?;
     }
     let now = writ_core::now();
     let client = Client {
@@ -142,11 +144,12 @@ pub async fn create_client(
     txn.commit().await.map_err(StoreError::from)?;
     // Clears a cached "no such client" for this id on every instance.
     ctx.publish(Change::Client(client.id.clone())).await;
-    Ok(HttpResponse::Created()
+    let dto = ClientDto::from(&client);
+    Ok(tagged(HttpResponse::Created(), &dto)
         .insert_header(("Location", format!("/admin/v1/clients/{}", client.id)))
         .insert_header(("Cache-Control", "no-store"))
         .json(CreatedClient {
-            client: ClientDto::from(&client),
+            client: dto,
             client_secret: plain.expose().to_owned(),
             secret_id: secret.id.to_string(),
         }))
@@ -172,12 +175,7 @@ pub async fn list_clients(
     ctx: web::Data<Context>,
     query: web::Query<ListQuery>,
 ) -> Result<web::Json<ListResponse<ClientDto>>, ApiError> {
-    let org = query
-        .org_id
-        .as_deref()
-        .map(OrgId::parse)
-        .transpose()
-        .map_err(|e| ApiError::validation("org_id", e.to_string()))?;
+    let org = query.org()?;
     let page = Clients::new(ctx.store.conn(), &auth.tenant).list(&query.page()?, org.as_ref()).await?;
     Ok(web::Json(ListResponse {
         data: page.items.iter().map(ClientDto::from).collect(),
@@ -187,12 +185,13 @@ pub async fn list_clients(
 
 /// Get a client
 ///
-/// Requires `admin:clients:read`. Another tenant's client is `404`.
+/// Requires `admin:clients:read`. Another tenant's client is `404`. The `ETag` goes into
+/// `If-Match` of an update.
 #[utoipa::path(
     tag = "clients",
     params(("client_id" = String, Path, description = "The client id (`cli_…`)")),
     responses(
-        (status = 200, description = "The client", body = ClientDto),
+        (status = 200, description = "The client", body = ClientDto, headers(("ETag" = String, description = "The version of the client"))),
         (status = 401, description = "Missing or invalid token", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "Missing scope", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such client, or not visible to the caller", body = Problem, content_type = "application/problem+json"),
@@ -204,25 +203,31 @@ pub async fn get_client(
     auth: Authorized<ClientsRead>,
     ctx: web::Data<Context>,
     path: web::Path<String>,
-) -> Result<web::Json<ClientDto>, ApiError> {
+) -> Result<HttpResponse, ApiError> {
     let id = path_id(ClientId::parse, &path)?;
-    Ok(web::Json(ClientDto::from(&Clients::new(ctx.store.conn(), &auth.tenant).get(&id).await?)))
+    let dto = ClientDto::from(&Clients::new(ctx.store.conn(), &auth.tenant).get(&id).await?);
+    Ok(tagged(HttpResponse::Ok(), &dto).json(dto))
 }
 
 /// Update a client
 ///
 /// Changes the name, status, grants, token TTL or metadata; absent fields stay. Disabling a client
 /// refuses its next token request on every instance. Grants must stay within the org's
-/// entitlements. Requires `admin:clients:write`.
+/// entitlements (and, for a user client, its user's grants). With `If-Match`, the update applies
+/// only to that version (`412` otherwise). Requires `admin:clients:write`.
 #[utoipa::path(
     tag = "clients",
-    params(("client_id" = String, Path, description = "The client id (`cli_…`)")),
+    params(
+        ("client_id" = String, Path, description = "The client id (`cli_…`)"),
+        ("If-Match" = Option<String>, Header, description = "Apply only to this version (an `ETag`)"),
+    ),
     request_body = UpdateClient,
     responses(
-        (status = 200, description = "The updated client", body = ClientDto),
+        (status = 200, description = "The updated client", body = ClientDto, headers(("ETag" = String, description = "The new version"))),
         (status = 401, description = "Missing or invalid token", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "Missing scope", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such client, or not visible to the caller", body = Problem, content_type = "application/problem+json"),
+        (status = 412, description = "The client changed since the `If-Match` version", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "Invalid field, or grants beyond entitlements", body = Problem, content_type = "application/problem+json"),
     ),
     security(("bearer" = ["admin:clients:write"]))
@@ -234,15 +239,16 @@ pub async fn update_client(
     req: HttpRequest,
     path: web::Path<String>,
     body: web::Json<UpdateClient>,
-) -> Result<web::Json<ClientDto>, ApiError> {
+) -> Result<HttpResponse, ApiError> {
     let id = path_id(ClientId::parse, &path)?;
     let body = body.into_inner();
     if body.rate_limits.is_some() {
         auth.require_operator()?;
     }
     let txn = ctx.store.begin().await?;
-    let clients = Clients::new(&txn, &auth.tenant);
+    let clients = Clients::new(&txn, &auth.tenant).for_update();
     let mut client = clients.get(&id).await?;
+    if_match(&req, &ClientDto::from(&client))?;
     let mut changed = Vec::new();
     if let Some(name) = &body.name {
         client.name = Name::parse(name).map_err(|e| ApiError::validation("name", e.to_string()))?;
@@ -272,11 +278,14 @@ pub async fn update_client(
     if let Some(grants) = &body.grants {
         client.grants = grants_from_dto("grants", grants)?;
         if let Some(org_id) = client.kind.org_id() {
-            let org = Orgs::new(&txn, &auth.tenant).get(org_id).await?;
-            if let Some((resource, scopes)) = client.grants.excess_over(&org.entitlements) {
+            check_entitled(&Orgs::new(&txn, &auth.tenant).get(org_id).await?, &client.grants)?;
+        }
+        if let Some(user_id) = client.kind.user_id() {
+            let user = Users::new(&txn, &auth.tenant).get(user_id).await?;
+            if let Some((resource, scopes)) = client.grants.excess_over(&user.grants) {
                 return Err(ApiError::validation(
                     "grants",
-                    format!("org {} is not entitled to {scopes} on {resource}", org.slug),
+                    format!("user {} does not hold {scopes} on {resource}", user.email),
                 ));
             }
         }
@@ -294,5 +303,48 @@ pub async fn update_client(
     Audit::new(&txn).record(&stamp(event, &req)).await?;
     txn.commit().await.map_err(StoreError::from)?;
     ctx.publish(Change::Client(id)).await;
-    Ok(web::Json(ClientDto::from(&client)))
+    let dto = ClientDto::from(&client);
+    Ok(tagged(HttpResponse::Ok(), &dto).json(dto))
+}
+
+/// Delete a client
+///
+/// Deletes the client with its secrets and revokes every token it holds. Requires
+/// `admin:clients:write`.
+#[utoipa::path(
+    tag = "clients",
+    params(("client_id" = String, Path, description = "The client id (`cli_…`)")),
+    responses(
+        (status = 204, description = "Deleted"),
+        (status = 401, description = "Missing or invalid token", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "Missing scope", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such client, or not visible to the caller", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "The operator's own client cannot be deleted", body = Problem, content_type = "application/problem+json"),
+        (status = 503, description = "The revocation state is unreachable; nothing was deleted", body = Problem, content_type = "application/problem+json"),
+    ),
+    security(("bearer" = ["admin:clients:write"]))
+)]
+#[delete("/clients/{client_id}")]
+pub async fn delete_client(
+    auth: Authorized<ClientsWrite>,
+    ctx: web::Data<Context>,
+    req: HttpRequest,
+    path: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
+    let id = path_id(ClientId::parse, &path)?;
+    let txn = ctx.store.begin().await?;
+    let clients = Clients::new(&txn, &auth.tenant).for_update();
+    let client = clients.get(&id).await?;
+    if crate::bootstrap::is_operator(&txn, &id).await? {
+        return Err(ApiError::conflict("the operator's client cannot be deleted; rotate its secret instead"));
+    }
+    revoke_before(&ctx, writ_guard_store::Watermark::Client(id.as_str())).await?;
+    clients.delete(&id).await?;
+    let event =
+        AuditEvent::new(auth.actor(), client.kind.org_id().cloned(), "client.deleted", Some(id.to_string()))
+            .with_details(serde_json::json!({ "kind": client.kind.name(), "name": client.name.as_str() }));
+    Audit::new(&txn).record(&stamp(event, &req)).await?;
+    txn.commit().await.map_err(StoreError::from)?;
+    ctx.publish(Change::Client(id)).await;
+    Ok(HttpResponse::NoContent().finish())
 }

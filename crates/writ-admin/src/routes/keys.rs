@@ -8,7 +8,7 @@ use writ_http::{ApiError, Authorized, Context};
 use writ_store::StoreError;
 
 use super::path_id;
-use crate::dto::{KeyDto, Problem, RotateKey};
+use crate::dto::{KeyDto, ListResponse, Problem, RotateKey};
 
 fn key_error(e: InitError) -> ApiError {
     match e {
@@ -23,7 +23,7 @@ fn key_error(e: InitError) -> ApiError {
 #[utoipa::path(
     tag = "keys",
     responses(
-        (status = 200, description = "The keys", body = Vec<KeyDto>),
+        (status = 200, description = "Every key, oldest first (one page: there are few)", body = ListResponse<KeyDto>),
         (status = 401, description = "Missing or invalid token", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "Missing scope, or not the operator", body = Problem, content_type = "application/problem+json"),
     ),
@@ -33,10 +33,10 @@ fn key_error(e: InitError) -> ApiError {
 pub async fn list_keys(
     auth: Authorized<KeysRead>,
     ctx: web::Data<Context>,
-) -> Result<web::Json<Vec<KeyDto>>, ApiError> {
+) -> Result<web::Json<ListResponse<KeyDto>>, ApiError> {
     auth.require_operator()?;
     let keys = writ_store::Keys::new(ctx.store.conn()).list().await?;
-    Ok(web::Json(keys.iter().map(KeyDto::from).collect()))
+    Ok(web::Json(ListResponse { data: keys.iter().map(KeyDto::from).collect(), next_cursor: None }))
 }
 
 /// Rotate the signing key

@@ -1,17 +1,18 @@
 //! `/admin/v1/orgs`
 
-use actix_web::{HttpRequest, HttpResponse, get, patch, post, web};
+use actix_web::{HttpRequest, HttpResponse, delete, get, patch, post, web};
 use writ_core::{AuditEvent, Name, Org, OrgId, OrgStatus, Slug};
 use writ_http::auth::{OrgsRead, OrgsWrite};
 use writ_http::changes::Change;
 use writ_http::{ApiError, Authorized, Context};
 use writ_store::{Audit, Orgs, StoreError};
 
-use super::{path_id, stamp};
+use super::{path_id, revoke_before, stamp};
 use crate::dto::{
-    CreateOrg, ListQuery, ListResponse, OrgDto, Problem, RateLimitsDto, UpdateOrg, grants_from_dto,
+    CreateOrg, ListResponse, OrgDto, PageQuery, Problem, RateLimitsDto, UpdateOrg, grants_from_dto,
     metadata_from,
 };
+use crate::etag::{if_match, tagged};
 
 /// Create an organization
 ///
@@ -61,9 +62,10 @@ pub async fn create_org(
         .with_details(serde_json::json!({ "slug": org.slug.as_str(), "rate_limits": org.rate_limits }));
     Audit::new(&txn).record(&stamp(event, &req)).await?;
     txn.commit().await.map_err(StoreError::from)?;
-    Ok(HttpResponse::Created()
+    let dto = OrgDto::from(&org);
+    Ok(tagged(HttpResponse::Created(), &dto)
         .insert_header(("Location", format!("/admin/v1/orgs/{}", org.id)))
-        .json(OrgDto::from(&org)))
+        .json(dto))
 }
 
 /// List organizations
@@ -72,7 +74,7 @@ pub async fn create_org(
 /// Requires `admin:orgs:read`.
 #[utoipa::path(
     tag = "orgs",
-    params(ListQuery),
+    params(PageQuery),
     responses(
         (status = 200, description = "A page of orgs", body = ListResponse<OrgDto>),
         (status = 401, description = "Missing or invalid token", body = Problem, content_type = "application/problem+json"),
@@ -84,7 +86,7 @@ pub async fn create_org(
 pub async fn list_orgs(
     auth: Authorized<OrgsRead>,
     ctx: web::Data<Context>,
-    query: web::Query<ListQuery>,
+    query: web::Query<PageQuery>,
 ) -> Result<web::Json<ListResponse<OrgDto>>, ApiError> {
     let page = Orgs::new(ctx.store.conn(), &auth.tenant).list(&query.page()?).await?;
     Ok(web::Json(ListResponse {
@@ -95,12 +97,13 @@ pub async fn list_orgs(
 
 /// Get an organization
 ///
-/// Requires `admin:orgs:read`. A tenant admin asking for another org gets `404`.
+/// Requires `admin:orgs:read`. A tenant admin asking for another org gets `404`. The `ETag` goes
+/// into `If-Match` of an update.
 #[utoipa::path(
     tag = "orgs",
     params(("org_id" = String, Path, description = "The org id (`org_…`)")),
     responses(
-        (status = 200, description = "The org", body = OrgDto),
+        (status = 200, description = "The org", body = OrgDto, headers(("ETag" = String, description = "The version of the org"))),
         (status = 401, description = "Missing or invalid token", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "Missing scope", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such org, or not visible to the caller", body = Problem, content_type = "application/problem+json"),
@@ -112,27 +115,32 @@ pub async fn get_org(
     auth: Authorized<OrgsRead>,
     ctx: web::Data<Context>,
     path: web::Path<String>,
-) -> Result<web::Json<OrgDto>, ApiError> {
+) -> Result<HttpResponse, ApiError> {
     let id = path_id(OrgId::parse, &path)?;
     auth.ensure_org(&id)?;
-    let org = Orgs::new(ctx.store.conn(), &auth.tenant).get(&id).await?;
-    Ok(web::Json(OrgDto::from(&org)))
+    let dto = OrgDto::from(&Orgs::new(ctx.store.conn(), &auth.tenant).get(&id).await?);
+    Ok(tagged(HttpResponse::Ok(), &dto).json(dto))
 }
 
 /// Update an organization
 ///
 /// Changes the name or metadata (tenant admins may, for their own org), or the status and
 /// entitlements (operator only). Suspending an org refuses every client's next token request;
-/// shrinking entitlements shrinks its clients' tokens at once. Requires `admin:orgs:write`.
+/// shrinking entitlements shrinks its clients' tokens at once. With `If-Match`, the update applies
+/// only to that version (`412` otherwise). Requires `admin:orgs:write`.
 #[utoipa::path(
     tag = "orgs",
-    params(("org_id" = String, Path, description = "The org id (`org_…`)")),
+    params(
+        ("org_id" = String, Path, description = "The org id (`org_…`)"),
+        ("If-Match" = Option<String>, Header, description = "Apply only to this version (an `ETag`)"),
+    ),
     request_body = UpdateOrg,
     responses(
-        (status = 200, description = "The updated org", body = OrgDto),
+        (status = 200, description = "The updated org", body = OrgDto, headers(("ETag" = String, description = "The new version"))),
         (status = 401, description = "Missing or invalid token", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "Missing scope, or an operator-only field", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such org, or not visible to the caller", body = Problem, content_type = "application/problem+json"),
+        (status = 412, description = "The org changed since the `If-Match` version", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "Invalid field, unknown resource or scope", body = Problem, content_type = "application/problem+json"),
     ),
     security(("bearer" = ["admin:orgs:write"]))
@@ -144,7 +152,7 @@ pub async fn update_org(
     req: HttpRequest,
     path: web::Path<String>,
     body: web::Json<UpdateOrg>,
-) -> Result<web::Json<OrgDto>, ApiError> {
+) -> Result<HttpResponse, ApiError> {
     let id = path_id(OrgId::parse, &path)?;
     auth.ensure_org(&id)?;
     let body = body.into_inner();
@@ -152,8 +160,9 @@ pub async fn update_org(
         auth.require_operator()?;
     }
     let txn = ctx.store.begin().await?;
-    let orgs = Orgs::new(&txn, &auth.tenant);
+    let orgs = Orgs::new(&txn, &auth.tenant).for_update();
     let mut org = orgs.get(&id).await?;
+    if_match(&req, &OrgDto::from(&org))?;
     let mut changed = Vec::new();
     if let Some(name) = &body.name {
         org.name = Name::parse(name).map_err(|e| ApiError::validation("name", e.to_string()))?;
@@ -191,14 +200,51 @@ pub async fn update_org(
     txn.commit().await.map_err(StoreError::from)?;
     if body.status.as_deref() == Some("suspended") {
         // Suspension stops new tokens (change event) and the ones already out (watermark).
-        let now = time::OffsetDateTime::now_utc().unix_timestamp();
-        ctx.guard.revoke_before(writ_guard_store::Watermark::Org(id.as_str()), now, now).await.map_err(
-            |e| {
-                tracing::error!(error = %e, "org suspended, but its tokens could not be revoked");
-                ApiError::unavailable("org suspended, but revoking its tokens failed: retry the suspension")
-            },
-        )?;
+        revoke_before(&ctx, writ_guard_store::Watermark::Org(id.as_str())).await.map_err(|_| {
+            ApiError::unavailable("org suspended, but revoking its tokens failed: retry the suspension")
+        })?;
     }
     ctx.publish(Change::Org(id)).await;
-    Ok(web::Json(OrgDto::from(&org)))
+    let dto = OrgDto::from(&org);
+    Ok(tagged(HttpResponse::Ok(), &dto).json(dto))
+}
+
+/// Delete an organization
+///
+/// Deletes the org with its users, clients and their secrets, and revokes every token its clients
+/// hold. Its audit events stay. Cannot be undone; suspending is the reversible way to stop an org.
+/// Requires `admin:orgs:write`; operator only.
+#[utoipa::path(
+    tag = "orgs",
+    params(("org_id" = String, Path, description = "The org id (`org_…`)")),
+    responses(
+        (status = 204, description = "Deleted"),
+        (status = 401, description = "Missing or invalid token", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "Missing scope, or not the operator", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such org, or not visible to the caller", body = Problem, content_type = "application/problem+json"),
+        (status = 503, description = "The revocation state is unreachable; nothing was deleted", body = Problem, content_type = "application/problem+json"),
+    ),
+    security(("bearer" = ["admin:orgs:write"]))
+)]
+#[delete("/orgs/{org_id}")]
+pub async fn delete_org(
+    auth: Authorized<OrgsWrite>,
+    ctx: web::Data<Context>,
+    req: HttpRequest,
+    path: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
+    let id = path_id(OrgId::parse, &path)?;
+    auth.ensure_org(&id)?;
+    auth.require_operator()?;
+    let txn = ctx.store.begin().await?;
+    let orgs = Orgs::new(&txn, &auth.tenant).for_update();
+    let org = orgs.get(&id).await?;
+    revoke_before(&ctx, writ_guard_store::Watermark::Org(id.as_str())).await?;
+    orgs.delete(&id).await?;
+    let event = AuditEvent::new(auth.actor(), Some(id.clone()), "org.deleted", Some(id.to_string()))
+        .with_details(serde_json::json!({ "slug": org.slug.as_str() }));
+    Audit::new(&txn).record(&stamp(event, &req)).await?;
+    txn.commit().await.map_err(StoreError::from)?;
+    ctx.publish(Change::Org(id)).await;
+    Ok(HttpResponse::NoContent().finish())
 }

@@ -21,16 +21,19 @@ fn now() -> i64 {
     time::OffsetDateTime::now_utc().unix_timestamp()
 }
 
-fn record(
+/// Audits a revocation synchronously: it lives in the guard store, not in the database, so there is
+/// no transaction to share, but an admin action is never left to the lossy issuance writer.
+async fn record(
     ctx: &Context,
     req: &HttpRequest,
     auth: &Authorized<RevocationsWrite>,
     org: Option<OrgId>,
     r: &RevocationDto,
-) {
+) -> Result<(), ApiError> {
     let event = AuditEvent::new(auth.actor(), org, "tokens.revoked", Some(r.id.clone()))
         .with_details(serde_json::json!({ "kind": r.kind, "tokens": r.tokens }));
-    ctx.audit.record(stamp(event, req));
+    Audit::new(ctx.store.conn()).record(&stamp(event, req)).await?;
+    Ok(())
 }
 
 /// Revoke tokens
@@ -92,7 +95,7 @@ pub async fn create_revocation(
         }
         _ => return Err(ApiError::validation("body", "name exactly one of jti, client_id, org_id")),
     };
-    record(&ctx, &req, &auth, org, &revocation);
+    record(&ctx, &req, &auth, org, &revocation).await?;
     Ok(HttpResponse::Created().json(revocation))
 }
 
@@ -151,6 +154,6 @@ pub async fn revoke_client_tokens(
             RevocationDto::new("secret", secret.as_str(), Some(issued.len()))
         }
     };
-    record(&ctx, &req, &auth, client.kind.org_id().cloned(), &revocation);
+    record(&ctx, &req, &auth, client.kind.org_id().cloned(), &revocation).await?;
     Ok(HttpResponse::Created().json(revocation))
 }

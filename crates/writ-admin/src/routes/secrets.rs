@@ -10,7 +10,7 @@ use writ_store::{Audit, Clients, StoreError};
 
 use super::{path_id, stamp};
 use crate::bootstrap::new_secret;
-use crate::dto::{CreateSecret, CreatedSecret, Problem, SecretDto, future_time};
+use crate::dto::{CreateSecret, CreatedSecret, ListResponse, Problem, SecretDto, future_time};
 
 /// Create a client secret
 ///
@@ -78,7 +78,7 @@ pub async fn create_secret(
     tag = "clients",
     params(("client_id" = String, Path, description = "The client id (`cli_…`)")),
     responses(
-        (status = 200, description = "The client's secrets, oldest first", body = Vec<SecretDto>),
+        (status = 200, description = "The client's secrets, oldest first (one page: at most 5)", body = ListResponse<SecretDto>),
         (status = 401, description = "Missing or invalid token", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "Missing scope", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such client, or not visible to the caller", body = Problem, content_type = "application/problem+json"),
@@ -90,10 +90,10 @@ pub async fn list_secrets(
     auth: Authorized<ClientsRead>,
     ctx: web::Data<Context>,
     path: web::Path<String>,
-) -> Result<web::Json<Vec<SecretDto>>, ApiError> {
+) -> Result<web::Json<ListResponse<SecretDto>>, ApiError> {
     let client_id = path_id(ClientId::parse, &path)?;
     let secrets = Clients::new(ctx.store.conn(), &auth.tenant).secrets(&client_id).await?;
-    Ok(web::Json(secrets.iter().map(SecretDto::from).collect()))
+    Ok(web::Json(ListResponse { data: secrets.iter().map(SecretDto::from).collect(), next_cursor: None }))
 }
 
 /// Delete a client secret

@@ -10,7 +10,11 @@ const BILLING: &str = "https://api.example.com/billing";
 on_every_backend!(
     bad_tokens_are_refused_with_problem_json,
     tenants_see_only_their_own_org,
-    validation_and_pagination
+    validation_and_pagination,
+    deletes_take_their_children_and_tokens,
+    resources_change_only_while_unheld,
+    audit_log_filters,
+    etags_guard_updates
 );
 
 fn admin_claims(app: &TestApp, exp_offset: i64, scope: &str) -> AccessClaims {
@@ -168,4 +172,182 @@ async fn validation_and_pagination(app: TestApp) {
         second["data"].as_array().unwrap().iter().map(|o| o["slug"].as_str().unwrap()).collect();
     assert_eq!(slugs, vec!["p-three"]);
     assert!(second["next_cursor"].is_null());
+}
+
+/// An org with a tenant admin: (org id, admin client id, admin token).
+async fn org_with_admin(app: &TestApp, op: &str, slug: &str) -> (String, String, String) {
+    let scopes: &[&str] =
+        &["admin:orgs:read", "admin:clients:read", "admin:clients:write", "admin:audit:read"];
+    let org = app.create_org(op, slug, &[(BILLING, &["invoices:read"]), (ADMIN_AUDIENCE, scopes)]).await;
+    let (admin, secret) = app.create_org_client(op, &org, &[(ADMIN_AUDIENCE, scopes)]).await;
+    let token = app.token(&admin, &secret, &[("resource", ADMIN_AUDIENCE)]).await;
+    (org, admin, token)
+}
+
+async fn deletes_take_their_children_and_tokens(app: TestApp) {
+    let op = app.operator_token().await;
+    app.create_resource(&op, BILLING, &["invoices:read"]).await;
+
+    // A client: deleted with its secrets; the tokens it holds stop working at once.
+    let (org, admin, tenant) = org_with_admin(&app, &op, "acme").await;
+    assert_eq!(app.get("/admin/v1/orgs", &tenant).await.0, 200);
+    assert_eq!(app.delete(&format!("/admin/v1/clients/{admin}"), &op).await.0, 204);
+    let (status, body) = app.get("/admin/v1/orgs", &tenant).await;
+    assert_eq!((status, body["detail"].as_str()), (401, Some("the token was revoked")));
+    assert_eq!(app.get(&format!("/admin/v1/clients/{admin}"), &op).await.0, 404);
+    assert_eq!(app.delete(&format!("/admin/v1/clients/{admin}"), &op).await.0, 404);
+    let secrets = writ_store::count_rows(app.ctx.store.conn(), "client_secrets").await.unwrap();
+    assert_eq!(secrets, 1, "only the operator's secret is left");
+
+    // The operator's own client cannot be deleted.
+    let (status, body) = app.delete(&format!("/admin/v1/clients/{}", app.operator_id), &op).await;
+    assert_eq!((status, body["code"].as_str()), (409, Some("conflict")));
+
+    // An org: deleted with its users and clients, its tokens revoked; a tenant cannot delete even
+    // its own org, and its audit history stays.
+    let (_, _, tenant) = org_with_admin(&app, &op, "globex").await;
+    let globex = app.get("/admin/v1/orgs", &tenant).await.1["data"][0]["id"].as_str().unwrap().to_owned();
+    let user = json!({"email": "ann@globex.example", "org_id": globex});
+    assert_eq!(app.post("/admin/v1/users", &op, &user).await.0, 201);
+    assert_eq!(app.delete(&format!("/admin/v1/orgs/{globex}"), &tenant).await.0, 403);
+    assert_eq!(app.delete(&format!("/admin/v1/orgs/{globex}"), &op).await.0, 204);
+    assert_eq!(app.get("/admin/v1/orgs", &tenant).await.0, 401);
+    let (_, users) = app.get(&format!("/admin/v1/users?org_id={globex}"), &op).await;
+    assert_eq!(users["data"], json!([]));
+    let (_, clients) = app.get(&format!("/admin/v1/clients?org_id={globex}"), &op).await;
+    assert_eq!(clients["data"], json!([]));
+    let (_, events) = app.get(&format!("/admin/v1/audit-events?org_id={globex}&action=org.*"), &op).await;
+    let actions: Vec<&str> =
+        events["data"].as_array().unwrap().iter().map(|e| e["action"].as_str().unwrap()).collect();
+    assert_eq!(actions, ["org.created", "org.deleted"]);
+    assert_eq!(app.get(&format!("/admin/v1/orgs/{org}"), &op).await.0, 200, "other orgs untouched");
+}
+
+async fn resources_change_only_while_unheld(app: TestApp) {
+    let op = app.operator_token().await;
+    app.create_resource(&op, BILLING, &["invoices:read", "invoices:write"]).await;
+    let (_, list) = app.get("/admin/v1/resources", &op).await;
+    let find = |identifier: &str| {
+        list["data"].as_array().unwrap().iter().find(|r| r["identifier"] == identifier).unwrap()["id"]
+            .as_str()
+            .unwrap()
+            .to_owned()
+    };
+    let (billing, admin_api) = (find(BILLING), find(ADMIN_AUDIENCE));
+    let path = format!("/admin/v1/resources/{billing}");
+    let org = app.create_org(&op, "acme", &[(BILLING, &["invoices:write"])]).await;
+
+    // A held scope cannot go; the answer names who holds it. Nothing changes.
+    let only_read = json!({"scopes": [{"name": "invoices:read"}]});
+    let (status, body) = app.patch(&path, &op, &only_read).await;
+    assert_eq!((status, body["code"].as_str()), (409, Some("conflict")), "{body}");
+    assert!(body["detail"].as_str().unwrap().contains(&org), "{body}");
+    assert_eq!(app.get(&path, &op).await.1["scopes"].as_array().unwrap().len(), 2);
+    let (status, body) = app.delete(&path, &op).await;
+    assert_eq!(status, 409, "{body}");
+
+    // Once nobody holds it, it goes; descriptions and names change in place.
+    let read_only = json!({"entitlements": [{"resource": BILLING, "scopes": ["invoices:read"]}]});
+    assert_eq!(app.patch(&format!("/admin/v1/orgs/{org}"), &op, &read_only).await.0, 200);
+    let renamed =
+        json!({"name": "Billing API", "scopes": [{"name": "invoices:read", "description": "Read invoices"}]});
+    let (status, body) = app.patch(&path, &op, &renamed).await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["name"], "Billing API");
+    assert_eq!(body["scopes"], json!([{"name": "invoices:read", "description": "Read invoices"}]));
+    assert_eq!(app.patch(&path, &op, &json!({"signing_alg": "HS256"})).await.1["field"], "signing_alg");
+
+    // Built-in resources never change.
+    assert_eq!(
+        app.patch(&format!("/admin/v1/resources/{admin_api}"), &op, &json!({"name": "x"})).await.0,
+        403
+    );
+    assert_eq!(app.delete(&format!("/admin/v1/resources/{admin_api}"), &op).await.0, 403);
+
+    assert_eq!(app.patch(&format!("/admin/v1/orgs/{org}"), &op, &json!({"entitlements": []})).await.0, 200);
+    assert_eq!(app.delete(&path, &op).await.0, 204);
+    assert_eq!(app.get(&path, &op).await.0, 404);
+    let body = json!({"entitlements": [{"resource": BILLING, "scopes": ["invoices:read"]}]});
+    assert_eq!(app.patch(&format!("/admin/v1/orgs/{org}"), &op, &body).await.1["field"], "entitlements");
+}
+
+async fn audit_log_filters(app: TestApp) {
+    let op = app.operator_token().await;
+    app.create_resource(&op, BILLING, &["invoices:read"]).await;
+    let start = time::OffsetDateTime::now_utc();
+    let (org_a, admin_a, tenant_a) = org_with_admin(&app, &op, "org-a").await;
+    let (org_b, _, _) = org_with_admin(&app, &op, "org-b").await;
+    let (client, secret) = app.create_org_client(&op, &org_a, &[(BILLING, &["invoices:read"])]).await;
+    app.token(&client, &secret, &[]).await;
+    let patch = json!({"name": "renamed"});
+    assert_eq!(app.patch(&format!("/admin/v1/clients/{client}"), &tenant_a, &patch).await.0, 200);
+    app.ctx.audit.flush().await;
+
+    let actions = |page: &Value| -> Vec<String> {
+        page["data"].as_array().unwrap().iter().map(|e| e["action"].as_str().unwrap().to_owned()).collect()
+    };
+    let (_, events) = app.get(&format!("/admin/v1/audit-events?client_id={client}"), &op).await;
+    assert_eq!(actions(&events), ["client.created", "token.issued", "client.updated"]);
+    let updated = &events["data"][2];
+    assert_eq!(updated["actor"], json!({"kind": "client", "id": admin_a}));
+    assert_eq!(updated["org_id"], org_a.as_str());
+    assert_eq!(updated["details"]["changed"], json!(["name"]));
+
+    let (_, events) = app.get(&format!("/admin/v1/audit-events?actor={admin_a}"), &op).await;
+    assert_eq!(actions(&events), ["token.issued", "client.updated"], "the tenant admin's own acts");
+    let (_, events) = app.get("/admin/v1/audit-events?action=org.*", &op).await;
+    assert_eq!(actions(&events), ["org.created", "org.created"]);
+    let (_, events) =
+        app.get(&format!("/admin/v1/audit-events?org_id={org_b}&action=client.created"), &op).await;
+    assert_eq!(events["data"].as_array().unwrap().len(), 1);
+
+    // Time range: everything since the start, nothing before it or from the future.
+    let at = |t: time::OffsetDateTime| t.format(&time::format_description::well_known::Rfc3339).unwrap();
+    let (_, since) = app.get(&format!("/admin/v1/audit-events?since={}&limit=200", at(start)), &op).await;
+    let (_, until) = app.get(&format!("/admin/v1/audit-events?until={}&limit=200", at(start)), &op).await;
+    let (_, all) = app.get("/admin/v1/audit-events?limit=200", &op).await;
+    let n = |v: &Value| v["data"].as_array().unwrap().len();
+    assert_eq!(n(&since) + n(&until), n(&all));
+    assert!(n(&since) >= 8 && n(&until) >= 1, "{since} {until}");
+    let later = at(time::OffsetDateTime::now_utc() + time::Duration::hours(1));
+    assert_eq!(n(&app.get(&format!("/admin/v1/audit-events?since={later}"), &op).await.1), 0);
+    let (status, body) = app.get("/admin/v1/audit-events?since=yesterday", &op).await;
+    assert_eq!((status, body["field"].as_str()), (422, Some("since")));
+
+    // A tenant admin reads its own org's log only.
+    let (_, mine) = app.get("/admin/v1/audit-events?limit=200", &tenant_a).await;
+    assert!(n(&mine) >= 4);
+    assert!(mine["data"].as_array().unwrap().iter().all(|e| e["org_id"] == org_a.as_str()), "{mine}");
+    assert!(!mine.to_string().contains(&org_b));
+}
+
+async fn etags_guard_updates(app: TestApp) {
+    let op = app.operator_token().await;
+    let org = app.create_org(&op, "acme", &[]).await;
+    let path = format!("/admin/v1/orgs/{org}");
+    let get = || app.http.get(app.url(&path)).bearer_auth(&op).send();
+    let patch = |etag: &str, name: &str| {
+        app.http
+            .patch(app.url(&path))
+            .bearer_auth(&op)
+            .header("if-match", etag)
+            .json(&json!({"name": name}))
+            .send()
+    };
+    let first = get().await.unwrap().headers()["etag"].to_str().unwrap().to_owned();
+    assert_eq!(get().await.unwrap().headers()["etag"], first.as_str(), "stable while unchanged");
+
+    let res = patch(&first, "Acme One").await.unwrap();
+    assert_eq!(res.status(), 200);
+    let second = res.headers()["etag"].to_str().unwrap().to_owned();
+    assert_ne!(second, first);
+    assert_eq!(get().await.unwrap().headers()["etag"], second.as_str());
+
+    // A writer holding the old version is refused, and changes nothing.
+    let res = patch(&first, "Acme Two").await.unwrap();
+    assert_eq!(res.status(), 412);
+    assert_eq!(res.json::<Value>().await.unwrap()["code"], "precondition_failed");
+    assert_eq!(app.get(&path, &op).await.1["name"], "Acme One");
+    assert_eq!(patch("*", "Acme Three").await.unwrap().status(), 200);
+    assert_eq!(patch("W/\"weak\"", "Acme Four").await.unwrap().status(), 412);
 }

@@ -213,7 +213,7 @@ async fn audit_records_queued_at_shutdown_are_written(backend: writ_testkit::Bac
     loop {
         let page = writ_store::Page { limit: 200, after };
         let events = writ_store::Audit::new(store.conn())
-            .list(&writ_store::Tenant::Operator, &page, Some("token.issued"))
+            .list(&writ_store::Tenant::Operator, &page, &writ_store::AuditFilter::action("token.issued"))
             .await
             .unwrap();
         issued += events.items.len();

@@ -2,9 +2,7 @@
 //! effect at once (through the client cache), and the secret lifecycle.
 
 use serde_json::{Value, json};
-use writ_core::{Email, Grants, ResourceUri, ScopeSet, Status, User, UserId};
-use writ_http::changes::Change;
-use writ_store::{Audit, Page, Tenant, Users};
+use writ_store::{Audit, Page, Tenant};
 use writ_testkit::{TestApp, on_every_backend};
 
 const BILLING: &str = "https://api.example.com/billing";
@@ -44,37 +42,42 @@ async fn client_kinds_carry_their_claims(app: TestApp) {
     assert!(claims.get("oid").is_none() && claims.get("uid").is_none());
     assert_eq!(claims["exp"].as_i64().unwrap() - claims["iat"].as_i64().unwrap(), 600);
 
-    // A user client: oid and uid, and never more than the user holds.
-    let now = writ_core::now();
-    let mut user_grants = Grants::new();
-    user_grants.add(ResourceUri::parse(BILLING).unwrap(), ScopeSet::parse("invoices:read").unwrap());
-    let user = User {
-        id: UserId::generate(),
-        org_id: org.parse().unwrap(),
-        email: Email::parse("ann@acme.example").unwrap(),
-        password_hash: None,
-        status: Status::Active,
-        grants: user_grants,
-        created_at: now,
-        updated_at: now,
-    };
-    Users::new(app.ctx.store.conn(), &Tenant::Operator).create(&user).await.unwrap();
-    let body = json!({"name": "ann-agent", "kind": "user", "org_id": org, "user_id": user.id,
-                      "grants": [{"resource": BILLING, "scopes": ["invoices:read", "invoices:write"]}]});
-    let (status, uc) = app.post("/admin/v1/clients", &op, &body).await;
+    // A user client: oid and uid, and never more than the user holds — at creation, and after the
+    // user's grants shrink.
+    let both = json!([{"resource": BILLING, "scopes": ["invoices:read", "invoices:write"]}]);
+    let (status, user) = app
+        .post("/admin/v1/users", &op, &json!({"email": "Ann@Acme.example", "org_id": org, "grants": both}))
+        .await;
+    assert_eq!(status, 201, "{user}");
+    assert_eq!(user["email"], "ann@acme.example");
+    let user_id = user["id"].as_str().unwrap();
+    let agent =
+        json!({"name": "ann-agent", "kind": "user", "org_id": org, "user_id": user_id, "grants": both});
+    let (status, uc) = app.post("/admin/v1/clients", &op, &agent).await;
     assert_eq!(status, 201, "{uc}");
     let (uid, usecret) = (uc["client_id"].as_str().unwrap(), uc["client_secret"].as_str().unwrap());
     let claims = claims_of(&app.token(uid, usecret, &[]).await);
     assert_eq!(claims["oid"], org.as_str());
-    assert_eq!(claims["uid"], user.id.as_str());
+    assert_eq!(claims["uid"], user_id);
+    assert_eq!(claims["scope"], "invoices:read invoices:write");
+
+    let read_only = json!({"grants": [{"resource": BILLING, "scopes": ["invoices:read"]}]});
+    let (status, body) = app.patch(&format!("/admin/v1/users/{user_id}"), &op, &read_only).await;
+    assert_eq!(status, 200, "{body}");
+    let claims = claims_of(&app.token(uid, usecret, &[]).await);
     assert_eq!(claims["scope"], "invoices:read", "capped by the user's own grants");
     let res = app.token_request(uid, usecret, &[("scope", "invoices:write")]).await;
     assert_eq!(error_of(res).await, (400, "invalid_scope".into()));
+    let (status, body) = app.post("/admin/v1/clients", &op, &agent).await;
+    assert_eq!((status, body["field"].as_str()), (422, Some("grants")), "{body}");
 
-    // A disabled user's clients are refused like a wrong secret.
-    Users::new(app.ctx.store.conn(), &Tenant::Operator).set_status(&user.id, Status::Disabled).await.unwrap();
-    app.ctx.publish(Change::User(user.id.clone())).await;
+    // A disabled user's clients are refused like a wrong secret; a deleted user takes its clients.
+    let disable = json!({"status": "disabled"});
+    assert_eq!(app.patch(&format!("/admin/v1/users/{user_id}"), &op, &disable).await.0, 200);
     assert_eq!(error_of(app.token_request(uid, usecret, &[]).await).await, (401, "invalid_client".into()));
+    assert_eq!(app.delete(&format!("/admin/v1/users/{user_id}"), &op).await.0, 204);
+    assert_eq!(app.get(&format!("/admin/v1/clients/{uid}"), &op).await.0, 404);
+    assert_eq!(app.get(&format!("/admin/v1/users/{user_id}"), &op).await.0, 404);
 }
 
 async fn changes_take_effect_at_once(app: TestApp) {
@@ -150,18 +153,22 @@ async fn secrets_rotate_and_are_audited(app: TestApp) {
     app.ctx.audit.flush().await;
     let (status, list) = app.get(&secrets_path, &op).await;
     assert_eq!(status, 200);
-    assert_eq!(list.as_array().unwrap().len(), 2);
+    assert_eq!(list["data"].as_array().unwrap().len(), 2);
     assert!(!list.to_string().contains(&second_secret) && !list.to_string().contains(&first));
-    assert!(list.as_array().unwrap().iter().all(|s| s["last_used_at"].is_string()), "{list}");
+    assert!(list["data"].as_array().unwrap().iter().all(|s| s["last_used_at"].is_string()), "{list}");
 
     // The issuance audit record names the secret that authenticated.
     let events = Audit::new(app.ctx.store.conn())
-        .list(&Tenant::Operator, &Page { limit: 200, after: None }, Some("token.issued"))
+        .list(
+            &Tenant::Operator,
+            &Page { limit: 200, after: None },
+            &writ_store::AuditFilter::action("token.issued"),
+        )
         .await
         .unwrap()
         .items;
     let last = events.last().unwrap();
-    let first_id = list[0]["secret_id"].as_str().unwrap();
+    let first_id = list["data"][0]["secret_id"].as_str().unwrap();
     assert_eq!(last.details["secret_id"], first_id);
     assert_eq!(last.target_id.as_deref(), last.details["jti"].as_str());
     assert_eq!(last.org_id.as_ref().map(|o| o.as_str()), Some(org.as_str()));
@@ -195,7 +202,7 @@ async fn secrets_rotate_and_are_audited(app: TestApp) {
 
     // An expiring secret stops working when it expires.
     let (_, list) = app.get(&secrets_path, &op).await;
-    let victim = list[1]["secret_id"].as_str().unwrap();
+    let victim = list["data"][1]["secret_id"].as_str().unwrap();
     let url = app.url(&format!("{secrets_path}/{victim}"));
     assert_eq!(app.http.delete(url).bearer_auth(&op).send().await.unwrap().status(), 204);
     let soon = (time::OffsetDateTime::now_utc() + time::Duration::seconds(2))

@@ -100,7 +100,7 @@ async fn a_cached_jwks_keeps_verifying_across_a_scheduled_rotation(app: TestApp)
     // (The operator token from the start was signed by the removed key: a fresh one is needed.)
     assert_eq!(app.get("/admin/v1/keys", &op).await.0, 401);
     let (_, list) = app.get("/admin/v1/keys", &app.operator_token().await).await;
-    let states: Vec<(&str, &str)> = list
+    let states: Vec<(&str, &str)> = list["data"]
         .as_array()
         .unwrap()
         .iter()
@@ -112,7 +112,7 @@ async fn a_cached_jwks_keeps_verifying_across_a_scheduled_rotation(app: TestApp)
 async fn revocation_is_immediate(app: TestApp) {
     let op = app.operator_token().await;
     let (_, list) = app.get("/admin/v1/keys", &op).await;
-    let kid = list[0]["kid"].as_str().unwrap().to_owned();
+    let kid = list["data"][0]["kid"].as_str().unwrap().to_owned();
     let (status, revoked) = app.post(&format!("/admin/v1/keys/{kid}/revoke"), &op, &json!({})).await;
     assert_eq!((status, revoked["state"].as_str()), (200, Some("revoked")));
 
@@ -123,7 +123,7 @@ async fn revocation_is_immediate(app: TestApp) {
     assert_ne!(kid_of(&fresh), kid);
     let (status, list) = app.get("/admin/v1/keys", &fresh).await;
     assert_eq!(status, 200);
-    assert_eq!(list.as_array().unwrap().iter().filter(|k| k["state"] == "active").count(), 1);
+    assert_eq!(list["data"].as_array().unwrap().iter().filter(|k| k["state"] == "active").count(), 1);
     let (status, _) =
         app.post("/admin/v1/keys/key_01m840pc5reg6ryj3yqh3rs90m/revoke", &fresh, &json!({})).await;
     assert_eq!(status, 404);

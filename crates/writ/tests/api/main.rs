@@ -15,4 +15,5 @@ mod openapi;
 mod outage;
 mod services;
 mod storage;
+mod tenancy;
 mod token;
