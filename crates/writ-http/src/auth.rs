@@ -128,7 +128,9 @@ async fn not_revoked(ctx: &Context, c: &AccessClaims) -> Result<(), ApiError> {
     }
 }
 
-fn authorize<S: RequiredScope>(req: &HttpRequest) -> Result<Authorized<S>, ApiError> {
+/// The verified claims of the request's bearer token for `audience` (not yet checked for
+/// revocation or scope).
+pub fn verify_bearer(req: &HttpRequest, audience: &str) -> Result<AccessClaims, ApiError> {
     let ctx = req
         .app_data::<web::Data<Context>>()
         .ok_or_else(|| ApiError::internal(&std::io::Error::other("Context is not registered")))?;
@@ -140,10 +142,13 @@ fn authorize<S: RequiredScope>(req: &HttpRequest) -> Result<Authorized<S>, ApiEr
         .map(str::trim)
         .ok_or_else(ApiError::token_required)?;
     let now = time::OffsetDateTime::now_utc().unix_timestamp();
-    let claims = ctx
-        .keys()
-        .verify(token, &ctx.issuer, S::AUDIENCE, now)
-        .map_err(|e| ApiError::unauthorized(format!("the token is not valid here: {e}")))?;
+    ctx.keys()
+        .verify(token, &ctx.issuer, audience, now)
+        .map_err(|e| ApiError::unauthorized(format!("the token is not valid here: {e}")))
+}
+
+fn authorize<S: RequiredScope>(req: &HttpRequest) -> Result<Authorized<S>, ApiError> {
+    let claims = verify_bearer(req, S::AUDIENCE)?;
     if !claims.has_scope(S::SCOPE) {
         return Err(ApiError::insufficient_scope(S::SCOPE));
     }

@@ -164,3 +164,20 @@ pub mod system_state {
     }
     no_relations!();
 }
+
+pub mod idempotency_keys {
+    use sea_orm::entity::prelude::*;
+    #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+    #[sea_orm(table_name = "idempotency_keys")]
+    pub struct Model {
+        #[sea_orm(primary_key, auto_increment = false)]
+        pub owner: String,
+        #[sea_orm(primary_key, auto_increment = false)]
+        pub key: String,
+        pub request_hash: String,
+        pub status: Option<i32>,
+        pub response: Option<Vec<u8>>,
+        pub created_at: TimeDateTimeWithTimeZone,
+    }
+    no_relations!();
+}

@@ -13,13 +13,14 @@ use std::time::Duration;
 
 use sea_orm::sqlx::sqlite::{SqliteJournalMode, SqliteSynchronous};
 use sea_orm::{
-    ConnectOptions, ConnectionTrait, Database, DatabaseConnection, DbBackend, DbErr, SqlErr,
-    SqliteTransactionMode, TransactionOptions,
+    ConnectOptions, Database, DatabaseConnection, DbBackend, DbErr, SqlErr, SqliteTransactionMode,
+    TransactionOptions,
 };
 use writ_core::OrgId;
 use writ_migration::MigratorTrait;
 
 pub use repo::*;
+pub use sea_orm::ConnectionTrait;
 pub use sea_orm::{DatabaseTransaction, TransactionTrait};
 
 /// Who a repository works for: the operator sees every org, a tenant exactly one.

@@ -1,7 +1,9 @@
 //! The admin API: authentication, scopes, tenant isolation, validation and pagination.
 
+use sea_orm_migration::prelude::{Alias, Query};
 use serde_json::{Value, json};
 use writ_core::{ADMIN_AUDIENCE, KeyState, SigningAlg};
+use writ_store::ConnectionTrait;
 use writ_testkit::{TestApp, on_every_backend};
 use writ_token::{AccessClaims, Audience, Kek, KeyRing};
 
@@ -14,7 +16,8 @@ on_every_backend!(
     deletes_take_their_children_and_tokens,
     resources_change_only_while_unheld,
     audit_log_filters,
-    etags_guard_updates
+    etags_guard_updates,
+    idempotency_keys_make_retries_safe
 );
 
 fn admin_claims(app: &TestApp, exp_offset: i64, scope: &str) -> AccessClaims {
@@ -350,4 +353,65 @@ async fn etags_guard_updates(app: TestApp) {
     assert_eq!(app.get(&path, &op).await.1["name"], "Acme One");
     assert_eq!(patch("*", "Acme Three").await.unwrap().status(), 200);
     assert_eq!(patch("W/\"weak\"", "Acme Four").await.unwrap().status(), 412);
+}
+
+async fn idempotency_keys_make_retries_safe(app: TestApp) {
+    let op = app.operator_token().await;
+    let post = |key: &str, token: &str, body: Value| {
+        app.http
+            .post(app.url("/admin/v1/clients"))
+            .bearer_auth(token)
+            .header("idempotency-key", key)
+            .json(&body)
+            .send()
+    };
+    let body = json!({"name": "sync", "kind": "service"});
+    let clients = || writ_store::count_rows(app.ctx.store.conn(), "clients");
+    let before = clients().await.unwrap();
+
+    // The retry gets the first answer — the same client and the same secret — and creates nothing.
+    let first = post("key-1", &op, body.clone()).await.unwrap();
+    assert_eq!(first.status(), 201);
+    assert!(first.headers().get("idempotent-replayed").is_none());
+    let location = first.headers()["location"].clone();
+    let first: Value = first.json().await.unwrap();
+    let again = post("key-1", &op, body.clone()).await.unwrap();
+    assert_eq!(again.status(), 201);
+    assert_eq!(again.headers()["idempotent-replayed"], "true");
+    assert_eq!(again.headers()["location"], location);
+    assert_eq!(again.headers()["cache-control"], "no-store");
+    assert_eq!(again.json::<Value>().await.unwrap(), first);
+    assert_eq!(clients().await.unwrap(), before + 1);
+
+    // The stored answer holds the secret only sealed.
+    let secret = first["client_secret"].as_str().unwrap();
+    let rows = writ_store::count_rows(app.ctx.store.conn(), "idempotency_keys").await.unwrap();
+    assert_eq!(rows, 1);
+    let select =
+        Query::select().column(Alias::new("response")).from(Alias::new("idempotency_keys")).to_owned();
+    let row = app.ctx.store.conn().query_one(&select).await.unwrap().unwrap();
+    let sealed: Vec<u8> = row.try_get("", "response").unwrap();
+    assert!(sealed.len() > secret.len());
+    assert!(
+        !sealed.windows(secret.len()).any(|w| w == secret.as_bytes()),
+        "the secret is stored in the clear"
+    );
+
+    // Same key, another body: refused, nothing created. Another caller's key space is its own.
+    let other = post("key-1", &op, json!({"name": "other", "kind": "service"})).await.unwrap();
+    assert_eq!(other.status(), 422);
+    assert_eq!(other.json::<Value>().await.unwrap()["code"], "idempotency_key_reused");
+    assert_eq!(clients().await.unwrap(), before + 1);
+
+    // Refusals are answered again too; a malformed key is refused before anything runs.
+    let bad = json!({"name": "x", "kind": "nope"});
+    let refused: Value = post("key-2", &op, bad.clone()).await.unwrap().json().await.unwrap();
+    let replayed = post("key-2", &op, bad).await.unwrap();
+    assert_eq!(replayed.headers()["idempotent-replayed"], "true");
+    assert_eq!(replayed.json::<Value>().await.unwrap(), refused);
+    let res = post(&"k".repeat(256), &op, body.clone()).await.unwrap();
+    assert_eq!(res.status(), 400);
+    assert_eq!(res.json::<Value>().await.unwrap()["code"], "invalid_idempotency_key");
+    assert_eq!(post("key-3", "not-a-token", body).await.unwrap().status(), 401);
+    assert_eq!(clients().await.unwrap(), before + 1);
 }

@@ -2,7 +2,7 @@
 
 use sea_orm_migration::MigratorTrait;
 use writ_core::{Metadata, Name, Org, OrgId, OrgStatus, Slug};
-use writ_store::{Orgs, Store, StoreError, Tenant, count_rows};
+use writ_store::{IdempotencyKeys, Orgs, Store, StoreError, Tenant, count_rows};
 use writ_testkit::{Backend, TestDb};
 
 async fn migrations_go_up_down_and_up(backend: Backend) {
@@ -55,6 +55,25 @@ async fn conflicts_and_missing_rows_become_domain_errors(backend: Backend) {
     assert!(matches!(scoped.get(&acme.id).await, Err(StoreError::NotFound)));
     assert!(scoped.list(&Default::default()).await.unwrap().items.is_empty());
     assert!(matches!(scoped.create(&org("beta")).await, Err(StoreError::NotFound)));
+
+    // Idempotency keys: one claim per (owner, key); a running claim is taken over only when stale;
+    // expired keys are forgotten.
+    let keys = IdempotencyKeys::new(store.conn());
+    let now = writ_core::now();
+    let (minute, day) = (time::Duration::minutes(1), time::Duration::hours(24));
+    assert!(keys.claim("cli_a", "k1", "h1", now, now - day).await.unwrap().is_none());
+    assert!(keys.claim("cli_b", "k1", "h2", now, now - day).await.unwrap().is_none(), "keys are per owner");
+    let used = keys.claim("cli_a", "k1", "h9", now, now - day).await.unwrap().unwrap();
+    assert_eq!((used.request_hash.as_str(), used.status), ("h1", None));
+    assert!(!keys.take_over("cli_a", "k1", now, now - minute).await.unwrap(), "still fresh");
+    assert!(keys.take_over("cli_a", "k1", now + minute * 2, now + minute).await.unwrap(), "stale");
+    keys.complete("cli_a", "k1", 201, b"sealed".to_vec()).await.unwrap();
+    let used = keys.claim("cli_a", "k1", "h1", now, now - day).await.unwrap().unwrap();
+    assert_eq!((used.status, used.response.as_deref()), (Some(201), Some(&b"sealed"[..])));
+    assert!(!keys.take_over("cli_a", "k1", now + day, now + day).await.unwrap(), "finished keys stay");
+    assert!(keys.claim("cli_a", "k1", "h3", now + day * 2, now + day).await.unwrap().is_none(), "expired");
+    keys.release("cli_a", "k1").await.unwrap();
+    assert!(keys.claim("cli_a", "k1", "h4", now, now - day).await.unwrap().is_none(), "released");
     store.close().await.unwrap();
 }
 
