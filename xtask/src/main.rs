@@ -85,7 +85,7 @@ fn openapi(check: bool) -> Result<(), String> {
     let mut stale = Vec::new();
     for (name, doc) in writ::openapi_documents() {
         let path = dir.join(format!("{name}.json"));
-        let fresh = doc.to_pretty_json().map_err(|e| e.to_string())? + "\n";
+        let fresh = serde_json::to_string_pretty(&doc).map_err(|e| e.to_string())? + "\n";
         let current = std::fs::read_to_string(&path).unwrap_or_default();
         if current == fresh {
             continue;

@@ -195,20 +195,7 @@ fn page(limit: Option<u64>, after: &Option<String>) -> Result<writ_store::Page, 
     Ok(writ_store::Page { limit, after: after.clone() })
 }
 
-/// An RFC 9457 problem document.
-#[derive(Debug, Serialize, Deserialize, ToSchema)]
-pub struct Problem {
-    #[serde(rename = "type")]
-    pub kind: String,
-    pub title: String,
-    pub status: u16,
-    pub detail: String,
-    /// Stable, machine-readable error code (see docs/errors.md).
-    #[schema(example = "validation_failed")]
-    pub code: String,
-    /// The request field at fault, for validation errors.
-    pub field: Option<String>,
-}
+pub use writ_http::error::Problem;
 
 // ---------------------------------------------------------------------------------------------
 // Orgs
@@ -232,6 +219,12 @@ pub struct CreateOrg {
 }
 
 #[derive(Debug, Serialize, Deserialize, ToSchema)]
+#[schema(example = json!({
+    "id": "org_01jd8x4c2v9q0m7k3n5p6r8s0t", "name": "Acme", "slug": "acme", "status": "active",
+    "entitlements": [{"resource": "https://api.example.com/billing", "scopes": ["invoices:read", "invoices:write"]}],
+    "metadata": {"plan": "enterprise"}, "rate_limits": {},
+    "created_at": "2026-11-23T10:00:00Z", "updated_at": "2026-11-23T10:00:00Z"
+}))]
 pub struct OrgDto {
     #[schema(example = "org_01jd8x4c2v9q0m7k3n5p6r8s0t")]
     pub id: String,
@@ -303,6 +296,11 @@ pub struct UpdateResource {
 }
 
 #[derive(Debug, Serialize, Deserialize, ToSchema)]
+#[schema(example = json!({
+    "id": "res_01jd8x4bz9y8x7w6v5t4s3r2q1", "identifier": "https://api.example.com/billing", "name": "Billing",
+    "scopes": [{"name": "invoices:read", "description": "Read invoices"}, {"name": "invoices:write", "description": "Create and change invoices"}],
+    "builtin": false, "signing_alg": null, "created_at": "2026-11-23T10:00:00Z", "updated_at": "2026-11-23T10:00:00Z"
+}))]
 pub struct ResourceDto {
     pub id: String,
     pub identifier: String,
@@ -362,6 +360,11 @@ pub struct CreateClient {
 }
 
 #[derive(Debug, Serialize, Deserialize, ToSchema)]
+#[schema(example = json!({
+    "client_id": "cli_01jd8x4c5d0a1b2c3d4e5f6g7h", "kind": "org", "org_id": "org_01jd8x4c2v9q0m7k3n5p6r8s0t", "user_id": null, "name": "acme-sync",
+    "status": "active", "grants": [{"resource": "https://api.example.com/billing", "scopes": ["invoices:read"]}],
+    "token_ttl_seconds": 3600, "metadata": {}, "rate_limits": {}, "created_at": "2026-11-23T10:00:00Z", "updated_at": "2026-11-23T10:00:00Z"
+}))]
 pub struct ClientDto {
     #[schema(example = "cli_01jd8x4c2v9q0m7k3n5p6r8s0t")]
     pub client_id: String,
@@ -402,6 +405,12 @@ impl From<&Client> for ClientDto {
 
 /// The answer to creating a client: the client, and its first secret — shown this once only.
 #[derive(Debug, Serialize, Deserialize, ToSchema)]
+#[schema(example = json!({
+    "client_id": "cli_01jd8x4c5d0a1b2c3d4e5f6g7h", "kind": "org", "org_id": "org_01jd8x4c2v9q0m7k3n5p6r8s0t", "user_id": null, "name": "acme-sync",
+    "status": "active", "grants": [{"resource": "https://api.example.com/billing", "scopes": ["invoices:read"]}],
+    "token_ttl_seconds": 3600, "metadata": {}, "rate_limits": {}, "created_at": "2026-11-23T10:00:00Z", "updated_at": "2026-11-23T10:00:00Z",
+    "client_secret": "writ_cs_…", "secret_id": "sec_01jd8x4c5e9w8v7t6s5r4q3p2n"
+}))]
 pub struct CreatedClient {
     #[serde(flatten)]
     pub client: ClientDto,
@@ -453,6 +462,10 @@ pub struct CreateSecret {
 
 /// A secret's metadata; its value is never shown again after creation.
 #[derive(Debug, Serialize, Deserialize, ToSchema)]
+#[schema(example = json!({
+    "secret_id": "sec_01jd8x4c5e9w8v7t6s5r4q3p2n", "display_prefix": "writ_cs_k3m9", "created_at": "2026-11-23T10:00:00Z",
+    "expires_at": null, "last_used_at": "2026-11-23T11:30:00Z"
+}))]
 pub struct SecretDto {
     pub secret_id: String,
     /// The first characters of the secret, to tell secrets apart.
@@ -477,6 +490,10 @@ impl From<&writ_core::ClientSecret> for SecretDto {
 
 /// A new secret: its metadata and its value, shown this once only.
 #[derive(Debug, Serialize, Deserialize, ToSchema)]
+#[schema(example = json!({
+    "secret_id": "sec_01jd8x4c5e9w8v7t6s5r4q3p2n", "display_prefix": "writ_cs_k3m9", "created_at": "2026-11-23T10:00:00Z",
+    "expires_at": "2027-01-01T00:00:00Z", "last_used_at": null, "client_secret": "writ_cs_…"
+}))]
 pub struct CreatedSecret {
     #[serde(flatten)]
     pub secret: SecretDto,
@@ -495,6 +512,11 @@ pub(crate) fn future_time(field: &'static str, s: &str) -> Result<OffsetDateTime
 
 /// A signing key: its public half and where it is in its life.
 #[derive(Debug, Serialize, Deserialize, ToSchema)]
+#[schema(example = json!({
+    "kid": "01jd8x4c2v9q0m7k3n5p6r8s0t", "alg": "ES256", "state": "active",
+    "public_jwk": {"kty": "EC", "crv": "P-256", "x": "…", "y": "…", "kid": "01jd8x4c2v9q0m7k3n5p6r8s0t", "alg": "ES256", "use": "sig"},
+    "created_at": "2026-11-23T10:00:00Z", "activated_at": "2026-11-23T10:00:00Z", "retired_at": null, "revoked_at": null
+}))]
 pub struct KeyDto {
     pub kid: String,
     /// `ES256`, `RS256` or `EdDSA`.
@@ -560,6 +582,7 @@ pub struct RevokeClientTokens {
 
 /// A revocation that took effect.
 #[derive(Debug, Serialize, Deserialize, ToSchema)]
+#[schema(example = json!({"kind": "client", "id": "cli_01jd8x4c5d0a1b2c3d4e5f6g7h", "revoked_at": "2026-11-23T10:00:00Z", "tokens": null}))]
 pub struct RevocationDto {
     /// `token`, `client`, `org` or `secret`.
     pub kind: String,
@@ -603,6 +626,11 @@ pub struct UpdateUser {
 }
 
 #[derive(Debug, Serialize, Deserialize, ToSchema)]
+#[schema(example = json!({
+    "id": "usr_01jd8x4c3a2b1c0d9e8f7g6h5j", "org_id": "org_01jd8x4c2v9q0m7k3n5p6r8s0t", "email": "ada@acme.example", "status": "active",
+    "grants": [{"resource": "https://api.example.com/billing", "scopes": ["invoices:read"]}],
+    "created_at": "2026-11-23T10:00:00Z", "updated_at": "2026-11-23T10:00:00Z"
+}))]
 pub struct UserDto {
     #[schema(example = "usr_01jd8x4c2v9q0m7k3n5p6r8s0t")]
     pub id: String,
@@ -675,6 +703,12 @@ pub struct ActorDto {
 
 /// One entry of the audit log.
 #[derive(Debug, Serialize, Deserialize, ToSchema)]
+#[schema(example = json!({
+    "id": "evt_01jd8x4c6f5e4d3c2b1a0z9y8x", "occurred_at": "2026-11-23T10:00:00Z",
+    "actor": {"kind": "client", "id": "cli_01jd8x4c0p9n8m7k6j5h4g3f2e"}, "org_id": "org_01jd8x4c2v9q0m7k3n5p6r8s0t",
+    "action": "client.created", "target_id": "cli_01jd8x4c5d0a1b2c3d4e5f6g7h", "outcome": "success",
+    "ip": "203.0.113.7", "request_id": "9f1c…", "details": {"kind": "org", "name": "acme-sync", "secret_id": "sec_01jd8x4c5e9w8v7t6s5r4q3p2n"}
+}))]
 pub struct AuditEventDto {
     #[schema(example = "evt_01jd8x4c2v9q0m7k3n5p6r8s0t")]
     pub id: String,

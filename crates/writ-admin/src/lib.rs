@@ -13,12 +13,12 @@ mod routes;
 
 pub use dto::*;
 
-use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
-use utoipa_actix_web::{AppExt, scope, service_config::ServiceConfig};
+use utoipa_actix_web::{scope, service_config::ServiceConfig};
 
 /// Registers the admin routes under `/admin/v1`.
 pub fn configure(cfg: &mut actix_web::web::ServiceConfig) {
     register(&mut ServiceConfig::new(cfg));
+    writ_http::openapi::serve(cfg, "admin", openapi);
 }
 
 fn register(cfg: &mut ServiceConfig) {
@@ -30,57 +30,54 @@ fn register(cfg: &mut ServiceConfig) {
 }
 
 /// The OpenAPI document of the admin API, collected from the registered routes.
-pub fn openapi() -> utoipa::openapi::OpenApi {
-    let (_, mut api) = actix_web::App::new().into_utoipa_app().configure(register).split_for_parts();
-    api.info = utoipa::openapi::InfoBuilder::new()
-        .title("Writ admin API")
-        .version(env!("CARGO_PKG_VERSION"))
-        .description(Some(
-            "Manage organizations, resources and machine clients. Authenticate with a Writ access token \
-             for the audience `urn:writ:admin`; each operation names the scope it requires. Errors are \
-             RFC 9457 problem+json documents with a stable `code`.",
-        ))
-        .build();
-    for item in api.paths.paths.values_mut() {
-        if let Some(post) = item.post.as_mut() {
+pub fn openapi() -> serde_json::Value {
+    let mut doc = writ_http::openapi::document(
+        register,
+        "Writ admin API",
+        "Manage organizations, users, resources, machine clients, secrets, signing keys, revocations \
+         and the audit log. Authenticate with a Writ access token for the audience `urn:writ:admin`; \
+         each operation names the scope it requires. A tenant admin (an org client holding admin \
+         scopes) sees only its own org. Errors are RFC 9457 problem+json documents with a stable \
+         `code`. Lists are paged with `limit` and `after` (the previous page's `next_cursor`). \
+         Every `POST` takes an `Idempotency-Key`; updates take `If-Match` with an `ETag`.",
+    );
+    for item in doc["paths"].as_object_mut().into_iter().flat_map(|p| p.values_mut()) {
+        if let Some(post) = item.get_mut("post") {
             document_idempotency(post);
         }
     }
-    let components = api.components.get_or_insert_with(Default::default);
-    components.add_security_scheme(
-        "bearer",
-        SecurityScheme::Http(HttpBuilder::new().scheme(HttpAuthScheme::Bearer).bearer_format("JWT").build()),
-    );
-    api
+    doc
 }
 
 /// Every `POST` takes an `Idempotency-Key` (the middleware serves them all, so the document says so
 /// for all of them rather than route by route).
-fn document_idempotency(op: &mut utoipa::openapi::path::Operation) {
-    use utoipa::openapi::path::{ParameterBuilder, ParameterIn};
-    use utoipa::openapi::{ObjectBuilder, Ref, Required, ResponseBuilder, Type};
-    let key = ParameterBuilder::new()
-        .name("Idempotency-Key")
-        .parameter_in(ParameterIn::Header)
-        .required(Required::False)
-        .description(Some(
-            "Makes a retry safe: the same key with the same body within 24 hours answers the first \
-             answer again (with `Idempotent-Replayed: true`) and changes nothing; with another body it \
-             is `422 idempotency_key_reused`; while the first request still runs, `409 \
-             idempotency_key_in_use`. Keys are per client, 1 to 255 visible ASCII characters.",
-        ))
-        .schema(Some(ObjectBuilder::new().schema_type(Type::String).max_length(Some(255)).build()))
-        .example(Some(serde_json::json!("3f6c2a9e-8d1b-4f5e-9a77-1c2d3e4f5a6b")))
-        .build();
-    op.parameters.get_or_insert_with(Vec::new).push(key.into());
-    op.responses.responses.entry("409".into()).or_insert_with(|| {
-        ResponseBuilder::new()
-            .description("A request with the same `Idempotency-Key` is still running")
-            .content(
-                "application/problem+json",
-                utoipa::openapi::ContentBuilder::new().schema(Some(Ref::from_schema_name("Problem"))).build(),
-            )
-            .build()
-            .into()
+fn document_idempotency(op: &mut serde_json::Value) {
+    use serde_json::json;
+    let key = json!({
+        "name": "Idempotency-Key",
+        "in": "header",
+        "required": false,
+        "description": "Makes a retry safe: the same key with the same body within 24 hours answers the \
+            first answer again (with `Idempotent-Replayed: true`) and changes nothing; with another body \
+            it is `422 idempotency_key_reused`; while the first request still runs, `409 \
+            idempotency_key_in_use`. Keys are per client, 1 to 255 visible ASCII characters.",
+        "schema": {"type": "string", "maxLength": 255},
+        "example": "3f6c2a9e-8d1b-4f5e-9a77-1c2d3e4f5a6b"
     });
+    if let Some(params) = op.get_mut("parameters").and_then(|p| p.as_array_mut()) {
+        params.push(key);
+    } else {
+        op["parameters"] = json!([key]);
+    }
+    if op["responses"].get("409").is_none() {
+        op["responses"]["409"] = json!({
+            "description": "A request with the same `Idempotency-Key` is still running",
+            "content": {"application/problem+json": {
+                "schema": {"$ref": "#/components/schemas/Problem"},
+                "example": {"type": "about:blank", "title": "Conflict", "status": 409,
+                            "detail": "a request with this Idempotency-Key is still running: retry shortly",
+                            "code": "idempotency_key_in_use"}
+            }}
+        });
+    }
 }

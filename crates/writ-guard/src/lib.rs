@@ -4,10 +4,12 @@
 //!
 //! Invariant: depends on writ-http glue, the guard store and core only, never on another service.
 
-use actix_web::{HttpResponse, web};
-use serde::Deserialize;
-use serde_json::json;
+use actix_web::{HttpResponse, get, post, web};
+use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, ToSchema};
+use utoipa_actix_web::service_config::ServiceConfig;
 use writ_http::auth::{RateLimitCheck, RevocationsRead};
+use writ_http::error::Problem;
 use writ_http::limits::Applied;
 use writ_http::{ApiError, Authorized, Context};
 
@@ -18,15 +20,45 @@ pub const MAX_WAIT_SECONDS: u64 = 30;
 
 /// The guard's routes under `/guard/v1`.
 pub fn configure(cfg: &mut web::ServiceConfig) {
-    cfg.route("/guard/v1/status", web::get().to(status))
-        .route("/guard/v1/revocations", web::get().to(feed))
-        .route("/guard/v1/revocations/{jti}", web::get().to(revocation))
-        .route("/guard/v1/ratelimit/check", web::post().to(check_rate));
+    register(&mut ServiceConfig::new(cfg));
+    writ_http::openapi::serve(cfg, "guard", openapi);
 }
 
-/// `GET /guard/v1/status`: which backend holds revocations.
+fn register(cfg: &mut ServiceConfig) {
+    cfg.service(status).service(feed).service(revocation).service(check_rate);
+}
+
+/// The OpenAPI document of the guard, collected from the registered routes.
+pub fn openapi() -> serde_json::Value {
+    writ_http::openapi::document(
+        register,
+        "Writ guard API",
+        "For resource servers and gateways: the revocation feed that lets an API reject revoked tokens \
+         without calling Writ per request, single-token revocation lookups, and rate-limit checks for \
+         the API's own quotas. Authenticate with a Writ access token for the audience \
+         `urn:writ:guard`. Errors are RFC 9457 problem+json documents with a stable `code`.",
+    )
+}
+
+/// Which store holds the guard's state.
+#[derive(Debug, Serialize, ToSchema)]
+#[schema(example = json!({"backend": "redis"}))]
+pub struct GuardStatus {
+    /// `memory` (embedded, one process), `redis` or `redis-cluster`.
+    pub backend: &'static str,
+}
+
+/// Get the guard's status
+///
+/// Which backend holds revocations and rate limits. Public.
+#[utoipa::path(
+    tag = "guard",
+    responses((status = 200, description = "The status", body = GuardStatus)),
+    security(())
+)]
+#[get("/guard/v1/status")]
 async fn status(ctx: web::Data<Context>) -> HttpResponse {
-    HttpResponse::Ok().json(json!({ "backend": ctx.guard.backend() }))
+    HttpResponse::Ok().json(GuardStatus { backend: ctx.guard.backend() })
 }
 
 fn unavailable(e: writ_guard_store::GuardError) -> ApiError {
@@ -34,20 +66,66 @@ fn unavailable(e: writ_guard_store::GuardError) -> ApiError {
     ApiError::unavailable("revocation state unreachable; retry shortly")
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, IntoParams)]
 #[serde(deny_unknown_fields)]
 struct FeedQuery {
+    /// The `next_cursor` of the previous page; none: from the oldest entry still relevant.
     after: Option<String>,
+    /// Entries per page, 1 to 1000 (default 500).
     limit: Option<usize>,
     /// Seconds to wait for an entry when there is none yet (long poll), 0 to 30.
     wait: Option<u64>,
 }
 
-/// `GET /guard/v1/revocations?after=&limit=&wait=`: revocations in order. Each entry is a revoked
-/// `token` (`id` = jti) or a `client`/`org` watermark (tokens issued at or before `at` are revoked),
-/// with `expires_at`, after which it no longer matters. Follow with `after` = `next_cursor`; with
-/// `wait`, the request is held until something arrives. Requires a `urn:writ:guard` token with
-/// `guard:revocations:read`, without `oid`: the feed names every tenant's clients.
+/// One revocation.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct FeedEntry {
+    /// Where this entry sits in the feed.
+    pub cursor: String,
+    /// `token` (one token, `id` = its jti), `client` or `org` (every token of that client or org
+    /// issued at or before `at`).
+    pub kind: String,
+    pub id: String,
+    /// When it was revoked (Unix seconds).
+    pub at: i64,
+    /// After this (Unix seconds) the entry no longer matters: every token it covers has expired.
+    pub expires_at: i64,
+}
+
+/// A page of the revocation feed.
+#[derive(Debug, Serialize, ToSchema)]
+#[schema(example = json!({
+    "data": [
+        {"cursor": "1795000000123-0", "kind": "token", "id": "01jd8x4c2v9q0m7k3n5p6r8s0t", "at": 1795000000, "expires_at": 1795003600},
+        {"cursor": "1795000000456-0", "kind": "client", "id": "cli_01jd8x4c2v9q0m7k3n5p6r8s0t", "at": 1795000000, "expires_at": 1795086400}
+    ],
+    "next_cursor": "1795000000456-0"
+}))]
+pub struct FeedPage {
+    pub data: Vec<FeedEntry>,
+    /// Where to go on from (`after`); the request's own `after` when the page is empty.
+    pub next_cursor: Option<String>,
+}
+
+/// Follow the revocation feed
+///
+/// Revocations in order: revoked tokens and client/org watermarks, each with the moment after
+/// which it no longer matters. Follow with `after` = `next_cursor`; with `wait`, the request is
+/// held until something arrives (long poll). Requires `guard:revocations:read` on
+/// `urn:writ:guard`, without `oid`: the feed names every tenant's clients.
+#[utoipa::path(
+    tag = "guard",
+    params(FeedQuery),
+    responses(
+        (status = 200, description = "A page of the feed", body = FeedPage),
+        (status = 401, description = "Missing or invalid token", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "Missing scope, or an org-bound token", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "`limit` or `wait` out of range", body = Problem, content_type = "application/problem+json"),
+        (status = 503, description = "The revocation state is unreachable", body = Problem, content_type = "application/problem+json"),
+    ),
+    security(("bearer" = ["guard:revocations:read"]))
+)]
+#[get("/guard/v1/revocations")]
 async fn feed(
     auth: Authorized<RevocationsRead>,
     ctx: web::Data<Context>,
@@ -71,17 +149,39 @@ async fn feed(
         tokio::time::sleep(std::time::Duration::from_millis(200)).await;
     };
     let next = entries.last().map(|e| e.cursor.clone()).or_else(|| query.after.clone());
-    let data: Vec<_> = entries
-        .iter()
-        .map(|e| json!({ "cursor": e.cursor, "kind": e.kind, "id": e.id, "at": e.at, "expires_at": e.expires_at }))
+    let data = entries
+        .into_iter()
+        .map(|e| FeedEntry { cursor: e.cursor, kind: e.kind, id: e.id, at: e.at, expires_at: e.expires_at })
         .collect();
     Ok(HttpResponse::Ok()
         .insert_header(("Cache-Control", "no-store"))
-        .json(json!({ "data": data, "next_cursor": next })))
+        .json(FeedPage { data, next_cursor: next }))
 }
 
-/// `GET /guard/v1/revocations/{jti}`: whether one token was revoked by its jti (watermarks are in
-/// the feed). Requires `guard:revocations:read` on `urn:writ:guard`, operator level.
+/// Whether one token was revoked.
+#[derive(Debug, Serialize, ToSchema)]
+#[schema(example = json!({"jti": "01jd8x4c2v9q0m7k3n5p6r8s0t", "revoked": true}))]
+pub struct TokenRevocation {
+    pub jti: String,
+    pub revoked: bool,
+}
+
+/// Look up one token's revocation
+///
+/// Whether a token was revoked by its `jti` (client and org watermarks are in the feed). Requires
+/// `guard:revocations:read` on `urn:writ:guard`, without `oid`.
+#[utoipa::path(
+    tag = "guard",
+    params(("jti" = String, Path, description = "The token's `jti`")),
+    responses(
+        (status = 200, description = "Whether it was revoked", body = TokenRevocation),
+        (status = 401, description = "Missing or invalid token", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "Missing scope, or an org-bound token", body = Problem, content_type = "application/problem+json"),
+        (status = 503, description = "The revocation state is unreachable", body = Problem, content_type = "application/problem+json"),
+    ),
+    security(("bearer" = ["guard:revocations:read"]))
+)]
+#[get("/guard/v1/revocations/{jti}")]
 async fn revocation(
     auth: Authorized<RevocationsRead>,
     ctx: web::Data<Context>,
@@ -92,11 +192,13 @@ async fn revocation(
     let revoked = ctx.guard.is_token_revoked(&path, now).await.map_err(unavailable)?;
     Ok(HttpResponse::Ok()
         .insert_header(("Cache-Control", "no-store"))
-        .json(json!({ "jti": path.as_str(), "revoked": revoked })))
+        .json(TokenRevocation { jti: path.into_inner(), revoked }))
 }
 
-#[derive(Debug, Deserialize)]
+/// One rate-limit check.
+#[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(example = json!({"key": "invoices:cli_01jd8x4c2v9q0m7k3n5p6r8s0t", "per_period": 100, "period_seconds": 60, "burst": 20}))]
 struct RateCheck {
     /// What is limited, in the caller's own namespace (`invoices:cli_123`, say); 1 to 200 characters.
     key: String,
@@ -109,10 +211,39 @@ struct RateCheck {
     cost: Option<u32>,
 }
 
-/// `POST /guard/v1/ratelimit/check`: one GCRA check for a resource server enforcing its own quotas
-/// (per client, per route…). Keys live in the caller's namespace, so two callers never share a
-/// counter. Answers `200` with `allowed` either way, and `RateLimit-*` headers to pass on; while Redis
-/// is away each instance counts alone. Requires `guard:ratelimit:check` on `urn:writ:guard`.
+/// The answer to a rate-limit check.
+#[derive(Debug, Serialize, ToSchema)]
+#[schema(example = json!({"allowed": true, "limit": 20, "remaining": 19, "retry_after_seconds": 0, "reset_seconds": 1}))]
+pub struct RateDecision {
+    /// Whether the request may go ahead (and was counted).
+    pub allowed: bool,
+    /// The burst.
+    pub limit: u32,
+    pub remaining: u32,
+    /// When refused: seconds until it would be allowed.
+    pub retry_after_seconds: i64,
+    /// Seconds until the limit is whole again.
+    pub reset_seconds: i64,
+}
+
+/// Check a rate limit
+///
+/// One GCRA check for a resource server enforcing its own quotas (per client, per route…). Keys
+/// live in the caller's namespace, so two callers never share a counter. Answers `200` with
+/// `allowed` either way, and `RateLimit-*` headers to pass on; while Redis is away each instance
+/// counts alone. Requires `guard:ratelimit:check` on `urn:writ:guard`.
+#[utoipa::path(
+    tag = "guard",
+    request_body = RateCheck,
+    responses(
+        (status = 200, description = "The decision", body = RateDecision),
+        (status = 401, description = "Missing or invalid token", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "Missing scope", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "A value out of range (`field` names it)", body = Problem, content_type = "application/problem+json"),
+    ),
+    security(("bearer" = ["guard:ratelimit:check"]))
+)]
+#[post("/guard/v1/ratelimit/check")]
 async fn check_rate(
     auth: Authorized<RateLimitCheck>,
     ctx: web::Data<Context>,
@@ -153,11 +284,11 @@ async fn check_rate(
     {
         res.insert_header((name, value));
     }
-    Ok(res.json(json!({
-        "allowed": d.allowed,
-        "limit": d.limit,
-        "remaining": d.remaining,
-        "retry_after_seconds": secs(d.retry_after_ms),
-        "reset_seconds": secs(d.reset_ms),
-    })))
+    Ok(res.json(RateDecision {
+        allowed: d.allowed,
+        limit: d.limit,
+        remaining: d.remaining,
+        retry_after_seconds: secs(d.retry_after_ms),
+        reset_seconds: secs(d.reset_ms),
+    }))
 }

@@ -23,16 +23,30 @@ pub struct ApiError {
     pub www_authenticate: Option<String>,
 }
 
-#[derive(Serialize)]
-struct Problem<'a> {
+/// An RFC 9457 problem document: what every admin and guard error answers.
+#[derive(Debug, Serialize, serde::Deserialize, utoipa::ToSchema)]
+#[schema(example = json!({
+    "type": "about:blank",
+    "title": "Unprocessable Entity",
+    "status": 422,
+    "detail": "must be an address like name@example.com",
+    "code": "validation_failed",
+    "field": "email"
+}))]
+pub struct Problem {
+    /// Always `about:blank`: `code` is the precise type.
     #[serde(rename = "type")]
-    kind: &'a str,
-    title: &'a str,
-    status: u16,
-    detail: &'a str,
-    code: &'a str,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    field: Option<&'a str>,
+    pub kind: String,
+    /// The HTTP status phrase.
+    pub title: String,
+    pub status: u16,
+    /// What went wrong, for people.
+    pub detail: String,
+    /// Stable, machine-readable error code (see docs/errors.md).
+    pub code: String,
+    /// The request field at fault, for validation errors.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub field: Option<String>,
 }
 
 impl ApiError {
@@ -129,12 +143,12 @@ impl ResponseError for ApiError {
 
     fn error_response(&self) -> HttpResponse {
         let problem = Problem {
-            kind: "about:blank",
-            title: self.title(),
+            kind: "about:blank".into(),
+            title: self.title().into(),
             status: self.status.as_u16(),
-            detail: &self.detail,
-            code: self.code,
-            field: self.field.as_deref(),
+            detail: self.detail.clone(),
+            code: self.code.into(),
+            field: self.field.clone(),
         };
         let mut res = HttpResponse::build(self.status);
         res.content_type(PROBLEM_JSON);

@@ -14,6 +14,7 @@ pub mod health;
 pub mod keys;
 pub mod limits;
 pub mod metrics;
+pub mod openapi;
 pub mod server;
 pub mod settings;
 pub mod telemetry;

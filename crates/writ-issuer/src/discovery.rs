@@ -2,13 +2,25 @@
 //! `openid-configuration` for clients that only look there.
 
 use actix_web::http::header;
-use actix_web::{HttpResponse, web};
-use serde_json::json;
+use actix_web::{HttpResponse, get, web};
 use writ_http::Context;
+
+use crate::schema::{Jwks, ServerMetadata};
 
 /// Resource servers may cache the key set for `jwks_max_age_seconds` (300 by default): a new key is
 /// published at least that long before it signs, so a cache that honours the header always holds
 /// the key of any token it meets.
+///
+/// Get the signing keys
+///
+/// The JWKS: every public key that may have signed a token still alive, and the next key before it
+/// signs anything. Cache it for `Cache-Control` `max-age`; refetch on an unknown `kid`.
+#[utoipa::path(
+    tag = "discovery",
+    responses((status = 200, description = "The key set", body = Jwks, content_type = "application/json")),
+    security(())
+)]
+#[get("/.well-known/jwks.json")]
 pub async fn jwks(ctx: web::Data<Context>) -> HttpResponse {
     HttpResponse::Ok()
         .insert_header((
@@ -19,19 +31,46 @@ pub async fn jwks(ctx: web::Data<Context>) -> HttpResponse {
         .body(ctx.keys().jwks_json().to_vec())
 }
 
-pub async fn metadata(ctx: web::Data<Context>) -> HttpResponse {
+fn server_metadata(ctx: &Context) -> HttpResponse {
     let issuer = &ctx.issuer;
-    HttpResponse::Ok().insert_header((header::CACHE_CONTROL, "public, max-age=3600")).json(json!({
-        "issuer": issuer,
-        "token_endpoint": ctx.token_endpoint(),
-        "jwks_uri": format!("{issuer}/.well-known/jwks.json"),
-        "grant_types_supported": ["client_credentials"],
-        "token_endpoint_auth_methods_supported": ["client_secret_basic", "client_secret_post"],
-        "revocation_endpoint": format!("{issuer}/oauth/revoke"),
-        "revocation_endpoint_auth_methods_supported": ["client_secret_basic", "client_secret_post"],
-        "introspection_endpoint": format!("{issuer}/oauth/introspect"),
-        "introspection_endpoint_auth_methods_supported": ["client_secret_basic", "client_secret_post"],
-        "response_types_supported": [],
-        "access_token_signing_alg_values_supported": ["ES256", "RS256", "EdDSA"],
-    }))
+    const CLIENT_AUTH: [&str; 2] = ["client_secret_basic", "client_secret_post"];
+    HttpResponse::Ok().insert_header((header::CACHE_CONTROL, "public, max-age=3600")).json(ServerMetadata {
+        issuer: issuer.clone(),
+        token_endpoint: ctx.token_endpoint(),
+        jwks_uri: format!("{issuer}/.well-known/jwks.json"),
+        grant_types_supported: ["client_credentials"],
+        token_endpoint_auth_methods_supported: CLIENT_AUTH,
+        revocation_endpoint: format!("{issuer}/oauth/revoke"),
+        revocation_endpoint_auth_methods_supported: CLIENT_AUTH,
+        introspection_endpoint: format!("{issuer}/oauth/introspect"),
+        introspection_endpoint_auth_methods_supported: CLIENT_AUTH,
+        response_types_supported: [],
+        access_token_signing_alg_values_supported: ["ES256", "RS256", "EdDSA"],
+    })
+}
+
+/// Get the authorization server metadata
+///
+/// RFC 8414: where the endpoints are and what they support.
+#[utoipa::path(
+    tag = "discovery",
+    responses((status = 200, description = "The metadata", body = ServerMetadata)),
+    security(())
+)]
+#[get("/.well-known/oauth-authorization-server")]
+pub async fn metadata(ctx: web::Data<Context>) -> HttpResponse {
+    server_metadata(&ctx)
+}
+
+/// Get the OpenID-style discovery document
+///
+/// The same metadata as `/.well-known/oauth-authorization-server`, for clients that only look here.
+#[utoipa::path(
+    tag = "discovery",
+    responses((status = 200, description = "The metadata", body = ServerMetadata)),
+    security(())
+)]
+#[get("/.well-known/openid-configuration")]
+pub async fn openid_configuration(ctx: web::Data<Context>) -> HttpResponse {
+    server_metadata(&ctx)
 }

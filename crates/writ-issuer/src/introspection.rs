@@ -6,7 +6,7 @@
 //! tenant entitled to it) may introspect any token. Everyone else gets `{"active": false}` for every
 //! token, so introspection tells a stranger nothing — not even whether a token is genuine.
 
-use actix_web::{HttpRequest, HttpResponse, web};
+use actix_web::{HttpRequest, HttpResponse, post, web};
 use serde_json::json;
 use writ_core::{AuditEvent, GUARD_AUDIENCE, ResourceUri, ScopeSet, TokenRequest};
 use writ_guard_store::TokenFacts;
@@ -16,6 +16,7 @@ use writ_token::AccessClaims;
 use crate::OAuthError;
 use crate::oauth_error::no_store;
 use crate::request;
+use crate::schema::{Introspection, OAuthErrorBody, TokenParams};
 use crate::token::authenticate;
 
 /// The scope that lets a client introspect tokens issued to others.
@@ -56,6 +57,23 @@ fn facts(c: &AccessClaims) -> TokenFacts<'_> {
 
 /// RFC 7009 §2.1: a client revokes one of its own tokens. Unknown, malformed and expired tokens are
 /// answered `200` (there is nothing left to revoke); another client's token is refused.
+/// Revoke a token
+///
+/// RFC 7009: a client revokes one of its own tokens. Unknown, malformed and expired tokens are
+/// answered `200` (there is nothing left to revoke); another client's token is refused. Resource
+/// servers following the revocation feed reject the token within about a second.
+#[utoipa::path(
+    tag = "oauth",
+    request_body(content = TokenParams, content_type = "application/x-www-form-urlencoded"),
+    responses(
+        (status = 200, description = "Revoked, or nothing to revoke", body = Object, example = json!({})),
+        (status = 400, description = "`invalid_request`, or `unauthorized_client` for another client's token", body = OAuthErrorBody),
+        (status = 401, description = "`invalid_client`", body = OAuthErrorBody),
+        (status = 503, description = "`temporarily_unavailable`: the revocation state is unreachable", body = OAuthErrorBody),
+    ),
+    security(("client_basic" = []), ())
+)]
+#[post("/oauth/revoke")]
 #[tracing::instrument(skip_all, fields(client_id))]
 pub async fn revoke(
     req: HttpRequest,
@@ -83,9 +101,24 @@ pub async fn revoke(
     Ok(ok(json!({})))
 }
 
-/// RFC 7662 §2: what a token says, if it is active and the caller may know (module docs). A revoked,
-/// expired, wrongly signed or malformed token is `{"active": false}`. When the revocation state
-/// cannot be reached the answer is `503`: introspection fails closed, it never guesses `active`.
+/// Introspect a token
+///
+/// RFC 7662: what a token says, if it is active and the caller may know — its own tokens, or any
+/// token with `guard:introspect` on `urn:writ:guard`. A revoked, expired, wrongly signed or
+/// malformed token, or one the caller may not see, is `{"active": false}`. When the revocation
+/// state cannot be reached the answer is `503`: introspection fails closed, it never guesses.
+#[utoipa::path(
+    tag = "oauth",
+    request_body(content = TokenParams, content_type = "application/x-www-form-urlencoded"),
+    responses(
+        (status = 200, description = "What the token says, or `{\"active\": false}`", body = Introspection),
+        (status = 400, description = "`invalid_request`", body = OAuthErrorBody),
+        (status = 401, description = "`invalid_client`", body = OAuthErrorBody),
+        (status = 503, description = "`temporarily_unavailable`: introspection fails closed", body = OAuthErrorBody),
+    ),
+    security(("client_basic" = []), ())
+)]
+#[post("/oauth/introspect")]
 #[tracing::instrument(skip_all, fields(client_id))]
 pub async fn introspect(
     req: HttpRequest,

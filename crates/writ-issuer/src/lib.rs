@@ -9,18 +9,35 @@ mod discovery;
 mod introspection;
 mod oauth_error;
 mod request;
+mod schema;
 mod token;
 
 pub use oauth_error::OAuthError;
 
-use actix_web::web;
+use utoipa_actix_web::service_config::ServiceConfig;
 
-/// The issuer's routes: `/oauth/token` and `/.well-known/*`.
-pub fn configure(cfg: &mut web::ServiceConfig) {
-    cfg.route("/oauth/token", web::post().to(token::token))
-        .route("/oauth/revoke", web::post().to(introspection::revoke))
-        .route("/oauth/introspect", web::post().to(introspection::introspect))
-        .route("/.well-known/jwks.json", web::get().to(discovery::jwks))
-        .route("/.well-known/oauth-authorization-server", web::get().to(discovery::metadata))
-        .route("/.well-known/openid-configuration", web::get().to(discovery::metadata));
+/// The issuer's routes: `/oauth/*` and `/.well-known/*`.
+pub fn configure(cfg: &mut actix_web::web::ServiceConfig) {
+    register(&mut ServiceConfig::new(cfg));
+    writ_http::openapi::serve(cfg, "issuer", openapi);
+}
+
+fn register(cfg: &mut ServiceConfig) {
+    cfg.service(token::token)
+        .service(introspection::revoke)
+        .service(introspection::introspect)
+        .service(discovery::jwks)
+        .service(discovery::metadata)
+        .service(discovery::openid_configuration);
+}
+
+/// The OpenAPI document of the issuer, collected from the registered routes.
+pub fn openapi() -> serde_json::Value {
+    writ_http::openapi::document(
+        register,
+        "Writ token issuer",
+        "OAuth 2.0 for machine clients: the client-credentials grant with RFC 8707 resource \
+         indicators and RFC 9068 JWT access tokens, RFC 7009 revocation, RFC 7662 introspection, the \
+         JWKS and RFC 8414 metadata. Errors follow RFC 6749 §5.2 (docs/errors.md).",
+    )
 }

@@ -5,7 +5,6 @@ use std::fmt;
 
 use actix_web::http::{StatusCode, header};
 use actix_web::{HttpResponse, ResponseError};
-use serde_json::json;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum OAuthError {
@@ -101,7 +100,10 @@ impl ResponseError for OAuthError {
         if let Self::InvalidClient { basic: true } = self {
             res.insert_header((header::WWW_AUTHENTICATE, "Basic realm=\"writ\", charset=\"UTF-8\""));
         }
-        res.json(json!({ "error": self.code(), "error_description": self.description() }))
+        res.json(crate::schema::OAuthErrorBody {
+            error: self.code().to_owned(),
+            error_description: self.description().to_owned(),
+        })
     }
 }
 

@@ -1,7 +1,7 @@
 //! `POST /oauth/token`: the client-credentials grant (RFC 6749 §4.4) with RFC 8707 resource
 //! indicators and RFC 9068 access tokens.
 
-use actix_web::{HttpRequest, HttpResponse, web};
+use actix_web::{HttpRequest, HttpResponse, post, web};
 use serde_json::json;
 use std::sync::Arc;
 use time::OffsetDateTime;
@@ -18,7 +18,28 @@ use writ_token::{AccessClaims, Audience};
 use crate::OAuthError;
 use crate::oauth_error::no_store;
 use crate::request::{self, Credentials};
+use crate::schema::{OAuthErrorBody, TokenForm, TokenResponse};
 
+/// Issue an access token
+///
+/// The client-credentials grant (RFC 6749 §4.4): a machine client trades its credentials for a
+/// short-lived RFC 9068 JWT for one API (`resource`, RFC 8707) with the scopes it asks for, within
+/// what it was granted. Authenticate with HTTP Basic or with `client_id` and `client_secret` in the
+/// body. Errors follow RFC 6749 §5.2; every answer is `Cache-Control: no-store`. No scope is
+/// needed: the credentials are the authorization.
+#[utoipa::path(
+    tag = "oauth",
+    request_body(content = TokenForm, content_type = "application/x-www-form-urlencoded"),
+    responses(
+        (status = 200, description = "The token", body = TokenResponse),
+        (status = 400, description = "`invalid_request`, `unsupported_grant_type`, `invalid_scope`, `invalid_target` or `unauthorized_client`", body = OAuthErrorBody),
+        (status = 401, description = "`invalid_client`: unknown client, wrong secret, disabled client or suspended org", body = OAuthErrorBody),
+        (status = 413, description = "The body exceeds 16 KiB", body = OAuthErrorBody),
+        (status = 429, description = "`rate_limited`: see `Retry-After` and the `RateLimit` headers", body = OAuthErrorBody),
+    ),
+    security(("client_basic" = []), ())
+)]
+#[post("/oauth/token")]
 #[tracing::instrument(skip_all, fields(client_id, org_id, grant_type = "client_credentials", error.code))]
 pub async fn token(
     req: HttpRequest,
@@ -180,12 +201,12 @@ async fn issue(req: &HttpRequest, payload: web::Payload, ctx: &Context) -> Resul
     for (name, value) in headers(&applied) {
         res.insert_header((name, value));
     }
-    Ok(res.json(json!({
-        "access_token": access_token,
-        "token_type": "Bearer",
-        "expires_in": ttl,
-        "scope": claims.scope,
-    })))
+    Ok(res.json(crate::schema::TokenResponse {
+        access_token,
+        token_type: "Bearer",
+        expires_in: ttl,
+        scope: claims.scope,
+    }))
 }
 
 /// The failed-authentication limit of one (length-bounded) client id from one address (`None`

@@ -71,7 +71,7 @@ pub async fn run(cli: Cli) -> ExitCode {
         Command::Bootstrap { new_secret } => bootstrap(settings, new_secret).await,
         Command::Keys(cmd) => keys(settings, cmd).await,
         Command::Openapi { name } => match crate::openapi_documents().into_iter().find(|(n, _)| *n == name) {
-            Some((_, doc)) => match doc.to_pretty_json() {
+            Some((_, doc)) => match serde_json::to_string_pretty(&doc) {
                 Ok(json) => {
                     println!("{json}");
                     ExitCode::SUCCESS

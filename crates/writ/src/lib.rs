@@ -17,6 +17,10 @@ pub async fn build(settings: Settings) -> Result<Application, BuildError> {
 }
 
 /// The OpenAPI documents Writ publishes, by name.
-pub fn openapi_documents() -> Vec<(&'static str, utoipa::openapi::OpenApi)> {
-    vec![("admin", writ_admin::openapi())]
+pub fn openapi_documents() -> Vec<(&'static str, serde_json::Value)> {
+    vec![
+        ("admin", writ_admin::openapi()),
+        ("issuer", writ_issuer::openapi()),
+        ("guard", writ_guard::openapi()),
+    ]
 }

@@ -1,0 +1,264 @@
+//! The OpenAPI documents. Each service's routes are collected from its registration (never listed
+//! by hand); every document then gets the same security schemes, and an example on every request
+//! and response body, built from the schemas' own examples. [`gaps`] lists what an operation
+//! lacks, so a test can hold every operation to the bar: a summary, its security (scopes for bearer
+//! routes), its error answers, and examples.
+
+use serde_json::{Map, Value, json};
+use utoipa::openapi::InfoBuilder;
+use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
+use utoipa_actix_web::AppExt;
+use utoipa_actix_web::service_config::ServiceConfig;
+
+/// Registers a service's documented routes.
+pub type Register = fn(&mut ServiceConfig);
+
+/// The API reference page: plain HTML and JavaScript that read the served documents, with nothing
+/// fetched from elsewhere (at build time or in the browser).
+const DOCS_PAGE: &str = include_str!("assets/docs.html");
+
+/// Serves `doc` at `/openapi/{name}.json`, and the reference page at `/docs`.
+pub fn serve(cfg: &mut actix_web::web::ServiceConfig, name: &'static str, doc: fn() -> Value) {
+    use actix_web::{HttpResponse, web};
+    // Built once per process, not once per worker and app.
+    static BUILT: std::sync::Mutex<Vec<(&str, web::Bytes)>> = std::sync::Mutex::new(Vec::new());
+    let json = {
+        let mut built = BUILT.lock().unwrap_or_else(|p| p.into_inner());
+        match built.iter().find(|(n, _)| *n == name) {
+            Some((_, json)) => json.clone(),
+            None => {
+                let json = web::Bytes::from(serde_json::to_vec(&doc()).unwrap_or_default());
+                built.push((name, json.clone()));
+                json
+            }
+        }
+    };
+    cfg.route(
+        &format!("/openapi/{name}.json"),
+        web::get().to(move || {
+            let json = json.clone();
+            async move {
+                HttpResponse::Ok()
+                    .content_type("application/json")
+                    .insert_header(("Cache-Control", "public, max-age=300"))
+                    .insert_header(("Access-Control-Allow-Origin", "*"))
+                    .body(json)
+            }
+        }),
+    )
+    .route(
+        "/docs",
+        web::get().to(|| async {
+            HttpResponse::Ok()
+                .content_type("text/html; charset=utf-8")
+                .insert_header((
+                    "Content-Security-Policy",
+                    "default-src 'self'; script-src 'unsafe-inline'; style-src 'unsafe-inline'",
+                ))
+                .body(DOCS_PAGE)
+        }),
+    );
+}
+
+/// The document of the routes `register` adds, with examples filled in.
+pub fn document(register: Register, title: &str, description: &str) -> Value {
+    let (_, mut api) = actix_web::App::new().into_utoipa_app().configure(register).split_for_parts();
+    api.info = InfoBuilder::new()
+        .title(title)
+        .version(env!("CARGO_PKG_VERSION"))
+        .description(Some(description))
+        .build();
+    let components = api.components.get_or_insert_with(Default::default);
+    components.add_security_scheme(
+        "bearer",
+        SecurityScheme::Http(HttpBuilder::new().scheme(HttpAuthScheme::Bearer).bearer_format("JWT").build()),
+    );
+    components.add_security_scheme(
+        "client_basic",
+        SecurityScheme::Http(
+            HttpBuilder::new()
+                .scheme(HttpAuthScheme::Basic)
+                .description(Some("client_secret_basic: the client id and secret (RFC 6749 §2.3.1)"))
+                .build(),
+        ),
+    );
+    let mut doc = serde_json::to_value(&api).unwrap_or_default();
+    add_examples(&mut doc);
+    doc
+}
+
+const METHODS: [&str; 5] = ["get", "post", "put", "patch", "delete"];
+
+/// Every operation of `doc`: (method, path, operation).
+fn operations(doc: &Value) -> Vec<(&str, &str, &Value)> {
+    let mut out = Vec::new();
+    for (path, item) in doc["paths"].as_object().into_iter().flatten() {
+        for method in METHODS {
+            if let Some(op) = item.get(method) {
+                out.push((method, path.as_str(), op));
+            }
+        }
+    }
+    out
+}
+
+/// Gives every request and response body without an example the one its schema implies.
+fn add_examples(doc: &mut Value) {
+    let components = doc["components"]["schemas"].clone();
+    let Some(paths) = doc["paths"].as_object_mut() else { return };
+    for item in paths.values_mut() {
+        for method in METHODS {
+            let Some(op) = item.get_mut(method).and_then(Value::as_object_mut) else { continue };
+            let mut bodies: Vec<&mut Value> = Vec::new();
+            for (part, value) in op.iter_mut() {
+                let contents: Vec<&mut Value> = match part.as_str() {
+                    "requestBody" => vec![value],
+                    "responses" => value.as_object_mut().into_iter().flat_map(|r| r.values_mut()).collect(),
+                    _ => continue,
+                };
+                for holder in contents {
+                    if let Some(content) = holder.get_mut("content").and_then(Value::as_object_mut) {
+                        bodies.extend(content.values_mut());
+                    }
+                }
+            }
+            for media in bodies {
+                if media.get("example").is_none()
+                    && let Some(example) = example_of(&media["schema"], &components, 0)
+                {
+                    media["example"] = example;
+                }
+            }
+        }
+    }
+}
+
+/// An example for `schema`: its own, its referent's, or one assembled from its parts. `None` when
+/// a required part has none.
+fn example_of(schema: &Value, components: &Value, depth: u8) -> Option<Value> {
+    if depth > 8 {
+        return None;
+    }
+    if let Some(example) = schema.get("example") {
+        return Some(example.clone());
+    }
+    if let Some(examples) = schema.get("examples").and_then(Value::as_array).and_then(|e| e.first()) {
+        return Some(examples.clone());
+    }
+    if let Some(name) = schema.get("$ref").and_then(Value::as_str).and_then(|r| r.rsplit('/').next()) {
+        return example_of(&components[name], components, depth + 1);
+    }
+    if let Some(variants) = schema.get("oneOf").and_then(Value::as_array) {
+        return variants.iter().find_map(|v| example_of(v, components, depth + 1));
+    }
+    let types: Vec<&str> = match &schema["type"] {
+        Value::String(t) => vec![t.as_str()],
+        Value::Array(ts) => ts.iter().filter_map(Value::as_str).collect(),
+        _ => Vec::new(),
+    };
+    if types.contains(&"array") {
+        let item = example_of(&schema["items"], components, depth + 1);
+        return Some(Value::Array(item.into_iter().collect()));
+    }
+    if types.contains(&"object") {
+        let required: Vec<&str> =
+            schema["required"].as_array().into_iter().flatten().filter_map(Value::as_str).collect();
+        let mut out = Map::new();
+        for (name, property) in schema["properties"].as_object().into_iter().flatten() {
+            match example_of(property, components, depth + 1) {
+                Some(v) => {
+                    out.insert(name.clone(), v);
+                }
+                None if required.contains(&name.as_str()) => return None,
+                None => {}
+            }
+        }
+        return Some(Value::Object(out));
+    }
+    types.contains(&"null").then_some(Value::Null)
+}
+
+/// What each operation of `doc` lacks: a summary, a security declaration (bearer routes naming
+/// their scope), an error answer, an example on each body.
+pub fn gaps(doc: &Value) -> Vec<String> {
+    let mut out = Vec::new();
+    for (method, path, op) in operations(doc) {
+        let at = format!("{} {path}", method.to_uppercase());
+        if op["summary"].as_str().is_none_or(str::is_empty) {
+            out.push(format!("{at}: no summary"));
+        }
+        match op["security"].as_array() {
+            None => out.push(format!("{at}: no security declared (use `security(())` for public routes)")),
+            Some(reqs) => {
+                for req in reqs {
+                    if req.get("bearer").and_then(Value::as_array).is_some_and(Vec::is_empty) {
+                        out.push(format!("{at}: a bearer route must name its scope"));
+                    }
+                }
+            }
+        }
+        let responses = op["responses"].as_object();
+        let has_error = responses.is_some_and(|r| r.keys().any(|code| code.starts_with('4')));
+        let public_read = method == "get" && op["security"] == json!([{}]);
+        if !has_error && !public_read {
+            out.push(format!("{at}: no error answers"));
+        }
+        let mut bodies: Vec<(String, &Value)> = Vec::new();
+        for (ct, media) in op["requestBody"]["content"].as_object().into_iter().flatten() {
+            bodies.push((format!("request {ct}"), media));
+        }
+        for (code, response) in responses.into_iter().flatten() {
+            for (ct, media) in response["content"].as_object().into_iter().flatten() {
+                bodies.push((format!("{code} {ct}"), media));
+            }
+        }
+        for (what, media) in bodies {
+            if media.get("example").is_none() {
+                out.push(format!("{at}: no example for {what}"));
+            }
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn examples_are_assembled_from_parts_and_refs() {
+        let components = json!({
+            "Item": {"type": "object", "required": ["id"], "properties": {
+                "id": {"type": "string", "example": "x_1"},
+                "note": {"type": ["string", "null"]},
+                "free": {"type": "string"}
+            }},
+            "Bare": {"type": "object", "required": ["id"], "properties": {"id": {"type": "string"}}}
+        });
+        let list = json!({"type": "object", "properties": {
+            "data": {"type": "array", "items": {"$ref": "#/components/schemas/Item"}},
+            "next_cursor": {"type": ["string", "null"]}
+        }});
+        assert_eq!(
+            example_of(&list, &components, 0),
+            Some(json!({"data": [{"id": "x_1", "note": null}], "next_cursor": null}))
+        );
+        assert_eq!(example_of(&json!({"$ref": "#/components/schemas/Bare"}), &components, 0), None);
+    }
+
+    #[test]
+    fn gaps_name_what_is_missing() {
+        let doc = json!({"paths": {"/x": {"post": {
+            "summary": "",
+            "security": [{"bearer": []}],
+            "requestBody": {"content": {"application/json": {"schema": {}}}},
+            "responses": {"200": {"description": "ok"}}
+        }}}});
+        let gaps = gaps(&doc);
+        assert_eq!(gaps.len(), 4, "{gaps:?}");
+        assert!(gaps.iter().any(|g| g.contains("no summary")));
+        assert!(gaps.iter().any(|g| g.contains("name its scope")));
+        assert!(gaps.iter().any(|g| g.contains("no error answers")));
+        assert!(gaps.iter().any(|g| g.contains("no example for request")));
+    }
+}

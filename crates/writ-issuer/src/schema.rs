@@ -1,0 +1,149 @@
+//! The bodies of the issuer's endpoints, for the OpenAPI document. Requests are read by hand (form
+//! or JSON, repeated `resource`), so the request types here only describe them; the response types
+//! are what the handlers serialize.
+
+use serde::Serialize;
+use utoipa::ToSchema;
+
+/// A client-credentials token request (RFC 6749 §4.4), form-encoded (JSON is accepted too).
+/// Authenticate with HTTP Basic (`client_secret_basic`) or with `client_id` and `client_secret` in
+/// the body (`client_secret_post`).
+#[derive(ToSchema)]
+#[schema(example = json!({
+    "grant_type": "client_credentials",
+    "client_id": "cli_01jd8x4c2v9q0m7k3n5p6r8s0t",
+    "client_secret": "writ_cs_…",
+    "resource": "https://api.example.com/billing",
+    "scope": "invoices:read"
+}))]
+#[allow(dead_code)]
+pub struct TokenForm {
+    /// Always `client_credentials`.
+    grant_type: String,
+    /// The client id (`client_secret_post`; with Basic it may be left out).
+    client_id: Option<String>,
+    /// The client secret (`client_secret_post` only).
+    client_secret: Option<String>,
+    /// RFC 8707: the API the token is for (its audience). Repeat for several; required when the
+    /// client is granted more than one.
+    resource: Option<String>,
+    /// Auth0-style synonym of `resource`.
+    audience: Option<String>,
+    /// Space-separated scopes; default: every scope granted on the chosen API(s).
+    scope: Option<String>,
+}
+
+/// An issued access token (RFC 6749 §5.1): an RFC 9068 JWT.
+#[derive(Serialize, ToSchema)]
+#[schema(example = json!({
+    "access_token": "eyJhbGciOiJFUzI1NiIsInR5cCI6ImF0K2p3dCIsImtpZCI6Ii4uLiJ9.eyJ…",
+    "token_type": "Bearer",
+    "expires_in": 3600,
+    "scope": "invoices:read"
+}))]
+pub struct TokenResponse {
+    pub access_token: String,
+    /// Always `Bearer`.
+    pub token_type: &'static str,
+    /// Seconds until the token expires.
+    pub expires_in: i64,
+    /// The scopes granted, space-separated.
+    pub scope: String,
+}
+
+/// An RFC 6749 §5.2 error.
+#[derive(Serialize, ToSchema)]
+#[schema(example = json!({"error": "invalid_scope", "error_description": "scope `invoices:write` is not granted"}))]
+pub struct OAuthErrorBody {
+    /// See docs/errors.md: `invalid_request`, `invalid_client`, `unauthorized_client`,
+    /// `unsupported_grant_type`, `invalid_scope`, `invalid_target`, `rate_limited`,
+    /// `server_error`, `temporarily_unavailable`.
+    pub error: String,
+    pub error_description: String,
+}
+
+/// A token to revoke (RFC 7009) or introspect (RFC 7662), with the caller's client credentials
+/// when it does not use HTTP Basic.
+#[derive(ToSchema)]
+#[schema(example = json!({
+    "token": "eyJhbGciOiJFUzI1NiIsInR5cCI6ImF0K2p3dCJ9.eyJ…",
+    "client_id": "cli_01jd8x4c2v9q0m7k3n5p6r8s0t",
+    "client_secret": "writ_cs_…"
+}))]
+#[allow(dead_code)]
+pub struct TokenParams {
+    /// The access token.
+    token: String,
+    /// `access_token` (the only kind Writ issues); ignored.
+    token_type_hint: Option<String>,
+    client_id: Option<String>,
+    client_secret: Option<String>,
+}
+
+/// What a token says (RFC 7662 §2.2): `active` and, when active, its claims.
+#[derive(ToSchema)]
+#[schema(example = json!({
+    "active": true, "token_type": "Bearer", "iss": "https://auth.example.com",
+    "sub": "cli_01jd8x4c2v9q0m7k3n5p6r8s0t", "client_id": "cli_01jd8x4c2v9q0m7k3n5p6r8s0t",
+    "aud": "https://api.example.com/billing", "scope": "invoices:read", "iat": 1795000000,
+    "nbf": 1795000000, "exp": 1795003600, "jti": "01jd8x4c2v9q0m7k3n5p6r8s0t", "oid": "org_01jd8x4c2v9q0m7k3n5p6r8s0t"
+}))]
+#[allow(dead_code)]
+pub struct Introspection {
+    /// `false` for a revoked, expired, foreign or malformed token, or one the caller may not see.
+    active: bool,
+    token_type: Option<String>,
+    iss: Option<String>,
+    sub: Option<String>,
+    client_id: Option<String>,
+    /// A string, or an array for several audiences.
+    #[schema(value_type = Option<Object>)]
+    aud: Option<serde_json::Value>,
+    scope: Option<String>,
+    iat: Option<i64>,
+    nbf: Option<i64>,
+    exp: Option<i64>,
+    jti: Option<String>,
+    /// The org of an org or user client.
+    oid: Option<String>,
+    /// The user of a user client.
+    uid: Option<String>,
+}
+
+/// Authorization server metadata (RFC 8414).
+#[derive(Serialize, ToSchema)]
+#[schema(example = json!({
+    "issuer": "https://auth.example.com",
+    "token_endpoint": "https://auth.example.com/oauth/token",
+    "jwks_uri": "https://auth.example.com/.well-known/jwks.json",
+    "grant_types_supported": ["client_credentials"],
+    "token_endpoint_auth_methods_supported": ["client_secret_basic", "client_secret_post"],
+    "revocation_endpoint": "https://auth.example.com/oauth/revoke",
+    "revocation_endpoint_auth_methods_supported": ["client_secret_basic", "client_secret_post"],
+    "introspection_endpoint": "https://auth.example.com/oauth/introspect",
+    "introspection_endpoint_auth_methods_supported": ["client_secret_basic", "client_secret_post"],
+    "response_types_supported": [],
+    "access_token_signing_alg_values_supported": ["ES256", "RS256", "EdDSA"]
+}))]
+pub struct ServerMetadata {
+    pub issuer: String,
+    pub token_endpoint: String,
+    pub jwks_uri: String,
+    pub grant_types_supported: [&'static str; 1],
+    pub token_endpoint_auth_methods_supported: [&'static str; 2],
+    pub revocation_endpoint: String,
+    pub revocation_endpoint_auth_methods_supported: [&'static str; 2],
+    pub introspection_endpoint: String,
+    pub introspection_endpoint_auth_methods_supported: [&'static str; 2],
+    pub response_types_supported: [&'static str; 0],
+    pub access_token_signing_alg_values_supported: [&'static str; 3],
+}
+
+/// The public keys that may have signed a live token (RFC 7517).
+#[derive(ToSchema)]
+#[schema(example = json!({"keys": [{"kty": "EC", "crv": "P-256", "x": "…", "y": "…", "kid": "…", "alg": "ES256", "use": "sig"}]}))]
+#[allow(dead_code)]
+pub struct Jwks {
+    #[schema(value_type = Vec<Object>)]
+    keys: Vec<serde_json::Value>,
+}
