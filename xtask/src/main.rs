@@ -2,6 +2,8 @@
 //!
 //! - `cargo xtask ci` runs what CI runs: fmt, clippy, the tests, and the OpenAPI drift check.
 //! - `cargo xtask openapi [--check]` writes (or checks) the committed specs in `openapi/`.
+//! - `cargo xtask sdk` generates the Python and Rust clients from the committed specs and runs each
+//!   one's scenario against a live `writ serve` on the embedded default.
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, ExitCode};
@@ -11,7 +13,8 @@ fn main() -> ExitCode {
     let result = match args.first().map(String::as_str) {
         Some("ci") => ci(),
         Some("openapi") => openapi(args.iter().any(|a| a == "--check")),
-        _ => Err("usage: cargo xtask <ci | openapi [--check]>".to_owned()),
+        Some("sdk") => sdk(),
+        _ => Err("usage: cargo xtask <ci | openapi [--check] | sdk>".to_owned()),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -27,13 +30,19 @@ fn root() -> PathBuf {
 }
 
 fn cargo(args: &[&str]) -> Result<(), String> {
-    eprintln!("xtask: cargo {}", args.join(" "));
-    let status = Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()))
-        .args(args)
-        .current_dir(root())
-        .status()
-        .map_err(|e| format!("cannot run cargo: {e}"))?;
-    if status.success() { Ok(()) } else { Err(format!("cargo {} failed", args.join(" "))) }
+    run(Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into())).args(args))
+}
+
+/// Runs `cmd` in the repository root; an error names it unless it succeeds.
+fn run(cmd: &mut Command) -> Result<(), String> {
+    let shown = format!(
+        "{} {}",
+        cmd.get_program().to_string_lossy(),
+        cmd.get_args().map(|a| a.to_string_lossy()).collect::<Vec<_>>().join(" ")
+    );
+    eprintln!("xtask: {shown}");
+    let status = cmd.current_dir(root()).status().map_err(|e| format!("cannot run {shown}: {e}"))?;
+    if status.success() { Ok(()) } else { Err(format!("{shown} failed")) }
 }
 
 fn ci() -> Result<(), String> {
@@ -44,7 +53,10 @@ fn ci() -> Result<(), String> {
     // One closing line for the whole run: cargo prints a result per test binary, the last of
     // which is usually an empty doc-test run.
     println!("tests: {passed} passed, {failed} failed");
-    if failed == 0 { Ok(()) } else { Err("tests failed".into()) }
+    if failed != 0 {
+        return Err("tests failed".into());
+    }
+    sdk()
 }
 
 /// `cargo test --workspace` (the README's test command), passing its output through and adding up
@@ -102,4 +114,105 @@ fn openapi(check: bool) -> Result<(), String> {
     } else {
         Err(format!("out of date: {} — run `cargo xtask openapi`", stale.join(", ")))
     }
+}
+
+/// A `writ serve` on the embedded default in a temporary directory, stopped when dropped.
+struct LiveWrit {
+    child: std::process::Child,
+    dir: PathBuf,
+    url: String,
+}
+
+impl LiveWrit {
+    fn start() -> Result<Self, String> {
+        cargo(&["build", "-p", "writ"])?;
+        let target =
+            std::env::var("CARGO_TARGET_DIR").map(PathBuf::from).unwrap_or_else(|_| root().join("target"));
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .and_then(|l| l.local_addr())
+            .map_err(|e| e.to_string())?
+            .port();
+        let dir = std::env::temp_dir().join(format!("writ-sdk-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).map_err(|e| e.to_string())?;
+        let log = std::fs::File::create(dir.join("serve.log")).map_err(|e| e.to_string())?;
+        let child = Command::new(target.join("debug/writ"))
+            .arg("serve")
+            .env("WRIT_ADDR", format!("127.0.0.1:{port}"))
+            .env("WRIT_DATA_DIR", dir.join("data"))
+            .env_remove("WRIT_DATABASE_URL")
+            .env_remove("WRIT_REDIS_URL")
+            .stdout(log.try_clone().map_err(|e| e.to_string())?)
+            .stderr(log)
+            .spawn()
+            .map_err(|e| format!("cannot start writ serve: {e}"))?;
+        let live = Self { child, dir, url: format!("http://127.0.0.1:{port}") };
+        for _ in 0..100 {
+            if live.ready() {
+                return Ok(live);
+            }
+            std::thread::sleep(std::time::Duration::from_millis(100));
+        }
+        Err(format!("writ serve did not get ready; see {}", live.dir.join("serve.log").display()))
+    }
+
+    fn ready(&self) -> bool {
+        use std::io::{Read, Write};
+        let addr = self.url.trim_start_matches("http://");
+        let Ok(mut stream) = std::net::TcpStream::connect(addr) else { return false };
+        let request = format!("GET /readyz HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n");
+        let mut answer = String::new();
+        stream.write_all(request.as_bytes()).is_ok()
+            && stream.read_to_string(&mut answer).is_ok()
+            && answer.starts_with("HTTP/1.1 200")
+            && self.dir.join("data/operator.json").exists()
+    }
+
+    /// The operator's (client id, client secret).
+    fn operator(&self) -> Result<(String, String), String> {
+        let path = self.dir.join("data/operator.json");
+        let text = std::fs::read_to_string(&path).map_err(|e| format!("{}: {e}", path.display()))?;
+        let v: serde_json::Value = serde_json::from_str(&text).map_err(|e| e.to_string())?;
+        let field = |k: &str| v[k].as_str().map(str::to_owned).ok_or(format!("operator.json has no {k}"));
+        Ok((field("client_id")?, field("client_secret")?))
+    }
+}
+
+impl Drop for LiveWrit {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+        let _ = std::fs::remove_dir_all(&self.dir);
+    }
+}
+
+/// Generates the SDKs from the committed specs and runs their scenarios against a live Writ.
+fn sdk() -> Result<(), String> {
+    let manifest = root().join("crates/writ-sdk/Cargo.toml");
+    let manifest = manifest.to_string_lossy();
+    cargo(&["fmt", "--manifest-path", &manifest, "--", "--check"])?;
+    cargo(&["clippy", "--manifest-path", &manifest, "--all-targets", "--", "-D", "warnings"])?;
+    let writ = LiveWrit::start()?;
+    let (id, secret) = writ.operator()?;
+    let env = [
+        ("WRIT_URL", writ.url.as_str()),
+        ("WRIT_CLIENT_ID", id.as_str()),
+        ("WRIT_CLIENT_SECRET", secret.as_str()),
+    ];
+
+    // Python: openapi-python-client, one package per document.
+    let py = writ.dir.join("python");
+    for name in ["admin", "issuer"] {
+        run(Command::new("openapi-python-client")
+            .args(["generate", "--overwrite", "--meta", "none", "--path"])
+            .arg(root().join(format!("openapi/{name}.json")))
+            .arg("--output-path")
+            .arg(py.join(format!("writ_{name}"))))?;
+    }
+    run(Command::new("python3").arg("crates/writ-sdk/python/scenario.py").arg(&py).envs(env))?;
+
+    // Rust: progenitor, generated by the crate's build script.
+    run(Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()))
+        .args(["run", "--quiet", "--manifest-path", &manifest, "--example", "scenario"])
+        .envs(env))
 }

@@ -84,7 +84,26 @@ pub fn document(register: Register, title: &str, description: &str) -> Value {
     );
     let mut doc = serde_json::to_value(&api).unwrap_or_default();
     add_examples(&mut doc);
+    optional_parameters_are_not_null(&mut doc);
     doc
+}
+
+/// An optional parameter is absent, never `null`: `Option<String>` parameters are plain strings
+/// that need not be sent (generators otherwise make them doubly optional).
+fn optional_parameters_are_not_null(doc: &mut Value) {
+    for item in doc["paths"].as_object_mut().into_iter().flat_map(|p| p.values_mut()) {
+        for op in item.as_object_mut().into_iter().flat_map(|i| i.values_mut()) {
+            for p in op.get_mut("parameters").and_then(Value::as_array_mut).into_iter().flatten() {
+                if let Some(Value::Array(types)) = p.pointer_mut("/schema/type") {
+                    types.retain(|t| t != "null");
+                    if let [one] = types.as_slice() {
+                        let one = one.clone();
+                        p["schema"]["type"] = one;
+                    }
+                }
+            }
+        }
+    }
 }
 
 const METHODS: [&str; 5] = ["get", "post", "put", "patch", "delete"];
