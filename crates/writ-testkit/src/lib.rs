@@ -181,7 +181,7 @@ pub async fn spawn_app_with(backend: Backend, adjust: impl FnOnce(&mut Settings)
     Some(TestApp {
         address: format!("http://127.0.0.1:{port}"),
         port,
-        http: reqwest::Client::new(),
+        http: http_client(),
         ctx,
         operator_id: operator.client_id.to_string(),
         operator_secret: operator.client_secret.expose().to_owned(),
@@ -302,4 +302,11 @@ impl TestApp {
         assert_eq!(status, 201, "{body}");
         (body["client_id"].as_str().unwrap().to_owned(), body["client_secret"].as_str().unwrap().to_owned())
     }
+}
+
+/// An HTTP client for tests. The `writ` binary's TLS (rustls without a built-in provider) makes
+/// reqwest need a crypto provider installed first: ring, the build's only one.
+pub fn http_client() -> reqwest::Client {
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    reqwest::Client::new()
 }

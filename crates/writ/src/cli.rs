@@ -1,10 +1,12 @@
-//! The `writ` command line: `serve`, `migrate`, `bootstrap`, `openapi`.
+//! The `writ` command line: `serve`, `migrate`, `bootstrap`, `keys` and `openapi` work on the
+//! deployment's own settings; `orgs`, `clients`, `secrets` and `revoke` call the admin API.
 
 use std::path::Path;
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 use serde_json::json;
+use time::format_description::well_known::Rfc3339;
 use writ_admin::bootstrap::{self, BootstrapError, OperatorCredential};
 use writ_core::ADMIN_AUDIENCE;
 use writ_http::Context;
@@ -19,6 +21,8 @@ pub struct Cli {
     pub command: Command,
     #[command(flatten)]
     pub settings: SettingsArgs,
+    #[command(flatten)]
+    pub remote: crate::remote::Remote,
 }
 
 #[derive(Debug, Subcommand)]
@@ -36,16 +40,27 @@ pub enum Command {
     /// Manage signing keys.
     #[command(subcommand)]
     Keys(KeysCommand),
-    /// Print an OpenAPI document (`admin`).
+    /// Print an OpenAPI document (`admin`, `issuer` or `guard`).
     Openapi {
         #[arg(default_value = "admin")]
         name: String,
     },
+    /// Manage organizations (through the admin API).
+    #[command(subcommand)]
+    Orgs(crate::remote::OrgsCommand),
+    /// Manage machine clients (through the admin API).
+    #[command(subcommand)]
+    Clients(crate::remote::ClientsCommand),
+    /// Manage client secrets (through the admin API).
+    #[command(subcommand)]
+    Secrets(crate::remote::SecretsCommand),
+    /// Revoke tokens: one, a client's, a secret's or an org's (through the admin API).
+    Revoke(crate::remote::RevokeArgs),
 }
 
 #[derive(Debug, Subcommand)]
 pub enum KeysCommand {
-    /// List every key with its state, as JSON.
+    /// List every key with its state.
     List,
     /// Publish a new key; it signs after the publish delay (or at once with --immediate).
     Rotate {
@@ -64,12 +79,25 @@ pub async fn run(cli: Cli) -> ExitCode {
         Ok(s) => s,
         Err(e) => return fail(&e),
     };
+    let (remote, data_dir) = (cli.remote, settings.data_dir.clone());
+    let admin = match cli.command {
+        Command::Orgs(cmd) => crate::remote::orgs(&remote, &data_dir, cmd).await,
+        Command::Clients(cmd) => crate::remote::clients(&remote, &data_dir, cmd).await,
+        Command::Secrets(cmd) => crate::remote::secrets(&remote, &data_dir, cmd).await,
+        Command::Revoke(args) => crate::remote::revoke(&remote, &data_dir, args).await,
+        local => return run_local(settings, local, remote.json).await,
+    };
+    admin.map_or_else(|e| fail(&e), |()| ExitCode::SUCCESS)
+}
+
+/// The commands that work on the deployment's own settings rather than through the API.
+async fn run_local(settings: writ_http::Settings, command: Command, as_json: bool) -> ExitCode {
     let _telemetry = writ_http::telemetry::init(&settings.log, "writ");
-    match cli.command {
+    match command {
         Command::Serve => serve(settings).await,
         Command::Migrate => migrate(settings).await,
         Command::Bootstrap { new_secret } => bootstrap(settings, new_secret).await,
-        Command::Keys(cmd) => keys(settings, cmd).await,
+        Command::Keys(cmd) => keys(settings, cmd, as_json).await,
         Command::Openapi { name } => match crate::openapi_documents().into_iter().find(|(n, _)| *n == name) {
             Some((_, doc)) => match serde_json::to_string_pretty(&doc) {
                 Ok(json) => {
@@ -83,6 +111,9 @@ pub async fn run(cli: Cli) -> ExitCode {
                 ExitCode::from(2)
             }
         },
+        Command::Orgs(_) | Command::Clients(_) | Command::Secrets(_) | Command::Revoke(_) => {
+            ExitCode::SUCCESS
+        }
     }
 }
 
@@ -163,7 +194,7 @@ async fn bootstrap(settings: writ_http::Settings, new_secret: bool) -> ExitCode 
     }
 }
 
-async fn keys(settings: writ_http::Settings, cmd: KeysCommand) -> ExitCode {
+async fn keys(settings: writ_http::Settings, cmd: KeysCommand, as_json: bool) -> ExitCode {
     use writ_core::{Actor, KeyId, SigningAlg};
     let ctx = match offline_context(settings).await {
         Ok(ctx) => ctx,
@@ -196,10 +227,16 @@ async fn keys(settings: writ_http::Settings, cmd: KeysCommand) -> ExitCode {
                 .iter()
                 .map(|k| {
                     json!({ "kid": k.kid.as_str(), "alg": k.alg.as_str(), "state": k.state.as_str(),
-                                 "created_at": k.created_at.unix_timestamp() })
+                                 "created_at": k.created_at.format(&Rfc3339).unwrap_or_default() })
                 })
                 .collect();
-            println!("{}", serde_json::Value::Array(rows));
+            if as_json {
+                println!("{}", serde_json::Value::Array(rows));
+            } else {
+                let columns =
+                    [("KID", "/kid"), ("ALG", "/alg"), ("STATE", "/state"), ("CREATED", "/created_at")];
+                print!("{}", crate::remote::table(&rows, &columns));
+            }
             ExitCode::SUCCESS
         }
         Err(e) => fail(&e),

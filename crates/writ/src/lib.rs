@@ -3,6 +3,7 @@
 //! Invariant: this crate only composes the service libraries; it holds no domain logic of its own.
 
 pub mod cli;
+mod remote;
 
 use writ_http::server::{BuildError, Configure};
 use writ_http::{Application, Settings};

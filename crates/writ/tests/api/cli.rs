@@ -1,4 +1,5 @@
-//! The `writ` binary itself: first start of the embedded default, and `bootstrap`.
+//! The `writ` binary itself: first start of the embedded default, `bootstrap`, `keys`, and the
+//! admin commands against a live server.
 
 use std::io::{BufRead, BufReader};
 use std::os::unix::fs::PermissionsExt;
@@ -76,7 +77,7 @@ async fn serve_creates_the_embedded_default_and_logs_no_secret() {
     assert!(!log.contains(secret), "the secret is not");
     assert_eq!(cred["token_endpoint"], format!("http://localhost:{port}/oauth/token"));
 
-    let res = reqwest::Client::new()
+    let res = writ_testkit::http_client()
         .post(format!("http://127.0.0.1:{port}/oauth/token"))
         .basic_auth(cred["client_id"].as_str().unwrap(), Some(secret))
         .form(&[("grant_type", "client_credentials"), ("resource", "urn:writ:admin")])
@@ -152,15 +153,15 @@ fn keys_can_be_listed_rotated_and_revoked_from_the_command_line() {
         assert!(out.status.success(), "{args:?}: {}", String::from_utf8_lossy(&out.stderr));
         serde_json::from_slice(&out.stdout).unwrap()
     };
-    let first = run(&["keys", "list"]);
+    let first = run(&["keys", "list", "--json"]);
     assert_eq!(first.as_array().unwrap().len(), 1);
     let old = first[0]["kid"].as_str().unwrap().to_owned();
-    let rotated = run(&["keys", "rotate", "--immediate", "--alg", "EdDSA"]);
+    let rotated = run(&["keys", "rotate", "--immediate", "--alg", "EdDSA", "--json"]);
     assert_eq!(rotated[0]["state"], "active");
     assert_eq!(rotated[0]["alg"], "EdDSA");
-    let revoked = run(&["keys", "revoke", &old]);
+    let revoked = run(&["keys", "revoke", &old, "--json"]);
     assert_eq!(revoked[0]["state"], "revoked");
-    let states: Vec<String> = run(&["keys", "list"])
+    let states: Vec<String> = run(&["keys", "list", "--json"])
         .as_array()
         .unwrap()
         .iter()
@@ -191,7 +192,7 @@ async fn audit_records_queued_at_shutdown_are_written(backend: writ_testkit::Bac
     assert!(boot.status.success(), "{}", String::from_utf8_lossy(&boot.stderr));
     let cred: Value = serde_json::from_slice(&boot.stdout).unwrap();
     let mut server = serve(db.dir.path(), &args);
-    let http = reqwest::Client::new();
+    let http = writ_testkit::http_client();
     // Many requests at once, so records are still queued when the signal arrives.
     let port = server.port;
     let requests = (0..1000).map(|_| {
@@ -247,7 +248,7 @@ async fn request_spans_are_exported_over_otlp_when_configured() {
     let server = serve_with_env(dir.path(), &[], &envs);
     // Nothing to export yet, so no connection; the request's spans are what gets sent.
     assert!(rx.recv_timeout(std::time::Duration::from_millis(800)).is_err(), "exported before any request");
-    let res = reqwest::Client::new()
+    let res = writ_testkit::http_client()
         .get(format!("http://127.0.0.1:{}/.well-known/jwks.json", server.port))
         .header("traceparent", "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01")
         .send()
@@ -256,4 +257,105 @@ async fn request_spans_are_exported_over_otlp_when_configured() {
     assert_eq!(res.status(), 200);
     let preface = rx.recv_timeout(std::time::Duration::from_secs(15)).expect("no export within 15 s");
     assert_eq!(&preface, b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n", "an HTTP/2 (gRPC) session");
+}
+
+writ_testkit::on_every_backend!(admin_commands_print_tables_and_json);
+
+/// Runs `writ args…` against `app` as its operator: (success, stdout, stderr).
+async fn admin_cli(app: &writ_testkit::TestApp, args: &[&str]) -> (bool, String, String) {
+    let mut cmd = writ();
+    cmd.args(args)
+        .env("WRIT_URL", app.url(""))
+        .env("WRIT_CLIENT_ID", &app.operator_id)
+        .env("WRIT_CLIENT_SECRET", &app.operator_secret)
+        .env("WRIT_DATA_DIR", "/nonexistent");
+    let out = tokio::task::spawn_blocking(move || cmd.output()).await.unwrap().unwrap();
+    let text = |b: &[u8]| String::from_utf8_lossy(b).into_owned();
+    (out.status.success(), text(&out.stdout), text(&out.stderr))
+}
+
+async fn admin_commands_print_tables_and_json(app: writ_testkit::TestApp) {
+    let op = app.operator_token().await;
+    app.create_resource(&op, "https://api.example.com/billing", &["invoices:read"]).await;
+
+    let (ok, out, err) = admin_cli(
+        &app,
+        &[
+            "orgs",
+            "create",
+            "--name",
+            "Acme",
+            "--slug",
+            "acme",
+            "--entitle",
+            "https://api.example.com/billing=invoices:read",
+            "--json",
+        ],
+    )
+    .await;
+    assert!(ok, "{err}");
+    let org: Value = serde_json::from_str(&out).unwrap();
+    let org_id = org["id"].as_str().unwrap();
+    assert_eq!(org["entitlements"][0]["scopes"], serde_json::json!(["invoices:read"]));
+
+    // Tables: a header and one aligned row per object.
+    let (ok, out, _) = admin_cli(&app, &["orgs", "list"]).await;
+    assert!(ok);
+    let lines: Vec<&str> = out.lines().collect();
+    assert!(lines[0].starts_with("ID") && lines[0].contains("SLUG") && lines[0].contains("STATUS"), "{out}");
+    assert!(lines.iter().any(|l| l.starts_with(org_id) && l.contains(" acme ")), "{out}");
+
+    let grant = "https://api.example.com/billing=invoices:read";
+    let args = ["clients", "create", "--name", "acme-sync", "--org", org_id, "--grant", grant, "--json"];
+    let (ok, out, err) = admin_cli(&app, &args).await;
+    assert!(ok, "{err}");
+    assert!(err.contains("store client_secret now"));
+    let client: Value = serde_json::from_str(&out).unwrap();
+    let (id, secret) = (client["client_id"].as_str().unwrap(), client["client_secret"].as_str().unwrap());
+    app.token(id, secret, &[]).await;
+
+    let (ok, out, _) = admin_cli(&app, &["clients", "list", "--org", org_id]).await;
+    assert!(ok);
+    assert_eq!(out.lines().count(), 2, "header and the one client: {out}");
+    assert!(out.contains(id) && out.contains("acme-sync"));
+
+    // Secrets: a second one, listed by prefix, never by value.
+    let (ok, out, _) = admin_cli(&app, &["secrets", "create", id, "--json"]).await;
+    assert!(ok);
+    let second: Value = serde_json::from_str(&out).unwrap();
+    let (ok, out, _) = admin_cli(&app, &["secrets", "list", id]).await;
+    assert!(ok);
+    assert_eq!(out.lines().count(), 3, "{out}");
+    assert!(!out.contains(secret) && !out.contains(second["client_secret"].as_str().unwrap()));
+    let (ok, out, _) =
+        admin_cli(&app, &["secrets", "delete", id, second["secret_id"].as_str().unwrap()]).await;
+    assert!(ok && out.contains("deleted secret"), "{out}");
+
+    // Disable, revoke, suspend: each takes effect.
+    assert!(admin_cli(&app, &["clients", "disable", id]).await.0);
+    assert_eq!(app.token_request(id, secret, &[]).await.status(), 401);
+    assert!(admin_cli(&app, &["clients", "enable", id]).await.0);
+    let (ok, out, _) = admin_cli(&app, &["revoke", "--client", id]).await;
+    assert!(ok && out.contains("client") && out.contains(id), "{out}");
+    let (ok, out, _) = admin_cli(&app, &["orgs", "suspend", org_id]).await;
+    assert!(ok && out.contains("suspended"), "{out}");
+    assert_eq!(app.token_request(id, secret, &[]).await.status(), 401);
+
+    // Failures: the API's problem, a non-zero exit, nothing on stdout.
+    let (ok, out, err) = admin_cli(&app, &["orgs", "get", "org_00000000000000000000000000"]).await;
+    assert!(!ok && out.is_empty());
+    assert!(err.contains("not_found"), "{err}");
+    let (ok, _, err) = admin_cli(&app, &["orgs", "create", "--name", "x", "--slug", "Not A Slug"]).await;
+    assert!(!ok && err.contains("field `slug`"), "{err}");
+    let (ok, _, err) = admin_cli(&app, &["revoke"]).await;
+    assert!(!ok && err.contains("--jti"), "{err}");
+    let mut cmd = writ();
+    cmd.args(["orgs", "list"]).env("WRIT_URL", app.url("")).env("WRIT_CLIENT_ID", &app.operator_id);
+    cmd.env("WRIT_CLIENT_SECRET", "writ_cs_wrong").env("WRIT_DATA_DIR", "/nonexistent");
+    let out = tokio::task::spawn_blocking(move || cmd.output()).await.unwrap().unwrap();
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("could not sign in"));
+
+    let (ok, out, _) = admin_cli(&app, &["orgs", "delete", org_id]).await;
+    assert!(ok && out.contains("deleted org"), "{out}");
 }

@@ -33,7 +33,7 @@ async fn a_client_disabled_on_one_instance_is_refused_by_another_within_a_second
     let admin = serve(db.dir.path(), &args);
     let issuer = serve(db.dir.path(), &args);
 
-    let http = reqwest::Client::new();
+    let http = writ_testkit::http_client();
     let on = |port: u16, path: &str| format!("http://127.0.0.1:{port}{path}");
     let token = |port: u16, id: String, secret: String, extra: Vec<(&'static str, &'static str)>| {
         let mut form = vec![

@@ -7,7 +7,7 @@ use writ_testkit::{Backend, TestDb};
 
 async fn status_of(port: u16, method: reqwest::Method, path: &str) -> u16 {
     let url = format!("http://127.0.0.1:{port}{path}");
-    reqwest::Client::new().request(method, url).send().await.unwrap().status().as_u16()
+    writ_testkit::http_client().request(method, url).send().await.unwrap().status().as_u16()
 }
 
 async fn serve(db: &TestDb, services: &[Configure]) -> u16 {
