@@ -247,7 +247,7 @@ pub struct RateDecision {
 async fn check_rate(
     auth: Authorized<RateLimitCheck>,
     ctx: web::Data<Context>,
-    body: web::Json<RateCheck>,
+    body: writ_http::Body<RateCheck>,
 ) -> Result<HttpResponse, ApiError> {
     let body = body.into_inner();
     if body.key.is_empty() || body.key.chars().count() > 200 {

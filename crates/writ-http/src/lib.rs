@@ -6,6 +6,7 @@
 
 pub mod audit;
 pub mod auth;
+pub mod body;
 pub mod cache;
 pub mod changes;
 pub mod context;
@@ -20,6 +21,7 @@ pub mod settings;
 pub mod telemetry;
 
 pub use auth::{Authorized, RequiredScope};
+pub use body::{Body, OptionalBody};
 pub use context::Context;
 pub use error::ApiError;
 pub use server::Application;

@@ -39,7 +39,7 @@ pub async fn create_client(
     auth: Authorized<ClientsWrite>,
     ctx: web::Data<Context>,
     req: HttpRequest,
-    body: web::Json<CreateClient>,
+    body: writ_http::Body<CreateClient>,
 ) -> Result<HttpResponse, ApiError> {
     let body = body.into_inner();
     let name = Name::parse(&body.name).map_err(|e| ApiError::validation("name", e.to_string()))?;
@@ -238,7 +238,7 @@ pub async fn update_client(
     ctx: web::Data<Context>,
     req: HttpRequest,
     path: web::Path<String>,
-    body: web::Json<UpdateClient>,
+    body: writ_http::Body<UpdateClient>,
 ) -> Result<HttpResponse, ApiError> {
     let id = path_id(ClientId::parse, &path)?;
     let body = body.into_inner();

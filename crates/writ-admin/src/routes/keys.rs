@@ -59,10 +59,10 @@ pub async fn list_keys(
 pub async fn rotate_key(
     auth: Authorized<KeysWrite>,
     ctx: web::Data<Context>,
-    body: Option<web::Json<RotateKey>>,
+    body: writ_http::OptionalBody<RotateKey>,
 ) -> Result<HttpResponse, ApiError> {
     auth.require_operator()?;
-    let body = body.map(web::Json::into_inner).unwrap_or_default();
+    let body = body.into_inner().unwrap_or_default();
     let alg = match body.alg.as_deref() {
         Some(a) => SigningAlg::parse(a).map_err(|e| ApiError::validation("alg", e.to_string()))?,
         None => ctx.default_alg,

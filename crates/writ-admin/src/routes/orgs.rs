@@ -35,7 +35,7 @@ pub async fn create_org(
     auth: Authorized<OrgsWrite>,
     ctx: web::Data<Context>,
     req: HttpRequest,
-    body: web::Json<CreateOrg>,
+    body: writ_http::Body<CreateOrg>,
 ) -> Result<HttpResponse, ApiError> {
     auth.require_operator()?;
     let body = body.into_inner();
@@ -151,7 +151,7 @@ pub async fn update_org(
     ctx: web::Data<Context>,
     req: HttpRequest,
     path: web::Path<String>,
-    body: web::Json<UpdateOrg>,
+    body: writ_http::Body<UpdateOrg>,
 ) -> Result<HttpResponse, ApiError> {
     let id = path_id(OrgId::parse, &path)?;
     auth.ensure_org(&id)?;

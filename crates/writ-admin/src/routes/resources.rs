@@ -56,7 +56,7 @@ pub async fn create_resource(
     auth: Authorized<ResourcesWrite>,
     ctx: web::Data<Context>,
     req: HttpRequest,
-    body: web::Json<CreateResource>,
+    body: writ_http::Body<CreateResource>,
 ) -> Result<HttpResponse, ApiError> {
     auth.require_operator()?;
     let body = body.into_inner();
@@ -185,7 +185,7 @@ pub async fn update_resource(
     ctx: web::Data<Context>,
     req: HttpRequest,
     path: web::Path<String>,
-    body: web::Json<UpdateResource>,
+    body: writ_http::Body<UpdateResource>,
 ) -> Result<HttpResponse, ApiError> {
     auth.require_operator()?;
     let id = path_id(ResourceId::parse, &path)?;

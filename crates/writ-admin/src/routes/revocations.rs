@@ -60,7 +60,7 @@ pub async fn create_revocation(
     auth: Authorized<RevocationsWrite>,
     ctx: web::Data<Context>,
     req: HttpRequest,
-    body: web::Json<CreateRevocation>,
+    body: writ_http::Body<CreateRevocation>,
 ) -> Result<HttpResponse, ApiError> {
     let body = body.into_inner();
     let (revocation, org) = match (&body.jti, &body.client_id, &body.org_id) {
@@ -123,12 +123,12 @@ pub async fn revoke_client_tokens(
     ctx: web::Data<Context>,
     req: HttpRequest,
     path: web::Path<String>,
-    body: Option<web::Json<RevokeClientTokens>>,
+    body: writ_http::OptionalBody<RevokeClientTokens>,
 ) -> Result<HttpResponse, ApiError> {
     let id = path_id(ClientId::parse, &path)?;
     let clients = Clients::new(ctx.store.conn(), &auth.tenant);
     let client = clients.get(&id).await?;
-    let revocation = match body.and_then(|b| b.into_inner().secret_id) {
+    let revocation = match body.into_inner().and_then(|b| b.secret_id) {
         None => {
             ctx.guard
                 .revoke_before(Watermark::Client(id.as_str()), now(), now())

@@ -36,10 +36,10 @@ pub async fn create_secret(
     ctx: web::Data<Context>,
     req: HttpRequest,
     path: web::Path<String>,
-    body: Option<web::Json<CreateSecret>>,
+    body: writ_http::OptionalBody<CreateSecret>,
 ) -> Result<HttpResponse, ApiError> {
     let client_id = path_id(ClientId::parse, &path)?;
-    let body = body.map(web::Json::into_inner).unwrap_or_default();
+    let body = body.into_inner().unwrap_or_default();
     let expires_at = body.expires_at.as_deref().map(|s| future_time("expires_at", s)).transpose()?;
     let txn = ctx.store.begin().await?;
     let clients = Clients::new(&txn, &auth.tenant);

@@ -45,7 +45,7 @@ pub async fn create_user(
     auth: Authorized<UsersWrite>,
     ctx: web::Data<Context>,
     req: HttpRequest,
-    body: web::Json<CreateUser>,
+    body: writ_http::Body<CreateUser>,
 ) -> Result<HttpResponse, ApiError> {
     let body = body.into_inner();
     let email = email(&body.email)?;
@@ -168,7 +168,7 @@ pub async fn update_user(
     ctx: web::Data<Context>,
     req: HttpRequest,
     path: web::Path<String>,
-    body: web::Json<UpdateUser>,
+    body: writ_http::Body<UpdateUser>,
 ) -> Result<HttpResponse, ApiError> {
     let id = path_id(UserId::parse, &path)?;
     let body = body.into_inner();

@@ -17,7 +17,8 @@ on_every_backend!(
     resources_change_only_while_unheld,
     audit_log_filters,
     etags_guard_updates,
-    idempotency_keys_make_retries_safe
+    idempotency_keys_make_retries_safe,
+    every_change_is_audited
 );
 
 fn admin_claims(app: &TestApp, exp_offset: i64, scope: &str) -> AccessClaims {
@@ -132,6 +133,24 @@ async fn validation_and_pagination(app: TestApp) {
     let bad_ttl = json!({"name": "s", "kind": "service", "token_ttl_seconds": 60});
     let (status, body) = app.post("/admin/v1/clients", &op, &bad_ttl).await;
     assert_eq!((status, body["field"].as_str()), (422, Some("token_ttl_seconds")));
+
+    // Type errors, unknown and missing fields name the field, however deep.
+    let nested =
+        json!({"name": "s", "kind": "service", "grants": [{"resource": ADMIN_AUDIENCE, "scopes": "x"}]});
+    let (status, body) = app.post("/admin/v1/clients", &op, &nested).await;
+    assert_eq!((status, body["field"].as_str()), (422, Some("grants[0].scopes")), "{body}");
+    let (_, body) =
+        app.post("/admin/v1/orgs", &op, &json!({"name": "Acme", "slug": "acme", "entitlement": []})).await;
+    assert_eq!(body["field"], "entitlement");
+    let (_, body) = app.post("/admin/v1/orgs", &op, &json!({"name": "Acme"})).await;
+    assert_eq!(body["field"], "slug");
+    // A body that may be left out must still be valid when it is there.
+    let (_, svc) = app.post("/admin/v1/clients", &op, &json!({"name": "s", "kind": "service"})).await;
+    let secrets = format!("/admin/v1/clients/{}/secrets", svc["client_id"].as_str().unwrap());
+    let (status, body) = app.post(&secrets, &op, &json!({"expires_at": 5})).await;
+    assert_eq!((status, body["field"].as_str()), (422, Some("expires_at")), "{body}");
+    let res = app.http.post(app.url(&secrets)).bearer_auth(&op).send().await.unwrap();
+    assert_eq!(res.status(), 201, "no body at all is fine");
 
     // Malformed, wrongly typed and oversized bodies get problem+json too.
     let send = |ct: &'static str, body: Vec<u8>| {
@@ -414,4 +433,189 @@ async fn idempotency_keys_make_retries_safe(app: TestApp) {
     assert_eq!(res.json::<Value>().await.unwrap()["code"], "invalid_idempotency_key");
     assert_eq!(post("key-3", "not-a-token", body).await.unwrap().status(), 401);
     assert_eq!(clients().await.unwrap(), before + 1);
+}
+
+/// One call of the audit walk: operation, method, path, body, the action it audits, its target.
+type Step<'a> = (&'a str, reqwest::Method, String, Option<Value>, &'a str, &'a str);
+
+/// Every mutating admin route — enumerated from the route table — writes exactly one audit event
+/// naming the operator and the object.
+async fn every_change_is_audited(app: TestApp) {
+    let op = app.operator_token().await;
+    let org = app.create_org(&op, "acme", &[]).await;
+    let post = |path: &str, body: Value| {
+        let (app, op) = (&app, &op);
+        let path = path.to_owned();
+        async move {
+            let (status, body) = app.post(&path, op, &body).await;
+            assert_eq!(status, 201, "{path}: {body}");
+            body
+        }
+    };
+    // What the walk acts on, created as it goes: (operation, method, path, body, action, target).
+    let resource =
+        post("/admin/v1/resources", json!({"identifier": BILLING, "name": "B", "scopes": [{"name": "r"}]}))
+            .await;
+    let res_id = resource["id"].as_str().unwrap().to_owned();
+    let client = post("/admin/v1/clients", json!({"name": "c", "kind": "org", "org_id": org})).await;
+    let cli = client["client_id"].as_str().unwrap().to_owned();
+    let user = post("/admin/v1/users", json!({"email": "u@acme.example", "org_id": org})).await;
+    let usr = user["id"].as_str().unwrap().to_owned();
+    let secret = post(&format!("/admin/v1/clients/{cli}/secrets"), json!({})).await;
+    let sec = secret["secret_id"].as_str().unwrap().to_owned();
+    let key = post("/admin/v1/keys/rotate", json!({})).await;
+    let kid = key["kid"].as_str().unwrap().to_owned();
+    let new_org = post("/admin/v1/orgs", json!({"name": "Other", "slug": "other"})).await;
+    let other = new_org["id"].as_str().unwrap().to_owned();
+
+    use reqwest::Method as M;
+    let steps: Vec<Step> = vec![
+        (
+            "create_org",
+            M::POST,
+            "/admin/v1/orgs".into(),
+            Some(json!({"name": "N", "slug": "n-org"})),
+            "org.created",
+            "",
+        ),
+        (
+            "update_org",
+            M::PATCH,
+            format!("/admin/v1/orgs/{org}"),
+            Some(json!({"name": "Acme 2"})),
+            "org.updated",
+            &org,
+        ),
+        (
+            "create_resource",
+            M::POST,
+            "/admin/v1/resources".into(),
+            Some(json!({"identifier": "https://x.example", "name": "X"})),
+            "resource.created",
+            "",
+        ),
+        (
+            "update_resource",
+            M::PATCH,
+            format!("/admin/v1/resources/{res_id}"),
+            Some(json!({"name": "B2"})),
+            "resource.updated",
+            &res_id,
+        ),
+        (
+            "create_user",
+            M::POST,
+            "/admin/v1/users".into(),
+            Some(json!({"email": "v@acme.example", "org_id": org})),
+            "user.created",
+            "",
+        ),
+        (
+            "update_user",
+            M::PATCH,
+            format!("/admin/v1/users/{usr}"),
+            Some(json!({"status": "disabled"})),
+            "user.updated",
+            &usr,
+        ),
+        (
+            "create_client",
+            M::POST,
+            "/admin/v1/clients".into(),
+            Some(json!({"name": "d", "kind": "service"})),
+            "client.created",
+            "",
+        ),
+        (
+            "update_client",
+            M::PATCH,
+            format!("/admin/v1/clients/{cli}"),
+            Some(json!({"name": "c2"})),
+            "client.updated",
+            &cli,
+        ),
+        (
+            "create_secret",
+            M::POST,
+            format!("/admin/v1/clients/{cli}/secrets"),
+            Some(json!({})),
+            "client.secret_created",
+            &cli,
+        ),
+        (
+            "delete_secret",
+            M::DELETE,
+            format!("/admin/v1/clients/{cli}/secrets/{sec}"),
+            None,
+            "client.secret_deleted",
+            &cli,
+        ),
+        ("rotate_key", M::POST, "/admin/v1/keys/rotate".into(), Some(json!({})), "key.rotated", ""),
+        ("revoke_key", M::POST, format!("/admin/v1/keys/{kid}/revoke"), Some(json!({})), "key.revoked", &kid),
+        (
+            "create_revocation",
+            M::POST,
+            "/admin/v1/revocations".into(),
+            Some(json!({"org_id": org})),
+            "tokens.revoked",
+            &org,
+        ),
+        (
+            "revoke_client_tokens",
+            M::POST,
+            format!("/admin/v1/clients/{cli}/revoke-tokens"),
+            Some(json!({})),
+            "tokens.revoked",
+            &cli,
+        ),
+        ("delete_client", M::DELETE, format!("/admin/v1/clients/{cli}"), None, "client.deleted", &cli),
+        ("delete_user", M::DELETE, format!("/admin/v1/users/{usr}"), None, "user.deleted", &usr),
+        ("delete_resource", M::DELETE, "/admin/v1/resources/{created}".into(), None, "resource.deleted", ""),
+        ("delete_org", M::DELETE, format!("/admin/v1/orgs/{other}"), None, "org.deleted", &other),
+    ];
+
+    // The walk covers every mutating route of the document.
+    let spec = writ_admin::openapi();
+    let mut mutating: Vec<&str> = Vec::new();
+    for item in spec["paths"].as_object().unwrap().values() {
+        for (method, operation) in item.as_object().unwrap() {
+            if ["post", "patch", "put", "delete"].contains(&method.as_str()) {
+                mutating.push(operation["operationId"].as_str().unwrap());
+            }
+        }
+    }
+    let mut walked: Vec<&str> = steps.iter().map(|s| s.0).collect();
+    mutating.sort_unstable();
+    walked.sort_unstable();
+    assert_eq!(walked, mutating, "a mutating admin route is missing from the audit walk");
+
+    let events = |action: &str| {
+        let path = format!("/admin/v1/audit-events?action={action}&limit=200");
+        let (app, op) = (&app, &op);
+        async move { app.get(&path, op).await.1["data"].as_array().unwrap().clone() }
+    };
+    let mut created_resource = String::new();
+    for (operation, method, path, body, action, target) in steps {
+        let path = path.replace("{created}", &created_resource);
+        let before = events(action).await.len();
+        let (status, answer) = app.call(method, &path, &op, body.as_ref()).await;
+        assert!((200..300).contains(&status), "{operation}: {status} {answer}");
+        if operation == "create_resource" {
+            created_resource = answer["id"].as_str().unwrap().to_owned();
+        }
+        let after = events(action).await;
+        assert_eq!(after.len(), before + 1, "{operation} wrote no `{action}` event (or several)");
+        let event = after.last().unwrap();
+        assert_eq!(event["actor"]["id"], app.operator_id.as_str(), "{operation}");
+        let expected_target = match target {
+            "" => answer["id"]
+                .as_str()
+                .or(answer["client_id"].as_str())
+                .or(answer["kid"].as_str())
+                .unwrap_or(&created_resource)
+                .to_owned(),
+            t => t.to_owned(),
+        };
+        assert_eq!(event["target_id"], expected_target.as_str(), "{operation}: {event}");
+    }
 }
