@@ -59,15 +59,20 @@ pub(crate) async fn idempotency(
             )
         })?
         .to_owned();
-    // Keys belong to the caller; a caller we cannot name goes on to be refused as usual.
-    let Ok(claims) = writ_http::auth::verify_bearer(req.request(), writ_core::ADMIN_AUDIENCE) else {
-        return Ok(next.call(req).await?.map_into_boxed_body());
-    };
-    let owner = claims.client_id;
+    // Keys belong to the caller; a caller we cannot name (a bad or revoked token) goes on to be
+    // refused as usual, and never sees a stored answer.
     let ctx = req
         .app_data::<web::Data<Context>>()
         .cloned()
         .ok_or_else(|| ApiError::internal(&std::io::Error::other("Context is not registered")))?;
+    let caller = match writ_http::auth::verify_bearer(req.request(), writ_core::ADMIN_AUDIENCE) {
+        Ok(claims) => writ_http::auth::not_revoked(&ctx, &claims).await.map(|()| claims),
+        Err(e) => Err(e),
+    };
+    let Ok(claims) = caller else {
+        return Ok(next.call(req).await?.map_into_boxed_body());
+    };
+    let owner = claims.client_id;
 
     let body = req.extract::<web::Bytes>().await?;
     if body.len() > MAX_BODY {

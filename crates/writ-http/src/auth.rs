@@ -109,7 +109,7 @@ impl<S: RequiredScope + 'static> FromRequest for Authorized<S> {
 
 /// Writ honours its own revocations: a revoked token is refused like an invalid one. When the
 /// revocation state cannot be reached the admin API fails closed (503).
-async fn not_revoked(ctx: &Context, c: &AccessClaims) -> Result<(), ApiError> {
+pub async fn not_revoked(ctx: &Context, c: &AccessClaims) -> Result<(), ApiError> {
     let facts = writ_guard_store::TokenFacts {
         jti: &c.jti,
         client_id: &c.client_id,

@@ -220,6 +220,10 @@ impl Api {
         Err(Failure(message))
     }
 
+    async fn set_status(&self, path: &str, status: &str) -> Result<Value, Failure> {
+        self.call(Method::PATCH, path, Some(json!({ "status": status }))).await
+    }
+
     /// Every item of a list, following the cursor.
     async fn list(&self, path: &str) -> Result<Value, Failure> {
         let sep = if path.contains('?') { '&' } else { '?' };
@@ -267,11 +271,6 @@ enum Shown {
 
 pub async fn orgs(remote: &Remote, data_dir: &Path, cmd: OrgsCommand) -> Result<(), Failure> {
     let api = Api::connect(remote, data_dir).await?;
-    let status = |id: &str, status: &str| {
-        let (path, body) = (format!("/orgs/{id}"), json!({ "status": status }));
-        let api = &api;
-        async move { api.call(Method::PATCH, &path, Some(body)).await }
-    };
     let shown = match cmd {
         OrgsCommand::List => Shown::Rows(api.list("/orgs").await?, ORG_COLUMNS),
         OrgsCommand::Get { org_id } => {
@@ -281,8 +280,12 @@ pub async fn orgs(remote: &Remote, data_dir: &Path, cmd: OrgsCommand) -> Result<
             let body = json!({ "name": name, "slug": slug, "entitlements": entitlements });
             Shown::Object(api.call(Method::POST, "/orgs", Some(body)).await?)
         }
-        OrgsCommand::Suspend { org_id } => Shown::Object(status(&org_id, "suspended").await?),
-        OrgsCommand::Activate { org_id } => Shown::Object(status(&org_id, "active").await?),
+        OrgsCommand::Suspend { org_id } => {
+            Shown::Object(api.set_status(&format!("/orgs/{org_id}"), "suspended").await?)
+        }
+        OrgsCommand::Activate { org_id } => {
+            Shown::Object(api.set_status(&format!("/orgs/{org_id}"), "active").await?)
+        }
         OrgsCommand::Delete { org_id } => {
             api.call(Method::DELETE, &format!("/orgs/{org_id}"), None).await?;
             Shown::Nothing(format!("deleted org {org_id}"))
@@ -294,11 +297,6 @@ pub async fn orgs(remote: &Remote, data_dir: &Path, cmd: OrgsCommand) -> Result<
 
 pub async fn clients(remote: &Remote, data_dir: &Path, cmd: ClientsCommand) -> Result<(), Failure> {
     let api = Api::connect(remote, data_dir).await?;
-    let status = |id: &str, status: &str| {
-        let (path, body) = (format!("/clients/{id}"), json!({ "status": status }));
-        let api = &api;
-        async move { api.call(Method::PATCH, &path, Some(body)).await }
-    };
     let shown = match cmd {
         ClientsCommand::List { org_id } => {
             let path = org_id.map_or_else(|| "/clients".to_owned(), |org| format!("/clients?org_id={org}"));
@@ -322,8 +320,12 @@ pub async fn clients(remote: &Remote, data_dir: &Path, cmd: ClientsCommand) -> R
             eprintln!("note: store client_secret now; Writ keeps only a hash and cannot show it again");
             Shown::Object(created)
         }
-        ClientsCommand::Disable { client_id } => Shown::Object(status(&client_id, "disabled").await?),
-        ClientsCommand::Enable { client_id } => Shown::Object(status(&client_id, "active").await?),
+        ClientsCommand::Disable { client_id } => {
+            Shown::Object(api.set_status(&format!("/clients/{client_id}"), "disabled").await?)
+        }
+        ClientsCommand::Enable { client_id } => {
+            Shown::Object(api.set_status(&format!("/clients/{client_id}"), "active").await?)
+        }
         ClientsCommand::Delete { client_id } => {
             api.call(Method::DELETE, &format!("/clients/{client_id}"), None).await?;
             Shown::Nothing(format!("deleted client {client_id}"))

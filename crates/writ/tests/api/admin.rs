@@ -431,8 +431,22 @@ async fn idempotency_keys_make_retries_safe(app: TestApp) {
     let res = post(&"k".repeat(256), &op, body.clone()).await.unwrap();
     assert_eq!(res.status(), 400);
     assert_eq!(res.json::<Value>().await.unwrap()["code"], "invalid_idempotency_key");
-    assert_eq!(post("key-3", "not-a-token", body).await.unwrap().status(), 401);
+    assert_eq!(post("key-3", "not-a-token", body.clone()).await.unwrap().status(), 401);
     assert_eq!(clients().await.unwrap(), before + 1);
+
+    // A revoked token never gets a stored answer back, even with the right key and body.
+    let leaked = app.operator_token().await;
+    assert_eq!(post("key-4", &leaked, body.clone()).await.unwrap().status(), 201);
+    let payload = leaked.split('.').nth(1).unwrap();
+    let claims: Value = serde_json::from_slice(
+        &base64::Engine::decode(&base64::engine::general_purpose::URL_SAFE_NO_PAD, payload).unwrap(),
+    )
+    .unwrap();
+    let (status, _) = app.post("/admin/v1/revocations", &op, &json!({"jti": claims["jti"]})).await;
+    assert_eq!(status, 201);
+    let res = post("key-4", &leaked, body).await.unwrap();
+    assert_eq!(res.status(), 401);
+    assert!(res.headers().get("idempotent-replayed").is_none());
 }
 
 /// One call of the audit walk: operation, method, path, body, the action it audits, its target.
