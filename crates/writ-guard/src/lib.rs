@@ -118,7 +118,6 @@ pub struct FeedPage {
     params(FeedQuery),
     responses(
         (status = 200, description = "A page of the feed", body = FeedPage),
-        (status = 401, description = "Missing or invalid token", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "Missing scope, or an org-bound token", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "`limit` or `wait` out of range", body = Problem, content_type = "application/problem+json"),
         (status = 503, description = "The revocation state is unreachable", body = Problem, content_type = "application/problem+json"),
@@ -175,7 +174,6 @@ pub struct TokenRevocation {
     params(("jti" = String, Path, description = "The token's `jti`")),
     responses(
         (status = 200, description = "Whether it was revoked", body = TokenRevocation),
-        (status = 401, description = "Missing or invalid token", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "Missing scope, or an org-bound token", body = Problem, content_type = "application/problem+json"),
         (status = 503, description = "The revocation state is unreachable", body = Problem, content_type = "application/problem+json"),
     ),
@@ -237,8 +235,6 @@ pub struct RateDecision {
     request_body = RateCheck,
     responses(
         (status = 200, description = "The decision", body = RateDecision),
-        (status = 401, description = "Missing or invalid token", body = Problem, content_type = "application/problem+json"),
-        (status = 403, description = "Missing scope", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "A value out of range (`field` names it)", body = Problem, content_type = "application/problem+json"),
     ),
     security(("bearer" = ["guard:ratelimit:check"]))

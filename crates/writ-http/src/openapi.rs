@@ -83,6 +83,7 @@ pub fn document(register: Register, title: &str, description: &str) -> Value {
         ),
     );
     let mut doc = serde_json::to_value(&api).unwrap_or_default();
+    add_bearer_refusals(&mut doc);
     add_examples(&mut doc);
     optional_parameters_are_not_null(&mut doc);
     doc
@@ -119,6 +120,37 @@ fn operations(doc: &Value) -> Vec<(&str, &str, &Value)> {
         }
     }
     out
+}
+
+/// Every bearer route can answer `401` (no token, or a bad, expired or revoked one) and `403` (a
+/// token without the route's scope) in the same way, so the document says so for each of them
+/// here; a route with more to say about a `403` declares its own.
+fn add_bearer_refusals(doc: &mut Value) {
+    let problem = |status: u16, title: &str, code: &str, detail: &str| {
+        json!({
+            "schema": {"$ref": "#/components/schemas/Problem"},
+            "example": {"type": "about:blank", "title": title, "status": status, "detail": detail, "code": code}
+        })
+    };
+    for item in doc["paths"].as_object_mut().into_iter().flat_map(|p| p.values_mut()) {
+        for op in item.as_object_mut().into_iter().flat_map(|i| i.values_mut()) {
+            let scope = op["security"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .find_map(|r| r.get("bearer")?.as_array()?.first()?.as_str().map(str::to_owned));
+            let Some(scope) = scope else { continue };
+            let Some(responses) = op.get_mut("responses").and_then(Value::as_object_mut) else { continue };
+            responses.entry("401").or_insert_with(|| json!({
+                "description": "No bearer token, or one that is malformed, expired, revoked or for another audience",
+                "content": {"application/problem+json": problem(401, "Unauthorized", "unauthorized", "the token was revoked")}
+            }));
+            responses.entry("403").or_insert_with(|| json!({
+                "description": "The token lacks the scope this operation requires",
+                "content": {"application/problem+json": problem(403, "Forbidden", "insufficient_scope", &format!("this call requires the scope {scope}"))}
+            }));
+        }
+    }
 }
 
 /// Gives every request and response body without an example the one its schema implies.
@@ -263,6 +295,24 @@ mod tests {
             Some(json!({"data": [{"id": "x_1", "note": null}], "next_cursor": null}))
         );
         assert_eq!(example_of(&json!({"$ref": "#/components/schemas/Bare"}), &components, 0), None);
+    }
+
+    #[test]
+    fn bearer_routes_get_their_refusals_unless_they_say_more() {
+        let mut doc = json!({"paths": {"/x": {
+            "get": {"security": [{"bearer": ["x:read"]}], "responses": {"200": {}}},
+            "post": {"security": [{"bearer": ["x:write"]}], "responses": {"403": {"description": "own"}}},
+            "put": {"security": [{}], "responses": {"200": {}}}
+        }}});
+        add_bearer_refusals(&mut doc);
+        let x = &doc["paths"]["/x"];
+        let example = |m: &str, code: &str| {
+            x[m]["responses"][code]["content"]["application/problem+json"]["example"].clone()
+        };
+        assert_eq!(example("get", "401")["code"], "unauthorized");
+        assert_eq!(example("get", "403")["detail"], "this call requires the scope x:read");
+        assert_eq!(x["post"]["responses"]["403"]["description"], "own");
+        assert!(x["put"]["responses"].get("401").is_none(), "public routes are left alone");
     }
 
     #[test]

@@ -18,8 +18,6 @@ use crate::dto::{AuditEventDto, AuditQuery, ListResponse, Problem, instant, org_
     params(AuditQuery),
     responses(
         (status = 200, description = "A page of events", body = ListResponse<AuditEventDto>),
-        (status = 401, description = "Missing or invalid token", body = Problem, content_type = "application/problem+json"),
-        (status = 403, description = "Missing scope", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "Invalid filter", body = Problem, content_type = "application/problem+json"),
     ),
     security(("bearer" = ["admin:audit:read"]))

@@ -28,7 +28,6 @@ use crate::etag::{if_match, tagged};
     request_body = CreateClient,
     responses(
         (status = 201, description = "The new client and its secret (shown once)", body = CreatedClient),
-        (status = 401, description = "Missing or invalid token", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "Missing scope, or a service client asked for by a tenant", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "Invalid field, unknown org or user, or grants beyond entitlements", body = Problem, content_type = "application/problem+json"),
     ),
@@ -164,8 +163,6 @@ pub async fn create_client(
     params(ListQuery),
     responses(
         (status = 200, description = "A page of clients", body = ListResponse<ClientDto>),
-        (status = 401, description = "Missing or invalid token", body = Problem, content_type = "application/problem+json"),
-        (status = 403, description = "Missing scope", body = Problem, content_type = "application/problem+json"),
     ),
     security(("bearer" = ["admin:clients:read"]))
 )]
@@ -192,8 +189,6 @@ pub async fn list_clients(
     params(("client_id" = String, Path, description = "The client id (`cli_…`)")),
     responses(
         (status = 200, description = "The client", body = ClientDto, headers(("ETag" = String, description = "The version of the client"))),
-        (status = 401, description = "Missing or invalid token", body = Problem, content_type = "application/problem+json"),
-        (status = 403, description = "Missing scope", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such client, or not visible to the caller", body = Problem, content_type = "application/problem+json"),
     ),
     security(("bearer" = ["admin:clients:read"]))
@@ -224,8 +219,6 @@ pub async fn get_client(
     request_body = UpdateClient,
     responses(
         (status = 200, description = "The updated client", body = ClientDto, headers(("ETag" = String, description = "The new version"))),
-        (status = 401, description = "Missing or invalid token", body = Problem, content_type = "application/problem+json"),
-        (status = 403, description = "Missing scope", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such client, or not visible to the caller", body = Problem, content_type = "application/problem+json"),
         (status = 412, description = "The client changed since the `If-Match` version", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "Invalid field, or grants beyond entitlements", body = Problem, content_type = "application/problem+json"),
@@ -316,8 +309,6 @@ pub async fn update_client(
     params(("client_id" = String, Path, description = "The client id (`cli_…`)")),
     responses(
         (status = 204, description = "Deleted"),
-        (status = 401, description = "Missing or invalid token", body = Problem, content_type = "application/problem+json"),
-        (status = 403, description = "Missing scope", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such client, or not visible to the caller", body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "The operator's own client cannot be deleted", body = Problem, content_type = "application/problem+json"),
         (status = 503, description = "The revocation state is unreachable; nothing was deleted", body = Problem, content_type = "application/problem+json"),

@@ -24,7 +24,6 @@ fn key_error(e: InitError) -> ApiError {
     tag = "keys",
     responses(
         (status = 200, description = "Every key, oldest first (one page: there are few)", body = ListResponse<KeyDto>),
-        (status = 401, description = "Missing or invalid token", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "Missing scope, or not the operator", body = Problem, content_type = "application/problem+json"),
     ),
     security(("bearer" = ["admin:keys:read"]))
@@ -49,7 +48,6 @@ pub async fn list_keys(
     request_body(content = RotateKey, description = "Optional algorithm and urgency; the body may be omitted"),
     responses(
         (status = 201, description = "The new key", body = KeyDto),
-        (status = 401, description = "Missing or invalid token", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "Missing scope, or not the operator", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "Unknown algorithm", body = Problem, content_type = "application/problem+json"),
     ),
@@ -81,7 +79,6 @@ pub async fn rotate_key(
     params(("kid" = String, Path, description = "The key id (`key_…`)")),
     responses(
         (status = 200, description = "The revoked key", body = KeyDto),
-        (status = 401, description = "Missing or invalid token", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "Missing scope, or not the operator", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such key", body = Problem, content_type = "application/problem+json"),
     ),

@@ -23,7 +23,6 @@ use crate::etag::{if_match, tagged};
     request_body = CreateOrg,
     responses(
         (status = 201, description = "The new org", body = OrgDto),
-        (status = 401, description = "Missing or invalid token", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "Missing scope, or not the operator", body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "The slug is taken", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "Invalid field, unknown resource or scope", body = Problem, content_type = "application/problem+json"),
@@ -77,8 +76,6 @@ pub async fn create_org(
     params(PageQuery),
     responses(
         (status = 200, description = "A page of orgs", body = ListResponse<OrgDto>),
-        (status = 401, description = "Missing or invalid token", body = Problem, content_type = "application/problem+json"),
-        (status = 403, description = "Missing scope", body = Problem, content_type = "application/problem+json"),
     ),
     security(("bearer" = ["admin:orgs:read"]))
 )]
@@ -104,8 +101,6 @@ pub async fn list_orgs(
     params(("org_id" = String, Path, description = "The org id (`org_…`)")),
     responses(
         (status = 200, description = "The org", body = OrgDto, headers(("ETag" = String, description = "The version of the org"))),
-        (status = 401, description = "Missing or invalid token", body = Problem, content_type = "application/problem+json"),
-        (status = 403, description = "Missing scope", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such org, or not visible to the caller", body = Problem, content_type = "application/problem+json"),
     ),
     security(("bearer" = ["admin:orgs:read"]))
@@ -137,7 +132,6 @@ pub async fn get_org(
     request_body = UpdateOrg,
     responses(
         (status = 200, description = "The updated org", body = OrgDto, headers(("ETag" = String, description = "The new version"))),
-        (status = 401, description = "Missing or invalid token", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "Missing scope, or an operator-only field", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such org, or not visible to the caller", body = Problem, content_type = "application/problem+json"),
         (status = 412, description = "The org changed since the `If-Match` version", body = Problem, content_type = "application/problem+json"),
@@ -219,7 +213,6 @@ pub async fn update_org(
     params(("org_id" = String, Path, description = "The org id (`org_…`)")),
     responses(
         (status = 204, description = "Deleted"),
-        (status = 401, description = "Missing or invalid token", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "Missing scope, or not the operator", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such org, or not visible to the caller", body = Problem, content_type = "application/problem+json"),
         (status = 503, description = "The revocation state is unreachable; nothing was deleted", body = Problem, content_type = "application/problem+json"),

@@ -44,7 +44,6 @@ fn signing_alg(alg: &str) -> Result<SigningAlg, ApiError> {
     request_body = CreateResource,
     responses(
         (status = 201, description = "The new resource", body = ResourceDto),
-        (status = 401, description = "Missing or invalid token", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "Missing scope, or not the operator", body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "The identifier is taken", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "Invalid field", body = Problem, content_type = "application/problem+json"),
@@ -112,8 +111,6 @@ pub async fn create_resource(
     params(PageQuery),
     responses(
         (status = 200, description = "A page of resources", body = ListResponse<ResourceDto>),
-        (status = 401, description = "Missing or invalid token", body = Problem, content_type = "application/problem+json"),
-        (status = 403, description = "Missing scope", body = Problem, content_type = "application/problem+json"),
     ),
     security(("bearer" = ["admin:resources:read"]))
 )]
@@ -138,8 +135,6 @@ pub async fn list_resources(
     params(("resource_id" = String, Path, description = "The resource id (`res_…`)")),
     responses(
         (status = 200, description = "The resource", body = ResourceDto, headers(("ETag" = String, description = "The version of the resource"))),
-        (status = 401, description = "Missing or invalid token", body = Problem, content_type = "application/problem+json"),
-        (status = 403, description = "Missing scope", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such resource", body = Problem, content_type = "application/problem+json"),
     ),
     security(("bearer" = ["admin:resources:read"]))
@@ -170,7 +165,6 @@ pub async fn get_resource(
     request_body = UpdateResource,
     responses(
         (status = 200, description = "The updated resource", body = ResourceDto, headers(("ETag" = String, description = "The new version"))),
-        (status = 401, description = "Missing or invalid token", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "Missing scope, not the operator, or a built-in resource", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such resource", body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "A removed scope is still granted", body = Problem, content_type = "application/problem+json"),
@@ -239,7 +233,6 @@ pub async fn update_resource(
     params(("resource_id" = String, Path, description = "The resource id (`res_…`)")),
     responses(
         (status = 204, description = "Deleted"),
-        (status = 401, description = "Missing or invalid token", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "Missing scope, not the operator, or a built-in resource", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such resource", body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "Still granted to an org, user or client", body = Problem, content_type = "application/problem+json"),

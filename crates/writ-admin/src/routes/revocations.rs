@@ -47,8 +47,6 @@ async fn record(
     request_body = CreateRevocation,
     responses(
         (status = 201, description = "The revocation took effect", body = RevocationDto),
-        (status = 401, description = "Missing or invalid token", body = Problem, content_type = "application/problem+json"),
-        (status = 403, description = "Missing scope", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such token, client or org visible to the caller", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "Not exactly one of jti, client_id, org_id", body = Problem, content_type = "application/problem+json"),
         (status = 503, description = "The revocation state is unreachable", body = Problem, content_type = "application/problem+json"),
@@ -110,8 +108,6 @@ pub async fn create_revocation(
     request_body(content = RevokeClientTokens, description = "Optional secret; the body may be omitted"),
     responses(
         (status = 201, description = "The revocation took effect", body = RevocationDto),
-        (status = 401, description = "Missing or invalid token", body = Problem, content_type = "application/problem+json"),
-        (status = 403, description = "Missing scope", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such client or secret visible to the caller", body = Problem, content_type = "application/problem+json"),
         (status = 503, description = "The revocation state is unreachable", body = Problem, content_type = "application/problem+json"),
     ),

@@ -22,8 +22,6 @@ use crate::dto::{CreateSecret, CreatedSecret, ListResponse, Problem, SecretDto, 
     request_body(content = CreateSecret, description = "Optional expiry; the body may be omitted"),
     responses(
         (status = 201, description = "The new secret (value shown once)", body = CreatedSecret),
-        (status = 401, description = "Missing or invalid token", body = Problem, content_type = "application/problem+json"),
-        (status = 403, description = "Missing scope", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such client, or not visible to the caller", body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "The client already has 5 usable secrets (`too_many_secrets`)", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "Invalid expiry", body = Problem, content_type = "application/problem+json"),
@@ -79,8 +77,6 @@ pub async fn create_secret(
     params(("client_id" = String, Path, description = "The client id (`cli_…`)")),
     responses(
         (status = 200, description = "The client's secrets, oldest first (one page: at most 5)", body = ListResponse<SecretDto>),
-        (status = 401, description = "Missing or invalid token", body = Problem, content_type = "application/problem+json"),
-        (status = 403, description = "Missing scope", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such client, or not visible to the caller", body = Problem, content_type = "application/problem+json"),
     ),
     security(("bearer" = ["admin:clients:read"]))
@@ -107,8 +103,6 @@ pub async fn list_secrets(
     ),
     responses(
         (status = 204, description = "Deleted"),
-        (status = 401, description = "Missing or invalid token", body = Problem, content_type = "application/problem+json"),
-        (status = 403, description = "Missing scope", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such client or secret", body = Problem, content_type = "application/problem+json"),
     ),
     security(("bearer" = ["admin:clients:write"]))

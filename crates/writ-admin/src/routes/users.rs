@@ -33,8 +33,6 @@ fn taken(e: StoreError) -> ApiError {
     request_body = CreateUser,
     responses(
         (status = 201, description = "The new user", body = UserDto),
-        (status = 401, description = "Missing or invalid token", body = Problem, content_type = "application/problem+json"),
-        (status = 403, description = "Missing scope", body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "The org already has a user with this email", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "Invalid field, unknown org, or grants beyond entitlements", body = Problem, content_type = "application/problem+json"),
     ),
@@ -93,8 +91,6 @@ pub async fn create_user(
     params(ListQuery),
     responses(
         (status = 200, description = "A page of users", body = ListResponse<UserDto>),
-        (status = 401, description = "Missing or invalid token", body = Problem, content_type = "application/problem+json"),
-        (status = 403, description = "Missing scope", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "Invalid query parameter", body = Problem, content_type = "application/problem+json"),
     ),
     security(("bearer" = ["admin:users:read"]))
@@ -121,8 +117,6 @@ pub async fn list_users(
     params(("user_id" = String, Path, description = "The user id (`usr_…`)")),
     responses(
         (status = 200, description = "The user", body = UserDto, headers(("ETag" = String, description = "The version of the user"))),
-        (status = 401, description = "Missing or invalid token", body = Problem, content_type = "application/problem+json"),
-        (status = 403, description = "Missing scope", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such user, or not visible to the caller", body = Problem, content_type = "application/problem+json"),
     ),
     security(("bearer" = ["admin:users:read"]))
@@ -153,8 +147,6 @@ pub async fn get_user(
     request_body = UpdateUser,
     responses(
         (status = 200, description = "The updated user", body = UserDto, headers(("ETag" = String, description = "The new version"))),
-        (status = 401, description = "Missing or invalid token", body = Problem, content_type = "application/problem+json"),
-        (status = 403, description = "Missing scope", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such user, or not visible to the caller", body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "The org already has a user with this email", body = Problem, content_type = "application/problem+json"),
         (status = 412, description = "The user changed since the `If-Match` version", body = Problem, content_type = "application/problem+json"),
@@ -215,8 +207,6 @@ pub async fn update_user(
     params(("user_id" = String, Path, description = "The user id (`usr_…`)")),
     responses(
         (status = 204, description = "Deleted"),
-        (status = 401, description = "Missing or invalid token", body = Problem, content_type = "application/problem+json"),
-        (status = 403, description = "Missing scope", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such user, or not visible to the caller", body = Problem, content_type = "application/problem+json"),
         (status = 503, description = "The revocation state is unreachable; nothing was deleted", body = Problem, content_type = "application/problem+json"),
     ),
