@@ -65,6 +65,149 @@ struct Verifier {
     verifier: Box<dyn JwsVerifier>,
 }
 
+/// Public keys by kid, each parsed once into a verifier, and the access-token checks that use
+/// them. The issuer's [`KeyRing`] holds one; so does a resource server's JWKS cache.
+#[derive(Default)]
+pub struct PublicKeys {
+    verifiers: HashMap<String, Verifier>,
+}
+
+impl std::fmt::Debug for PublicKeys {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("PublicKeys").field("kids", &self.verifiers.keys().collect::<Vec<_>>()).finish()
+    }
+}
+
+/// The algorithm a public JWK is for: its `alg` if it names one, else what its key type implies.
+/// Symmetric (`oct`) keys have none: a public key set never verifies an HMAC.
+fn jwk_alg(jwk: &Jwk) -> Option<SigningAlg> {
+    match (jwk.algorithm(), jwk.key_type(), jwk.curve()) {
+        (Some(alg), _, _) => SigningAlg::parse(alg).ok(),
+        (None, "EC", Some("P-256")) => Some(SigningAlg::ES256),
+        (None, "RSA", _) => Some(SigningAlg::RS256),
+        (None, "OKP", Some("Ed25519")) => Some(SigningAlg::EdDSA),
+        _ => None,
+    }
+}
+
+impl PublicKeys {
+    /// The keys of a JWKS document (`{"keys": [...]}`) whose algorithm is in `allowed`. Keys of other
+    /// algorithms, symmetric keys, keys without a kid, and keys meant for encryption are left out;
+    /// the second value counts them.
+    pub fn from_jwks(jwks: &serde_json::Value, allowed: &[SigningAlg]) -> Result<(Self, usize), TokenError> {
+        let list =
+            jwks["keys"].as_array().ok_or_else(|| TokenError::Crypto("a JWKS has a `keys` array".into()))?;
+        let mut keys = Self::default();
+        let mut skipped = 0;
+        for value in list {
+            let Some(map) = value.as_object() else {
+                skipped += 1;
+                continue;
+            };
+            let Ok(jwk) = Jwk::from_map(map.clone()) else {
+                skipped += 1;
+                continue;
+            };
+            let usable = jwk.key_use().is_none_or(|u| u == "sig");
+            match (jwk.key_id(), jwk_alg(&jwk)) {
+                (Some(kid), Some(alg)) if usable && allowed.contains(&alg) => {
+                    keys.insert(kid.to_owned(), alg, &jwk)?;
+                }
+                _ => skipped += 1,
+            }
+        }
+        Ok((keys, skipped))
+    }
+
+    fn insert(&mut self, kid: String, alg: SigningAlg, jwk: &Jwk) -> Result<(), TokenError> {
+        let verifier: Box<dyn JwsVerifier> = match alg {
+            SigningAlg::ES256 => Box::new(ES256.verifier_from_jwk(jwk)?),
+            SigningAlg::RS256 => Box::new(RS256.verifier_from_jwk(jwk)?),
+            SigningAlg::EdDSA => Box::new(EdDSA.verifier_from_jwk(jwk)?),
+        };
+        self.verifiers.insert(kid, Verifier { alg, verifier });
+        Ok(())
+    }
+
+    pub fn contains(&self, kid: &str) -> bool {
+        self.verifiers.contains_key(kid)
+    }
+
+    /// The kids, sorted.
+    pub fn kids(&self) -> Vec<&str> {
+        let mut kids: Vec<&str> = self.verifiers.keys().map(String::as_str).collect();
+        kids.sort_unstable();
+        kids
+    }
+
+    pub fn len(&self) -> usize {
+        self.verifiers.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.verifiers.is_empty()
+    }
+
+    /// Verifies a token signed by one of these keys and checks `typ`, `exp`, `nbf` (with
+    /// [`LEEWAY_SECONDS`]) and `iss`; the audience and scopes are the caller's business.
+    pub fn verify_any_audience(
+        &self,
+        token: &str,
+        issuer: &str,
+        now: i64,
+    ) -> Result<AccessClaims, TokenError> {
+        let mut parts = token.split('.');
+        let (Some(h), Some(p), Some(sig), None) = (parts.next(), parts.next(), parts.next(), parts.next())
+        else {
+            return Err(TokenError::Malformed);
+        };
+        #[derive(Deserialize)]
+        struct Header {
+            alg: String,
+            typ: Option<String>,
+            kid: Option<String>,
+        }
+        let header: Header = serde_json::from_slice(&B64.decode(h).map_err(|_| TokenError::Malformed)?)
+            .map_err(|_| TokenError::Malformed)?;
+        let kid = header.kid.ok_or(TokenError::BadHeader("no kid"))?;
+        let v = self.verifiers.get(&kid).ok_or(TokenError::UnknownKey)?;
+        // The key decides the algorithm; the header must agree, so no token picks its own.
+        if header.alg != v.alg.as_str() {
+            return Err(TokenError::BadHeader("algorithm does not match the key"));
+        }
+        if !header.typ.is_some_and(|t| {
+            t.eq_ignore_ascii_case(TOKEN_TYPE) || t.eq_ignore_ascii_case("application/at+jwt")
+        }) {
+            return Err(TokenError::BadHeader("typ is not at+jwt"));
+        }
+        let signature = B64.decode(sig).map_err(|_| TokenError::Malformed)?;
+        let signed_len = h.len() + 1 + p.len();
+        v.verifier
+            .verify(&token.as_bytes()[..signed_len], &signature)
+            .map_err(|_| TokenError::BadSignature)?;
+        let claims: AccessClaims = serde_json::from_slice(&B64.decode(p).map_err(|_| TokenError::Malformed)?)
+            .map_err(|_| TokenError::Malformed)?;
+        if claims.exp <= now - LEEWAY_SECONDS {
+            return Err(TokenError::Expired);
+        }
+        if claims.nbf > now + LEEWAY_SECONDS {
+            return Err(TokenError::NotYetValid);
+        }
+        if claims.iss != issuer {
+            return Err(TokenError::WrongIssuer);
+        }
+        Ok(claims)
+    }
+
+    /// The `kid` a token's header names, without verifying anything (to decide whether the keys
+    /// must be fetched again).
+    pub fn kid_of(token: &str) -> Option<String> {
+        let header = token.split('.').next()?;
+        let header: serde_json::Value = serde_json::from_slice(&B64.decode(header).ok()?).ok()?;
+        header["kid"].as_str().map(str::to_owned)
+    }
+}
+
 /// The keys of a deployment, ready to use. Cheap to clone; replaced whole when keys change.
 #[derive(Clone)]
 pub struct KeyRing {
@@ -74,7 +217,7 @@ pub struct KeyRing {
 struct Inner {
     /// The signing key of each algorithm that has an active key.
     signers: HashMap<SigningAlg, Signer>,
-    verifiers: HashMap<String, Verifier>,
+    keys: PublicKeys,
     jwks: Vec<u8>,
 }
 
@@ -82,7 +225,7 @@ impl std::fmt::Debug for KeyRing {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("KeyRing")
             .field("active", &self.inner.signers.values().map(|s| s.kid.as_str()).collect::<Vec<_>>())
-            .field("published", &self.inner.verifiers.keys().collect::<Vec<_>>())
+            .field("published", &self.inner.keys.verifiers.keys().collect::<Vec<_>>())
             .finish()
     }
 }
@@ -91,7 +234,7 @@ impl KeyRing {
     /// Builds the ring from stored keys: the newest active key of each algorithm signs; every published key
     /// (pending, active, retired) verifies and appears in the JWKS.
     pub fn load(keys: &[SigningKey], kek: &Kek) -> Result<Self, TokenError> {
-        let mut verifiers = HashMap::new();
+        let mut keys_by_kid = PublicKeys::default();
         let mut published = Vec::new();
         for key in keys.iter().filter(|k| k.state.is_published()) {
             let jwk = Jwk::from_map(match &key.public_jwk {
@@ -100,12 +243,7 @@ impl KeyRing {
                     return Err(TokenError::Crypto(format!("public key of {} is not a JWK", key.kid)));
                 }
             })?;
-            let verifier: Box<dyn JwsVerifier> = match key.alg {
-                SigningAlg::ES256 => Box::new(ES256.verifier_from_jwk(&jwk)?),
-                SigningAlg::RS256 => Box::new(RS256.verifier_from_jwk(&jwk)?),
-                SigningAlg::EdDSA => Box::new(EdDSA.verifier_from_jwk(&jwk)?),
-            };
-            verifiers.insert(key.kid.to_string(), Verifier { alg: key.alg, verifier });
+            keys_by_kid.insert(key.kid.to_string(), key.alg, &jwk)?;
             published.push(key.public_jwk.clone());
         }
         let mut newest: HashMap<SigningAlg, &SigningKey> = HashMap::new();
@@ -121,7 +259,7 @@ impl KeyRing {
             .collect::<Result<_, TokenError>>()?;
         let jwks = serde_json::to_vec(&serde_json::json!({ "keys": published }))
             .map_err(|e| TokenError::Crypto(e.to_string()))?;
-        Ok(Self { inner: Arc::new(Inner { signers, verifiers, jwks }) })
+        Ok(Self { inner: Arc::new(Inner { signers, keys: keys_by_kid, jwks }) })
     }
 
     fn signer(key: &SigningKey, kek: &Kek) -> Result<Signer, TokenError> {
@@ -184,47 +322,7 @@ impl KeyRing {
         issuer: &str,
         now: i64,
     ) -> Result<AccessClaims, TokenError> {
-        let mut parts = token.split('.');
-        let (Some(h), Some(p), Some(sig), None) = (parts.next(), parts.next(), parts.next(), parts.next())
-        else {
-            return Err(TokenError::Malformed);
-        };
-        #[derive(Deserialize)]
-        struct Header {
-            alg: String,
-            typ: Option<String>,
-            kid: Option<String>,
-        }
-        let header: Header = serde_json::from_slice(&B64.decode(h).map_err(|_| TokenError::Malformed)?)
-            .map_err(|_| TokenError::Malformed)?;
-        let kid = header.kid.ok_or(TokenError::BadHeader("no kid"))?;
-        let v = self.inner.verifiers.get(&kid).ok_or(TokenError::UnknownKey)?;
-        // The key decides the algorithm; the header must agree, so no token picks its own.
-        if header.alg != v.alg.as_str() {
-            return Err(TokenError::BadHeader("algorithm does not match the key"));
-        }
-        if !header.typ.is_some_and(|t| {
-            t.eq_ignore_ascii_case(TOKEN_TYPE) || t.eq_ignore_ascii_case("application/at+jwt")
-        }) {
-            return Err(TokenError::BadHeader("typ is not at+jwt"));
-        }
-        let signature = B64.decode(sig).map_err(|_| TokenError::Malformed)?;
-        let signed_len = h.len() + 1 + p.len();
-        v.verifier
-            .verify(&token.as_bytes()[..signed_len], &signature)
-            .map_err(|_| TokenError::BadSignature)?;
-        let claims: AccessClaims = serde_json::from_slice(&B64.decode(p).map_err(|_| TokenError::Malformed)?)
-            .map_err(|_| TokenError::Malformed)?;
-        if claims.exp <= now - LEEWAY_SECONDS {
-            return Err(TokenError::Expired);
-        }
-        if claims.nbf > now + LEEWAY_SECONDS {
-            return Err(TokenError::NotYetValid);
-        }
-        if claims.iss != issuer {
-            return Err(TokenError::WrongIssuer);
-        }
-        Ok(claims)
+        self.inner.keys.verify_any_audience(token, issuer, now)
     }
 }
 
@@ -338,6 +436,42 @@ mod tests {
         let (token, kid) = ring.sign(SigningAlg::RS256, &claims(1_800_000_000)).unwrap();
         assert_eq!(kid, &rs.kid);
         assert!(ring.verify(&token, "https://writ.example.com", "urn:writ:admin", 1_800_000_000).is_ok());
+    }
+
+    #[test]
+    fn a_published_key_set_verifies_only_with_allowed_asymmetric_keys() {
+        let kek = Kek::new([3; 32]);
+        let es = generate_key(SigningAlg::ES256, KeyState::Active, &kek).unwrap();
+        let rs = generate_key(SigningAlg::RS256, KeyState::Active, &kek).unwrap();
+        let ring = KeyRing::load(&[es.clone(), rs.clone()], &kek).unwrap();
+        let mut jwks: serde_json::Value = serde_json::from_slice(ring.jwks_json()).unwrap();
+        // A symmetric key and an encryption key next to them are never used.
+        let keys = jwks["keys"].as_array_mut().unwrap();
+        keys.push(serde_json::json!({"kty": "oct", "kid": "hmac", "k": "c2VjcmV0", "alg": "HS256"}));
+        let mut enc = es.public_jwk.clone();
+        enc["kid"] = "enc".into();
+        enc["use"] = "enc".into();
+        keys.push(enc);
+        let now = 1_800_000_000;
+
+        let (only_es, skipped) = PublicKeys::from_jwks(&jwks, &[SigningAlg::ES256]).unwrap();
+        assert_eq!((only_es.len(), skipped), (1, 3), "RS256 not allowed, oct and enc never");
+        let (es_token, _) = ring.sign(SigningAlg::ES256, &claims(now)).unwrap();
+        let (rs_token, _) = ring.sign(SigningAlg::RS256, &claims(now)).unwrap();
+        assert_eq!(only_es.verify_any_audience(&es_token, "https://writ.example.com", now).unwrap().jti, "j");
+        assert!(matches!(
+            only_es.verify_any_audience(&rs_token, "https://writ.example.com", now),
+            Err(TokenError::UnknownKey)
+        ));
+        assert_eq!(PublicKeys::kid_of(&es_token).as_deref(), Some(es.kid.as_str()));
+
+        // An HMAC token naming the symmetric key, or the EC key, is refused either way.
+        let (both, _) = PublicKeys::from_jwks(&jwks, &[SigningAlg::ES256, SigningAlg::RS256]).unwrap();
+        for kid in ["hmac", es.kid.as_str()] {
+            let header = B64.encode(format!(r#"{{"alg":"HS256","typ":"at+jwt","kid":"{kid}"}}"#));
+            let forged = format!("{header}.{}.c2ln", es_token.split('.').nth(1).unwrap());
+            assert!(both.verify_any_audience(&forged, "https://writ.example.com", now).is_err(), "{kid}");
+        }
     }
 
     #[test]

@@ -1,0 +1,260 @@
+//! actix-web integration: extractors for verified claims, scopes required in a handler's
+//! signature, RFC 6750 refusals, and the RFC 9728 protected-resource metadata route.
+//!
+//! ```text
+//! writ_verify::scopes!(InvoicesRead => "invoices:read");
+//! async fn list(caller: Scoped<InvoicesRead>) -> impl Responder { … caller.client_id … }
+//! App::new().app_data(Protection::new(verifier).described_by(&metadata)).configure(metadata.routes())
+//! ```
+
+use std::future::Future;
+use std::marker::PhantomData;
+use std::pin::Pin;
+
+use actix_web::http::StatusCode;
+use actix_web::http::header::{AUTHORIZATION, CACHE_CONTROL, WWW_AUTHENTICATE};
+use actix_web::{FromRequest, HttpMessage, HttpRequest, HttpResponse, ResponseError, dev::Payload, web};
+use serde::Serialize;
+
+use crate::{Claims, Verifier, VerifyError};
+
+/// What an API registers as app data: its verifier, and where its RFC 9728 metadata is, for the
+/// `resource_metadata` of its challenges.
+#[derive(Clone, Debug)]
+pub struct Protection {
+    verifier: Verifier,
+    resource_metadata: Option<String>,
+}
+
+impl Protection {
+    pub fn new(verifier: Verifier) -> Self {
+        Self { verifier, resource_metadata: None }
+    }
+
+    /// Points every challenge at `resource`'s metadata document.
+    pub fn described_by(mut self, resource: &ProtectedResource) -> Self {
+        self.resource_metadata = Some(resource.metadata_url());
+        self
+    }
+
+    pub fn verifier(&self) -> &Verifier {
+        &self.verifier
+    }
+}
+
+/// A refused request: 401 or 403 with its `WWW-Authenticate` challenge and an RFC 6750 JSON body.
+#[derive(Debug)]
+pub struct Refusal {
+    pub error: VerifyError,
+    pub resource_metadata: Option<String>,
+}
+
+impl std::fmt::Display for Refusal {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.error.fmt(f)
+    }
+}
+
+impl ResponseError for Refusal {
+    fn status_code(&self) -> StatusCode {
+        StatusCode::from_u16(self.error.status()).unwrap_or(StatusCode::UNAUTHORIZED)
+    }
+
+    fn error_response(&self) -> HttpResponse {
+        let mut res = HttpResponse::build(self.status_code());
+        res.insert_header((WWW_AUTHENTICATE, self.error.www_authenticate(self.resource_metadata.as_deref())))
+            .insert_header((CACHE_CONTROL, "no-store"));
+        match self.error.code() {
+            Some(code) => {
+                res.json(serde_json::json!({ "error": code, "error_description": self.error.to_string() }))
+            }
+            None => res.finish(),
+        }
+    }
+}
+
+fn protection(req: &HttpRequest) -> Option<Protection> {
+    req.app_data::<Protection>()
+        .cloned()
+        .or_else(|| req.app_data::<web::Data<Protection>>().map(|d| Protection::clone(d)))
+}
+
+async fn verified(req: &HttpRequest, protection: Option<Protection>) -> Result<Claims, Refusal> {
+    if let Some(claims) = req.extensions().get::<Claims>() {
+        return Ok(claims.clone());
+    }
+    let Some(p) = protection else {
+        tracing::error!("writ_verify::actix::Protection is not registered as app data");
+        return Err(Refusal {
+            error: VerifyError::InvalidToken("no verifier configured".into()),
+            resource_metadata: None,
+        });
+    };
+    let header = req.headers().get(AUTHORIZATION).and_then(|v| v.to_str().ok()).map(str::to_owned);
+    match p.verifier.verify_header(header.as_deref()).await {
+        Ok(claims) => {
+            req.extensions_mut().insert(claims.clone());
+            Ok(claims)
+        }
+        Err(error) => Err(Refusal { error, resource_metadata: p.resource_metadata.clone() }),
+    }
+}
+
+/// The claims of a valid token for this API (any scope).
+#[derive(Debug, Clone)]
+pub struct Verified(pub Claims);
+
+impl std::ops::Deref for Verified {
+    type Target = Claims;
+    fn deref(&self) -> &Claims {
+        &self.0
+    }
+}
+
+impl FromRequest for Verified {
+    type Error = Refusal;
+    type Future = Pin<Box<dyn Future<Output = Result<Self, Refusal>>>>;
+
+    fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
+        let (req, p) = (req.clone(), protection(req));
+        Box::pin(async move { verified(&req, p).await.map(Verified) })
+    }
+}
+
+/// The scopes a route requires, as a type: see [`scopes!`](crate::scopes).
+pub trait RequiredScopes {
+    const SCOPES: &'static [&'static str];
+}
+
+/// Declares scope marker types: `scopes!(InvoicesRead => "invoices:read", InvoicesWrite =>
+/// "invoices:write")`; several scopes for one marker: `Both => ["a", "b"]`.
+#[macro_export]
+macro_rules! scopes {
+    ($($name:ident => $($scope:literal)|+),* $(,)?) => {$(
+        #[derive(Debug)]
+        pub struct $name;
+        impl $crate::actix::RequiredScopes for $name {
+            const SCOPES: &'static [&'static str] = &[$($scope),+];
+        }
+    )*};
+}
+
+/// The claims of a valid token carrying every scope of `S`; a token without them is refused with
+/// `403 insufficient_scope` naming the missing ones.
+#[derive(Debug, Clone)]
+pub struct Scoped<S> {
+    pub claims: Claims,
+    _scopes: PhantomData<S>,
+}
+
+impl<S> std::ops::Deref for Scoped<S> {
+    type Target = Claims;
+    fn deref(&self) -> &Claims {
+        &self.claims
+    }
+}
+
+impl<S: RequiredScopes + 'static> FromRequest for Scoped<S> {
+    type Error = Refusal;
+    type Future = Pin<Box<dyn Future<Output = Result<Self, Refusal>>>>;
+
+    fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
+        let (req, p) = (req.clone(), protection(req));
+        Box::pin(async move {
+            let metadata = p.as_ref().and_then(|p| p.resource_metadata.clone());
+            let claims = verified(&req, p).await?;
+            claims.require(S::SCOPES).map_err(|error| Refusal { error, resource_metadata: metadata })?;
+            Ok(Self { claims, _scopes: PhantomData })
+        })
+    }
+}
+
+/// RFC 9728 protected-resource metadata: how a client (an MCP client, say) that meets this API
+/// finds out where to get a token for it.
+#[derive(Debug, Clone, Serialize)]
+pub struct ProtectedResource {
+    /// The API's identifier, as in its tokens' `aud` (`https://api.example.com/billing`).
+    pub resource: String,
+    /// The issuers whose tokens it takes.
+    pub authorization_servers: Vec<String>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub scopes_supported: Vec<String>,
+    pub bearer_methods_supported: Vec<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub resource_name: Option<String>,
+}
+
+impl ProtectedResource {
+    pub fn new(resource: impl Into<String>, issuer: impl Into<String>) -> Self {
+        Self {
+            resource: resource.into(),
+            authorization_servers: vec![issuer.into()],
+            scopes_supported: Vec::new(),
+            bearer_methods_supported: vec!["header".into()],
+            resource_name: None,
+        }
+    }
+
+    pub fn scopes(mut self, scopes: &[&str]) -> Self {
+        self.scopes_supported = scopes.iter().map(|s| (*s).to_owned()).collect();
+        self
+    }
+
+    pub fn name(mut self, name: impl Into<String>) -> Self {
+        self.resource_name = Some(name.into());
+        self
+    }
+
+    /// Where the metadata lives (RFC 9728 §3.1): `/.well-known/oauth-protected-resource` inserted
+    /// between the identifier's host and its path.
+    pub fn metadata_url(&self) -> String {
+        let (origin, path) = split_origin(&self.resource);
+        format!("{origin}/.well-known/oauth-protected-resource{path}")
+    }
+
+    /// Registers `GET` of the metadata document at its path on this server.
+    pub fn routes(&self) -> impl FnOnce(&mut web::ServiceConfig) + use<> {
+        let (_, path) = split_origin(&self.resource);
+        let route = format!("/.well-known/oauth-protected-resource{path}");
+        let body = serde_json::to_vec(self).unwrap_or_default();
+        move |cfg: &mut web::ServiceConfig| {
+            cfg.route(
+                &route,
+                web::get().to(move || {
+                    let body = body.clone();
+                    async move {
+                        HttpResponse::Ok()
+                            .content_type("application/json")
+                            .insert_header((CACHE_CONTROL, "public, max-age=3600"))
+                            .body(body)
+                    }
+                }),
+            );
+        }
+    }
+}
+
+/// `https://api.example.com/billing` → (`https://api.example.com`, `/billing`).
+fn split_origin(uri: &str) -> (&str, &str) {
+    let after_scheme = uri.find("://").map_or(0, |i| i + 3);
+    match uri[after_scheme..].find('/') {
+        Some(i) => {
+            let (origin, path) = uri.split_at(after_scheme + i);
+            (origin, path.trim_end_matches('/'))
+        }
+        None => (uri, ""),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn metadata_url_follows_rfc_9728() {
+        let r = ProtectedResource::new("https://api.example.com/billing", "https://auth.example.com");
+        assert_eq!(r.metadata_url(), "https://api.example.com/.well-known/oauth-protected-resource/billing");
+        let root = ProtectedResource::new("https://api.example.com", "https://auth.example.com");
+        assert_eq!(root.metadata_url(), "https://api.example.com/.well-known/oauth-protected-resource");
+    }
+}

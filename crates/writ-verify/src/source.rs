@@ -1,0 +1,155 @@
+//! The client side: a machine client's token, fetched with the client-credentials grant, kept
+//! until shortly before it expires and renewed by one caller while the others wait for it — so a
+//! client never fetches a token per call.
+
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, RwLock};
+use std::time::{Duration, Instant};
+
+/// Why no token could be had.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum TokenSourceError {
+    #[error("cannot reach the token endpoint: {0}")]
+    Unreachable(String),
+    /// The token endpoint refused (RFC 6749 §5.2): `invalid_client`, `invalid_scope`, …
+    #[error("the token endpoint refused: {error} ({description})")]
+    Refused { status: u16, error: String, description: String },
+}
+
+#[derive(Clone)]
+struct Held {
+    token: Arc<str>,
+    renew_at: Instant,
+    expires_at: Instant,
+}
+
+/// A client's access token for one API, always fresh. Cheap to clone; share one per client and API.
+#[derive(Clone)]
+pub struct TokenSource {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    http: reqwest::Client,
+    token_endpoint: String,
+    client_id: String,
+    client_secret: String,
+    resource: Option<String>,
+    scope: Option<String>,
+    held: RwLock<Option<Held>>,
+    renewing: tokio::sync::Mutex<()>,
+    fetches: AtomicU64,
+}
+
+impl std::fmt::Debug for TokenSource {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("TokenSource")
+            .field("token_endpoint", &self.inner.token_endpoint)
+            .field("client_id", &self.inner.client_id)
+            .field("resource", &self.inner.resource)
+            .finish_non_exhaustive()
+    }
+}
+
+impl TokenSource {
+    /// Tokens of `client_id` from `token_endpoint` (`https://auth.example.com/oauth/token`), for
+    /// `resource` (the API's identifier, RFC 8707) when given, with `scope` when given (default:
+    /// every scope the client is granted there).
+    pub fn new(
+        token_endpoint: impl Into<String>,
+        client_id: impl Into<String>,
+        client_secret: impl Into<String>,
+        resource: Option<&str>,
+        scope: Option<&str>,
+    ) -> Self {
+        Self {
+            inner: Arc::new(Inner {
+                http: crate::verifier::http_client(),
+                token_endpoint: token_endpoint.into(),
+                client_id: client_id.into(),
+                client_secret: client_secret.into(),
+                resource: resource.map(str::to_owned),
+                scope: scope.map(str::to_owned),
+                held: RwLock::new(None),
+                renewing: tokio::sync::Mutex::new(()),
+                fetches: AtomicU64::new(0),
+            }),
+        }
+    }
+
+    /// How many tokens were fetched (for metrics and tests).
+    pub fn fetches(&self) -> u64 {
+        self.inner.fetches.load(Ordering::Relaxed)
+    }
+
+    fn held(&self, fresh_until: fn(&Held) -> Instant) -> Option<Arc<str>> {
+        let held = self.inner.held.read().unwrap_or_else(|p| p.into_inner());
+        held.as_ref().filter(|h| Instant::now() < fresh_until(h)).map(|h| h.token.clone())
+    }
+
+    /// The token: the one held while it has more than a fifth of its life left, else a new one.
+    /// One caller renews; the others wait and take its token. If renewal fails while the held
+    /// token has not expired yet, that token is answered (and renewal tried again next call).
+    pub async fn token(&self) -> Result<Arc<str>, TokenSourceError> {
+        if let Some(token) = self.held(|h| h.renew_at) {
+            return Ok(token);
+        }
+        let _renewing = self.inner.renewing.lock().await;
+        if let Some(token) = self.held(|h| h.renew_at) {
+            return Ok(token);
+        }
+        match self.fetch().await {
+            Ok(held) => {
+                let token = held.token.clone();
+                *self.inner.held.write().unwrap_or_else(|p| p.into_inner()) = Some(held);
+                Ok(token)
+            }
+            Err(e) => match self.held(|h| h.expires_at) {
+                Some(token) => {
+                    tracing::warn!(error = %e, "token renewal failed; using the current token until it expires");
+                    Ok(token)
+                }
+                None => Err(e),
+            },
+        }
+    }
+
+    /// Forgets the held token (say, after an API answered 401 for it), so the next call fetches.
+    pub fn invalidate(&self) {
+        *self.inner.held.write().unwrap_or_else(|p| p.into_inner()) = None;
+    }
+
+    async fn fetch(&self) -> Result<Held, TokenSourceError> {
+        let inner = &self.inner;
+        inner.fetches.fetch_add(1, Ordering::Relaxed);
+        let mut form = vec![("grant_type", "client_credentials")];
+        if let Some(r) = &inner.resource {
+            form.push(("resource", r));
+        }
+        if let Some(s) = &inner.scope {
+            form.push(("scope", s));
+        }
+        let started = Instant::now();
+        let res = inner
+            .http
+            .post(&inner.token_endpoint)
+            .basic_auth(&inner.client_id, Some(&inner.client_secret))
+            .form(&form)
+            .send()
+            .await
+            .map_err(|e| TokenSourceError::Unreachable(e.to_string()))?;
+        let status = res.status().as_u16();
+        let body: serde_json::Value =
+            res.json().await.map_err(|e| TokenSourceError::Unreachable(e.to_string()))?;
+        let (Some(token), Some(expires_in)) = (body["access_token"].as_str(), body["expires_in"].as_u64())
+        else {
+            return Err(TokenSourceError::Refused {
+                status,
+                error: body["error"].as_str().unwrap_or("no_token").to_owned(),
+                description: body["error_description"].as_str().unwrap_or_default().to_owned(),
+            });
+        };
+        let life = Duration::from_secs(expires_in);
+        Ok(Held { token: token.into(), renew_at: started + life * 4 / 5, expires_at: started + life })
+    }
+}

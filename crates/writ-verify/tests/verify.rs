@@ -1,0 +1,354 @@
+//! writ-verify against a real Writ over a real socket: discovery, the checks, scopes, key
+//! rotation, forged key ids, and the token cache.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use std::time::Duration;
+
+use base64::Engine;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD as B64;
+use serde_json::json;
+use writ_core::SigningAlg;
+use writ_testkit::{Backend, TestApp, spawn_app};
+use writ_token::{AccessClaims, Audience};
+use writ_verify::{SetupError, Verifier, VerifierConfig, VerifyError};
+
+const BILLING: &str = "https://api.example.com/billing";
+
+/// A Writ with a billing API and a client of it: (app, client id, secret).
+async fn writ() -> (TestApp, String, String) {
+    let app = spawn_app(Backend::Sqlite).await.unwrap();
+    let op = app.operator_token().await;
+    app.create_resource(&op, BILLING, &["invoices:read", "invoices:write"]).await;
+    let org = app.create_org(&op, "acme", &[(BILLING, &["invoices:read", "invoices:write"])]).await;
+    let (id, secret) = app.create_org_client(&op, &org, &[(BILLING, &["invoices:read"])]).await;
+    (app, id, secret)
+}
+
+async fn verifier(app: &TestApp, adjust: impl FnOnce(&mut VerifierConfig)) -> Verifier {
+    let mut config = VerifierConfig::new(app.ctx.issuer.clone(), BILLING);
+    adjust(&mut config);
+    Verifier::new(config).await.unwrap()
+}
+
+fn signed(app: &TestApp, f: impl FnOnce(&mut AccessClaims)) -> String {
+    let now = time::OffsetDateTime::now_utc().unix_timestamp();
+    let mut claims = AccessClaims {
+        iss: app.ctx.issuer.clone(),
+        sub: "cli_x".into(),
+        client_id: "cli_x".into(),
+        aud: Audience::One(BILLING.into()),
+        scope: "invoices:read".into(),
+        iat: now,
+        nbf: now,
+        exp: now + 600,
+        jti: "j1".into(),
+        oid: None,
+        uid: None,
+    };
+    f(&mut claims);
+    app.ctx.keys().sign(SigningAlg::ES256, &claims).unwrap().0
+}
+
+fn invalid(r: Result<writ_verify::Claims, VerifyError>) -> String {
+    match r {
+        Err(VerifyError::InvalidToken(why)) => why,
+        other => panic!("expected invalid_token, got {other:?}"),
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn tokens_are_checked_and_scopes_required() {
+    let (app, id, secret) = writ().await;
+    let v = verifier(&app, |_| {}).await;
+    let token = app.token(&id, &secret, &[]).await;
+    let claims = v.verify(&token).await.unwrap();
+    assert_eq!(claims.client_id, id);
+    assert!(claims.require(&["invoices:read"]).is_ok());
+    let refused = claims.require(&["invoices:read", "invoices:write"]).unwrap_err();
+    assert_eq!(refused, VerifyError::InsufficientScope("invoices:write".into()));
+    assert_eq!(refused.status(), 403);
+    let header = v.verify_header(Some(&format!("Bearer {token}"))).await.unwrap();
+    assert_eq!(header.jti, claims.jti);
+    assert_eq!(v.verify_header(None).await.unwrap_err(), VerifyError::MissingToken);
+    assert_eq!(v.verify_header(Some("Basic abc")).await.unwrap_err(), VerifyError::MissingToken);
+
+    // Another audience, expired, not yet valid, another issuer: each invalid_token, with a reason.
+    assert!(
+        invalid(v.verify(&signed(&app, |c| c.aud = Audience::One("https://other.example".into()))).await)
+            .contains("audience")
+    );
+    assert!(invalid(v.verify(&signed(&app, |c| c.exp -= 3600)).await).contains("expired"));
+    assert!(invalid(v.verify(&signed(&app, |c| c.nbf += 3600)).await).contains("not yet valid"));
+    assert!(
+        invalid(v.verify(&signed(&app, |c| c.iss = "https://evil.example".into())).await).contains("issuer")
+    );
+    // Tampered payload, `alg: none`, and a header without typ.
+    let good = signed(&app, |_| {});
+    let parts: Vec<&str> = good.split('.').collect();
+    let raised = B64.encode(
+        String::from_utf8(B64.decode(parts[1]).unwrap()).unwrap().replace("invoices:read", "invoices:write"),
+    );
+    assert!(invalid(v.verify(&format!("{}.{raised}.{}", parts[0], parts[2])).await).contains("signature"));
+    let kid = writ_token::PublicKeys::kid_of(&good).unwrap();
+    let none = B64.encode(json!({"alg": "none", "typ": "at+jwt", "kid": kid}).to_string());
+    invalid(v.verify(&format!("{none}.{}.", parts[1])).await);
+    let untyped = B64.encode(json!({"alg": "ES256", "kid": kid}).to_string());
+    invalid(v.verify(&format!("{untyped}.{}.{}", parts[1], parts[2])).await);
+    invalid(v.verify("not-a-jwt").await);
+
+    // The issuer must be the one the metadata names.
+    let wrong = Verifier::new(VerifierConfig::new(format!("{}/", app.ctx.issuer), BILLING)).await;
+    assert!(wrong.is_ok(), "a trailing slash is the same issuer");
+    let wrong = Verifier::new(VerifierConfig::new(app.url("/nothing"), BILLING)).await;
+    assert!(matches!(wrong, Err(SetupError::Unreachable { .. })), "{wrong:?}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn new_keys_are_fetched_once_and_forged_kids_do_not_flood() {
+    let (app, id, secret) = writ().await;
+    let v = verifier(&app, |c| c.min_refetch_interval = Duration::from_secs(1)).await;
+    assert_eq!(v.jwks_fetches(), 1);
+    v.verify(&app.token(&id, &secret, &[]).await).await.unwrap();
+    tokio::time::sleep(Duration::from_millis(1100)).await;
+
+    // A thousand tokens naming made-up keys, at once: exactly one fetch (the first unknown kid
+    // past the interval; the others wait for it, then find the interval not yet over), every
+    // token refused.
+    let forged: Vec<String> = (0..1000)
+        .map(|i| {
+            let header = B64
+                .encode(json!({"alg": "ES256", "typ": "at+jwt", "kid": format!("forged-{i}")}).to_string());
+            format!("{header}.e30.c2ln")
+        })
+        .collect();
+    let results = futures_join(&v, &forged).await;
+    assert!(results.iter().all(|r| matches!(r, Err(VerifyError::InvalidToken(_)))));
+    assert_eq!(v.jwks_fetches(), 2);
+    futures_join(&v, &forged).await;
+    assert_eq!(v.jwks_fetches(), 2, "and none more within the interval");
+
+    // A rotation the verifier has not seen: the new kid is fetched once, then known.
+    let v = verifier(&app, |c| c.min_refetch_interval = Duration::from_millis(0)).await;
+    let op = app.operator_token().await;
+    let (status, key) = app.post("/admin/v1/keys/rotate", &op, &json!({"immediate": true})).await;
+    assert_eq!(status, 201, "{key}");
+    let rotated = app.token(&id, &secret, &[]).await;
+    assert_eq!(writ_token::PublicKeys::kid_of(&rotated).as_deref(), key["kid"].as_str());
+    let before = v.jwks_fetches();
+    let claims = v.verify(&rotated).await.unwrap();
+    assert_eq!(claims.client_id, id);
+    assert_eq!(v.jwks_fetches(), before + 1);
+    v.verify(&rotated).await.unwrap();
+    assert_eq!(v.jwks_fetches(), before + 1, "known now: no more fetches");
+}
+
+async fn futures_join(v: &Verifier, tokens: &[String]) -> Vec<Result<writ_verify::Claims, VerifyError>> {
+    let mut tasks = Vec::new();
+    for t in tokens {
+        let (v, t) = (v.clone(), t.clone());
+        tasks.push(tokio::spawn(async move { v.verify(&t).await }));
+    }
+    let mut out = Vec::new();
+    for t in tasks {
+        out.push(t.await.unwrap());
+    }
+    out
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_cache_never_outlives_a_withdrawn_key() {
+    let (app, id, secret) = writ().await;
+    let v = verifier(&app, |c| c.max_key_age = Duration::from_millis(100)).await;
+    let token = app.token(&id, &secret, &[]).await;
+    v.verify(&token).await.unwrap();
+    v.verify(&token).await.unwrap();
+    assert_eq!(v.cached_tokens(), 1);
+
+    // The key is revoked in an emergency: once the verifier's keys refresh, the cached token goes.
+    let op = app.operator_token().await;
+    let kid = writ_token::PublicKeys::kid_of(&token).unwrap();
+    assert_eq!(app.post(&format!("/admin/v1/keys/{kid}/revoke"), &op, &json!({})).await.0, 200);
+    let mut refused = false;
+    for _ in 0..50 {
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        if v.verify(&token).await.is_err() {
+            refused = true;
+            break;
+        }
+    }
+    assert!(refused, "a token of a withdrawn key still verifies");
+    assert_eq!(v.cached_tokens(), 0);
+}
+
+#[path = "../examples/billing/app.rs"]
+mod billing;
+#[path = "../examples/payments/client.rs"]
+mod payments;
+
+/// The examples end to end: payments calls billing with a token from its source; billing verifies
+/// it locally, per-route scopes, and follows the revocation feed.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn payments_calls_billing_and_revocation_reaches_it() {
+    use actix_web::{App, HttpServer};
+    use writ_verify::actix::Protection;
+    use writ_verify::{RevocationFollower, TokenSource};
+
+    let app = spawn_app(Backend::Sqlite).await.unwrap();
+    let op = app.operator_token().await;
+    app.create_resource(&op, billing::BILLING, &["invoices:read", "invoices:write"]).await;
+    app.create_resource(&op, "https://api.example.com/ledger", &["entries:read"]).await;
+    let service = |name: &str, grants: serde_json::Value| {
+        let (app, op) = (&app, &op);
+        let body = json!({"name": name, "kind": "service", "grants": grants});
+        async move {
+            let (status, c) = app.post("/admin/v1/clients", op, &body).await;
+            assert_eq!(status, 201, "{c}");
+            (c["client_id"].as_str().unwrap().to_owned(), c["client_secret"].as_str().unwrap().to_owned())
+        }
+    };
+    let (pay_id, pay_secret) = service(
+        "payments",
+        json!([{"resource": billing::BILLING, "scopes": ["invoices:read", "invoices:write"]},
+               {"resource": "https://api.example.com/ledger", "scopes": ["entries:read"]}]),
+    )
+    .await;
+    let (guard_id, guard_secret) = service(
+        "billing-guard",
+        json!([{"resource": "urn:writ:guard", "scopes": ["guard:revocations:read"]}]),
+    )
+    .await;
+
+    // The billing API, as its example runs it.
+    let issuer = app.ctx.issuer.clone();
+    let verifier = Verifier::new(VerifierConfig::new(&issuer, billing::BILLING)).await.unwrap();
+    let token_url = format!("{issuer}/oauth/token");
+    let guard = TokenSource::new(&token_url, &guard_id, &guard_secret, Some("urn:writ:guard"), None);
+    let follower = RevocationFollower::start(&issuer, guard);
+    verifier.follow_revocations(follower.clone());
+    assert!(follower.caught_up(Duration::from_secs(5)).await);
+    let metadata = billing::metadata(&issuer);
+    let protection = Protection::new(verifier).described_by(&metadata);
+    let routes = metadata.clone();
+    let server = HttpServer::new(move || {
+        App::new().app_data(protection.clone()).configure(billing::routes).configure(routes.routes())
+    })
+    .workers(1)
+    .bind("127.0.0.1:0")
+    .unwrap();
+    let billing_url = format!("http://{}", server.addrs()[0]);
+    tokio::spawn(server.run());
+
+    // Payments: three calls, one token.
+    let http = writ_verify::http_client();
+    let source = TokenSource::new(&token_url, &pay_id, &pay_secret, Some(billing::BILLING), None);
+    for amount in [1200, 4500, 990] {
+        let (status, body) = payments::invoice(&http, &source, &billing_url, amount).await.unwrap();
+        assert_eq!(status, 201, "{body}");
+        assert_eq!(body["created_by"], pay_id.as_str());
+    }
+    assert_eq!(source.fetches(), 1);
+
+    // Scope per route: a read-only token may list, not create.
+    let read_only =
+        TokenSource::new(&token_url, &pay_id, &pay_secret, Some(billing::BILLING), Some("invoices:read"));
+    let token = read_only.token().await.unwrap();
+    let res = http.get(format!("{billing_url}/billing/invoices")).bearer_auth(&*token).send().await.unwrap();
+    assert_eq!(res.status(), 200);
+    let res = http
+        .post(format!("{billing_url}/billing/invoices"))
+        .bearer_auth(&*token)
+        .json(&json!({}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 403);
+    let challenge = res.headers()["www-authenticate"].to_str().unwrap().to_owned();
+    assert!(
+        challenge.contains("error=\"insufficient_scope\"") && challenge.contains("scope=\"invoices:write\""),
+        "{challenge}"
+    );
+
+    // A token for another API is refused, and the challenge points at billing's RFC 9728 metadata.
+    let ledger =
+        TokenSource::new(&token_url, &pay_id, &pay_secret, Some("https://api.example.com/ledger"), None);
+    let res = http
+        .get(format!("{billing_url}/billing/invoices"))
+        .bearer_auth(&*ledger.token().await.unwrap())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 401);
+    let challenge = res.headers()["www-authenticate"].to_str().unwrap().to_owned();
+    assert!(challenge.contains("error=\"invalid_token\""), "{challenge}");
+    assert!(challenge.contains(
+        "resource_metadata=\"https://api.example.com/.well-known/oauth-protected-resource/billing\""
+    ));
+    let res =
+        http.get(format!("{billing_url}/.well-known/oauth-protected-resource/billing")).send().await.unwrap();
+    let doc: serde_json::Value = res.json().await.unwrap();
+    assert_eq!(doc["resource"], billing::BILLING);
+    assert_eq!(doc["authorization_servers"], json!([issuer]));
+    assert!(http.get(format!("{billing_url}/billing/invoices")).send().await.unwrap().headers()["www-authenticate"]
+        .to_str()
+        .unwrap()
+        .starts_with("Bearer"));
+
+    // Fifty callers at once with no token held: one fetch, one token for all.
+    let fresh = TokenSource::new(&token_url, &pay_id, &pay_secret, Some(billing::BILLING), None);
+    let calls: Vec<_> = (0..50)
+        .map(|_| {
+            let f = fresh.clone();
+            tokio::spawn(async move { f.token().await.unwrap() })
+        })
+        .collect();
+    let mut tokens = std::collections::HashSet::new();
+    for c in calls {
+        tokens.insert(c.await.unwrap().to_string());
+    }
+    assert_eq!((tokens.len(), fresh.fetches()), (1, 1));
+
+    // One token revoked by its client (RFC 7009): refused by jti, the client's other tokens not.
+    let one = tokens.into_iter().next().unwrap();
+    let res = http
+        .post(format!("{issuer}/oauth/revoke"))
+        .basic_auth(&pay_id, Some(&pay_secret))
+        .form(&[("token", one.as_str())])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 200);
+    let list = |t: String| {
+        let http = http.clone();
+        let url = format!("{billing_url}/billing/invoices");
+        async move { http.get(url).bearer_auth(t).send().await.unwrap().status().as_u16() }
+    };
+    let mut waited = 0;
+    while list(one.clone()).await != 401 {
+        assert!(waited < 500, "the revoked jti is still accepted after 10 s");
+        waited += 1;
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    assert_eq!(list(source.token().await.unwrap().to_string()).await, 200);
+
+    // Revoked in Writ: billing refuses the (cached, locally verified) token soon after, with no
+    // call to Writ per request. The note reports how soon.
+    let token = source.token().await.unwrap();
+    let revoke = json!({"client_id": pay_id});
+    assert_eq!(app.post("/admin/v1/revocations", &op, &revoke).await.0, 201);
+    let revoked_at = std::time::Instant::now();
+    let refused_after = loop {
+        let res =
+            http.get(format!("{billing_url}/billing/invoices")).bearer_auth(&*token).send().await.unwrap();
+        if res.status() == 401 {
+            break revoked_at.elapsed();
+        }
+        assert!(revoked_at.elapsed() < Duration::from_secs(10), "still accepted after 10 s");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    };
+    println!("revocation reached the billing API after {refused_after:?}");
+    // The client's next token (issued after the watermark) is accepted again.
+    source.invalidate();
+    tokio::time::sleep(Duration::from_millis(1100)).await;
+    let (status, _) = payments::invoice(&http, &source, &billing_url, 100).await.unwrap();
+    assert_eq!(status, 201);
+}
