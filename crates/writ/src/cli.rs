@@ -1,5 +1,6 @@
 //! The `writ` command line: `serve`, `migrate`, `bootstrap`, `keys` and `openapi` work on the
-//! deployment's own settings; `orgs`, `clients`, `secrets` and `revoke` call the admin API.
+//! deployment's own settings; `orgs`, `resources`, `clients`, `secrets` and `revoke` call the
+//! admin API.
 
 use std::path::Path;
 use std::process::ExitCode;
@@ -48,6 +49,9 @@ pub enum Command {
     /// Manage organizations (through the admin API).
     #[command(subcommand)]
     Orgs(crate::remote::OrgsCommand),
+    /// Manage resources: the APIs tokens are for (through the admin API).
+    #[command(subcommand)]
+    Resources(crate::remote::ResourcesCommand),
     /// Manage machine clients (through the admin API).
     #[command(subcommand)]
     Clients(crate::remote::ClientsCommand),
@@ -82,6 +86,7 @@ pub async fn run(cli: Cli) -> ExitCode {
     let (remote, data_dir) = (cli.remote, settings.data_dir.clone());
     let admin = match cli.command {
         Command::Orgs(cmd) => crate::remote::orgs(&remote, &data_dir, cmd).await,
+        Command::Resources(cmd) => crate::remote::resources(&remote, &data_dir, cmd).await,
         Command::Clients(cmd) => crate::remote::clients(&remote, &data_dir, cmd).await,
         Command::Secrets(cmd) => crate::remote::secrets(&remote, &data_dir, cmd).await,
         Command::Revoke(args) => crate::remote::revoke(&remote, &data_dir, args).await,
@@ -111,9 +116,11 @@ async fn run_local(settings: writ_http::Settings, command: Command, as_json: boo
                 ExitCode::from(2)
             }
         },
-        Command::Orgs(_) | Command::Clients(_) | Command::Secrets(_) | Command::Revoke(_) => {
-            ExitCode::SUCCESS
-        }
+        Command::Orgs(_)
+        | Command::Resources(_)
+        | Command::Clients(_)
+        | Command::Secrets(_)
+        | Command::Revoke(_) => ExitCode::SUCCESS,
     }
 }
 

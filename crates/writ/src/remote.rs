@@ -65,6 +65,23 @@ pub enum OrgsCommand {
 }
 
 #[derive(Debug, Subcommand)]
+pub enum ResourcesCommand {
+    /// List every resource (API) with its scopes.
+    List,
+    /// Register an API and its scopes.
+    Create {
+        /// The API's identifier: the audience of its tokens (`https://api.example.com/billing`).
+        #[arg(long)]
+        identifier: String,
+        #[arg(long)]
+        name: String,
+        /// A scope it understands (repeatable).
+        #[arg(long = "scope")]
+        scopes: Vec<String>,
+    },
+}
+
+#[derive(Debug, Subcommand)]
 pub enum ClientsCommand {
     /// List clients (every client, or one org's).
     List {
@@ -246,6 +263,8 @@ impl Api {
 
 const ORG_COLUMNS: &[(&str, &str)] =
     &[("ID", "/id"), ("SLUG", "/slug"), ("NAME", "/name"), ("STATUS", "/status"), ("CREATED", "/created_at")];
+const RESOURCE_COLUMNS: &[(&str, &str)] =
+    &[("ID", "/id"), ("IDENTIFIER", "/identifier"), ("NAME", "/name"), ("BUILT-IN", "/builtin")];
 const CLIENT_COLUMNS: &[(&str, &str)] = &[
     ("CLIENT ID", "/client_id"),
     ("NAME", "/name"),
@@ -289,6 +308,20 @@ pub async fn orgs(remote: &Remote, data_dir: &Path, cmd: OrgsCommand) -> Result<
         OrgsCommand::Delete { org_id } => {
             api.call(Method::DELETE, &format!("/orgs/{org_id}"), None).await?;
             Shown::Nothing(format!("deleted org {org_id}"))
+        }
+    };
+    show(remote.json, shown);
+    Ok(())
+}
+
+pub async fn resources(remote: &Remote, data_dir: &Path, cmd: ResourcesCommand) -> Result<(), Failure> {
+    let api = Api::connect(remote, data_dir).await?;
+    let shown = match cmd {
+        ResourcesCommand::List => Shown::Rows(api.list("/resources").await?, RESOURCE_COLUMNS),
+        ResourcesCommand::Create { identifier, name, scopes } => {
+            let scopes: Vec<Value> = scopes.iter().map(|s| json!({ "name": s })).collect();
+            let body = json!({ "identifier": identifier, "name": name, "scopes": scopes });
+            Shown::Object(api.call(Method::POST, "/resources", Some(body)).await?)
         }
     };
     show(remote.json, shown);

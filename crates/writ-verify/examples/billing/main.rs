@@ -2,7 +2,7 @@
 //! locally, requires `invoices:read` or `invoices:write` per route, follows the revocation feed,
 //! and serves its RFC 9728 metadata. See the README's "Two services" walk-through.
 //!
-//! `WRIT_URL` (default http://127.0.0.1:8080), `BILLING_ADDR` (default 127.0.0.1:8090), and to follow
+//! `WRIT_URL` (default http://localhost:8080, the issuer of `writ serve`), `BILLING_ADDR` (default 127.0.0.1:8090), and to follow
 //! revocations a client with `guard:revocations:read`: `GUARD_CLIENT_ID`, `GUARD_CLIENT_SECRET`.
 
 mod app;
@@ -13,7 +13,7 @@ use writ_verify::{RevocationFollower, TokenSource, Verifier, VerifierConfig};
 
 #[actix_web::main]
 async fn main() -> Result<(), Box<dyn std::error::Error>> {
-    let issuer = std::env::var("WRIT_URL").unwrap_or_else(|_| "http://127.0.0.1:8080".into());
+    let issuer = std::env::var("WRIT_URL").unwrap_or_else(|_| "http://localhost:8080".into());
     let addr = std::env::var("BILLING_ADDR").unwrap_or_else(|_| "127.0.0.1:8090".into());
     let verifier = Verifier::new(VerifierConfig::new(&issuer, app::BILLING)).await?;
     if let (Ok(id), Ok(secret)) = (std::env::var("GUARD_CLIENT_ID"), std::env::var("GUARD_CLIENT_SECRET")) {

@@ -1,7 +1,7 @@
 //! The payments service: a machine client that calls the billing API with a client-credentials
 //! token from writ-verify's `TokenSource` (fetched once, renewed before it expires).
 //!
-//! `WRIT_URL` (default http://127.0.0.1:8080), `BILLING_URL` (default http://127.0.0.1:8090),
+//! `WRIT_URL` (default http://localhost:8080, the issuer of `writ serve`), `BILLING_URL` (default http://127.0.0.1:8090),
 //! `PAYMENTS_CLIENT_ID`, `PAYMENTS_CLIENT_SECRET`.
 
 mod client;
@@ -10,7 +10,7 @@ use writ_verify::TokenSource;
 
 #[tokio::main]
 async fn main() -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
-    let issuer = std::env::var("WRIT_URL").unwrap_or_else(|_| "http://127.0.0.1:8080".into());
+    let issuer = std::env::var("WRIT_URL").unwrap_or_else(|_| "http://localhost:8080".into());
     let billing = std::env::var("BILLING_URL").unwrap_or_else(|_| "http://127.0.0.1:8090".into());
     let source = TokenSource::new(
         format!("{issuer}/oauth/token"),

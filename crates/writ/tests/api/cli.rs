@@ -275,8 +275,15 @@ async fn admin_cli(app: &writ_testkit::TestApp, args: &[&str]) -> (bool, String,
 }
 
 async fn admin_commands_print_tables_and_json(app: writ_testkit::TestApp) {
-    let op = app.operator_token().await;
-    app.create_resource(&op, "https://api.example.com/billing", &["invoices:read"]).await;
+    let args =
+        ["resources", "create", "--identifier", "https://api.example.com/billing", "--name", "Billing"];
+    let (ok, out, err) =
+        admin_cli(&app, &[&args[..], &["--scope", "invoices:read", "--json"]].concat()).await;
+    assert!(ok, "{err}");
+    let resource: Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(resource["scopes"][0]["name"], "invoices:read");
+    let (ok, out, _) = admin_cli(&app, &["resources", "list"]).await;
+    assert!(ok && out.contains("https://api.example.com/billing") && out.contains("urn:writ:admin"), "{out}");
 
     let (ok, out, err) = admin_cli(
         &app,
