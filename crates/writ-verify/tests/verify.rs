@@ -352,3 +352,31 @@ async fn payments_calls_billing_and_revocation_reaches_it() {
     let (status, _) = payments::invoice(&http, &source, &billing_url, 100).await.unwrap();
     assert_eq!(status, 201);
 }
+
+/// A resource server links writ-verify and nothing of Writ's storage: no database or Redis crate,
+/// and of Writ's own crates only the token and core ones (which depend on neither).
+#[test]
+fn depends_on_no_database_or_redis_crate() {
+    let manifest = include_str!("../Cargo.toml");
+    let deps = manifest.split("[dependencies]").nth(1).unwrap().split("\n[").next().unwrap();
+    let names: Vec<&str> = deps
+        .lines()
+        .filter_map(|l| l.split(['=', '.']).next().map(str::trim))
+        .filter(|n| !n.is_empty() && !n.starts_with('#'))
+        .collect();
+    for forbidden in
+        ["sea-orm", "sqlx", "redis", "writ-store", "writ-guard-store", "writ-http", "writ-migration"]
+    {
+        assert!(!names.contains(&forbidden), "writ-verify depends on {forbidden}");
+    }
+    for ours in names.iter().filter(|n| n.starts_with("writ-")) {
+        assert!(["writ-core", "writ-token"].contains(ours), "writ-verify depends on {ours}");
+    }
+    for (crate_manifest, allowed) in [(include_str!("../../writ-token/Cargo.toml"), ["writ-core"])] {
+        let deps = crate_manifest.split("[dependencies]").nth(1).unwrap().split("\n[").next().unwrap();
+        for line in deps.lines().filter(|l| l.starts_with("writ-")) {
+            assert!(allowed.iter().any(|a| line.starts_with(a)), "writ-token depends on {line}");
+        }
+        assert!(!deps.contains("sea-orm") && !deps.contains("redis"));
+    }
+}
