@@ -2,8 +2,11 @@
 //!
 //! - `cargo xtask ci` runs what CI runs: fmt, clippy, the tests, and the OpenAPI drift check.
 //! - `cargo xtask openapi [--check]` writes (or checks) the committed specs in `openapi/`.
+//! - `cargo xtask bench` measures the token endpoint under load (docs/benchmarks.md).
 //! - `cargo xtask sdk` generates the Python and Rust clients from the committed specs and runs each
 //!   one's scenario against a live `writ serve` on the embedded default.
+
+mod bench;
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, ExitCode};
@@ -14,7 +17,9 @@ fn main() -> ExitCode {
         Some("ci") => ci(),
         Some("openapi") => openapi(args.iter().any(|a| a == "--check")),
         Some("sdk") => sdk(),
-        _ => Err("usage: cargo xtask <ci | openapi [--check] | sdk>".to_owned()),
+        Some("bench") => bench::bench(&args[1..]),
+        _ => Err("usage: cargo xtask <ci | openapi [--check] | sdk | bench [--clients N,…] [--connections C,…] [--seconds S]>"
+            .to_owned()),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

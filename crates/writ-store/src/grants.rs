@@ -121,6 +121,42 @@ pub(crate) async fn replace(
     Ok(())
 }
 
+/// Adds the grants of many owners that have none yet, in multi-row statements. Every owner's grants
+/// are checked like [`replace`]'s.
+pub(crate) async fn insert_many(
+    c: &impl ConnectionTrait,
+    t: GrantTable,
+    owners: &[(&str, &Grants)],
+    field: &'static str,
+) -> Result<()> {
+    let mut rows: Vec<(String, String, String)> = Vec::new();
+    let mut resolved: Vec<(&Grants, Vec<(String, String)>)> = Vec::new();
+    for (owner, grants) in owners {
+        let pairs = match resolved.iter().find(|(g, _)| g == grants) {
+            Some((_, pairs)) => pairs.clone(),
+            None => {
+                let pairs = resolve(c, grants, field).await?;
+                resolved.push((grants, pairs.clone()));
+                pairs
+            }
+        };
+        rows.extend(pairs.into_iter().map(|(resource, scope)| ((*owner).to_owned(), resource, scope)));
+    }
+    for chunk in rows.chunks(1000) {
+        let mut insert = Query::insert()
+            .into_table(t.table())
+            .columns([t.owner(), Alias::new("resource_id"), Alias::new("scope")])
+            .to_owned();
+        for (owner, resource, scope) in chunk {
+            insert
+                .values([owner.as_str().into(), resource.as_str().into(), scope.as_str().into()])
+                .map_err(|e| sea_orm::DbErr::Custom(e.to_string()))?;
+        }
+        c.execute(&insert).await?;
+    }
+    Ok(())
+}
+
 /// Maps (identifier, scope) pairs to (resource id, scope), checking that each exists.
 async fn resolve(
     c: &impl ConnectionTrait,

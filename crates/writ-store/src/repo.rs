@@ -561,24 +561,28 @@ impl<'c, C: ConnectionTrait> Clients<'c, C> {
         if !self.owns(&client.kind) {
             return Err(StoreError::NotFound);
         }
-        clients::Entity::insert(clients::ActiveModel {
-            id: Set(client.id.to_string()),
-            kind: Set(client.kind.name().to_owned()),
-            org_id: Set(client.kind.org_id().map(ToString::to_string)),
-            user_id: Set(client.kind.user_id().map(ToString::to_string)),
-            name: Set(client.name.to_string()),
-            status: Set(enum_name(&client.status)),
-            token_ttl_seconds: Set(i32::try_from(client.token_ttl.seconds()).unwrap_or(i32::MAX)),
-            metadata: Set(metadata_text(&client.metadata)),
-            rate_limits: Set(limits_text(&client.rate_limits)),
-            created_at: Set(client.created_at),
-            updated_at: Set(client.updated_at),
-        })
-        .exec(self.c)
-        .await?;
+        clients::Entity::insert(client_row(client)).exec(self.c).await?;
         grants::replace(self.c, GrantTable::ClientGrants, client.id.as_str(), &client.grants, "grants")
             .await?;
         self.add_secret(secret).await
+    }
+
+    /// Creates many clients with their grants and first secrets in multi-row statements (imports,
+    /// benchmark seeding): a million clients in minutes rather than hours.
+    pub async fn create_many(&self, batch: &[(Client, ClientSecret)]) -> Result<()> {
+        if batch.iter().any(|(c, _)| !self.owns(&c.kind)) {
+            return Err(StoreError::NotFound);
+        }
+        for chunk in batch.chunks(500) {
+            clients::Entity::insert_many(chunk.iter().map(|(c, _)| client_row(c))).exec(self.c).await?;
+            let owners: Vec<(&str, &Grants)> =
+                chunk.iter().map(|(c, _)| (c.id.as_str(), &c.grants)).collect();
+            grants::insert_many(self.c, GrantTable::ClientGrants, &owners, "grants").await?;
+            client_secrets::Entity::insert_many(chunk.iter().map(|(_, s)| secret_row(s)))
+                .exec(self.c)
+                .await?;
+        }
+        Ok(())
     }
 
     /// Writes a client's name, status, TTL, metadata and grants. Its kind and org never change.
@@ -615,17 +619,7 @@ impl<'c, C: ConnectionTrait> Clients<'c, C> {
     pub async fn add_secret(&self, s: &ClientSecret) -> Result<()> {
         // The client must be visible to this tenant before a secret is attached to it.
         self.get_row(&s.client_id).await?;
-        client_secrets::Entity::insert(client_secrets::ActiveModel {
-            id: Set(s.id.to_string()),
-            client_id: Set(s.client_id.to_string()),
-            display_prefix: Set(s.display_prefix.clone()),
-            hash: Set(s.hash.0.to_vec()),
-            created_at: Set(s.created_at),
-            expires_at: Set(s.expires_at),
-            last_used_at: Set(s.last_used_at),
-        })
-        .exec(self.c)
-        .await?;
+        client_secrets::Entity::insert(secret_row(s)).exec(self.c).await?;
         Ok(())
     }
 
@@ -665,6 +659,34 @@ impl<'c, C: ConnectionTrait> Clients<'c, C> {
             .all(self.c)
             .await?;
         rows.into_iter().map(secret_from_row).collect()
+    }
+}
+
+fn client_row(client: &Client) -> clients::ActiveModel {
+    clients::ActiveModel {
+        id: Set(client.id.to_string()),
+        kind: Set(client.kind.name().to_owned()),
+        org_id: Set(client.kind.org_id().map(ToString::to_string)),
+        user_id: Set(client.kind.user_id().map(ToString::to_string)),
+        name: Set(client.name.to_string()),
+        status: Set(enum_name(&client.status)),
+        token_ttl_seconds: Set(i32::try_from(client.token_ttl.seconds()).unwrap_or(i32::MAX)),
+        metadata: Set(metadata_text(&client.metadata)),
+        rate_limits: Set(limits_text(&client.rate_limits)),
+        created_at: Set(client.created_at),
+        updated_at: Set(client.updated_at),
+    }
+}
+
+fn secret_row(s: &ClientSecret) -> client_secrets::ActiveModel {
+    client_secrets::ActiveModel {
+        id: Set(s.id.to_string()),
+        client_id: Set(s.client_id.to_string()),
+        display_prefix: Set(s.display_prefix.clone()),
+        hash: Set(s.hash.0.to_vec()),
+        created_at: Set(s.created_at),
+        expires_at: Set(s.expires_at),
+        last_used_at: Set(s.last_used_at),
     }
 }
 

@@ -60,6 +60,17 @@ pub enum Command {
     Secrets(crate::remote::SecretsCommand),
     /// Revoke tokens: one, a client's, a secret's or an org's (through the admin API).
     Revoke(crate::remote::RevokeArgs),
+    /// Create many clients directly in the database, for `cargo xtask bench`.
+    #[command(hide = true)]
+    BenchSeed {
+        #[arg(long)]
+        clients: usize,
+        /// Write the credentials of the first N clients (`Basic …` lines).
+        #[arg(long, default_value_t = 10_000)]
+        emit: usize,
+        #[arg(long)]
+        credentials: std::path::PathBuf,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -116,6 +127,15 @@ async fn run_local(settings: writ_http::Settings, command: Command, as_json: boo
                 ExitCode::from(2)
             }
         },
+        Command::BenchSeed { clients, emit, credentials } => {
+            let ctx = match offline_context(settings).await {
+                Ok(ctx) => ctx,
+                Err(e) => return fail(&e),
+            };
+            let result = crate::seed::seed(&ctx, clients, emit, &credentials).await;
+            ctx.audit.shutdown().await;
+            result.map_or_else(|e| fail(&e), |()| ExitCode::SUCCESS)
+        }
         Command::Orgs(_)
         | Command::Resources(_)
         | Command::Clients(_)

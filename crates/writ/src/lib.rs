@@ -4,6 +4,7 @@
 
 pub mod cli;
 mod remote;
+mod seed;
 
 use writ_http::server::{BuildError, Configure};
 use writ_http::{Application, Settings};

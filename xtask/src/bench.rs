@@ -1,0 +1,352 @@
+//! `cargo xtask bench`: load benchmarks of the token endpoint on loopback, bounded in time, with
+//! wrk (installed from apt if missing). Each configuration starts the server on a fresh database,
+//! seeds clients (`writ bench-seed`), warms up, then measures: tokens/s, latency percentiles, the
+//! server's CPU time per token (from /proc), its peak RSS, and errors (which must be zero). The
+//! report goes to docs/benchmarks.md and docs/benchmarks.json.
+
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::Duration;
+
+use serde_json::{Value, json};
+
+use crate::{cargo, root, run};
+
+/// What `cargo xtask bench` measures, and how hard.
+struct Plan {
+    clients: Vec<usize>,
+    connections: Vec<u32>,
+    seconds: u32,
+}
+
+impl Plan {
+    fn from_args(args: &[String]) -> Result<Self, String> {
+        let mut plan = Self { clients: vec![1_000], connections: vec![32, 64], seconds: 15 };
+        let mut it = args.iter();
+        while let Some(arg) = it.next() {
+            let value = it.next().ok_or(format!("{arg} needs a value"))?;
+            match arg.as_str() {
+                "--clients" => plan.clients = numbers(value)?,
+                "--connections" => plan.connections = numbers(value)?,
+                "--seconds" => plan.seconds = value.parse().map_err(|e| format!("--seconds: {e}"))?,
+                other => return Err(format!("unknown option {other}")),
+            }
+        }
+        Ok(plan)
+    }
+}
+
+/// `1000,100000` → [1000, 100000].
+fn numbers<T: std::str::FromStr>(list: &str) -> Result<Vec<T>, String>
+where
+    T::Err: std::fmt::Display,
+{
+    list.split(',').map(|n| n.trim().parse().map_err(|e| format!("{n}: {e}"))).collect()
+}
+
+/// A server under test.
+struct Server {
+    child: Child,
+    port: u16,
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+impl Server {
+    fn start(binary: &Path, args: &[&str], env: &[(&str, String)], log: &Path) -> Result<Self, String> {
+        let port = free_port()?;
+        let log = std::fs::File::create(log).map_err(|e| e.to_string())?;
+        let child = Command::new(binary)
+            .args(args)
+            .envs(env.iter().map(|(k, v)| (*k, v.as_str())))
+            .env("WRIT_ADDR", format!("127.0.0.1:{port}"))
+            .env("WRIT_LOG", "warn")
+            .stdout(Stdio::null())
+            .stderr(log)
+            .spawn()
+            .map_err(|e| format!("cannot start {}: {e}", binary.display()))?;
+        let server = Self { child, port };
+        for _ in 0..300 {
+            if http_get(port, "/readyz").is_some_and(|r| r.starts_with("HTTP/1.1 200")) {
+                return Ok(server);
+            }
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        Err(format!("{} did not get ready", binary.display()))
+    }
+
+    fn pid(&self) -> u32 {
+        self.child.id()
+    }
+}
+
+fn free_port() -> Result<u16, String> {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .map_err(|e| e.to_string())
+}
+
+fn http_get(port: u16, path: &str) -> Option<String> {
+    use std::io::{Read, Write};
+    let mut stream = std::net::TcpStream::connect(("127.0.0.1", port)).ok()?;
+    stream
+        .write_all(format!("GET {path} HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n").as_bytes())
+        .ok()?;
+    let mut answer = String::new();
+    stream.read_to_string(&mut answer).ok()?;
+    Some(answer)
+}
+
+/// CPU seconds (user + system) the process has used.
+fn cpu_seconds(pid: u32) -> Result<f64, String> {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).map_err(|e| e.to_string())?;
+    // Fields after the command name (which is in parentheses and may hold spaces).
+    let rest = stat.rsplit_once(") ").map(|(_, r)| r).ok_or("unreadable /proc stat")?;
+    let fields: Vec<&str> = rest.split_whitespace().collect();
+    let ticks = |i: usize| fields.get(i).and_then(|f| f.parse::<f64>().ok()).unwrap_or(0.0);
+    // utime and stime are fields 14 and 15 of the line, 12 and 13 after the name.
+    Ok((ticks(11) + ticks(12)) / 100.0)
+}
+
+/// The process's peak resident set, in MiB.
+fn peak_rss_mib(pid: u32) -> f64 {
+    std::fs::read_to_string(format!("/proc/{pid}/status"))
+        .ok()
+        .and_then(|s| s.lines().find(|l| l.starts_with("VmHWM:")).map(str::to_owned))
+        .and_then(|l| l.split_whitespace().nth(1).and_then(|kb| kb.parse::<f64>().ok()))
+        .map_or(0.0, |kb| kb / 1024.0)
+}
+
+fn ensure_wrk() -> Result<(), String> {
+    if Command::new("wrk").arg("--version").output().is_ok() {
+        return Ok(());
+    }
+    eprintln!("xtask: installing wrk from apt");
+    run(Command::new("apt-get")
+        .args(["install", "-y", "-qq", "wrk"])
+        .env("DEBIAN_FRONTEND", "noninteractive"))
+}
+
+/// One wrk run against `port`; its JSON summary.
+fn wrk(port: u16, credentials: &Path, connections: u32, seconds: u32) -> Result<Value, String> {
+    let script = root().join("xtask/bench/token.lua");
+    let out = Command::new("wrk")
+        .args([
+            "-t",
+            "2",
+            "-c",
+            &connections.to_string(),
+            "-d",
+            &format!("{seconds}s"),
+            "--timeout",
+            "5s",
+            "-s",
+        ])
+        .arg(&script)
+        .arg(format!("http://127.0.0.1:{port}"))
+        .arg("--")
+        .arg(credentials)
+        .output()
+        .map_err(|e| format!("cannot run wrk: {e}"))?;
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    stdout
+        .lines()
+        .find(|l| l.starts_with('{'))
+        .and_then(|l| serde_json::from_str(l).ok())
+        .ok_or_else(|| format!("wrk printed no summary: {stdout}{}", String::from_utf8_lossy(&out.stderr)))
+}
+
+/// Warms the server up, then measures one load; the row of the report.
+fn measure(
+    name: &str,
+    server: &Server,
+    credentials: &Path,
+    clients: usize,
+    connections: u32,
+    seconds: u32,
+) -> Result<Value, String> {
+    wrk(server.port, credentials, connections, 3)?;
+    let cpu_before = cpu_seconds(server.pid())?;
+    let w = wrk(server.port, credentials, connections, seconds)?;
+    let cpu = cpu_seconds(server.pid())? - cpu_before;
+    let requests = w["requests"].as_f64().unwrap_or(0.0);
+    let secs = w["duration_us"].as_f64().unwrap_or(1.0) / 1e6;
+    let errors: u64 = ["errors_connect", "errors_read", "errors_write", "errors_status", "errors_timeout"]
+        .iter()
+        .map(|k| w[*k].as_u64().unwrap_or(0))
+        .sum();
+    let row = json!({
+        "config": name,
+        "clients": clients,
+        "connections": connections,
+        "seconds": secs,
+        "tokens": requests,
+        "tokens_per_second": (requests / secs).round(),
+        "p50_ms": w["p50_us"].as_f64().unwrap_or(0.0) / 1000.0,
+        "p90_ms": w["p90_us"].as_f64().unwrap_or(0.0) / 1000.0,
+        "p99_ms": w["p99_us"].as_f64().unwrap_or(0.0) / 1000.0,
+        "p999_ms": w["p999_us"].as_f64().unwrap_or(0.0) / 1000.0,
+        "cpu_us_per_token": if requests > 0.0 { (cpu * 1e6 / requests).round() } else { 0.0 },
+        "server_cpu_cores": cpu / secs,
+        "peak_rss_mib": peak_rss_mib(server.pid()).round(),
+        "errors": errors,
+    });
+    eprintln!("xtask: {row}");
+    Ok(row)
+}
+
+fn target_dir() -> PathBuf {
+    std::env::var("CARGO_TARGET_DIR").map(PathBuf::from).unwrap_or_else(|_| root().join("target"))
+}
+
+/// Seeds `clients` clients with `writ bench-seed` under `env`; the credentials file.
+fn seed(dir: &Path, env: &[(&str, String)], clients: usize) -> Result<PathBuf, String> {
+    let credentials = dir.join("credentials.txt");
+    run(Command::new(target_dir().join("release/writ"))
+        .args([
+            "bench-seed",
+            "--clients",
+            &clients.to_string(),
+            "--emit",
+            &clients.min(20_000).to_string(),
+            "--credentials",
+        ])
+        .arg(&credentials)
+        .envs(env.iter().map(|(k, v)| (*k, v.as_str())))
+        .env("WRIT_LOG", "warn"))?;
+    Ok(credentials)
+}
+
+fn postgres_and_redis() -> bool {
+    let pg = Command::new("pg_isready")
+        .args(["-h", "127.0.0.1", "-p", "5432", "-q"])
+        .status()
+        .is_ok_and(|s| s.success());
+    let redis = Command::new("redis-cli")
+        .args(["-h", "127.0.0.1", "ping"])
+        .output()
+        .is_ok_and(|o| o.stdout.starts_with(b"PONG"));
+    pg && redis
+}
+
+fn fresh_database(name: &str) -> Result<String, String> {
+    for sql in [format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"), format!("CREATE DATABASE {name}")] {
+        run(Command::new("psql").args(["-h", "127.0.0.1", "-U", "postgres", "-d", "test", "-qc", &sql]))?;
+    }
+    Ok(format!("postgres://postgres@127.0.0.1:5432/{name}"))
+}
+
+pub fn bench(args: &[String]) -> Result<(), String> {
+    if args.first().is_some_and(|a| a == "--report-only") {
+        // Rewrites docs/benchmarks.md from docs/benchmarks.json (after a change to the report).
+        let text = std::fs::read_to_string(root().join("docs/benchmarks.json")).map_err(|e| e.to_string())?;
+        let doc: Value = serde_json::from_str(&text).map_err(|e| e.to_string())?;
+        return report(doc["token_endpoint"].as_array().map(Vec::as_slice).unwrap_or_default());
+    }
+    let plan = Plan::from_args(args)?;
+    ensure_wrk()?;
+    cargo(&["build", "--release", "-p", "writ", "-p", "writ-issuer"])?;
+    let work = std::env::temp_dir().join(format!("writ-bench-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&work);
+    let mut rows = Vec::new();
+    for &clients in &plan.clients {
+        // The embedded default: `writ serve` on SQLite with the in-memory guard.
+        let dir = work.join(format!("embedded-{clients}"));
+        std::fs::create_dir_all(&dir).map_err(|e| e.to_string())?;
+        let env = vec![("WRIT_DATA_DIR", dir.join("data").display().to_string())];
+        let credentials = seed(&dir, &env, clients)?;
+        let server =
+            Server::start(&target_dir().join("release/writ"), &["serve"], &env, &dir.join("serve.log"))?;
+        for &c in &plan.connections {
+            rows.push(measure(
+                "writ serve (SQLite, in-memory guard)",
+                &server,
+                &credentials,
+                clients,
+                c,
+                plan.seconds,
+            )?);
+        }
+        drop(server);
+
+        // Production: the split issuer on Postgres and Redis, rate limits and issuance audit on.
+        if !postgres_and_redis() {
+            eprintln!("xtask: Postgres or Redis is not reachable; skipping the production configuration");
+            continue;
+        }
+        let dir = work.join(format!("production-{clients}"));
+        std::fs::create_dir_all(&dir).map_err(|e| e.to_string())?;
+        let env = vec![
+            ("WRIT_DATA_DIR", dir.join("data").display().to_string()),
+            ("WRIT_DATABASE_URL", fresh_database("writ_bench")?),
+            ("WRIT_REDIS_URL", "redis://127.0.0.1:6379".to_owned()),
+            ("WRIT_REDIS_PREFIX", format!("writbench{}:", std::process::id())),
+        ];
+        let credentials = seed(&dir, &env, clients)?;
+        let server =
+            Server::start(&target_dir().join("release/writ-issuer"), &[], &env, &dir.join("issuer.log"))?;
+        for &c in &plan.connections {
+            rows.push(measure(
+                "writ-issuer (Postgres + Redis, limits and audit on)",
+                &server,
+                &credentials,
+                clients,
+                c,
+                plan.seconds,
+            )?);
+        }
+    }
+    let _ = std::fs::remove_dir_all(&work);
+    report(&rows)
+}
+
+fn report(rows: &[Value]) -> Result<(), String> {
+    let machine = std::fs::read_to_string("/proc/cpuinfo")
+        .ok()
+        .and_then(|c| {
+            c.lines()
+                .find(|l| l.starts_with("model name"))
+                .map(|l| l.split(':').nth(1).unwrap_or("").trim().to_owned())
+        })
+        .unwrap_or_default();
+    let cores = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(0);
+    let doc = json!({ "machine": { "cpu": machine, "cores": cores }, "token_endpoint": rows });
+    let json_path = root().join("docs/benchmarks.json");
+    std::fs::write(&json_path, serde_json::to_string_pretty(&doc).map_err(|e| e.to_string())? + "\n")
+        .map_err(|e| e.to_string())?;
+    let mut md = String::from(
+        "# Benchmarks\n\nWritten by `cargo xtask bench` (machine-readable: `benchmarks.json`). The token endpoint under \
+         wrk on loopback, the load generator on the same machine; each client authenticates with HTTP Basic and is \
+         picked at random per request from the seeded clients' first 20,000. CPU is the server process's user + \
+         system time over the run (from /proc), divided by the tokens issued.\n\n",
+    );
+    md.push_str(&format!("Machine: {machine}, {cores} cores.\n\n"));
+    md.push_str("| configuration | clients | connections | tokens/s | p50 ms | p99 ms | p99.9 ms | CPU µs/token | server cores | peak RSS MiB | errors |\n");
+    md.push_str("|---|---|---|---|---|---|---|---|---|---|---|\n");
+    for r in rows {
+        md.push_str(&format!(
+            "| {} | {} | {} | {:.0} | {:.2} | {:.2} | {:.2} | {:.0} | {:.2} | {:.0} | {} |\n",
+            r["config"].as_str().unwrap_or(""),
+            r["clients"],
+            r["connections"],
+            r["tokens_per_second"].as_f64().unwrap_or(0.0),
+            r["p50_ms"].as_f64().unwrap_or(0.0),
+            r["p99_ms"].as_f64().unwrap_or(0.0),
+            r["p999_ms"].as_f64().unwrap_or(0.0),
+            r["cpu_us_per_token"].as_f64().unwrap_or(0.0),
+            r["server_cpu_cores"].as_f64().unwrap_or(0.0),
+            r["peak_rss_mib"].as_f64().unwrap_or(0.0),
+            r["errors"],
+        ));
+    }
+    std::fs::write(root().join("docs/benchmarks.md"), md).map_err(|e| e.to_string())?;
+    eprintln!("xtask: wrote docs/benchmarks.md and docs/benchmarks.json");
+    let errors: u64 = rows.iter().map(|r| r["errors"].as_u64().unwrap_or(0)).sum();
+    if errors == 0 { Ok(()) } else { Err(format!("{errors} requests failed")) }
+}
