@@ -1,19 +1,38 @@
--- wrk script for the token endpoint: every request authenticates as a client picked at random
--- from the credentials file (one `Basic …` value per line), so the load spreads over many
--- clients; `done` prints one JSON line with the counts and latency percentiles (microseconds).
+-- wrk script for the token endpoint. Arguments: the credentials file (one `Basic …` value per
+-- line), then `random` (each request authenticates as a client picked at random, so the load
+-- spreads over all of them) or `sequential` (the threads walk the file in turn, so a short run
+-- touches every client: the warm-up), then the number of threads. `done` prints one JSON line with
+-- the counts and latency percentiles (microseconds).
 local creds = {}
+local sequential = false
+local threads, sent = 1, 0
+local next_thread = 0
+
+function setup(thread)
+  thread:set("thread_index", next_thread)
+  next_thread = next_thread + 1
+end
 
 function init(args)
   for line in io.lines(args[1]) do
     creds[#creds + 1] = line
   end
-  math.randomseed(os.time() + tonumber(tostring({}):sub(8), 16) % 100000)
+  sequential = args[2] == "sequential"
+  threads = tonumber(args[3] or "1")
+  math.randomseed(os.time() + (thread_index or 0) * 7919)
 end
 
 local headers = { ["Content-Type"] = "application/x-www-form-urlencoded" }
 
 function request()
-  headers["Authorization"] = creds[math.random(#creds)]
+  local i
+  if sequential then
+    i = (sent * threads + (thread_index or 0)) % #creds + 1
+    sent = sent + 1
+  else
+    i = math.random(#creds)
+  end
+  headers["Authorization"] = creds[i]
   return wrk.format("POST", "/oauth/token", headers, "grant_type=client_credentials")
 end
 
