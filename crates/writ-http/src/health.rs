@@ -27,6 +27,11 @@ async fn metrics(ctx: web::Data<Context>) -> HttpResponse {
             ctx.audit.dropped(),
         ),
         (
+            "writ_audit_queue_depth",
+            "Audit records waiting for the batched writer (the queue holds 65,536).",
+            ctx.audit.queued() as u64,
+        ),
+        (
             "writ_client_cache_entries",
             "Clients held in the token endpoint's cache.",
             ctx.clients.len() as u64,

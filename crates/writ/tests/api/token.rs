@@ -66,6 +66,9 @@ async fn metrics_count_tokens(app: TestApp) {
     assert_eq!(value("writ_tokens_refused_total{reason=\"invalid_client\"}"), 1.0);
     assert!(value("writ_token_request_duration_seconds_count") >= 5.0, "operator token, setup and these");
     assert_eq!(value("writ_audit_records_dropped_total"), 0.0);
+    assert!(value("writ_audit_queue_depth") >= 0.0);
+    app.ctx.audit.flush().await;
+    assert_eq!(app.ctx.audit.queued(), 0, "a flushed writer holds nothing");
     assert!(value("writ_client_cache_entries") >= 1.0);
 }
 
