@@ -1,11 +1,13 @@
--- wrk script for the token endpoint. Arguments: the credentials file (one `Basic …` value per
+-- wrk script for a token endpoint. Arguments: the credentials file (one `Basic …` value per
 -- line), then `random` (each request authenticates as a client picked at random, so the load
 -- spreads over all of them) or `sequential` (the threads walk the file in turn, so a short run
--- touches every client: the warm-up), then the number of threads. `done` prints one JSON line with
--- the counts and latency percentiles (microseconds).
+-- touches every client: the warm-up), the number of threads, and optionally the token path
+-- (default /oauth/token) and extra form parameters (the peer wants `&scope=bench:read`). `done`
+-- prints one JSON line with the counts and latency percentiles (microseconds).
 local creds = {}
 local sequential = false
 local threads, sent = 1, 0
+local path, body = "/oauth/token", "grant_type=client_credentials"
 local next_thread = 0
 
 function setup(thread)
@@ -19,6 +21,8 @@ function init(args)
   end
   sequential = args[2] == "sequential"
   threads = tonumber(args[3] or "1")
+  path = args[4] or path
+  body = body .. (args[5] or "")
   math.randomseed(os.time() + (thread_index or 0) * 7919)
 end
 
@@ -33,7 +37,7 @@ function request()
     i = math.random(#creds)
   end
   headers["Authorization"] = creds[i]
-  return wrk.format("POST", "/oauth/token", headers, "grant_type=client_credentials")
+  return wrk.format("POST", path, headers, body)
 end
 
 function done(summary, latency, requests)

@@ -58,13 +58,20 @@ impl Drop for Server {
 }
 
 impl Server {
-    fn start(binary: &Path, args: &[&str], env: &[(&str, String)], log: &Path) -> Result<Self, String> {
+    fn start(
+        binary: &Path,
+        args: &[&str],
+        env: &[(&str, String)],
+        log: &Path,
+        ready: &str,
+    ) -> Result<Self, String> {
         let port = free_port()?;
         let log = std::fs::File::create(log).map_err(|e| e.to_string())?;
         let child = Command::new(binary)
             .args(args)
             .envs(env.iter().map(|(k, v)| (*k, v.as_str())))
             .env("WRIT_ADDR", format!("127.0.0.1:{port}"))
+            .env("PORT", port.to_string())
             .env("WRIT_LOG", "warn")
             .stdout(Stdio::null())
             .stderr(log)
@@ -72,7 +79,7 @@ impl Server {
             .map_err(|e| format!("cannot start {}: {e}", binary.display()))?;
         let server = Self { child, port };
         for _ in 0..300 {
-            if http_get(port, "/readyz").is_some_and(|r| r.starts_with("HTTP/1.1 200")) {
+            if http_get(port, ready).is_some_and(|r| r.starts_with("HTTP/1.1 200")) {
                 return Ok(server);
             }
             std::thread::sleep(Duration::from_millis(100));
@@ -133,15 +140,22 @@ fn ensure_wrk() -> Result<(), String> {
         .env("DEBIAN_FRONTEND", "noninteractive"))
 }
 
+/// What each request is: the credentials to pick from, the token path, extra form parameters.
+struct Load<'a> {
+    credentials: &'a Path,
+    path: &'a str,
+    extra: &'a str,
+}
+
+impl<'a> Load<'a> {
+    fn writ(credentials: &'a Path) -> Self {
+        Self { credentials, path: "/oauth/token", extra: "" }
+    }
+}
+
 /// One wrk run against `port` (clients picked at random, or walked in turn with `sequential`); its
 /// JSON summary.
-fn wrk(
-    port: u16,
-    credentials: &Path,
-    connections: u32,
-    seconds: u32,
-    sequential: bool,
-) -> Result<Value, String> {
+fn wrk(port: u16, load: &Load, connections: u32, seconds: u32, sequential: bool) -> Result<Value, String> {
     let script = root().join("xtask/bench/token.lua");
     let out = Command::new("wrk")
         .args([
@@ -158,9 +172,11 @@ fn wrk(
         .arg(&script)
         .arg(format!("http://127.0.0.1:{port}"))
         .arg("--")
-        .arg(credentials)
+        .arg(load.credentials)
         .arg(if sequential { "sequential" } else { "random" })
         .arg("2")
+        .arg(load.path)
+        .arg(load.extra)
         .output()
         .map_err(|e| format!("cannot run wrk: {e}"))?;
     let stdout = String::from_utf8_lossy(&out.stdout);
@@ -175,18 +191,18 @@ fn wrk(
 fn measure(
     name: &str,
     server: &Server,
-    credentials: &Path,
+    load: &Load,
     clients: usize,
     connections: u32,
     seconds: u32,
 ) -> Result<Value, String> {
     // Warm-up: every active client once (a cold client cache), so the measurement is the steady
     // state of a warm one.
-    let active = std::fs::read_to_string(credentials).map(|c| c.lines().count()).unwrap_or(0);
+    let active = std::fs::read_to_string(load.credentials).map(|c| c.lines().count()).unwrap_or(0);
     let warm_up = u32::try_from(active / 2_000).unwrap_or(30) + 3;
-    let cold = wrk(server.port, credentials, connections, warm_up, true)?;
+    let cold = wrk(server.port, load, connections, warm_up, true)?;
     let cpu_before = cpu_seconds(server.pid())?;
-    let w = wrk(server.port, credentials, connections, seconds, false)?;
+    let w = wrk(server.port, load, connections, seconds, false)?;
     let cpu = cpu_seconds(server.pid())? - cpu_before;
     let requests = w["requests"].as_f64().unwrap_or(0.0);
     let secs = w["duration_us"].as_f64().unwrap_or(1.0) / 1e6;
@@ -257,6 +273,26 @@ fn fresh_database(name: &str) -> Result<String, String> {
     Ok(format!("postgres://postgres@127.0.0.1:5432/{name}"))
 }
 
+const EMBEDDED: &str = "writ serve (SQLite, in-memory guard)";
+const PRODUCTION: &str = "writ-issuer (Postgres + Redis, limits and audit on)";
+const PEER: &str = "node-oidc-provider 9 (Node 22, in memory)";
+
+/// node-oidc-provider and Node 22 from npm (`xtask/bench/peer`, locked), installed into `dir`;
+/// the node binary.
+fn install_peer(dir: &Path) -> Result<PathBuf, String> {
+    let node = dir.join("node_modules/.bin/node");
+    if node.exists() {
+        return Ok(node);
+    }
+    std::fs::create_dir_all(dir).map_err(|e| e.to_string())?;
+    for file in ["package.json", "package-lock.json", "server.js"] {
+        std::fs::copy(root().join("xtask/bench/peer").join(file), dir.join(file))
+            .map_err(|e| format!("{file}: {e}"))?;
+    }
+    run(Command::new("npm").args(["ci", "--silent", "--no-audit", "--no-fund", "--prefix"]).arg(dir))?;
+    Ok(node)
+}
+
 pub fn bench(args: &[String]) -> Result<(), String> {
     if args.first().is_some_and(|a| a == "--report-only") {
         // Rewrites docs/benchmarks.md from docs/benchmarks.json (after a change to the report).
@@ -276,19 +312,24 @@ pub fn bench(args: &[String]) -> Result<(), String> {
         std::fs::create_dir_all(&dir).map_err(|e| e.to_string())?;
         let env = vec![("WRIT_DATA_DIR", dir.join("data").display().to_string())];
         let credentials = seed(&dir, &env, clients)?;
-        let server =
-            Server::start(&target_dir().join("release/writ"), &["serve"], &env, &dir.join("serve.log"))?;
+        let log = dir.join("serve.log");
+        let server = Server::start(&target_dir().join("release/writ"), &["serve"], &env, &log, "/readyz")?;
         for &c in &plan.connections {
-            rows.push(measure(
-                "writ serve (SQLite, in-memory guard)",
-                &server,
-                &credentials,
-                clients,
-                c,
-                plan.seconds,
-            )?);
+            rows.push(measure(EMBEDDED, &server, &Load::writ(&credentials), clients, c, plan.seconds)?);
         }
         drop(server);
+
+        // The peer, in the same run, with the same clients.
+        let node = install_peer(&work.join("peer"))?;
+        let server_js = work.join("peer/server.js").display().to_string();
+        let env = vec![("CLIENTS", credentials.display().to_string())];
+        let log = dir.join("peer.log");
+        let peer = Server::start(&node, &[&server_js], &env, &log, "/.well-known/openid-configuration")?;
+        let load = Load { credentials: &credentials, path: "/token", extra: "&scope=bench:read" };
+        for &c in &plan.connections {
+            rows.push(measure(PEER, &peer, &load, clients, c, plan.seconds)?);
+        }
+        drop(peer);
 
         // Production: the split issuer on Postgres and Redis, rate limits and issuance audit on.
         if !postgres_and_redis() {
@@ -304,17 +345,10 @@ pub fn bench(args: &[String]) -> Result<(), String> {
             ("WRIT_REDIS_PREFIX", format!("writbench{}:", std::process::id())),
         ];
         let credentials = seed(&dir, &env, clients)?;
-        let server =
-            Server::start(&target_dir().join("release/writ-issuer"), &[], &env, &dir.join("issuer.log"))?;
+        let log = dir.join("issuer.log");
+        let server = Server::start(&target_dir().join("release/writ-issuer"), &[], &env, &log, "/readyz")?;
         for &c in &plan.connections {
-            rows.push(measure(
-                "writ-issuer (Postgres + Redis, limits and audit on)",
-                &server,
-                &credentials,
-                clients,
-                c,
-                plan.seconds,
-            )?);
+            rows.push(measure(PRODUCTION, &server, &Load::writ(&credentials), clients, c, plan.seconds)?);
         }
     }
     let _ = std::fs::remove_dir_all(&work);
@@ -364,8 +398,38 @@ fn report(rows: &[Value]) -> Result<(), String> {
             r["warm_up_tokens_per_second"].as_f64().unwrap_or(0.0),
         ));
     }
+    md.push_str(&ratios(rows));
     std::fs::write(root().join("docs/benchmarks.md"), md).map_err(|e| e.to_string())?;
     eprintln!("xtask: wrote docs/benchmarks.md and docs/benchmarks.json");
     let errors: u64 = rows.iter().map(|r| r["errors"].as_u64().unwrap_or(0)).sum();
     if errors == 0 { Ok(()) } else { Err(format!("{errors} requests failed")) }
+}
+
+/// Writ's embedded default against the peer, measured in the same run with the same clients and
+/// connections: throughput (higher is better for Writ), p99 and CPU per token (peer ÷ Writ).
+fn ratios(rows: &[Value]) -> String {
+    let mut out = String::from(
+        "\n## Writ ÷ peer\n\nThe embedded default against node-oidc-provider, same run, same clients and connections \
+         (each ratio above 1 is Writ's advantage).\n\n| clients | connections | throughput | p99 (peer ÷ Writ) | \
+         CPU per token (peer ÷ Writ) |\n|---|---|---|---|---|\n",
+    );
+    let find = |config: &str, r: &Value| {
+        rows.iter().find(|x| {
+            x["config"] == config && x["clients"] == r["clients"] && x["connections"] == r["connections"]
+        })
+    };
+    let f = |v: &Value, k: &str| v[k].as_f64().unwrap_or(0.0);
+    for writ in rows.iter().filter(|r| r["config"] == EMBEDDED) {
+        if let Some(peer) = find(PEER, writ) {
+            out.push_str(&format!(
+                "| {} | {} | {:.1}× | {:.1}× | {:.1}× |\n",
+                writ["clients"],
+                writ["connections"],
+                f(writ, "tokens_per_second") / f(peer, "tokens_per_second").max(1.0),
+                f(peer, "p99_ms") / f(writ, "p99_ms").max(0.001),
+                f(peer, "cpu_us_per_token") / f(writ, "cpu_us_per_token").max(1.0),
+            ));
+        }
+    }
+    out
 }
