@@ -7,6 +7,7 @@
 //!   one's scenario against a live `writ serve` on the embedded default.
 
 mod bench;
+mod server;
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, ExitCode};
@@ -121,73 +122,52 @@ fn openapi(check: bool) -> Result<(), String> {
     }
 }
 
-/// A `writ serve` on the embedded default in a temporary directory, stopped when dropped.
+/// A `writ serve` on the embedded default in a temporary directory, stopped and removed when dropped.
 struct LiveWrit {
-    child: std::process::Child,
-    dir: PathBuf,
-    url: String,
+    // Fields drop in order: the server is stopped before its directory goes.
+    server: server::Server,
+    dir: RemovedOnDrop,
+}
+
+/// A directory removed when dropped.
+struct RemovedOnDrop(PathBuf);
+
+impl Drop for RemovedOnDrop {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
 }
 
 impl LiveWrit {
     fn start() -> Result<Self, String> {
         cargo(&["build", "-p", "writ"])?;
-        let target =
-            std::env::var("CARGO_TARGET_DIR").map(PathBuf::from).unwrap_or_else(|_| root().join("target"));
-        let port = std::net::TcpListener::bind("127.0.0.1:0")
-            .and_then(|l| l.local_addr())
-            .map_err(|e| e.to_string())?
-            .port();
         let dir = std::env::temp_dir().join(format!("writ-sdk-{}", std::process::id()));
         let _ = std::fs::remove_dir_all(&dir);
         std::fs::create_dir_all(&dir).map_err(|e| e.to_string())?;
-        let log = std::fs::File::create(dir.join("serve.log")).map_err(|e| e.to_string())?;
-        let child = Command::new(target.join("debug/writ"))
-            .arg("serve")
-            .env("WRIT_ADDR", format!("127.0.0.1:{port}"))
-            .env("WRIT_DATA_DIR", dir.join("data"))
-            .env_remove("WRIT_DATABASE_URL")
-            .env_remove("WRIT_REDIS_URL")
-            .stdout(log.try_clone().map_err(|e| e.to_string())?)
-            .stderr(log)
-            .spawn()
-            .map_err(|e| format!("cannot start writ serve: {e}"))?;
-        let live = Self { child, dir, url: format!("http://127.0.0.1:{port}") };
+        let env = [("WRIT_DATA_DIR", dir.join("data").display().to_string())];
+        let binary = server::target_dir().join("debug/writ");
+        let server = server::Server::start(&binary, &["serve"], &env, &dir.join("serve.log"), "/readyz")?;
+        // Ready may come a moment before the operator's credential is written.
         for _ in 0..100 {
-            if live.ready() {
-                return Ok(live);
+            if dir.join("data/operator.json").exists() {
+                return Ok(Self { server, dir: RemovedOnDrop(dir) });
             }
             std::thread::sleep(std::time::Duration::from_millis(100));
         }
-        Err(format!("writ serve did not get ready; see {}", live.dir.join("serve.log").display()))
+        Err("writ serve wrote no operator.json".into())
     }
 
-    fn ready(&self) -> bool {
-        use std::io::{Read, Write};
-        let addr = self.url.trim_start_matches("http://");
-        let Ok(mut stream) = std::net::TcpStream::connect(addr) else { return false };
-        let request = format!("GET /readyz HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n");
-        let mut answer = String::new();
-        stream.write_all(request.as_bytes()).is_ok()
-            && stream.read_to_string(&mut answer).is_ok()
-            && answer.starts_with("HTTP/1.1 200")
-            && self.dir.join("data/operator.json").exists()
+    fn url(&self) -> String {
+        format!("http://127.0.0.1:{}", self.server.port)
     }
 
     /// The operator's (client id, client secret).
     fn operator(&self) -> Result<(String, String), String> {
-        let path = self.dir.join("data/operator.json");
+        let path = self.dir.0.join("data/operator.json");
         let text = std::fs::read_to_string(&path).map_err(|e| format!("{}: {e}", path.display()))?;
         let v: serde_json::Value = serde_json::from_str(&text).map_err(|e| e.to_string())?;
         let field = |k: &str| v[k].as_str().map(str::to_owned).ok_or(format!("operator.json has no {k}"));
         Ok((field("client_id")?, field("client_secret")?))
-    }
-}
-
-impl Drop for LiveWrit {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-        let _ = std::fs::remove_dir_all(&self.dir);
     }
 }
 
@@ -199,14 +179,15 @@ fn sdk() -> Result<(), String> {
     cargo(&["clippy", "--manifest-path", &manifest, "--all-targets", "--", "-D", "warnings"])?;
     let writ = LiveWrit::start()?;
     let (id, secret) = writ.operator()?;
+    let url = writ.url();
     let env = [
-        ("WRIT_URL", writ.url.as_str()),
+        ("WRIT_URL", url.as_str()),
         ("WRIT_CLIENT_ID", id.as_str()),
         ("WRIT_CLIENT_SECRET", secret.as_str()),
     ];
 
     // Python: openapi-python-client, one package per document.
-    let py = writ.dir.join("python");
+    let py = writ.dir.0.join("python");
     for name in ["admin", "issuer"] {
         run(Command::new("openapi-python-client")
             .args(["generate", "--overwrite", "--meta", "none", "--path"])

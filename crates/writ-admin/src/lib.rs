@@ -41,11 +41,11 @@ pub fn openapi() -> serde_json::Value {
          `code`. Lists are paged with `limit` and `after` (the previous page's `next_cursor`). \
          Every `POST` takes an `Idempotency-Key`; updates take `If-Match` with an `ETag`.",
     );
-    for item in doc["paths"].as_object_mut().into_iter().flat_map(|p| p.values_mut()) {
-        if let Some(post) = item.get_mut("post") {
-            document_idempotency(post);
+    writ_http::openapi::for_each_operation(&mut doc, |method, op| {
+        if method == "post" {
+            document_idempotency(op);
         }
-    }
+    });
     doc
 }
 

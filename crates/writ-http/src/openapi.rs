@@ -92,22 +92,31 @@ pub fn document(register: Register, title: &str, description: &str) -> Value {
 /// An optional parameter is absent, never `null`: `Option<String>` parameters are plain strings
 /// that need not be sent (generators otherwise make them doubly optional).
 fn optional_parameters_are_not_null(doc: &mut Value) {
-    for item in doc["paths"].as_object_mut().into_iter().flat_map(|p| p.values_mut()) {
-        for op in item.as_object_mut().into_iter().flat_map(|i| i.values_mut()) {
-            for p in op.get_mut("parameters").and_then(Value::as_array_mut).into_iter().flatten() {
-                if let Some(Value::Array(types)) = p.pointer_mut("/schema/type") {
-                    types.retain(|t| t != "null");
-                    if let [one] = types.as_slice() {
-                        let one = one.clone();
-                        p["schema"]["type"] = one;
-                    }
+    for_each_operation(doc, |_, op| {
+        for p in op.get_mut("parameters").and_then(Value::as_array_mut).into_iter().flatten() {
+            if let Some(Value::Array(types)) = p.pointer_mut("/schema/type") {
+                types.retain(|t| t != "null");
+                if let [one] = types.as_slice() {
+                    let one = one.clone();
+                    p["schema"]["type"] = one;
                 }
+            }
+        }
+    });
+}
+
+const METHODS: [&str; 5] = ["get", "post", "put", "patch", "delete"];
+
+/// Calls `f` with the method and the body of every operation of `doc`.
+pub fn for_each_operation(doc: &mut Value, mut f: impl FnMut(&str, &mut Value)) {
+    for item in doc["paths"].as_object_mut().into_iter().flat_map(|p| p.values_mut()) {
+        for method in METHODS {
+            if let Some(op) = item.get_mut(method) {
+                f(method, op);
             }
         }
     }
 }
-
-const METHODS: [&str; 5] = ["get", "post", "put", "patch", "delete"];
 
 /// Every operation of `doc`: (method, path, operation).
 fn operations(doc: &Value) -> Vec<(&str, &str, &Value)> {
@@ -132,56 +141,51 @@ fn add_bearer_refusals(doc: &mut Value) {
             "example": {"type": "about:blank", "title": title, "status": status, "detail": detail, "code": code}
         })
     };
-    for item in doc["paths"].as_object_mut().into_iter().flat_map(|p| p.values_mut()) {
-        for op in item.as_object_mut().into_iter().flat_map(|i| i.values_mut()) {
-            let scope = op["security"]
-                .as_array()
-                .into_iter()
-                .flatten()
-                .find_map(|r| r.get("bearer")?.as_array()?.first()?.as_str().map(str::to_owned));
-            let Some(scope) = scope else { continue };
-            let Some(responses) = op.get_mut("responses").and_then(Value::as_object_mut) else { continue };
-            responses.entry("401").or_insert_with(|| json!({
-                "description": "No bearer token, or one that is malformed, expired, revoked or for another audience",
-                "content": {"application/problem+json": problem(401, "Unauthorized", "unauthorized", "the token was revoked")}
-            }));
-            responses.entry("403").or_insert_with(|| json!({
-                "description": "The token lacks the scope this operation requires",
-                "content": {"application/problem+json": problem(403, "Forbidden", "insufficient_scope", &format!("this call requires the scope {scope}"))}
-            }));
-        }
-    }
+    for_each_operation(doc, |_, op| {
+        let scope = op["security"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .find_map(|r| r.get("bearer")?.as_array()?.first()?.as_str().map(str::to_owned));
+        let Some(scope) = scope else { return };
+        let Some(responses) = op.get_mut("responses").and_then(Value::as_object_mut) else { return };
+        responses.entry("401").or_insert_with(|| json!({
+            "description": "No bearer token, or one that is malformed, expired, revoked or for another audience",
+            "content": {"application/problem+json": problem(401, "Unauthorized", "unauthorized", "the token was revoked")}
+        }));
+        responses.entry("403").or_insert_with(|| json!({
+            "description": "The token lacks the scope this operation requires",
+            "content": {"application/problem+json": problem(403, "Forbidden", "insufficient_scope", &format!("this call requires the scope {scope}"))}
+        }));
+    });
 }
 
 /// Gives every request and response body without an example the one its schema implies.
 fn add_examples(doc: &mut Value) {
     let components = doc["components"]["schemas"].clone();
-    let Some(paths) = doc["paths"].as_object_mut() else { return };
-    for item in paths.values_mut() {
-        for method in METHODS {
-            let Some(op) = item.get_mut(method).and_then(Value::as_object_mut) else { continue };
-            let mut bodies: Vec<&mut Value> = Vec::new();
-            for (part, value) in op.iter_mut() {
-                let contents: Vec<&mut Value> = match part.as_str() {
-                    "requestBody" => vec![value],
-                    "responses" => value.as_object_mut().into_iter().flat_map(|r| r.values_mut()).collect(),
-                    _ => continue,
-                };
-                for holder in contents {
-                    if let Some(content) = holder.get_mut("content").and_then(Value::as_object_mut) {
-                        bodies.extend(content.values_mut());
-                    }
-                }
-            }
-            for media in bodies {
-                if media.get("example").is_none()
-                    && let Some(example) = example_of(&media["schema"], &components, 0)
-                {
-                    media["example"] = example;
+    for_each_operation(doc, |_, op| {
+        let Some(op) = op.as_object_mut() else { return };
+        let mut bodies: Vec<&mut Value> = Vec::new();
+        for (part, value) in op.iter_mut() {
+            let contents: Vec<&mut Value> = match part.as_str() {
+                "requestBody" => vec![value],
+                "responses" => value.as_object_mut().into_iter().flat_map(|r| r.values_mut()).collect(),
+                _ => continue,
+            };
+            for holder in contents {
+                if let Some(content) = holder.get_mut("content").and_then(Value::as_object_mut) {
+                    bodies.extend(content.values_mut());
                 }
             }
         }
-    }
+        for media in bodies {
+            if media.get("example").is_none()
+                && let Some(example) = example_of(&media["schema"], &components, 0)
+            {
+                media["example"] = example;
+            }
+        }
+    });
 }
 
 /// An example for `schema`: its own, its referent's, or one assembled from its parts. `None` when

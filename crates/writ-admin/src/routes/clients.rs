@@ -9,7 +9,7 @@ use writ_http::changes::Change;
 use writ_http::{ApiError, Authorized, Context};
 use writ_store::{Audit, Clients, Orgs, StoreError, Tenant, Users};
 
-use super::{check_entitled, path_id, revoke_before, stamp};
+use super::{check_entitled, check_within_user, path_id, revoke_before, stamp};
 use crate::bootstrap::new_secret;
 use crate::dto::{
     ClientDto, CreateClient, CreatedClient, ListQuery, ListResponse, Problem, UpdateClient, grants_from_dto,
@@ -92,12 +92,7 @@ pub async fn create_client(
             if user.org_id != org.id {
                 return Err(unknown_user());
             }
-            if let Some((resource, scopes)) = grants.excess_over(&user.grants) {
-                return Err(ApiError::validation(
-                    "grants",
-                    format!("user {} does not hold {scopes} on {resource}", user.email),
-                ));
-            }
+            check_within_user(&user, &grants)?;
             ClientKind::User { org_id: org.id.clone(), user_id }
         }
         ("org", None, _) | ("user", None, _) => {
@@ -274,13 +269,7 @@ pub async fn update_client(
             check_entitled(&Orgs::new(&txn, &auth.tenant).get(org_id).await?, &client.grants)?;
         }
         if let Some(user_id) = client.kind.user_id() {
-            let user = Users::new(&txn, &auth.tenant).get(user_id).await?;
-            if let Some((resource, scopes)) = client.grants.excess_over(&user.grants) {
-                return Err(ApiError::validation(
-                    "grants",
-                    format!("user {} does not hold {scopes} on {resource}", user.email),
-                ));
-            }
+            check_within_user(&Users::new(&txn, &auth.tenant).get(user_id).await?, &client.grants)?;
         }
         changed.push("grants");
     }

@@ -12,7 +12,7 @@ mod users;
 
 use actix_web::HttpRequest;
 use utoipa_actix_web::service_config::ServiceConfig;
-use writ_core::{AuditEvent, Grants, Org};
+use writ_core::{AuditEvent, Grants, Org, User};
 use writ_guard_store::Watermark;
 use writ_http::{ApiError, Context};
 
@@ -74,11 +74,25 @@ pub(crate) fn check_entitled(org: &Org, grants: &Grants) -> Result<(), ApiError>
     }
 }
 
+/// A user client's grants never exceed its user's.
+pub(crate) fn check_within_user(user: &User, grants: &Grants) -> Result<(), ApiError> {
+    match grants.excess_over(&user.grants) {
+        Some((resource, scopes)) => Err(ApiError::validation(
+            "grants",
+            format!("user {} does not hold {scopes} on {resource}", user.email),
+        )),
+        None => Ok(()),
+    }
+}
+
+/// `503` for a guard store that cannot take a revocation.
+pub(crate) fn guard_unavailable(e: writ_guard_store::GuardError) -> ApiError {
+    tracing::error!(error = %e, "revocation store unreachable");
+    ApiError::unavailable("revocation state unreachable; nothing was changed, retry shortly")
+}
+
 /// Revokes every token issued until now under `watermark`; `503` when the guard store is away.
 pub(crate) async fn revoke_before(ctx: &Context, watermark: Watermark<'_>) -> Result<(), ApiError> {
     let now = time::OffsetDateTime::now_utc().unix_timestamp();
-    ctx.guard.revoke_before(watermark, now, now).await.map_err(|e| {
-        tracing::error!(error = %e, "revocation store unreachable");
-        ApiError::unavailable("revocation state unreachable; nothing was changed, retry shortly")
-    })
+    ctx.guard.revoke_before(watermark, now, now).await.map_err(guard_unavailable)
 }

@@ -9,13 +9,8 @@ use writ_http::auth::RevocationsWrite;
 use writ_http::{ApiError, Authorized, Context};
 use writ_store::{Audit, Clients, Orgs, Tenant};
 
-use super::{path_id, stamp};
+use super::{guard_unavailable, path_id, revoke_before, stamp};
 use crate::dto::{CreateRevocation, Problem, RevocationDto, RevokeClientTokens};
-
-fn unavailable(e: writ_guard_store::GuardError) -> ApiError {
-    tracing::error!(error = %e, "revocation store unreachable");
-    ApiError::unavailable("revocation state unreachable; retry shortly")
-}
 
 fn now() -> i64 {
     time::OffsetDateTime::now_utc().unix_timestamp()
@@ -72,23 +67,20 @@ pub async fn create_revocation(
                 (None, Tenant::Operator) => (None, now() + WATERMARK_LIFETIME_SECONDS),
                 _ => return Err(ApiError::not_found()),
             };
-            ctx.guard.revoke_token(jti, exp, now()).await.map_err(unavailable)?;
+            ctx.guard.revoke_token(jti, exp, now()).await.map_err(guard_unavailable)?;
             (RevocationDto::new("token", jti, None), org.and_then(|o| OrgId::parse(&o).ok()))
         }
         (None, Some(client), None) => {
             let id = ClientId::parse(client).map_err(|_| ApiError::not_found())?;
             let client = Clients::new(ctx.store.conn(), &auth.tenant).get(&id).await?;
-            ctx.guard
-                .revoke_before(Watermark::Client(id.as_str()), now(), now())
-                .await
-                .map_err(unavailable)?;
+            revoke_before(&ctx, Watermark::Client(id.as_str())).await?;
             (RevocationDto::new("client", id.as_str(), None), client.kind.org_id().cloned())
         }
         (None, None, Some(org)) => {
             let id = OrgId::parse(org).map_err(|_| ApiError::not_found())?;
             auth.ensure_org(&id)?;
             Orgs::new(ctx.store.conn(), &auth.tenant).get(&id).await?;
-            ctx.guard.revoke_before(Watermark::Org(id.as_str()), now(), now()).await.map_err(unavailable)?;
+            revoke_before(&ctx, Watermark::Org(id.as_str())).await?;
             (RevocationDto::new("org", id.as_str(), None), Some(id))
         }
         _ => return Err(ApiError::validation("body", "name exactly one of jti, client_id, org_id")),
@@ -126,10 +118,7 @@ pub async fn revoke_client_tokens(
     let client = clients.get(&id).await?;
     let revocation = match body.into_inner().and_then(|b| b.secret_id) {
         None => {
-            ctx.guard
-                .revoke_before(Watermark::Client(id.as_str()), now(), now())
-                .await
-                .map_err(unavailable)?;
+            revoke_before(&ctx, Watermark::Client(id.as_str())).await?;
             RevocationDto::new("client", id.as_str(), None)
         }
         Some(secret) => {
@@ -145,7 +134,7 @@ pub async fn revoke_client_tokens(
                 return Err(ApiError::not_found());
             }
             for (jti, exp) in &issued {
-                ctx.guard.revoke_token(jti, *exp, now()).await.map_err(unavailable)?;
+                ctx.guard.revoke_token(jti, *exp, now()).await.map_err(guard_unavailable)?;
             }
             RevocationDto::new("secret", secret.as_str(), Some(issued.len()))
         }
