@@ -1,6 +1,6 @@
 //! The batched audit writer (DESIGN.md §4): the token endpoint hands it issuance records and
-//! secret-use times and never waits for the database. Records are written in batches as fast as the
-//! database takes them; `last_used_at` updates are coalesced per secret within a batch. A full queue
+//! secret-use times and never waits for the database. Records are written in batches, each gathered for
+//! at most 20 ms and as large as the database keeps up with; `last_used_at` updates are coalesced per secret within a batch. A full queue
 //! or a failed write drops records, and every dropped record is counted (`/metrics`), never silent.
 
 use std::collections::HashMap;
@@ -15,6 +15,9 @@ use writ_store::{Audit, Store};
 
 const QUEUE: usize = 65_536;
 const BATCH: usize = 1_024;
+/// How long a batch may gather after its first record: under load the writer wakes and commits
+/// once per this interval instead of once per record.
+const LINGER: Duration = Duration::from_millis(20);
 
 enum Msg {
     /// An event, and the secret whose `last_used_at` it moves forward, if any.
@@ -111,6 +114,9 @@ async fn run(store: Store, mut rx: mpsc::Receiver<Msg>, dropped: Arc<AtomicU64>,
     let mut used: HashMap<SecretId, OffsetDateTime> = HashMap::new();
     let mut acks = Vec::new();
     while let Some(first) = rx.recv().await {
+        if matches!(first, Msg::Event(..)) && rx.len() < BATCH {
+            tokio::time::sleep(LINGER).await;
+        }
         let mut next = Some(first);
         while let Some(msg) = next.take() {
             match msg {

@@ -57,7 +57,67 @@ struct Signer {
     kid: KeyId,
     /// The encoded JWS header, computed once: it is the same for every token of this key.
     header_b64: String,
-    signer: Box<dyn JwsSigner>,
+    key: SigningKeyPair,
+}
+
+/// A private key, ready to sign. ES256 and EdDSA sign with ring, in about half the time josekit's
+/// OpenSSL path takes (18 µs against 33 µs for ES256 on the benchmark machine: the signature is
+/// the largest part of a token's cost); RS256 stays on josekit. josekit verifies all three.
+enum SigningKeyPair {
+    Ecdsa(ring::signature::EcdsaKeyPair),
+    Ed25519(ring::signature::Ed25519KeyPair),
+    Jose(Box<dyn JwsSigner>),
+}
+
+impl SigningKeyPair {
+    fn from_pem(alg: SigningAlg, pem: &[u8]) -> Result<Self, TokenError> {
+        use ring::signature::{ECDSA_P256_SHA256_FIXED_SIGNING, EcdsaKeyPair, Ed25519KeyPair};
+        let rejected = |e: ring::error::KeyRejected| TokenError::Crypto(format!("{} key: {e}", alg.as_str()));
+        Ok(match alg {
+            SigningAlg::ES256 => {
+                let jwk = ES256.key_pair_from_pem(pem)?.to_jwk_key_pair();
+                let d = jwk_bytes(&jwk, "d")?;
+                // An uncompressed SEC1 point: 0x04 ‖ x ‖ y.
+                let point = [&[4][..], &jwk_bytes(&jwk, "x")?, &jwk_bytes(&jwk, "y")?].concat();
+                let rng = ring::rand::SystemRandom::new();
+                let pair = EcdsaKeyPair::from_private_key_and_public_key(
+                    &ECDSA_P256_SHA256_FIXED_SIGNING,
+                    &d,
+                    &point,
+                    &rng,
+                )
+                .map_err(rejected)?;
+                Self::Ecdsa(pair)
+            }
+            SigningAlg::EdDSA => {
+                let jwk = EdDSA.key_pair_from_pem(pem)?.to_jwk_key_pair();
+                let pair =
+                    Ed25519KeyPair::from_seed_and_public_key(&jwk_bytes(&jwk, "d")?, &jwk_bytes(&jwk, "x")?)
+                        .map_err(rejected)?;
+                Self::Ed25519(pair)
+            }
+            SigningAlg::RS256 => Self::Jose(Box::new(RS256.signer_from_pem(pem)?)),
+        })
+    }
+
+    fn sign(&self, message: &[u8]) -> Result<Vec<u8>, TokenError> {
+        match self {
+            Self::Ecdsa(pair) => pair
+                .sign(&ring::rand::SystemRandom::new(), message)
+                .map(|s| s.as_ref().to_vec())
+                .map_err(|_| TokenError::Crypto("ES256 signing failed".into())),
+            Self::Ed25519(pair) => Ok(pair.sign(message).as_ref().to_vec()),
+            Self::Jose(signer) => Ok(signer.sign(message)?),
+        }
+    }
+}
+
+/// A base64url member of a JWK, decoded.
+fn jwk_bytes(jwk: &Jwk, name: &str) -> Result<Vec<u8>, TokenError> {
+    jwk.parameter(name)
+        .and_then(serde_json::Value::as_str)
+        .and_then(|v| B64.decode(v).ok())
+        .ok_or_else(|| TokenError::Crypto(format!("the key has no `{name}`")))
 }
 
 struct Verifier {
@@ -264,14 +324,10 @@ impl KeyRing {
 
     fn signer(key: &SigningKey, kek: &Kek) -> Result<Signer, TokenError> {
         let pem = kek.decrypt(&key.private_key_encrypted, key.kid.as_str().as_bytes())?;
-        let signer: Box<dyn JwsSigner> = match key.alg {
-            SigningAlg::ES256 => Box::new(ES256.signer_from_pem(&pem)?),
-            SigningAlg::RS256 => Box::new(RS256.signer_from_pem(&pem)?),
-            SigningAlg::EdDSA => Box::new(EdDSA.signer_from_pem(&pem)?),
-        };
+        let signer = SigningKeyPair::from_pem(key.alg, &pem)?;
         let header =
             serde_json::json!({ "alg": key.alg.as_str(), "typ": TOKEN_TYPE, "kid": key.kid.as_str() });
-        Ok(Signer { kid: key.kid.clone(), header_b64: B64.encode(header.to_string()), signer })
+        Ok(Signer { kid: key.kid.clone(), header_b64: B64.encode(header.to_string()), key: signer })
     }
 
     /// The kid of the signing key of `alg`, if there is one.
@@ -292,7 +348,7 @@ impl KeyRing {
         token.push_str(&s.header_b64);
         token.push('.');
         B64.encode_string(&payload, &mut token);
-        let signature = s.signer.sign(token.as_bytes())?;
+        let signature = s.key.sign(token.as_bytes())?;
         token.push('.');
         B64.encode_string(&signature, &mut token);
         Ok((token, &s.kid))

@@ -173,6 +173,30 @@ async fn secrets_rotate_and_are_audited(app: TestApp) {
     assert_eq!(last.target_id.as_deref(), last.details["jti"].as_str());
     assert_eq!(last.org_id.as_ref().map(|o| o.as_str()), Some(org.as_str()));
 
+    // The writer records use times in one statement per batch, and never moves one back: a batch
+    // arriving late with older times leaves the newer ones.
+    let ids: Vec<writ_core::SecretId> = list["data"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| writ_core::SecretId::parse(s["secret_id"].as_str().unwrap()).unwrap())
+        .collect();
+    let later = (time::OffsetDateTime::now_utc() + time::Duration::hours(1)).replace_nanosecond(0).unwrap();
+    let earlier = later - time::Duration::minutes(30);
+    let conn = app.ctx.store.conn();
+    writ_store::touch_secrets(conn, &[(ids[0].clone(), later), (ids[1].clone(), earlier)]).await.unwrap();
+    writ_store::touch_secrets(conn, &[(ids[0].clone(), earlier), (ids[1].clone(), later)]).await.unwrap();
+    let (_, list) = app.get(&secrets_path, &op).await;
+    let rfc3339 = |t: time::OffsetDateTime| t.format(&time::format_description::well_known::Rfc3339).unwrap();
+    for secret in list["data"].as_array().unwrap() {
+        let at = time::OffsetDateTime::parse(
+            secret["last_used_at"].as_str().unwrap(),
+            &time::format_description::well_known::Rfc3339,
+        )
+        .unwrap();
+        assert_eq!(rfc3339(at), rfc3339(later), "{list}");
+    }
+
     // Deleting the first: it fails at once, the second keeps working.
     let res = app
         .http
