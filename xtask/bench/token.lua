@@ -1,13 +1,19 @@
--- wrk script for a token endpoint. Arguments: the credentials file (one `Basic …` value per
--- line), then `random` (each request authenticates as a client picked at random, so the load
--- spreads over all of them) or `sequential` (the threads walk the file in turn, so a short run
--- touches every client: the warm-up), the number of threads, and optionally the token path
--- (default /oauth/token) and extra form parameters (the peer wants `&scope=bench:read`). `done`
--- prints one JSON line with the counts and latency percentiles (microseconds).
-local creds = {}
+-- wrk script for Writ's (and the peer's) endpoints. Arguments:
+--   1. the requests file: one `Basic …` value per line, optionally followed by a tab and form
+--      parameters for that line's request (`token=…` for introspection); `-` for plain GETs;
+--   2. `random` (each request takes a line picked at random, so the load spreads over all the
+--      clients) or `sequential` (the threads walk the file in turn, so a short run touches every
+--      client: the warm-up);
+--   3. the number of threads;
+--   4. the path (default /oauth/token);
+--   5. the form body every request starts with (default `grant_type=client_credentials`; the
+--      peer's adds `&scope=bench:read`).
+-- `done` prints one JSON line with the counts and latency percentiles (microseconds).
+local lines = {}
 local sequential = false
 local threads, sent = 1, 0
 local path, body = "/oauth/token", "grant_type=client_credentials"
+local get = false
 local next_thread = 0
 
 function setup(thread)
@@ -16,28 +22,40 @@ function setup(thread)
 end
 
 function init(args)
-  for line in io.lines(args[1]) do
-    creds[#creds + 1] = line
+  get = args[1] == "-"
+  if not get then
+    for line in io.lines(args[1]) do
+      local auth, form = line:match("^([^\t]*)\t(.*)$")
+      lines[#lines + 1] = { auth or line, form }
+    end
   end
   sequential = args[2] == "sequential"
   threads = tonumber(args[3] or "1")
   path = args[4] or path
-  body = body .. (args[5] or "")
+  body = args[5] or body
   math.randomseed(os.time() + (thread_index or 0) * 7919)
 end
 
 local headers = { ["Content-Type"] = "application/x-www-form-urlencoded" }
 
 function request()
+  if get then
+    return wrk.format("GET", path)
+  end
   local i
   if sequential then
-    i = (sent * threads + (thread_index or 0)) % #creds + 1
+    i = (sent * threads + (thread_index or 0)) % #lines + 1
     sent = sent + 1
   else
-    i = math.random(#creds)
+    i = math.random(#lines)
   end
-  headers["Authorization"] = creds[i]
-  return wrk.format("POST", path, headers, body)
+  local line = lines[i]
+  headers["Authorization"] = line[1]
+  local form = body
+  if line[2] then
+    form = (form == "" and "" or form .. "&") .. line[2]
+  end
+  return wrk.format("POST", path, headers, form)
 end
 
 function done(summary, latency, requests)

@@ -9,7 +9,7 @@ use std::process::Command;
 
 use serde_json::{Value, json};
 
-use crate::server::{Server, target_dir};
+use crate::server::{Server, http_post, target_dir};
 use crate::{cargo, root, run};
 
 /// What `cargo xtask bench` measures, and how hard.
@@ -74,20 +74,24 @@ fn ensure_wrk() -> Result<(), String> {
         .env("DEBIAN_FRONTEND", "noninteractive"))
 }
 
-/// What each request is: the credentials to pick from, the token path, extra form parameters.
+/// What each request is: the requests file (`None` for plain GETs), the path, the form body.
 struct Load<'a> {
-    credentials: &'a Path,
+    requests: Option<&'a Path>,
     path: &'a str,
-    extra: &'a str,
+    body: &'a str,
 }
 
 impl<'a> Load<'a> {
-    fn writ(credentials: &'a Path) -> Self {
-        Self { credentials, path: "/oauth/token", extra: "" }
+    fn token(credentials: &'a Path) -> Self {
+        Self { requests: Some(credentials), path: "/oauth/token", body: "grant_type=client_credentials" }
+    }
+
+    fn get(path: &'a str) -> Self {
+        Self { requests: None, path, body: "" }
     }
 }
 
-/// One wrk run against `port` (clients picked at random, or walked in turn with `sequential`); its
+/// One wrk run against `port` (lines picked at random, or walked in turn with `sequential`); its
 /// JSON summary.
 fn wrk(port: u16, load: &Load, connections: u32, seconds: u32, sequential: bool) -> Result<Value, String> {
     let script = root().join("xtask/bench/token.lua");
@@ -106,11 +110,11 @@ fn wrk(port: u16, load: &Load, connections: u32, seconds: u32, sequential: bool)
         .arg(&script)
         .arg(format!("http://127.0.0.1:{port}"))
         .arg("--")
-        .arg(load.credentials)
+        .arg(load.requests.map_or("-".into(), |p| p.display().to_string()))
         .arg(if sequential { "sequential" } else { "random" })
         .arg("2")
         .arg(load.path)
-        .arg(load.extra)
+        .arg(load.body)
         .output()
         .map_err(|e| format!("cannot run wrk: {e}"))?;
     let stdout = String::from_utf8_lossy(&out.stdout);
@@ -132,8 +136,8 @@ fn measure(
 ) -> Result<Value, String> {
     // Warm-up: every active client once (a cold client cache), so the measurement is the steady
     // state of a warm one.
-    let active = std::fs::read_to_string(load.credentials).map(|c| c.lines().count()).unwrap_or(0);
-    let warm_up = u32::try_from(active / 2_000).unwrap_or(30) + 3;
+    let active = load.requests.and_then(|f| std::fs::read_to_string(f).ok()).map_or(0, |c| c.lines().count());
+    let warm_up = u32::try_from(active / 1_000).unwrap_or(30) + 3;
     let cold = wrk(server.port, load, connections, warm_up, true)?;
     let cpu_before = cpu_seconds(server.pid())?;
     let w = wrk(server.port, load, connections, seconds, false)?;
@@ -146,6 +150,7 @@ fn measure(
         .sum();
     let row = json!({
         "config": name,
+        "path": load.path,
         "clients": clients,
         "connections": connections,
         "seconds": secs,
@@ -228,24 +233,41 @@ pub fn bench(args: &[String]) -> Result<(), String> {
         // Rewrites docs/benchmarks.md from docs/benchmarks.json (after a change to the report).
         let text = std::fs::read_to_string(root().join("docs/benchmarks.json")).map_err(|e| e.to_string())?;
         let doc: Value = serde_json::from_str(&text).map_err(|e| e.to_string())?;
-        return report(doc["token_endpoint"].as_array().map(Vec::as_slice).unwrap_or_default());
+        let rows = |k: &str| doc[k].as_array().cloned().unwrap_or_default();
+        return report(&Report {
+            tokens: rows("token_endpoint"),
+            endpoints: rows("endpoints"),
+            verify: rows("writ_verify"),
+        });
     }
     let plan = Plan::from_args(args)?;
     ensure_wrk()?;
     cargo(&["build", "--release", "-p", "writ", "-p", "writ-issuer"])?;
     let work = std::env::temp_dir().join(format!("writ-bench-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&work);
-    let mut rows = Vec::new();
+    let (mut rows, mut endpoints) = (Vec::new(), Vec::new());
     for &clients in &plan.clients {
         // The embedded default: `writ serve` on SQLite with the in-memory guard.
         let dir = work.join(format!("embedded-{clients}"));
         std::fs::create_dir_all(&dir).map_err(|e| e.to_string())?;
-        let env = vec![("WRIT_DATA_DIR", dir.join("data").display().to_string())];
+        // The default log level, as in production.
+        let env =
+            vec![("WRIT_DATA_DIR", dir.join("data").display().to_string()), ("WRIT_LOG", "info".to_owned())];
         let credentials = seed(&dir, &env, clients)?;
         let log = dir.join("serve.log");
         let server = Server::start(&target_dir().join("release/writ"), &["serve"], &env, &log, "/readyz")?;
         for &c in &plan.connections {
-            rows.push(measure(EMBEDDED, &server, &Load::writ(&credentials), clients, c, plan.seconds)?);
+            rows.push(measure(EMBEDDED, &server, &Load::token(&credentials), clients, c, plan.seconds)?);
+        }
+        if endpoints.is_empty() {
+            // The other endpoints, once, at the most connections.
+            let c = plan.connections.iter().copied().max().unwrap_or(64);
+            for path in ["/.well-known/jwks.json", "/.well-known/oauth-authorization-server"] {
+                endpoints.push(measure(EMBEDDED, &server, &Load::get(path), clients, c, plan.seconds)?);
+            }
+            let introspect = introspection_requests(server.port, &credentials, &dir)?;
+            let load = Load { requests: Some(&introspect), path: "/oauth/introspect", body: "" };
+            endpoints.push(measure(EMBEDDED, &server, &load, clients, c, plan.seconds)?);
         }
         drop(server);
 
@@ -255,7 +277,11 @@ pub fn bench(args: &[String]) -> Result<(), String> {
         let env = vec![("CLIENTS", credentials.display().to_string())];
         let log = dir.join("peer.log");
         let peer = Server::start(&node, &[&server_js], &env, &log, "/.well-known/openid-configuration")?;
-        let load = Load { credentials: &credentials, path: "/token", extra: "&scope=bench:read" };
+        let load = Load {
+            requests: Some(&credentials),
+            path: "/token",
+            body: "grant_type=client_credentials&scope=bench:read",
+        };
         for &c in &plan.connections {
             rows.push(measure(PEER, &peer, &load, clients, c, plan.seconds)?);
         }
@@ -273,19 +299,80 @@ pub fn bench(args: &[String]) -> Result<(), String> {
             ("WRIT_DATABASE_URL", fresh_database("writ_bench")?),
             ("WRIT_REDIS_URL", "redis://127.0.0.1:6379".to_owned()),
             ("WRIT_REDIS_PREFIX", format!("writbench{}:", std::process::id())),
+            ("WRIT_LOG", "info".to_owned()),
         ];
         let credentials = seed(&dir, &env, clients)?;
         let log = dir.join("issuer.log");
         let server = Server::start(&target_dir().join("release/writ-issuer"), &[], &env, &log, "/readyz")?;
         for &c in &plan.connections {
-            rows.push(measure(PRODUCTION, &server, &Load::writ(&credentials), clients, c, plan.seconds)?);
+            rows.push(measure(PRODUCTION, &server, &Load::token(&credentials), clients, c, plan.seconds)?);
+        }
+        if !endpoints.iter().any(|e| e["config"] == PRODUCTION) {
+            let c = plan.connections.iter().copied().max().unwrap_or(64);
+            let introspect = introspection_requests(server.port, &credentials, &dir)?;
+            let load = Load { requests: Some(&introspect), path: "/oauth/introspect", body: "" };
+            endpoints.push(measure(PRODUCTION, &server, &load, clients, c, plan.seconds)?);
         }
     }
     let _ = std::fs::remove_dir_all(&work);
-    report(&rows)
+    let verify = verification()?;
+    report(&Report { tokens: rows, endpoints, verify })
 }
 
-fn report(rows: &[Value]) -> Result<(), String> {
+/// For the introspection benchmark: a token of each of the first 1,000 active clients, which the
+/// client then introspects (`Basic …` TAB `token=…` per line).
+fn introspection_requests(port: u16, credentials: &Path, dir: &Path) -> Result<PathBuf, String> {
+    let text = std::fs::read_to_string(credentials).map_err(|e| e.to_string())?;
+    let mut lines = String::new();
+    for auth in text.lines().take(1_000) {
+        let answer =
+            http_post(port, "/oauth/token", auth, "grant_type=client_credentials").unwrap_or_default();
+        let body: Value =
+            answer.split_once("\r\n\r\n").and_then(|(_, b)| serde_json::from_str(b).ok()).unwrap_or_default();
+        let token =
+            body["access_token"].as_str().ok_or_else(|| format!("no token for introspection: {answer}"))?;
+        lines.push_str(&format!("{auth}\ttoken={token}\n"));
+    }
+    let path = dir.join("introspect.txt");
+    std::fs::write(&path, lines).map_err(|e| e.to_string())?;
+    Ok(path)
+}
+
+/// `writ-verify`'s own benchmark (one thread, in process): verifications per second.
+fn verification() -> Result<Vec<Value>, String> {
+    cargo(&["build", "--release", "-p", "writ-verify", "--example", "bench"])?;
+    let out = Command::new(target_dir().join("release/examples/bench"))
+        .output()
+        .map_err(|e| format!("cannot run the writ-verify benchmark: {e}"))?;
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    if !out.status.success() {
+        return Err(format!(
+            "the writ-verify benchmark failed: {stdout}{}",
+            String::from_utf8_lossy(&out.stderr)
+        ));
+    }
+    // Lines read `<what>: <n> verifications/s on one thread (…)`.
+    let rows: Vec<Value> = stdout
+        .lines()
+        .filter_map(|l| {
+            let (what, rest) = l.split_once(": ")?;
+            let per_second: f64 = rest.split_whitespace().next()?.parse().ok()?;
+            Some(json!({ "what": what, "verifications_per_second": per_second }))
+        })
+        .collect();
+    eprintln!("xtask: writ-verify {rows:?}");
+    Ok(rows)
+}
+
+/// Everything a run measured.
+struct Report {
+    tokens: Vec<Value>,
+    endpoints: Vec<Value>,
+    verify: Vec<Value>,
+}
+
+fn report(report: &Report) -> Result<(), String> {
+    let rows = &report.tokens;
     let machine = std::fs::read_to_string("/proc/cpuinfo")
         .ok()
         .and_then(|c| {
@@ -295,7 +382,12 @@ fn report(rows: &[Value]) -> Result<(), String> {
         })
         .unwrap_or_default();
     let cores = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(0);
-    let doc = json!({ "machine": { "cpu": machine, "cores": cores }, "token_endpoint": rows });
+    let doc = json!({
+        "machine": { "cpu": machine, "cores": cores },
+        "token_endpoint": rows,
+        "endpoints": report.endpoints,
+        "writ_verify": report.verify,
+    });
     let json_path = root().join("docs/benchmarks.json");
     std::fs::write(&json_path, serde_json::to_string_pretty(&doc).map_err(|e| e.to_string())? + "\n")
         .map_err(|e| e.to_string())?;
@@ -329,10 +421,56 @@ fn report(rows: &[Value]) -> Result<(), String> {
         ));
     }
     md.push_str(&ratios(rows));
+    md.push_str(&endpoints(&report.endpoints));
+    if !report.verify.is_empty() {
+        md.push_str(
+            "\n## writ-verify\n\nA resource server verifying ES256 tokens in process, on one thread \
+             (`cargo run --release -p writ-verify --example bench`): a fresh token costs a signature check, a \
+             token seen before is a cache hit.\n\n| what | verifications/s |\n|---|---|\n",
+        );
+        for r in &report.verify {
+            md.push_str(&format!(
+                "| {} | {:.0} |\n",
+                r["what"].as_str().unwrap_or(""),
+                r["verifications_per_second"].as_f64().unwrap_or(0.0)
+            ));
+        }
+    }
+    md.push_str(
+        "\nWhere the time goes, the targets and what would close the gaps: [performance.md](performance.md).\n",
+    );
     std::fs::write(root().join("docs/benchmarks.md"), md).map_err(|e| e.to_string())?;
     eprintln!("xtask: wrote docs/benchmarks.md and docs/benchmarks.json");
-    let errors: u64 = rows.iter().map(|r| r["errors"].as_u64().unwrap_or(0)).sum();
+    let errors: u64 = rows.iter().chain(&report.endpoints).map(|r| r["errors"].as_u64().unwrap_or(0)).sum();
     if errors == 0 { Ok(()) } else { Err(format!("{errors} requests failed")) }
+}
+
+/// The JWKS, discovery and introspection rows.
+fn endpoints(rows: &[Value]) -> String {
+    if rows.is_empty() {
+        return String::new();
+    }
+    let mut out = String::from(
+        "\n## Other endpoints\n\nThe same server and load generator. Introspection: each of 1,000 clients introspects \
+         one of its own tokens (HTTP Basic, then signature, revocation and client checks).\n\n| configuration | \
+         path | connections | requests/s | p50 ms | p99 ms | p99.9 ms | CPU µs/request | errors |\n\
+         |---|---|---|---|---|---|---|---|---|\n",
+    );
+    for r in rows {
+        out.push_str(&format!(
+            "| {} | `{}` | {} | {:.0} | {:.2} | {:.2} | {:.2} | {:.0} | {} |\n",
+            r["config"].as_str().unwrap_or(""),
+            r["path"].as_str().unwrap_or(""),
+            r["connections"],
+            r["tokens_per_second"].as_f64().unwrap_or(0.0),
+            r["p50_ms"].as_f64().unwrap_or(0.0),
+            r["p99_ms"].as_f64().unwrap_or(0.0),
+            r["p999_ms"].as_f64().unwrap_or(0.0),
+            r["cpu_us_per_token"].as_f64().unwrap_or(0.0),
+            r["errors"],
+        ));
+    }
+    out
 }
 
 /// Writ's embedded default against the peer, measured in the same run with the same clients and

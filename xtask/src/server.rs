@@ -22,7 +22,7 @@ impl Drop for Server {
 
 impl Server {
     /// Starts `binary` with `args` and `env` (and none of the environment's database or Redis
-    /// settings), logging to `log`, and waits until `ready` answers 200.
+    /// settings; `WRIT_LOG=warn` unless `env` says otherwise), logging to `log`, and waits until `ready` answers 200.
     pub(crate) fn start(
         binary: &Path,
         args: &[&str],
@@ -36,10 +36,10 @@ impl Server {
             .args(args)
             .env_remove("WRIT_DATABASE_URL")
             .env_remove("WRIT_REDIS_URL")
+            .env("WRIT_LOG", "warn")
             .envs(env.iter().map(|(k, v)| (*k, v.as_str())))
             .env("WRIT_ADDR", format!("127.0.0.1:{port}"))
             .env("PORT", port.to_string())
-            .env("WRIT_LOG", "warn")
             .stdout(Stdio::null())
             .stderr(log)
             .spawn()
@@ -67,11 +67,25 @@ pub(crate) fn free_port() -> Result<u16, String> {
 }
 
 pub(crate) fn http_get(port: u16, path: &str) -> Option<String> {
+    http(port, &format!("GET {path} HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n"))
+}
+
+/// A form `POST` with an `Authorization` header; the whole answer, head and body.
+pub(crate) fn http_post(port: u16, path: &str, authorization: &str, form: &str) -> Option<String> {
+    http(
+        port,
+        &format!(
+            "POST {path} HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\nAuthorization: {authorization}\r\n\
+             Content-Type: application/x-www-form-urlencoded\r\nContent-Length: {}\r\n\r\n{form}",
+            form.len()
+        ),
+    )
+}
+
+fn http(port: u16, request: &str) -> Option<String> {
     use std::io::{Read, Write};
     let mut stream = std::net::TcpStream::connect(("127.0.0.1", port)).ok()?;
-    stream
-        .write_all(format!("GET {path} HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n").as_bytes())
-        .ok()?;
+    stream.write_all(request.as_bytes()).ok()?;
     let mut answer = String::new();
     stream.read_to_string(&mut answer).ok()?;
     Some(answer)

@@ -3,6 +3,7 @@
 //! caches' short TTL is the safety net between processes.
 
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use futures_util::StreamExt;
@@ -49,12 +50,17 @@ impl ChangeBus {
     /// change from any instance (this one included) and `apply(Change::All)` after each reconnect,
     /// since messages sent while it was away are lost. On a Redis Cluster a message published on
     /// any node reaches every node, so the subscriber listens on one node, and on the next one
-    /// when that one goes away.
-    pub async fn redis(target: &RedisTarget, prefix: &str, apply: Apply) -> Result<Self, redis::RedisError> {
+    /// when that one goes away. `following` is true exactly while subscribed.
+    pub async fn redis(
+        target: &RedisTarget,
+        prefix: &str,
+        apply: Apply,
+        following: Arc<AtomicBool>,
+    ) -> Result<Self, redis::RedisError> {
         let nodes = target.nodes().into_iter().map(redis::Client::open).collect::<Result<Vec<_>, _>>()?;
         let channel = format!("{prefix}changes");
         let conn = target.connect(Duration::from_secs(2)).await?;
-        tokio::spawn(subscribe(nodes, channel.clone(), apply));
+        tokio::spawn(subscribe(nodes, channel.clone(), apply, following));
         Ok(Self { redis: Some((conn, channel)) })
     }
 
@@ -84,7 +90,7 @@ impl ChangeBus {
     }
 }
 
-async fn subscribe(nodes: Vec<redis::Client>, channel: String, apply: Apply) {
+async fn subscribe(nodes: Vec<redis::Client>, channel: String, apply: Apply, following: Arc<AtomicBool>) {
     let mut backoff = Duration::from_millis(100);
     let mut subscribed_before = false;
     for client in nodes.iter().cycle() {
@@ -93,8 +99,10 @@ async fn subscribe(nodes: Vec<redis::Client>, channel: String, apply: Apply) {
                 Ok(()) => {
                     if subscribed_before {
                         tracing::info!("change events: resubscribed to Redis");
-                        apply(Change::All);
                     }
+                    // What changed before this subscription may have been missed.
+                    apply(Change::All);
+                    following.store(true, Ordering::Relaxed);
                     subscribed_before = true;
                     backoff = Duration::from_millis(100);
                     let mut messages = pubsub.on_message();
@@ -104,6 +112,7 @@ async fn subscribe(nodes: Vec<redis::Client>, channel: String, apply: Apply) {
                             Err(e) => tracing::warn!(error = %e, "ignoring a malformed change event"),
                         }
                     }
+                    following.store(false, Ordering::Relaxed);
                     tracing::warn!("change events: lost the Redis subscription");
                 }
                 Err(e) => tracing::warn!(error = %e, "change events: cannot subscribe"),

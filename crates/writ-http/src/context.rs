@@ -93,7 +93,8 @@ impl Context {
         crate::keys::ensure_active(&store, &kek, default_alg).await?;
         let keys = KeyRing::load(&Keys::new(store.conn()).list().await?, &kek)?;
         let resource_algs = Resources::new(store.conn()).signing_algs().await?;
-        let clients = Arc::new(ClientCache::new(CLIENT_CACHE_TTL, CLIENT_CACHE_CAPACITY));
+        let following = Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let clients = Arc::new(ClientCache::new(CLIENT_CACHE_TTL, CLIENT_CACHE_CAPACITY, following.clone()));
         let keys_changed = Arc::new(tokio::sync::Notify::new());
         let apply: Apply = {
             let (clients, keys_changed) = (clients.clone(), keys_changed.clone());
@@ -106,7 +107,7 @@ impl Context {
         };
         let redis = settings.redis_url.as_deref().map(|urls| RedisTarget::new(urls, settings.redis_cluster));
         let changes = match &redis {
-            Some(target) => ChangeBus::redis(target, &settings.redis_prefix, apply).await?,
+            Some(target) => ChangeBus::redis(target, &settings.redis_prefix, apply, following).await?,
             None => ChangeBus::local(),
         };
         let audit = AuditWriter::start(&settings.database_url()).await?;

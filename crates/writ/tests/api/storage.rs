@@ -100,18 +100,60 @@ async fn repositories_postgres() {
 /// On a current-thread runtime the writer cannot run before `shutdown` yields, so every record
 /// counted here was written by the shutdown flush.
 #[tokio::test(flavor = "current_thread")]
-async fn the_audit_writer_writes_everything_queued_before_shutdown() {
-    let db = TestDb::new(Backend::Sqlite).await.unwrap();
+async fn the_audit_writer_writes_everything_queued_before_shutdown_sqlite() {
+    audit_writer_writes_everything_queued_before_shutdown(Backend::Sqlite).await;
+}
+
+#[tokio::test(flavor = "current_thread")]
+async fn the_audit_writer_writes_everything_queued_before_shutdown_postgres() {
+    audit_writer_writes_everything_queued_before_shutdown(Backend::Postgres).await;
+}
+
+async fn audit_writer_writes_everything_queued_before_shutdown(backend: Backend) {
+    let Some(db) = TestDb::new(backend).await else {
+        return;
+    };
     let store = Store::connect(&db.url).await.unwrap();
     store.migrate().await.unwrap();
     let writer = writ_http::audit::AuditWriter::with_store(store.clone());
-    for i in 0..2500 {
+    let client = writ_core::ClientId::generate();
+    let mut sample = writ_core::AuditEvent::new(
+        writ_core::Actor::Client(client.clone()),
+        Some(OrgId::generate()),
+        "test.event",
+        Some("jti-\"quoted\"".into()),
+    )
+    .with_details(serde_json::json!({ "scope": "a b", "nested": { "n": [1, 2] }, "text": "é\n" }));
+    sample.ip = Some("203.0.113.9".into());
+    sample.request_id = Some("req-1".into());
+    writer.record(sample.clone());
+    for i in 1..2500 {
         let event =
             writ_core::AuditEvent::new(writ_core::Actor::System, None, "test.event", Some(i.to_string()));
         writer.record(event);
     }
     writer.shutdown().await;
     assert_eq!(count_rows(store.conn(), "audit_events").await.unwrap(), 2500);
+    // Every column arrives as written (Postgres takes a batch as one JSON document).
+    let all = writ_store::Audit::new(store.conn())
+        .list(
+            &Tenant::Operator,
+            &writ_store::Page { limit: 10, after: None },
+            &writ_store::AuditFilter { actor: Some(client.to_string()), ..Default::default() },
+        )
+        .await
+        .unwrap()
+        .items;
+    assert_eq!(all.len(), 1);
+    let stored = &all[0];
+    assert_eq!(
+        (&stored.actor, &stored.org_id, &stored.target_id, &stored.ip, &stored.request_id, &stored.details),
+        (&sample.actor, &sample.org_id, &sample.target_id, &sample.ip, &sample.request_id, &sample.details)
+    );
+    assert_eq!(
+        stored.occurred_at.unix_timestamp_nanos() / 1_000,
+        sample.occurred_at.unix_timestamp_nanos() / 1_000
+    );
     assert_eq!(writer.dropped(), 0);
     assert_eq!(writer.written(), 2500);
     writer.record(writ_core::AuditEvent::new(writ_core::Actor::System, None, "late", None));
