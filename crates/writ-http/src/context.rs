@@ -93,7 +93,10 @@ impl Context {
         crate::keys::ensure_active(&store, &kek, default_alg).await?;
         let keys = KeyRing::load(&Keys::new(store.conn()).list().await?, &kek)?;
         let resource_algs = Resources::new(store.conn()).signing_algs().await?;
-        let following = Arc::new(std::sync::atomic::AtomicBool::new(false));
+        // A SQLite database belongs to one process, whose own changes reach its cache at once: it
+        // follows every change. With Redis, the subscription says when it does.
+        let embedded = settings.redis_url.is_none() && settings.database_url().starts_with("sqlite:");
+        let following = Arc::new(std::sync::atomic::AtomicBool::new(embedded));
         let clients = Arc::new(ClientCache::new(CLIENT_CACHE_TTL, CLIENT_CACHE_CAPACITY, following.clone()));
         let keys_changed = Arc::new(tokio::sync::Notify::new());
         let apply: Apply = {

@@ -74,7 +74,6 @@ fn facts(c: &AccessClaims) -> TokenFacts<'_> {
     security(("client_basic" = []), ())
 )]
 #[post("/oauth/revoke")]
-#[tracing::instrument(skip_all, fields(client_id))]
 pub async fn revoke(
     req: HttpRequest,
     payload: web::Payload,
@@ -119,7 +118,6 @@ pub async fn revoke(
     security(("client_basic" = []), ())
 )]
 #[post("/oauth/introspect")]
-#[tracing::instrument(skip_all, fields(client_id))]
 pub async fn introspect(
     req: HttpRequest,
     payload: web::Payload,

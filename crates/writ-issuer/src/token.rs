@@ -40,7 +40,6 @@ use crate::schema::{OAuthErrorBody, TokenForm, TokenResponse};
     security(("client_basic" = []), ())
 )]
 #[post("/oauth/token")]
-#[tracing::instrument(skip_all, fields(client_id, org_id, grant_type = "client_credentials", error.code))]
 pub async fn token(
     req: HttpRequest,
     payload: web::Payload,
