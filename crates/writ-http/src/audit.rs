@@ -1,7 +1,8 @@
 //! The batched audit writer (DESIGN.md §4): the token endpoint hands it issuance records and
-//! secret-use times and never waits for the database. Records are written in batches, each gathered for
-//! at most 20 ms and as large as the database keeps up with; `last_used_at` updates are coalesced per secret within a batch. A full queue
-//! or a failed write drops records, and every dropped record is counted (`/metrics`), never silent.
+//! secret-use times and never waits for the database. Records are written in batches, each
+//! gathered for at most 20 ms and as large as the database keeps up with; `last_used_at` updates
+//! are coalesced per secret within a batch and written in one statement. A full queue or a failed
+//! write drops records, and every dropped record is counted (`/metrics`), never silent.
 
 use std::collections::HashMap;
 use std::sync::Arc;
