@@ -190,7 +190,7 @@ async fn issue(req: &HttpRequest, payload: web::Payload, ctx: &Context) -> Resul
         "aud": claims.aud,
         "exp": claims.exp,
     }));
-    event.ip = req.peer_addr().map(|a| a.ip().to_string());
+    event.ip = (!ip.is_empty()).then_some(ip);
     event.request_id = req.headers().get("x-request-id").and_then(|v| v.to_str().ok()).map(str::to_owned);
     ctx.audit.record_secret_use(event, secret_id);
     ctx.metrics.token_issued(claims.oid.as_deref());

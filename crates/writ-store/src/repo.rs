@@ -894,12 +894,9 @@ impl<'c, C: ConnectionTrait> Audit<'c, C> {
             .iter()
             .map(|e| {
                 let (actor_kind, actor_id) = actor_columns(&e.actor);
-                // Microseconds, as Postgres keeps them (it would round; sqlx truncates).
-                let at =
-                    e.occurred_at.replace_microsecond(e.occurred_at.microsecond()).unwrap_or(e.occurred_at);
                 serde_json::json!({
                     "id": e.id.to_string(),
-                    "occurred_at": at.format(&time::format_description::well_known::Rfc3339).ok(),
+                    "occurred_at": json_time(e.occurred_at),
                     "actor_kind": actor_kind,
                     "actor_id": actor_id,
                     "org_id": e.org_id.as_ref().map(ToString::to_string),
@@ -917,8 +914,9 @@ impl<'c, C: ConnectionTrait> Audit<'c, C> {
              occurred_at timestamptz, actor_kind text, actor_id text, org_id text, action text, target_id text, \
              outcome text, ip text, request_id text, details text)"
         );
-        let batch = serde_json::Value::Array(rows).to_string();
-        self.c.execute_raw(Statement::from_sql_and_values(DbBackend::Postgres, sql, [batch.into()])).await?;
+        self.c
+            .execute_raw(Statement::from_sql_and_values(DbBackend::Postgres, sql, [json_rows(rows)]))
+            .await?;
         Ok(())
     }
 
@@ -1031,6 +1029,18 @@ impl<'c, C: ConnectionTrait> Audit<'c, C> {
     }
 }
 
+/// A batch of rows as the one JSON parameter of a Postgres `json_to_recordset` statement.
+fn json_rows(rows: Vec<serde_json::Value>) -> sea_orm::Value {
+    serde_json::Value::Array(rows).to_string().into()
+}
+
+/// A time for `json_to_recordset`: RFC 3339 at microseconds, which Postgres keeps (it would round
+/// finer digits; sqlx, binding a time directly, truncates them).
+fn json_time(at: OffsetDateTime) -> Option<String> {
+    let at = at.replace_microsecond(at.microsecond()).unwrap_or(at);
+    at.format(&time::format_description::well_known::Rfc3339).ok()
+}
+
 /// How an actor is stored: its kind and, for a client or user, its id.
 fn actor_columns(actor: &Actor) -> (&'static str, Option<String>) {
     match actor {
@@ -1072,17 +1082,14 @@ pub async fn touch_secrets(c: &impl ConnectionTrait, used: &[(SecretId, OffsetDa
         // One JSON parameter: the statement's text never changes, so it is prepared once.
         let rows: Vec<serde_json::Value> = used
             .iter()
-            .map(|(id, at)| {
-                let at = at.format(&time::format_description::well_known::Rfc3339).ok();
-                serde_json::json!({ "id": id.as_str(), "at": at })
-            })
+            .map(|(id, at)| serde_json::json!({ "id": id.as_str(), "at": json_time(*at) }))
             .collect();
         let sql = format!(
             "UPDATE client_secrets SET last_used_at = used.at \
              FROM json_to_recordset($1::json) AS used(id text, at timestamptz) \
              WHERE client_secrets.id = used.id AND {newer}"
         );
-        (sql, vec![serde_json::Value::Array(rows).to_string().into()])
+        (sql, vec![json_rows(rows)])
     } else {
         let sql = format!(
             "WITH used(id, at) AS (VALUES {}) UPDATE client_secrets SET last_used_at = used.at FROM used \
