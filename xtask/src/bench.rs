@@ -9,7 +9,7 @@ use std::process::Command;
 
 use serde_json::{Value, json};
 
-use crate::server::{Server, http_post, target_dir};
+use crate::server::{Server, http_get, http_post, target_dir};
 use crate::{cargo, root, run};
 
 /// What `cargo xtask bench` measures, and how hard.
@@ -53,6 +53,29 @@ fn cpu_seconds(pid: u32) -> Result<f64, String> {
     let ticks = |i: usize| fields.get(i).and_then(|f| f.parse::<f64>().ok()).unwrap_or(0.0);
     // utime and stime are fields 14 and 15 of the line, 12 and 13 after the name.
     Ok((ticks(11) + ticks(12)) / 100.0)
+}
+
+/// Restarts the process's peak resident set from its current size (Linux `clear_refs`), so each row
+/// reports its own peak.
+fn reset_peak_rss(pid: u32) {
+    let _ = std::fs::write(format!("/proc/{pid}/clear_refs"), "5");
+}
+
+/// A gauge of a Writ server's `/metrics`; `None` for a server without them (the peer).
+fn metric(port: u16, name: &str) -> Option<f64> {
+    let answer = http_get(port, "/metrics")?;
+    answer.lines().find_map(|l| l.strip_prefix(name)?.strip_prefix(' ')?.trim().parse().ok())
+}
+
+/// Waits (up to a minute) until the audit writer has caught up with the warm-up, so the
+/// measurement is the steady state rather than the writer's backlog.
+fn wait_for_audit(port: u16) {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    while metric(port, "writ_audit_queue_depth").is_some_and(|d| d > 0.0)
+        && std::time::Instant::now() < deadline
+    {
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
 }
 
 /// The process's peak resident set, in MiB.
@@ -138,7 +161,9 @@ fn measure(
     // state of a warm one.
     let active = load.requests.and_then(|f| std::fs::read_to_string(f).ok()).map_or(0, |c| c.lines().count());
     let warm_up = u32::try_from(active / 1_000).unwrap_or(30) + 3;
+    reset_peak_rss(server.pid());
     let cold = wrk(server.port, load, connections, warm_up, true)?;
+    wait_for_audit(server.port);
     let cpu_before = cpu_seconds(server.pid())?;
     let w = wrk(server.port, load, connections, seconds, false)?;
     let cpu = cpu_seconds(server.pid())? - cpu_before;
@@ -163,6 +188,7 @@ fn measure(
         "cpu_us_per_token": if requests > 0.0 { (cpu * 1e6 / requests).round() } else { 0.0 },
         "server_cpu_cores": cpu / secs,
         "peak_rss_mib": peak_rss_mib(server.pid()).round(),
+        "cached_clients": metric(server.port, "writ_client_cache_entries"),
         "errors": errors,
         "active_clients": active,
         "warm_up_tokens_per_second": (cold["requests"].as_f64().unwrap_or(0.0) / (cold["duration_us"].as_f64().unwrap_or(1.0) / 1e6)).round(),
@@ -396,15 +422,16 @@ fn report(report: &Report) -> Result<(), String> {
          wrk on loopback, the load generator on the same machine; each client authenticates with HTTP Basic and is \
          picked at random per request from the active clients (the seeded clients' first 20,000 at most). Each run \
          first warms up by walking every active client in turn (cold client cache: the `warm-up tok/s` column), \
-         then measures. CPU is the server process's user + system time over the run (from /proc), divided by the \
-         tokens issued.\n\n",
+         waits for the audit writer to catch up, then measures. CPU is the server process's user + system time over \
+         the run (from /proc), divided by the tokens issued. Peak RSS is each row's own (warm-up and run); `cached \
+         clients` is the client cache's size after the run (`writ_client_cache_entries`).\n\n",
     );
     md.push_str(&format!("Machine: {machine}, {cores} cores.\n\n"));
-    md.push_str("| configuration | clients | active | connections | tokens/s | p50 ms | p99 ms | p99.9 ms | CPU µs/token | server cores | peak RSS MiB | errors | warm-up tok/s |\n");
-    md.push_str("|---|---|---|---|---|---|---|---|---|---|---|---|---|\n");
+    md.push_str("| configuration | clients | active | connections | tokens/s | p50 ms | p99 ms | p99.9 ms | CPU µs/token | server cores | peak RSS MiB | cached clients | errors | warm-up tok/s |\n");
+    md.push_str("|---|---|---|---|---|---|---|---|---|---|---|---|---|---|\n");
     for r in rows {
         md.push_str(&format!(
-            "| {} | {} | {} | {} | {} | {:.2} | {:.0} | {} | {:.0} |\n",
+            "| {} | {} | {} | {} | {} | {:.2} | {:.0} | {} | {} | {:.0} |\n",
             r["config"].as_str().unwrap_or(""),
             r["clients"],
             r["active_clients"],
@@ -412,6 +439,7 @@ fn report(report: &Report) -> Result<(), String> {
             load_cells(r),
             r["server_cpu_cores"].as_f64().unwrap_or(0.0),
             r["peak_rss_mib"].as_f64().unwrap_or(0.0),
+            r["cached_clients"].as_f64().map_or("–".to_owned(), |n| format!("{n:.0}")),
             r["errors"],
             r["warm_up_tokens_per_second"].as_f64().unwrap_or(0.0),
         ));

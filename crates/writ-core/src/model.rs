@@ -1,8 +1,6 @@
 //! The entities of DESIGN.md §2, as validated domain values. Storage and HTTP layers convert to and
 //! from these; nothing is serialized straight from a database row.
 
-use std::collections::BTreeMap;
-
 use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 
@@ -16,10 +14,11 @@ pub const ADMIN_AUDIENCE: &str = "urn:writ:admin";
 /// The built-in resource of the guard API.
 pub const GUARD_AUDIENCE: &str = "urn:writ:guard";
 
-/// Scopes per resource: what an org is entitled to, or what a client or user is granted. Keyed by
-/// resource identifier, so iteration order (and everything derived from it) is deterministic.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Grants(pub BTreeMap<ResourceUri, ScopeSet>);
+/// Scopes per resource: what an org is entitled to, or what a client or user is granted. Sorted by
+/// resource identifier, so iteration order (and everything derived from it) is deterministic. Held
+/// as a sorted vector, like [`ScopeSet`]: every cached client holds two of these.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Grants(Vec<(ResourceUri, ScopeSet)>);
 
 impl Grants {
     pub fn new() -> Self {
@@ -27,11 +26,14 @@ impl Grants {
     }
 
     pub fn scopes(&self, resource: &ResourceUri) -> Option<&ScopeSet> {
-        self.0.get(resource)
+        self.0.binary_search_by(|(r, _)| r.cmp(resource)).ok().map(|i| &self.0[i].1)
     }
 
     pub fn add(&mut self, resource: ResourceUri, scopes: ScopeSet) {
-        self.0.entry(resource).or_default().union_with(&scopes);
+        match self.0.binary_search_by(|(r, _)| r.cmp(&resource)) {
+            Ok(i) => self.0[i].1.union_with(&scopes),
+            Err(i) => self.0.insert(i, (resource, scopes)),
+        }
     }
 
     /// What both grant: per resource, the shared scopes; resources left empty are dropped.
@@ -40,7 +42,7 @@ impl Grants {
             self.0
                 .iter()
                 .filter_map(|(r, s)| {
-                    let both = s.intersection(other.0.get(r)?);
+                    let both = s.intersection(other.scopes(r)?);
                     (!both.is_empty()).then(|| (r.clone(), both))
                 })
                 .collect(),
@@ -50,8 +52,10 @@ impl Grants {
     /// The first (resource, scopes) of `self` that `limit` does not allow, if any.
     pub fn excess_over(&self, limit: &Grants) -> Option<(ResourceUri, ScopeSet)> {
         self.0.iter().find_map(|(r, s)| {
-            let allowed = limit.0.get(r).cloned().unwrap_or_default();
-            let extra = s.difference(&allowed);
+            let extra = match limit.scopes(r) {
+                Some(allowed) => s.difference(allowed),
+                None => s.clone(),
+            };
             (!extra.is_empty()).then(|| (r.clone(), extra))
         })
     }
@@ -61,7 +65,39 @@ impl Grants {
     }
 
     pub fn iter(&self) -> impl Iterator<Item = (&ResourceUri, &ScopeSet)> {
-        self.0.iter()
+        self.0.iter().map(|(r, s)| (r, s))
+    }
+
+    /// Frees spare capacity, for grants held long (the token endpoint's cache holds thousands).
+    pub fn shrink_to_fit(&mut self) {
+        for (_, scopes) in &mut self.0 {
+            scopes.0.shrink_to_fit();
+        }
+        self.0.shrink_to_fit();
+    }
+}
+
+impl FromIterator<(ResourceUri, ScopeSet)> for Grants {
+    fn from_iter<I: IntoIterator<Item = (ResourceUri, ScopeSet)>>(iter: I) -> Self {
+        let mut grants = Grants::new();
+        for (resource, scopes) in iter {
+            grants.add(resource, scopes);
+        }
+        grants.shrink_to_fit();
+        grants
+    }
+}
+
+/// Serialized as an object of resource identifier → scope names, as it always was.
+impl Serialize for Grants {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_map(self.iter())
+    }
+}
+
+impl<'de> Deserialize<'de> for Grants {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        Ok(std::collections::BTreeMap::<ResourceUri, ScopeSet>::deserialize(d)?.into_iter().collect())
     }
 }
 
@@ -374,3 +410,37 @@ pub const GUARD_SCOPES: &[(&str, &str)] = &[
     ("guard:revocations:read", "Follow the revocation feed"),
     ("guard:ratelimit:check", "Check per-client rate limits"),
 ];
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn uri(s: &str) -> ResourceUri {
+        ResourceUri::parse(s).unwrap()
+    }
+
+    #[test]
+    fn grants_stay_sorted_merged_and_serialize_as_an_object() {
+        let mut g = Grants::new();
+        g.add(uri("https://b.example.com"), ScopeSet::parse("y x").unwrap());
+        g.add(uri("https://a.example.com"), ScopeSet::parse("r").unwrap());
+        g.add(uri("https://b.example.com"), ScopeSet::parse("z x").unwrap());
+        let listed: Vec<String> = g.iter().map(|(r, s)| format!("{r}={s}")).collect();
+        assert_eq!(listed, ["https://a.example.com=r", "https://b.example.com=x y z"]);
+        assert!(g.scopes(&uri("https://b.example.com")).unwrap().contains("y"));
+        assert!(g.scopes(&uri("https://c.example.com")).is_none());
+
+        let json = serde_json::to_value(&g).unwrap();
+        assert_eq!(
+            json,
+            serde_json::json!({"https://a.example.com": ["r"], "https://b.example.com": ["x", "y", "z"]})
+        );
+        assert_eq!(serde_json::from_value::<Grants>(json).unwrap(), g);
+
+        let limit: Grants =
+            [(uri("https://b.example.com"), ScopeSet::parse("x").unwrap())].into_iter().collect();
+        assert_eq!(g.intersect(&limit), limit);
+        let (r, extra) = g.excess_over(&limit).unwrap();
+        assert_eq!((r.as_str(), extra.to_string().as_str()), ("https://a.example.com", "r"));
+    }
+}

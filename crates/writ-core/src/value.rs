@@ -1,7 +1,6 @@
 //! Validated values. Each type can only be built through its parser, so a value that exists is valid
 //! ("parse, don't validate").
 
-use std::collections::BTreeSet;
 use std::fmt;
 use std::str::FromStr;
 
@@ -138,8 +137,10 @@ pub fn is_scope_char(c: u8) -> bool {
 /// A set of scopes, written as RFC 6749 §3.3 `scope = scope-token *( SP scope-token )`. Parsing is
 /// strict: tokens are separated by exactly one space, with none leading or trailing, and the empty
 /// string is not a scope. Duplicates collapse; the written form is sorted, so it is deterministic.
+/// Held as a sorted vector: a set holds a few scopes, and every cached client holds sets, where a
+/// B-tree would spend a whole node on each.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Hash)]
-pub struct ScopeSet(BTreeSet<ScopeName>);
+pub struct ScopeSet(pub(crate) Vec<ScopeName>);
 
 impl ScopeSet {
     pub fn new() -> Self {
@@ -150,27 +151,29 @@ impl ScopeSet {
         if s.is_empty() {
             return Err(Invalid::new("scope", "must name at least one scope"));
         }
-        s.split(' ').map(ScopeName::parse).collect::<Result<_, _>>().map(Self)
+        s.split(' ').map(ScopeName::parse).collect()
     }
 
     pub fn contains(&self, scope: &str) -> bool {
-        self.0.iter().any(|s| s.as_str() == scope)
+        self.0.binary_search_by(|s| s.as_str().cmp(scope)).is_ok()
     }
 
     pub fn is_subset(&self, other: &ScopeSet) -> bool {
-        self.0.is_subset(&other.0)
+        self.0.iter().all(|s| other.contains(s.as_str()))
     }
 
     pub fn intersection(&self, other: &ScopeSet) -> ScopeSet {
-        Self(self.0.intersection(&other.0).cloned().collect())
+        Self(self.0.iter().filter(|s| other.contains(s.as_str())).cloned().collect())
     }
 
     pub fn union_with(&mut self, other: &ScopeSet) {
-        self.0.extend(other.0.iter().cloned());
+        for s in &other.0 {
+            self.insert(s.clone());
+        }
     }
 
     pub fn difference(&self, other: &ScopeSet) -> ScopeSet {
-        Self(self.0.difference(&other.0).cloned().collect())
+        Self(self.0.iter().filter(|s| !other.contains(s.as_str())).cloned().collect())
     }
 
     pub fn is_empty(&self) -> bool {
@@ -186,13 +189,19 @@ impl ScopeSet {
     }
 
     pub fn insert(&mut self, scope: ScopeName) {
-        self.0.insert(scope);
+        if let Err(at) = self.0.binary_search(&scope) {
+            self.0.insert(at, scope);
+        }
     }
 }
 
 impl FromIterator<ScopeName> for ScopeSet {
     fn from_iter<I: IntoIterator<Item = ScopeName>>(iter: I) -> Self {
-        Self(iter.into_iter().collect())
+        let mut scopes: Vec<ScopeName> = iter.into_iter().collect();
+        scopes.sort_unstable();
+        scopes.dedup();
+        scopes.shrink_to_fit();
+        Self(scopes)
     }
 }
 
@@ -225,7 +234,7 @@ impl Serialize for ScopeSet {
 
 impl<'de> Deserialize<'de> for ScopeSet {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        Ok(Self(Vec::<ScopeName>::deserialize(d)?.into_iter().collect()))
+        Ok(Vec::<ScopeName>::deserialize(d)?.into_iter().collect())
     }
 }
 

@@ -1,8 +1,9 @@
 //! The batched audit writer (DESIGN.md §4): the token endpoint hands it issuance records and
 //! secret-use times and never waits for the database. Records are written in batches, each
-//! gathered for at most 20 ms and as large as the database keeps up with; `last_used_at` updates
-//! are coalesced per secret within a batch and written in one statement. A full queue or a failed
-//! write drops records, and every dropped record is counted (`/metrics`), never silent.
+//! gathered for at most 20 ms and as large as the database keeps up with. A secret's
+//! `last_used_at` is written at most once a minute (it is accurate to [`USE_RESOLUTION`]), in one
+//! statement per batch. A full queue or a failed write drops records, and every dropped record is
+//! counted (`/metrics`), never silent.
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -19,6 +20,9 @@ const BATCH: usize = 1_024;
 /// How long a batch may gather after its first record: under load the writer wakes and commits
 /// once per this interval instead of once per record.
 const LINGER: Duration = Duration::from_millis(20);
+/// How stale a secret's `last_used_at` may be. 20,000 clients busy at once then cost ~330 updates a
+/// second instead of one per token; a secret's first use is written at once.
+pub const USE_RESOLUTION: time::Duration = time::Duration::minutes(1);
 
 enum Msg {
     /// An event, and the secret whose `last_used_at` it moves forward, if any.
@@ -113,6 +117,7 @@ impl AuditWriter {
 async fn run(store: Store, mut rx: mpsc::Receiver<Msg>, dropped: Arc<AtomicU64>, written: Arc<AtomicU64>) {
     let mut events = Vec::with_capacity(BATCH);
     let mut used: HashMap<SecretId, OffsetDateTime> = HashMap::new();
+    let mut use_times = UseTimes::default();
     let mut acks = Vec::new();
     while let Some(first) = rx.recv().await {
         if matches!(first, Msg::Event(..)) && rx.len() < BATCH {
@@ -134,8 +139,9 @@ async fn run(store: Store, mut rx: mpsc::Receiver<Msg>, dropped: Arc<AtomicU64>,
                 next = rx.try_recv().ok();
             }
         }
-        let touched: Vec<_> = used.drain().collect();
+        let touched = use_times.due(used.drain());
         if write(&store, &events, &touched).await {
+            use_times.written(&touched);
             written.fetch_add(events.len() as u64, Ordering::Relaxed);
         } else {
             dropped.fetch_add(events.len() as u64, Ordering::Relaxed);
@@ -143,6 +149,34 @@ async fn run(store: Store, mut rx: mpsc::Receiver<Msg>, dropped: Arc<AtomicU64>,
         events.clear();
         for ack in acks.drain(..) {
             let _ = ack.send(());
+        }
+    }
+}
+
+/// When each secret's use was last written, for the secrets used within [`USE_RESOLUTION`].
+#[derive(Default)]
+struct UseTimes {
+    written: HashMap<SecretId, OffsetDateTime>,
+    pruned: Option<OffsetDateTime>,
+}
+
+impl UseTimes {
+    /// The uses worth writing: a secret's first, or one at least [`USE_RESOLUTION`] after the use
+    /// last written.
+    fn due(&self, used: impl Iterator<Item = (SecretId, OffsetDateTime)>) -> Vec<(SecretId, OffsetDateTime)> {
+        used.filter(|(id, at)| self.written.get(id).is_none_or(|last| *at - *last >= USE_RESOLUTION))
+            .collect()
+    }
+
+    /// Notes uses as written; forgets, once a minute, those too old to hold a later one back.
+    fn written(&mut self, uses: &[(SecretId, OffsetDateTime)]) {
+        for (id, at) in uses {
+            self.written.insert(id.clone(), *at);
+        }
+        let now = writ_core::now();
+        if self.pruned.is_none_or(|at| now - at >= USE_RESOLUTION) {
+            self.written.retain(|_, at| now - *at < USE_RESOLUTION);
+            self.pruned = Some(now);
         }
     }
 }
@@ -168,4 +202,28 @@ async fn write(store: &Store, events: &[AuditEvent], used: &[(SecretId, OffsetDa
         }
     }
     false
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_secret_use_is_written_at_most_once_a_minute() {
+        let mut times = UseTimes::default();
+        let (a, b) = (SecretId::generate(), SecretId::generate());
+        let t0 = writ_core::now();
+        let first = times.due([(a.clone(), t0)].into_iter());
+        assert_eq!(first, vec![(a.clone(), t0)], "a first use is written at once");
+        times.written(&first);
+
+        let soon = t0 + time::Duration::seconds(59);
+        let due = times.due([(a.clone(), soon), (b.clone(), soon)].into_iter());
+        assert_eq!(due, vec![(b.clone(), soon)], "a's use within the minute waits; b's first does not");
+        times.written(&due);
+
+        let later = t0 + USE_RESOLUTION;
+        assert_eq!(times.due([(a.clone(), later)].into_iter()), vec![(a, later)]);
+        assert!(times.due([(b, later)].into_iter()).is_empty());
+    }
 }

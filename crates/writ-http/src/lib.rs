@@ -4,6 +4,8 @@
 //! Invariant: this is the only place that maps domain and storage errors to HTTP status codes for
 //! the admin and guard APIs; service crates never depend on each other, only on this glue.
 
+#[cfg(feature = "jemalloc")]
+mod allocator;
 pub mod audit;
 pub mod auth;
 pub mod body;

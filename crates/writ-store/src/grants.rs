@@ -62,6 +62,7 @@ pub(crate) async fn load(
         let resource = ResourceUri::parse(&row.try_get::<String>("", "identifier")?)?;
         out.entry(owner).or_default().add(resource, ScopeSet::from_iter([scope]));
     }
+    out.values_mut().for_each(Grants::shrink_to_fit);
     Ok(out)
 }
 
@@ -141,6 +142,16 @@ pub(crate) async fn insert_many(
             }
         };
         rows.extend(pairs.into_iter().map(|(resource, scope)| ((*owner).to_owned(), resource, scope)));
+    }
+    if c.get_database_backend() == sea_orm::DbBackend::Postgres {
+        let rows = rows
+            .into_iter()
+            .map(|(owner, resource_id, scope)| {
+                serde_json::json!({ t.owner().0.as_str(): owner, "resource_id": resource_id, "scope": scope })
+            })
+            .collect();
+        let columns = format!("{} text, resource_id text, scope text", t.owner().0);
+        return crate::repo::insert_json(c, &t.table().0, &columns, rows).await;
     }
     for chunk in rows.chunks(1000) {
         let mut insert = Query::insert()

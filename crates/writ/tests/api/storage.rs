@@ -100,6 +100,91 @@ async fn repositories_postgres() {
 /// On a current-thread runtime the writer cannot run before `shutdown` yields, so every record
 /// counted here was written by the shutdown flush.
 #[tokio::test(flavor = "current_thread")]
+async fn clients_created_in_bulk_load_back_whole_sqlite() {
+    clients_created_in_bulk_load_back_whole(Backend::Sqlite).await;
+}
+
+#[tokio::test(flavor = "current_thread")]
+async fn clients_created_in_bulk_load_back_whole_postgres() {
+    clients_created_in_bulk_load_back_whole(Backend::Postgres).await;
+}
+
+/// `create_many` (Postgres: one JSON parameter per table) stores every field of clients, grants
+/// and secrets, across SQLite's 500-row chunks, and refuses a batch holding another tenant's client.
+async fn clients_created_in_bulk_load_back_whole(backend: Backend) {
+    use writ_core::{Client, ClientId, ClientKind, Grants, Resource, ResourceId, ResourceUri, ScopeDef};
+    use writ_core::{ScopeName, ScopeSet, Status, TokenTtl};
+    use writ_store::{Clients, Resources, load_credentials};
+    let Some(db) = TestDb::new(backend).await else {
+        return;
+    };
+    let store = Store::connect(&db.url).await.unwrap();
+    store.migrate().await.unwrap();
+    let op = Tenant::Operator;
+    let now = writ_core::now();
+    let api = ResourceUri::parse("https://api.example.com/bulk").unwrap();
+    let scopes = ["a:read", "b:write"];
+    Resources::new(store.conn())
+        .create(&Resource {
+            id: ResourceId::generate(),
+            identifier: api.clone(),
+            name: Name::parse("Bulk").unwrap(),
+            scopes: scopes
+                .iter()
+                .map(|s| ScopeDef { name: ScopeName::parse(s).unwrap(), description: String::new() })
+                .collect(),
+            builtin: false,
+            signing_alg: None,
+            created_at: now,
+            updated_at: now,
+        })
+        .await
+        .unwrap();
+    let acme = org("bulk");
+    Orgs::new(store.conn(), &op).create(&acme).await.unwrap();
+    let mut grants = Grants::new();
+    grants.add(api, ScopeSet::parse("b:write a:read").unwrap());
+    let pepper = writ_core::secret::Pepper::new([7; 32]);
+    let batch: Vec<_> = (0..620)
+        .map(|i| {
+            let client = Client {
+                id: ClientId::generate(),
+                kind: ClientKind::Org { org_id: acme.id.clone() },
+                name: Name::parse(&format!("bulk \"{i}\" é")).unwrap(),
+                status: if i % 2 == 0 { Status::Active } else { Status::Disabled },
+                token_ttl: TokenTtl::new(600 + i).unwrap(),
+                grants: grants.clone(),
+                metadata: Metadata::parse(serde_json::json!({ "n": i.to_string(), "team": "o'brien" }))
+                    .unwrap(),
+                rate_limits: writ_core::RateLimits { per_second: Some(5), ..Default::default() },
+                created_at: now,
+                updated_at: now,
+            };
+            let (_, mut secret) = writ_admin::bootstrap::new_secret(&client.id, &pepper).unwrap();
+            secret.expires_at = (i == 3).then(|| now + time::Duration::days(30));
+            (client, secret)
+        })
+        .collect();
+
+    let other = Tenant::Org(OrgId::generate());
+    assert!(matches!(
+        Clients::new(store.conn(), &other).create_many(&batch).await,
+        Err(StoreError::NotFound)
+    ));
+    assert_eq!(count_rows(store.conn(), "clients").await.unwrap(), 0, "nothing half-written");
+
+    Clients::new(store.conn(), &op).create_many(&batch).await.unwrap();
+    assert_eq!(count_rows(store.conn(), "clients").await.unwrap(), 620);
+    assert_eq!(count_rows(store.conn(), "client_grants").await.unwrap(), 1240);
+    for (client, secret) in [&batch[0], &batch[3], &batch[619]] {
+        let loaded = load_credentials(store.conn(), &client.id).await.unwrap().unwrap();
+        assert_eq!(&loaded.client, client);
+        assert_eq!(loaded.secrets, vec![secret.clone()]);
+        assert_eq!(loaded.org.as_ref().map(|o| &o.id), Some(&acme.id));
+    }
+}
+
+#[tokio::test(flavor = "current_thread")]
 async fn the_audit_writer_writes_everything_queued_before_shutdown_sqlite() {
     audit_writer_writes_everything_queued_before_shutdown(Backend::Sqlite).await;
 }
