@@ -473,6 +473,8 @@ pub struct SecretDto {
     pub display_prefix: String,
     pub created_at: String,
     pub expires_at: Option<String>,
+    /// When a token was last issued with it: written at its first use, then at most once a minute,
+    /// so it lags by up to a minute.
     pub last_used_at: Option<String>,
 }
 
