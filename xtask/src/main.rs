@@ -1,6 +1,7 @@
 //! `cargo xtask`: project automation.
 //!
-//! - `cargo xtask ci` runs what CI runs: fmt, clippy, the tests, and the OpenAPI drift check.
+//! - `cargo xtask ci` runs what CI runs: fmt, clippy, the Helm chart's checks, the OpenAPI drift
+//!   check, the tests, and the SDK scenarios.
 //! - `cargo xtask openapi [--check]` writes (or checks) the committed specs in `openapi/`.
 //! - `cargo xtask bench` measures the token endpoint under load (docs/benchmarks.md).
 //! - `cargo xtask sdk` generates the Python and Rust clients from the committed specs and runs each
@@ -55,6 +56,8 @@ fn ci() -> Result<(), String> {
     cargo(&["fmt", "--all", "--", "--check"])?;
     cargo(&["clippy", "--workspace", "--all-targets", "--", "-D", "warnings"])?;
     openapi(true)?;
+    // Lint, render and validate the Helm chart (deploy/requirements.txt).
+    run(Command::new("python3").arg("deploy/check.py"))?;
     let (passed, failed) = test()?;
     // One closing line for the whole run: cargo prints a result per test binary, the last of
     // which is usually an empty doc-test run.
