@@ -2,6 +2,7 @@
 the default values and for helm/values-production.yaml, validate every rendered manifest against the
 Kubernetes schemas, and hold it to what docs/operations.md promises (probes, security context,
 routes, secrets, hooks). The compose file: its services, their order and the gateway's routes.
+The Dockerfile: its stages, base, user and binaries.
 
     pip install -r deploy/requirements.txt && python3 deploy/check.py
 
@@ -138,6 +139,28 @@ def check_hooks(label: str, docs: list[dict]) -> None:
         check(command == ["/usr/local/bin/writ", "migrate"], f"{label}: migration command {command}")
 
 
+def check_image() -> None:
+    """The Dockerfile, read (this check runs where no Docker daemon does): its stages, that the
+    final one runs as a non-root user on a minimal base, and that it ships exactly the workspace's
+    binaries."""
+    text = (HERE / "docker" / "Dockerfile").read_text()
+    stages = [l.split() for l in text.splitlines() if l.startswith("FROM ")]
+    check(len(stages) >= 3, f"image: {len(stages)} stages")
+    final = stages[-1][1] if stages else ""
+    check("distroless" in final and final.endswith(":nonroot"), f"image: final base {final}")
+    users = [l.split()[1] for l in text.splitlines() if l.startswith("USER ")]
+    check(bool(users) and users[-1].split(":")[0] not in ("0", "root"), f"image: runs as {users}")
+    check("cargo chef cook" in text, "image: dependencies are not cached in their own layer")
+    root = HERE.parent
+    binaries = sorted(
+        p.parent.parent.name for p in root.glob("crates/*/src/main.rs")
+    )
+    for binary in binaries:
+        check(f"target/release/{binary}" in text and f"-p {binary}" in text, f"image: {binary} missing")
+    ignored = (root / ".dockerignore").read_text().split()
+    check({".git", "target"} <= set(ignored), f"image: .dockerignore {ignored}")
+
+
 def check_compose() -> None:
     compose = yaml.safe_load((HERE / "compose.yaml").read_text())
     services = compose["services"]
@@ -221,10 +244,11 @@ def main() -> int:
             pass
 
     check_compose()
+    check_image()
 
     for f in failures:
         print(f"deploy: {f}", file=sys.stderr)
-    print(f"deploy: {'FAILED' if failures else 'ok'} (chart: lint, render, schemas for 2 values files; compose)")
+    print(f"deploy: {'FAILED' if failures else 'ok'} (chart: lint, render, schemas for 2 values files; compose; Dockerfile)")
     return 1 if failures else 0
 
 
