@@ -291,9 +291,7 @@ pub fn bench(args: &[String]) -> Result<(), String> {
             for path in ["/.well-known/jwks.json", "/.well-known/oauth-authorization-server"] {
                 endpoints.push(measure(EMBEDDED, &server, &Load::get(path), clients, c, plan.seconds)?);
             }
-            let introspect = introspection_requests(server.port, &credentials, &dir)?;
-            let load = Load { requests: Some(&introspect), path: "/oauth/introspect", body: "" };
-            endpoints.push(measure(EMBEDDED, &server, &load, clients, c, plan.seconds)?);
+            endpoints.push(introspection(EMBEDDED, &server, &credentials, &dir, clients, c, plan.seconds)?);
         }
         drop(server);
 
@@ -335,9 +333,7 @@ pub fn bench(args: &[String]) -> Result<(), String> {
         }
         if !endpoints.iter().any(|e| e["config"] == PRODUCTION) {
             let c = plan.connections.iter().copied().max().unwrap_or(64);
-            let introspect = introspection_requests(server.port, &credentials, &dir)?;
-            let load = Load { requests: Some(&introspect), path: "/oauth/introspect", body: "" };
-            endpoints.push(measure(PRODUCTION, &server, &load, clients, c, plan.seconds)?);
+            endpoints.push(introspection(PRODUCTION, &server, &credentials, &dir, clients, c, plan.seconds)?);
         }
     }
     let _ = std::fs::remove_dir_all(&work);
@@ -345,9 +341,18 @@ pub fn bench(args: &[String]) -> Result<(), String> {
     report(&Report { tokens: rows, endpoints, verify })
 }
 
-/// For the introspection benchmark: a token of each of the first 1,000 active clients, which the
-/// client then introspects (`Basic …` TAB `token=…` per line).
-fn introspection_requests(port: u16, credentials: &Path, dir: &Path) -> Result<PathBuf, String> {
+/// The introspection row: each of the first 1,000 active clients gets a token, then introspects
+/// it (`Basic …` TAB `token=…` per line of the requests file).
+fn introspection(
+    name: &str,
+    server: &Server,
+    credentials: &Path,
+    dir: &Path,
+    clients: usize,
+    connections: u32,
+    seconds: u32,
+) -> Result<Value, String> {
+    let port = server.port;
     let text = std::fs::read_to_string(credentials).map_err(|e| e.to_string())?;
     let mut lines = String::new();
     for auth in text.lines().take(1_000) {
@@ -361,7 +366,8 @@ fn introspection_requests(port: u16, credentials: &Path, dir: &Path) -> Result<P
     }
     let path = dir.join("introspect.txt");
     std::fs::write(&path, lines).map_err(|e| e.to_string())?;
-    Ok(path)
+    let load = Load { requests: Some(&path), path: "/oauth/introspect", body: "" };
+    measure(name, server, &load, clients, connections, seconds)
 }
 
 /// `writ-verify`'s own benchmark (one thread, in process): verifications per second.

@@ -2,8 +2,8 @@
 //! answer "no such client", so a known and an unknown id take the same path once cached.
 //! Invalidated by change events; a TTL is the safety net: 5 minutes while every change reaches this
 //! process (the Redis subscription is live, or it is the embedded default on SQLite), 30 seconds
-//! while not. Entries
-//! expire at times spread over the second half of the TTL, so a cache filled at once is not refilled at once. Bounded in size.
+//! while not. Expiry times are spread over the second half of the TTL, so a cache filled at once is
+//! not refilled at once. Bounded in size.
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
