@@ -18,7 +18,8 @@ use actix_web::{HttpResponse, web};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 use time::Duration;
-use writ_http::{ApiError, Context};
+use writ_app::Context;
+use writ_http::ApiError;
 use writ_store::{IdempotencyKeys, UsedKey};
 
 pub(crate) const HEADER: &str = "idempotency-key";

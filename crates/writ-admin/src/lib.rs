@@ -1,11 +1,9 @@
-//! The admin API (`/admin/v1`): orgs, resources and clients for the operator and tenant admins, and
-//! the operator bootstrap used by the CLI.
+//! The admin API (`/admin/v1`): orgs, resources and clients for the operator and tenant admins.
 //!
 //! Invariants: every handler names its required scope in its signature (`Authorized<…>`), reaches
 //! org data only through tenant-built repositories, writes its audit event in the same transaction
 //! as its change, and answers with DTOs built from domain values, never rows.
 
-pub mod bootstrap;
 mod dto;
 mod etag;
 mod idempotency;

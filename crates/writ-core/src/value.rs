@@ -378,6 +378,16 @@ pub enum QuotaMode {
     LogOnly,
 }
 
+impl QuotaMode {
+    pub fn parse(s: &str) -> Result<Self, crate::Invalid> {
+        match s {
+            "enforce" => Ok(Self::Enforce),
+            "log_only" => Ok(Self::LogOnly),
+            _ => Err(crate::Invalid::new("quota mode", "must be enforce or log_only")),
+        }
+    }
+}
+
 /// Token-endpoint limits (DESIGN.md §5), as a client or an org overrides them. Every field is
 /// optional and inherits: a client's own value first, then its org's, then the deployment's
 /// settings. 0 means no limit.

@@ -8,10 +8,11 @@ use actix_web::{HttpResponse, get, post, web};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 use utoipa_actix_web::service_config::ServiceConfig;
+use writ_app::Context;
 use writ_http::auth::{RateLimitCheck, RevocationsRead};
 use writ_http::error::Problem;
 use writ_http::limits::Applied;
-use writ_http::{ApiError, Authorized, Context};
+use writ_http::{ApiError, Authorized};
 
 /// The most entries one feed page holds.
 pub const MAX_PAGE: usize = 1_000;

@@ -11,7 +11,8 @@ use writ_core::{ADMIN_AUDIENCE, OrgId};
 use writ_store::Tenant;
 use writ_token::AccessClaims;
 
-use crate::{ApiError, Context};
+use crate::ApiError;
+use writ_app::Context;
 
 /// A scope a route requires, as a marker type, and the audience its tokens must be for.
 pub trait RequiredScope {

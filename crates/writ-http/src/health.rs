@@ -3,7 +3,8 @@
 use actix_web::{HttpResponse, web};
 use serde_json::json;
 
-use crate::{ApiError, Context};
+use crate::ApiError;
+use writ_app::Context;
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.route("/healthz", web::get().to(healthz))

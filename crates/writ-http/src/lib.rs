@@ -1,22 +1,17 @@
-//! Shared actix glue for Writ's services: settings, the shared [`Context`], RFC 9457 error
-//! rendering, the `Authorized<Scope>` extractor, health endpoints and telemetry.
+//! Shared actix glue for Writ's services: settings loading, RFC 9457 error rendering, the
+//! `Authorized<Scope>` extractor, health endpoints, metrics, telemetry and the server builder. The
+//! runtime and the rules are below, in `writ-app`.
 //!
 //! Invariant: this is the only place that maps domain and storage errors to HTTP status codes for
 //! the admin and guard APIs; service crates never depend on each other, only on this glue.
 
 #[cfg(feature = "jemalloc")]
 mod allocator;
-pub mod audit;
 pub mod auth;
 pub mod body;
-pub mod cache;
-pub mod changes;
-pub mod context;
 pub mod error;
 pub mod health;
-pub mod keys;
 pub mod limits;
-pub mod metrics;
 pub mod openapi;
 pub mod server;
 pub mod settings;
@@ -24,10 +19,8 @@ pub mod telemetry;
 
 pub use auth::{Authorized, RequiredScope};
 pub use body::{Body, OptionalBody};
-pub use context::Context;
 pub use error::ApiError;
 pub use server::Application;
-pub use settings::{Secret, Settings};
 
 /// The JSON, query and path extractor settings every service registers, so malformed input gets
 /// a problem+json answer like every other error instead of actix's plain text.

@@ -10,8 +10,8 @@ use actix_web::dev::{ServiceRequest, ServiceResponse};
 use actix_web::{App, HttpServer, web};
 use tracing_actix_web::{DefaultRootSpanBuilder, RootSpanBuilder, TracingLogger};
 
-use crate::context::InitError;
-use crate::{ApiError, Context, Settings};
+use crate::ApiError;
+use writ_app::{Context, InitError, Settings};
 
 /// The span of a request: tracing-actix-web's (method, route, status, trace context…) plus what
 /// the OAuth endpoints learn and record on it — `client_id`, `org_id`, `error.code` — so they open

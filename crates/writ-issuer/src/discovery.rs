@@ -3,7 +3,7 @@
 
 use actix_web::http::header;
 use actix_web::{HttpResponse, get, web};
-use writ_http::Context;
+use writ_app::Context;
 
 use crate::schema::{Jwks, ServerMetadata};
 

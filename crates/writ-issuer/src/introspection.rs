@@ -8,9 +8,9 @@
 
 use actix_web::{HttpRequest, HttpResponse, post, web};
 use serde_json::json;
+use writ_app::Context;
 use writ_core::{AuditEvent, GUARD_AUDIENCE, ResourceUri, ScopeSet, TokenRequest};
 use writ_guard_store::TokenFacts;
-use writ_http::Context;
 use writ_token::AccessClaims;
 
 use crate::OAuthError;

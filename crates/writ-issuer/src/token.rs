@@ -6,11 +6,11 @@ use serde_json::json;
 use std::sync::Arc;
 use time::OffsetDateTime;
 
+use writ_app::Context;
 use writ_core::secret::{PlainSecret, SecretHash};
 use writ_core::{Actor, AuditEvent, ClientId, GrantError, ResourceUri, ScopeSet, SecretId, TokenRequest};
 use writ_core::{QuotaMode, RateLimits};
 use writ_guard_store::{Check, Limit, Rate};
-use writ_http::Context;
 use writ_http::limits::{Applied, headers};
 use writ_store::ClientCredentials;
 use writ_token::{AccessClaims, Audience};

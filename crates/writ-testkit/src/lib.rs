@@ -6,7 +6,7 @@
 use std::sync::Arc;
 
 use serde_json::{Value, json};
-use writ_http::{Context, Settings};
+use writ_app::{Context, Settings};
 
 /// Which database a test runs on.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -176,7 +176,7 @@ pub async fn spawn_app_with(backend: Backend, adjust: impl FnOnce(&mut Settings)
     let app = writ::build(settings).await.unwrap();
     let port = app.port();
     let ctx = app.context().clone();
-    let operator = writ_admin::bootstrap::create_operator(&ctx).await.unwrap();
+    let operator = writ_app::operator::create_operator(&ctx).await.unwrap();
     tokio::spawn(app.run_until_stopped());
     Some(TestApp {
         address: format!("http://127.0.0.1:{port}"),

@@ -8,9 +8,9 @@ use std::process::ExitCode;
 use clap::{Parser, Subcommand};
 use serde_json::json;
 use time::format_description::well_known::Rfc3339;
-use writ_admin::bootstrap::{self, BootstrapError, OperatorCredential};
+use writ_app::Deployment;
+use writ_app::operator::{self as bootstrap, BootstrapError, OperatorCredential};
 use writ_core::ADMIN_AUDIENCE;
-use writ_http::Context;
 use writ_http::settings::SettingsArgs;
 
 /// Writ: machine-to-machine authorization. With no settings, `writ serve` runs the embedded
@@ -107,7 +107,7 @@ pub async fn run(cli: Cli) -> ExitCode {
 }
 
 /// The commands that work on the deployment's own settings rather than through the API.
-async fn run_local(settings: writ_http::Settings, command: Command, as_json: bool) -> ExitCode {
+async fn run_local(settings: writ_app::Settings, command: Command, as_json: bool) -> ExitCode {
     let _telemetry = writ_http::telemetry::init(&settings.log, "writ");
     match command {
         Command::Serve => serve(settings).await,
@@ -128,13 +128,13 @@ async fn run_local(settings: writ_http::Settings, command: Command, as_json: boo
             }
         },
         Command::BenchSeed { clients, emit, credentials } => {
-            let ctx = match offline_context(settings).await {
-                Ok(ctx) => ctx,
+            let d = match deployment(settings).await {
+                Ok(d) => d,
                 Err(e) => return fail(&e),
             };
-            let result = crate::seed::seed(&ctx, clients, emit, &credentials).await;
-            ctx.audit.shutdown().await;
-            result.map_or_else(|e| fail(&e), |()| ExitCode::SUCCESS)
+            crate::seed::seed(&d, clients, emit, &credentials)
+                .await
+                .map_or_else(|e| fail(&e), |()| ExitCode::SUCCESS)
         }
         Command::Orgs(_)
         | Command::Resources(_)
@@ -149,7 +149,7 @@ fn fail(e: &dyn std::fmt::Display) -> ExitCode {
     ExitCode::FAILURE
 }
 
-async fn serve(settings: writ_http::Settings) -> ExitCode {
+async fn serve(settings: writ_app::Settings) -> ExitCode {
     let embedded = settings.database_url.is_none();
     let app = match crate::build(settings).await {
         Ok(app) => app,
@@ -180,7 +180,7 @@ async fn serve(settings: writ_http::Settings) -> ExitCode {
     }
 }
 
-async fn migrate(mut settings: writ_http::Settings) -> ExitCode {
+async fn migrate(mut settings: writ_app::Settings) -> ExitCode {
     settings.auto_migrate = true;
     if let Err(e) = settings.ensure_data_dir() {
         return fail(&e);
@@ -198,9 +198,9 @@ async fn migrate(mut settings: writ_http::Settings) -> ExitCode {
     }
 }
 
-async fn bootstrap(settings: writ_http::Settings, new_secret: bool) -> ExitCode {
-    let ctx = match offline_context(settings).await {
-        Ok(ctx) => ctx,
+async fn bootstrap(settings: writ_app::Settings, new_secret: bool) -> ExitCode {
+    let ctx = match deployment(settings).await {
+        Ok(d) => d,
         Err(e) => return fail(&e),
     };
     let result = if new_secret {
@@ -221,33 +221,32 @@ async fn bootstrap(settings: writ_http::Settings, new_secret: bool) -> ExitCode 
     }
 }
 
-async fn keys(settings: writ_http::Settings, cmd: KeysCommand, as_json: bool) -> ExitCode {
+async fn keys(settings: writ_app::Settings, cmd: KeysCommand, as_json: bool) -> ExitCode {
     use writ_core::{Actor, KeyId, SigningAlg};
-    let ctx = match offline_context(settings).await {
-        Ok(ctx) => ctx,
+    let ctx = match deployment(settings).await {
+        Ok(d) => d,
         Err(e) => return fail(&e),
     };
     let result = match cmd {
         KeysCommand::List => writ_store::Keys::new(ctx.store.conn()).list().await.map_err(|e| e.to_string()),
         KeysCommand::Rotate { alg, immediate } => {
             let alg = match alg.as_deref().map(SigningAlg::parse).transpose() {
-                Ok(alg) => alg.unwrap_or(ctx.default_alg),
+                Ok(alg) => alg.unwrap_or(ctx.settings.signing_alg),
                 Err(e) => return fail(&e),
             };
-            writ_http::keys::rotate(&ctx, alg, immediate, Actor::Operator)
+            writ_app::keys::rotate(&ctx, &ctx.changes, alg, immediate, Actor::Operator)
                 .await
                 .map(|k| vec![k])
                 .map_err(|e| e.to_string())
         }
         KeysCommand::Revoke { kid } => match KeyId::parse(&kid) {
-            Ok(kid) => writ_http::keys::revoke(&ctx, &kid, Actor::Operator)
+            Ok(kid) => writ_app::keys::revoke(&ctx, &ctx.changes, &kid, Actor::Operator)
                 .await
                 .map(|k| vec![k])
                 .map_err(|e| e.to_string()),
             Err(e) => return fail(&e),
         },
     };
-    ctx.audit.shutdown().await;
     match result {
         Ok(keys) => {
             let rows: Vec<_> = keys
@@ -270,17 +269,15 @@ async fn keys(settings: writ_http::Settings, cmd: KeysCommand, as_json: bool) ->
     }
 }
 
-/// The context of a command that serves nothing (`bootstrap`, `keys`): the issuer is the one the
-/// server on `addr` would have.
-async fn offline_context(
-    settings: writ_http::Settings,
-) -> Result<std::sync::Arc<Context>, writ_http::context::InitError> {
+/// The deployment as a command that serves nothing sees it (`bootstrap`, `keys`): no runtime, no
+/// subscription; the issuer is the one the server on `addr` would have.
+async fn deployment(settings: writ_app::Settings) -> Result<Deployment, writ_app::InitError> {
     let port = settings.addr.rsplit(':').next().and_then(|p| p.parse().ok()).unwrap_or(8080);
     let issuer = settings.issuer_for_port(port);
-    Context::init(settings, issuer).await
+    Deployment::open(settings, issuer).await
 }
 
-fn credential_json(ctx: &Context, cred: &OperatorCredential) -> serde_json::Value {
+fn credential_json(ctx: &Deployment, cred: &OperatorCredential) -> serde_json::Value {
     json!({
         "client_id": cred.client_id.as_str(),
         "client_secret": cred.client_secret.expose(),
@@ -290,7 +287,7 @@ fn credential_json(ctx: &Context, cred: &OperatorCredential) -> serde_json::Valu
     })
 }
 
-fn write_credential(path: &Path, ctx: &Context, cred: &OperatorCredential) -> std::io::Result<()> {
+fn write_credential(path: &Path, ctx: &Deployment, cred: &OperatorCredential) -> std::io::Result<()> {
     let text = serde_json::to_string_pretty(&credential_json(ctx, cred)).map_err(std::io::Error::other)?;
-    writ_http::settings::write_private(path, format!("{text}\n").as_bytes())
+    writ_app::settings::write_private(path, format!("{text}\n").as_bytes())
 }

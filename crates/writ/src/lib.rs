@@ -6,8 +6,9 @@ pub mod cli;
 mod remote;
 mod seed;
 
+use writ_app::Settings;
+use writ_http::Application;
 use writ_http::server::{BuildError, Configure};
-use writ_http::{Application, Settings};
 
 /// Every service, as `writ serve` runs them.
 pub const ALL_SERVICES: &[Configure] =

@@ -4,11 +4,11 @@
 use std::io::Write;
 use std::path::Path;
 
+use writ_app::Deployment;
 use writ_core::{
     Client, ClientId, ClientKind, Grants, Metadata, Name, Org, OrgId, OrgStatus, Resource, ResourceId,
     ResourceUri, ScopeDef, ScopeName, ScopeSet, Slug, Status, TokenTtl,
 };
-use writ_http::Context;
 use writ_store::{Clients, Orgs, Resources, StoreError, Tenant};
 
 /// The API the benchmark's clients are granted.
@@ -16,7 +16,7 @@ pub const BENCH_RESOURCE: &str = "https://bench.writ.dev/api";
 
 /// Creates `count` org clients granted `bench:read` on [`BENCH_RESOURCE`] and writes the first
 /// `emit` of them to `out`, one `Authorization: Basic` value per line.
-pub async fn seed(ctx: &Context, count: usize, emit: usize, out: &Path) -> Result<(), String> {
+pub async fn seed(ctx: &Deployment, count: usize, emit: usize, out: &Path) -> Result<(), String> {
     let started = std::time::Instant::now();
     let now = writ_core::now();
     let err = |e: StoreError| e.to_string();
@@ -71,8 +71,8 @@ pub async fn seed(ctx: &Context, count: usize, emit: usize, out: &Path) -> Resul
                 created_at: now,
                 updated_at: now,
             };
-            let (plain, secret) =
-                writ_admin::bootstrap::new_secret(&client.id, &ctx.pepper).map_err(|e| e.to_string())?;
+            let (plain, secret) = writ_app::secrets::new_secret(&client.id, &ctx.pepper, ctx.clock.now())
+                .map_err(|e| e.to_string())?;
             if made + i < emit {
                 let basic = base64::Engine::encode(
                     &base64::engine::general_purpose::STANDARD,

@@ -1,8 +1,9 @@
 //! `/admin/v1/audit-events`: who did what, when, from where.
 
 use actix_web::{get, web};
+use writ_app::Context;
 use writ_http::auth::AuditRead;
-use writ_http::{ApiError, Authorized, Context};
+use writ_http::{ApiError, Authorized};
 use writ_store::{Audit, AuditFilter};
 
 use crate::dto::{AuditEventDto, AuditQuery, ListResponse, Problem, instant, org_filter};

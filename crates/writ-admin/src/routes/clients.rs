@@ -1,21 +1,22 @@
 //! `/admin/v1/clients`
 
 use actix_web::{HttpRequest, HttpResponse, delete, get, patch, post, web};
+use writ_app::Context;
+use writ_app::changes::Change;
 use writ_core::{
     AuditEvent, Client, ClientId, ClientKind, Name, OrgId, RateLimits, Status, TokenTtl, UserId,
 };
 use writ_http::auth::{ClientsRead, ClientsWrite};
-use writ_http::changes::Change;
-use writ_http::{ApiError, Authorized, Context};
+use writ_http::{ApiError, Authorized};
 use writ_store::{Audit, Clients, Orgs, StoreError, Tenant, Users};
 
 use super::{check_entitled, check_within_user, path_id, revoke_before, stamp};
-use crate::bootstrap::new_secret;
 use crate::dto::{
     ClientDto, CreateClient, CreatedClient, ListQuery, ListResponse, Problem, UpdateClient, grants_from_dto,
     metadata_from,
 };
 use crate::etag::{if_match, tagged};
+use writ_app::secrets::new_secret;
 
 /// Create a client
 ///
@@ -120,7 +121,7 @@ pub async fn create_client(
         created_at: now,
         updated_at: now,
     };
-    let (plain, secret) = new_secret(&client.id, &ctx.pepper)?;
+    let (plain, secret) = new_secret(&client.id, &ctx.pepper, now).map_err(|e| ApiError::internal(&e))?;
     Clients::new(&txn, &auth.tenant).create(&client, &secret).await?;
     let event = AuditEvent::new(
         auth.actor(),
@@ -315,7 +316,7 @@ pub async fn delete_client(
     let txn = ctx.store.begin().await?;
     let clients = Clients::new(&txn, &auth.tenant).for_update();
     let client = clients.get(&id).await?;
-    if crate::bootstrap::is_operator(&txn, &id).await? {
+    if writ_app::operator::is_operator(&txn, &id).await? {
         return Err(ApiError::conflict("the operator's client cannot be deleted; rotate its secret instead"));
     }
     revoke_before(&ctx, writ_guard_store::Watermark::Client(id.as_str())).await?;

@@ -1,10 +1,11 @@
 //! `/admin/v1/keys`: the deployment's signing keys (operator only).
 
 use actix_web::{HttpResponse, get, post, web};
+use writ_app::Context;
+use writ_app::context::InitError;
 use writ_core::{KeyId, SigningAlg};
 use writ_http::auth::{KeysRead, KeysWrite};
-use writ_http::context::InitError;
-use writ_http::{ApiError, Authorized, Context};
+use writ_http::{ApiError, Authorized};
 use writ_store::StoreError;
 
 use super::path_id;
@@ -63,9 +64,11 @@ pub async fn rotate_key(
     let body = body.into_inner().unwrap_or_default();
     let alg = match body.alg.as_deref() {
         Some(a) => SigningAlg::parse(a).map_err(|e| ApiError::validation("alg", e.to_string()))?,
-        None => ctx.default_alg,
+        None => ctx.settings.signing_alg,
     };
-    let key = writ_http::keys::rotate(&ctx, alg, body.immediate, auth.actor()).await.map_err(key_error)?;
+    let key = writ_app::keys::rotate(&ctx, ctx.get_ref(), alg, body.immediate, auth.actor())
+        .await
+        .map_err(key_error)?;
     Ok(HttpResponse::Created().json(KeyDto::from(&key)))
 }
 
@@ -92,6 +95,6 @@ pub async fn revoke_key(
 ) -> Result<web::Json<KeyDto>, ApiError> {
     auth.require_operator()?;
     let kid = path_id(KeyId::parse, &path)?;
-    let key = writ_http::keys::revoke(&ctx, &kid, auth.actor()).await.map_err(key_error)?;
+    let key = writ_app::keys::revoke(&ctx, ctx.get_ref(), &kid, auth.actor()).await.map_err(key_error)?;
     Ok(web::Json(KeyDto::from(&key)))
 }

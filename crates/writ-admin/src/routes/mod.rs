@@ -12,9 +12,10 @@ mod users;
 
 use actix_web::HttpRequest;
 use utoipa_actix_web::service_config::ServiceConfig;
+use writ_app::Context;
 use writ_core::{AuditEvent, Grants, Org, User};
 use writ_guard_store::Watermark;
-use writ_http::{ApiError, Context};
+use writ_http::ApiError;
 
 pub(crate) fn configure(cfg: &mut ServiceConfig) {
     cfg.service(orgs::create_org)

@@ -1,10 +1,11 @@
 //! `/admin/v1/orgs`
 
 use actix_web::{HttpRequest, HttpResponse, delete, get, patch, post, web};
+use writ_app::Context;
+use writ_app::changes::Change;
 use writ_core::{AuditEvent, Name, Org, OrgId, OrgStatus, Slug};
 use writ_http::auth::{OrgsRead, OrgsWrite};
-use writ_http::changes::Change;
-use writ_http::{ApiError, Authorized, Context};
+use writ_http::{ApiError, Authorized};
 use writ_store::{Audit, Orgs, StoreError};
 
 use super::{path_id, revoke_before, stamp};

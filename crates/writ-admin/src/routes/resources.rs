@@ -3,10 +3,11 @@
 use std::collections::HashSet;
 
 use actix_web::{HttpRequest, HttpResponse, delete, get, patch, post, web};
+use writ_app::Context;
+use writ_app::changes::Change;
 use writ_core::{AuditEvent, Name, Resource, ResourceId, ResourceUri, ScopeDef, ScopeName, SigningAlg};
 use writ_http::auth::{ResourcesRead, ResourcesWrite};
-use writ_http::changes::Change;
-use writ_http::{ApiError, Authorized, Context};
+use writ_http::{ApiError, Authorized};
 use writ_store::{Audit, Resources, StoreError};
 
 use super::{path_id, stamp};
@@ -92,9 +93,7 @@ pub async fn create_resource(
     Audit::new(&txn).record(&stamp(event, &req)).await?;
     txn.commit().await.map_err(StoreError::from)?;
     if let Some(alg) = signing_alg {
-        writ_http::keys::ensure_active(&ctx.store, &ctx.kek, alg)
-            .await
-            .map_err(|e| ApiError::internal(&e))?;
+        writ_app::keys::ensure_active(&ctx.store, &ctx.kek, alg).await.map_err(|e| ApiError::internal(&e))?;
     }
     ctx.publish(Change::Resource(resource.id.clone())).await;
     let dto = ResourceDto::from(&resource);
@@ -215,9 +214,7 @@ pub async fn update_resource(
     Audit::new(&txn).record(&stamp(event, &req)).await?;
     txn.commit().await.map_err(StoreError::from)?;
     if let Some(alg) = resource.signing_alg {
-        writ_http::keys::ensure_active(&ctx.store, &ctx.kek, alg)
-            .await
-            .map_err(|e| ApiError::internal(&e))?;
+        writ_app::keys::ensure_active(&ctx.store, &ctx.kek, alg).await.map_err(|e| ApiError::internal(&e))?;
     }
     ctx.publish(Change::Resource(id)).await;
     let dto = ResourceDto::from(&resource);

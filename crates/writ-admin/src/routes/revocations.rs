@@ -3,10 +3,11 @@
 //! audited.
 
 use actix_web::{HttpRequest, HttpResponse, post, web};
+use writ_app::Context;
 use writ_core::{AuditEvent, ClientId, OrgId, SecretId};
 use writ_guard_store::{WATERMARK_LIFETIME_SECONDS, Watermark};
 use writ_http::auth::RevocationsWrite;
-use writ_http::{ApiError, Authorized, Context};
+use writ_http::{ApiError, Authorized};
 use writ_store::{Audit, Clients, Orgs, Tenant};
 
 use super::{guard_unavailable, path_id, revoke_before, stamp};

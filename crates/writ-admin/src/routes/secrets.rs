@@ -2,15 +2,16 @@
 //! move the client over, delete the old one.
 
 use actix_web::{HttpRequest, HttpResponse, delete, get, post, web};
+use writ_app::Context;
+use writ_app::changes::Change;
 use writ_core::{AuditEvent, ClientId, MAX_ACTIVE_SECRETS, SecretId};
 use writ_http::auth::{ClientsRead, ClientsWrite};
-use writ_http::changes::Change;
-use writ_http::{ApiError, Authorized, Context};
+use writ_http::{ApiError, Authorized};
 use writ_store::{Audit, Clients, StoreError};
 
 use super::{path_id, stamp};
-use crate::bootstrap::new_secret;
 use crate::dto::{CreateSecret, CreatedSecret, ListResponse, Problem, SecretDto, future_time};
+use writ_app::secrets::new_secret;
 
 /// Create a client secret
 ///
@@ -51,7 +52,8 @@ pub async fn create_secret(
             format!("a client holds at most {MAX_ACTIVE_SECRETS} usable secrets: delete one first"),
         ));
     }
-    let (plain, mut secret) = new_secret(&client_id, &ctx.pepper)?;
+    let (plain, mut secret) =
+        new_secret(&client_id, &ctx.pepper, ctx.clock.now()).map_err(|e| ApiError::internal(&e))?;
     secret.expires_at = expires_at;
     clients.add_secret(&secret).await?;
     let event = AuditEvent::new(

@@ -1,11 +1,12 @@
 //! `/admin/v1/users`: the people of an org on whose behalf `user` clients act.
 
 use actix_web::{HttpRequest, HttpResponse, delete, get, patch, post, web};
+use writ_app::Context;
+use writ_app::changes::Change;
 use writ_core::{AuditEvent, Email, OrgId, Status, User, UserId};
 use writ_guard_store::Watermark;
 use writ_http::auth::{UsersRead, UsersWrite};
-use writ_http::changes::Change;
-use writ_http::{ApiError, Authorized, Context};
+use writ_http::{ApiError, Authorized};
 use writ_store::{Audit, Clients, Orgs, StoreError, Tenant, Users};
 
 use super::{check_entitled, path_id, revoke_before, stamp};

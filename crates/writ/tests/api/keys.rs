@@ -78,7 +78,7 @@ async fn a_cached_jwks_keeps_verifying_across_a_scheduled_rotation(app: TestApp)
     for minute in 0..=15 {
         let now = minute * 60;
         verifier.refresh_if_stale(&app, now).await;
-        writ_http::keys::advance(&app.ctx, start + Duration::seconds(now)).await.unwrap();
+        writ_app::keys::advance(&app.ctx, start + Duration::seconds(now)).await.unwrap();
         let token = app.token(&id, &secret, &[]).await;
         let expected = if now >= publish_delay { &new_kid } else { &old_kid };
         assert_eq!(&kid_of(&token), expected, "minute {minute}");
@@ -92,10 +92,10 @@ async fn a_cached_jwks_keeps_verifying_across_a_scheduled_rotation(app: TestApp)
     let keys = writ_store::Keys::new(app.ctx.store.conn()).list().await.unwrap();
     let old = keys.iter().find(|k| k.kid.as_str() == old_kid).unwrap();
     assert_eq!(old.state, writ_core::KeyState::Retired);
-    let gone = old.retired_at.unwrap() + writ_http::keys::RETIRED_KEY_LIFETIME;
-    writ_http::keys::advance(&app.ctx, gone - Duration::seconds(1)).await.unwrap();
+    let gone = old.retired_at.unwrap() + writ_app::keys::RETIRED_KEY_LIFETIME;
+    writ_app::keys::advance(&app.ctx, gone - Duration::seconds(1)).await.unwrap();
     assert!(StrictVerifier::fetch(&app, 0).await.jwks.find(&old_kid).is_some());
-    writ_http::keys::advance(&app.ctx, gone).await.unwrap();
+    writ_app::keys::advance(&app.ctx, gone).await.unwrap();
     assert!(StrictVerifier::fetch(&app, 0).await.jwks.find(&old_kid).is_none());
     // (The operator token from the start was signed by the removed key: a fresh one is needed.)
     assert_eq!(app.get("/admin/v1/keys", &op).await.0, 401);

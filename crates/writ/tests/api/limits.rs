@@ -225,7 +225,7 @@ async fn quotas_refuse_until_the_window_ends(backend: Backend) {
 async fn log_only_quotas_issue_and_count(backend: Backend) {
     let Some(app) = spawn_app_with(backend, |s| {
         s.quota_per_day = 2;
-        s.quota_mode = "log_only".into();
+        s.quota_mode = writ_core::QuotaMode::LogOnly;
         s.rate_limit_per_second = 0;
     })
     .await

@@ -10,6 +10,7 @@ mod instances;
 mod interop;
 mod issuer;
 mod keys;
+mod layers;
 mod limits;
 mod openapi;
 mod outage;

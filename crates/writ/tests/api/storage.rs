@@ -160,7 +160,7 @@ async fn clients_created_in_bulk_load_back_whole(backend: Backend) {
                 created_at: now,
                 updated_at: now,
             };
-            let (_, mut secret) = writ_admin::bootstrap::new_secret(&client.id, &pepper).unwrap();
+            let (_, mut secret) = writ_app::secrets::new_secret(&client.id, &pepper, now).unwrap();
             secret.expires_at = (i == 3).then(|| now + time::Duration::days(30));
             (client, secret)
         })
@@ -200,7 +200,7 @@ async fn audit_writer_writes_everything_queued_before_shutdown(backend: Backend)
     };
     let store = Store::connect(&db.url).await.unwrap();
     store.migrate().await.unwrap();
-    let writer = writ_http::audit::AuditWriter::with_store(store.clone());
+    let writer = writ_app::audit::AuditWriter::with_store(store.clone());
     let client = writ_core::ClientId::generate();
     let mut sample = writ_core::AuditEvent::new(
         writ_core::Actor::Client(client.clone()),

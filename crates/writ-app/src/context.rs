@@ -1,5 +1,5 @@
-//! The state every Writ service shares: settings, the database, keys and secrets. Built once at
-//! start; handlers reach it as `web::Data<Context>`.
+//! The state use cases run against: a [`Deployment`] for any process, and the server [`Context`]
+//! built on it once at start (handlers reach it as `web::Data<Context>`).
 
 use std::collections::HashMap;
 use std::sync::{Arc, RwLock, Weak};
@@ -11,14 +11,14 @@ use writ_core::{
     ADMIN_AUDIENCE, ADMIN_SCOPES, GUARD_AUDIENCE, GUARD_SCOPES, Name, ResourceUri, ScopeDef, ScopeName,
     SigningAlg,
 };
-use writ_guard_store::RedisTarget;
 use writ_store::{Keys, Resources, Store, StoreError};
 use writ_token::{Kek, KeyRing, TokenError};
 
-use crate::Settings;
 use crate::audit::AuditWriter;
 use crate::cache::{Cached, ClientCache};
 use crate::changes::{Apply, Change, ChangeBus};
+use crate::clock::{Clock, SystemClock};
+use crate::settings::Settings;
 
 /// How long a cached client may be served without a change event (the safety net when events are
 /// lost, and the only bound between instances that share no Redis).
@@ -44,22 +44,67 @@ pub enum InitError {
     Guard(#[from] writ_guard_store::GuardError),
 }
 
-pub struct Context {
+/// A deployment as a use case run outside a server sees it: its settings, its database (migrated
+/// when configured to, with the built-in resources and an active signing key), its key-encryption
+/// key and pepper, and a change bus that publishes only. Opening one starts no task and subscribes
+/// to nothing, so the CLI's local commands (`keys`, `bootstrap`) use it directly.
+pub struct Deployment {
     pub settings: Settings,
     /// The `iss` of tokens, without a trailing slash.
     pub issuer: String,
     pub store: Store,
     pub pepper: Pepper,
     pub kek: Kek,
+    /// Tells the other instances what changed (Redis pub/sub; nothing without Redis).
+    pub changes: ChangeBus,
+    /// Where "now" comes from.
+    pub clock: Arc<dyn Clock>,
+}
+
+impl std::fmt::Debug for Deployment {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Deployment").field("issuer", &self.issuer).finish_non_exhaustive()
+    }
+}
+
+impl Deployment {
+    /// Checks the settings, opens the database (migrating it when configured to), and makes sure
+    /// the built-in resources and a signing key exist. Settings are checked before anything is
+    /// created or migrated.
+    pub async fn open(settings: Settings, issuer: String) -> Result<Self, InitError> {
+        settings.validate()?;
+        settings.ensure_data_dir()?;
+        let kek = Kek::new(settings.kek()?);
+        let pepper = Pepper::new(settings.pepper()?);
+        let store = Store::connect(&settings.database_url()).await?;
+        if settings.auto_migrate {
+            store.migrate().await?;
+        }
+        ensure_builtin_resources(&store).await?;
+        crate::keys::ensure_active(&store, &kek, settings.signing_alg).await?;
+        let changes = match settings.redis_target() {
+            Some(target) => ChangeBus::redis(&target, &settings.redis_prefix).await?,
+            None => ChangeBus::local(),
+        };
+        Ok(Self { settings, issuer, store, pepper, kek, changes, clock: Arc::new(SystemClock) })
+    }
+
+    pub fn token_endpoint(&self) -> String {
+        format!("{}/oauth/token", self.issuer)
+    }
+}
+
+/// The runtime of a server: a [`Deployment`] (reached through `Deref`) plus what serving needs —
+/// the key ring, the client cache, the change subscription, the audit writer, the revocation and
+/// rate-limit state, metrics — and the tasks that keep keys current.
+pub struct Context {
+    deployment: Deployment,
     keys: RwLock<KeyRing>,
-    /// The deployment's signing algorithm.
-    pub default_alg: SigningAlg,
     /// The deployment's token-endpoint limits, under orgs' and clients' own.
     pub default_limits: writ_core::RateLimits,
     /// Resources that sign with another algorithm: identifier → algorithm.
     resource_algs: RwLock<Arc<HashMap<String, SigningAlg>>>,
     pub clients: Arc<ClientCache>,
-    pub changes: ChangeBus,
     pub audit: AuditWriter,
     /// Revocation state: Redis when configured, else this process's memory.
     pub guard: Arc<dyn writ_guard_store::GuardStore>,
@@ -69,6 +114,14 @@ pub struct Context {
     keys_changed: Arc<tokio::sync::Notify>,
 }
 
+impl std::ops::Deref for Context {
+    type Target = Deployment;
+
+    fn deref(&self) -> &Deployment {
+        &self.deployment
+    }
+}
+
 impl std::fmt::Debug for Context {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Context").field("issuer", &self.issuer).finish_non_exhaustive()
@@ -76,22 +129,17 @@ impl std::fmt::Debug for Context {
 }
 
 impl Context {
-    /// Opens the database (migrating it when configured to), makes sure the built-in resources and
-    /// a signing key exist, and loads the keys.
+    /// Opens the deployment and starts serving it.
     pub async fn init(settings: Settings, issuer: String) -> Result<Arc<Self>, InitError> {
-        settings.ensure_data_dir()?;
-        let kek = Kek::new(settings.kek()?);
-        let pepper = Pepper::new(settings.pepper()?);
-        let store = Store::connect(&settings.database_url()).await?;
-        if settings.auto_migrate {
-            store.migrate().await?;
-        }
-        settings.validate()?;
-        ensure_builtin_resources(&store).await?;
-        let default_alg = SigningAlg::parse(&settings.signing_alg)?;
+        Self::start(Deployment::open(settings, issuer).await?).await
+    }
+
+    /// Loads the keys, follows the change events, starts the audit writer and the key tasks.
+    pub async fn start(deployment: Deployment) -> Result<Arc<Self>, InitError> {
+        let settings = &deployment.settings;
+        let store = &deployment.store;
         let default_limits = settings.default_rate_limits()?;
-        crate::keys::ensure_active(&store, &kek, default_alg).await?;
-        let keys = KeyRing::load(&Keys::new(store.conn()).list().await?, &kek)?;
+        let keys = KeyRing::load(&Keys::new(store.conn()).list().await?, &deployment.kek)?;
         let resource_algs = Resources::new(store.conn()).signing_algs().await?;
         // A SQLite database belongs to one process, whose own changes reach its cache at once: it
         // follows every change. With Redis, the subscription says when it does.
@@ -108,30 +156,20 @@ impl Context {
                 }
             })
         };
-        let redis = settings.redis_url.as_deref().map(|urls| RedisTarget::new(urls, settings.redis_cluster));
-        let changes = match &redis {
-            Some(target) => ChangeBus::redis(target, &settings.redis_prefix, apply, following).await?,
-            None => ChangeBus::local(),
-        };
+        deployment.changes.follow(apply, following)?;
         let audit = AuditWriter::start(&settings.database_url()).await?;
-        let guard: Arc<dyn writ_guard_store::GuardStore> = match &redis {
+        let guard: Arc<dyn writ_guard_store::GuardStore> = match settings.redis_target() {
             Some(target) => {
-                Arc::new(writ_guard_store::RedisStore::connect(target, &settings.redis_prefix).await?)
+                Arc::new(writ_guard_store::RedisStore::connect(&target, &settings.redis_prefix).await?)
             }
             None => Arc::new(writ_guard_store::MemoryStore::new()),
         };
         let ctx = Arc::new(Self {
-            settings,
-            issuer,
-            store,
-            pepper,
-            kek,
+            deployment,
             keys: RwLock::new(keys),
-            default_alg,
             default_limits,
             resource_algs: RwLock::new(Arc::new(resource_algs)),
             clients,
-            changes,
             audit,
             guard,
             local_limits: writ_guard_store::MemoryStore::new(),
@@ -162,13 +200,7 @@ impl Context {
         checks: &[writ_guard_store::Check],
     ) -> Vec<writ_guard_store::Decision> {
         use writ_guard_store::GuardStore as _;
-        let now_ms = i64::try_from(
-            std::time::SystemTime::now()
-                .duration_since(std::time::UNIX_EPOCH)
-                .unwrap_or_default()
-                .as_millis(),
-        )
-        .unwrap_or(i64::MAX);
+        let now_ms = i64::try_from(self.clock.now().unix_timestamp_nanos() / 1_000_000).unwrap_or(i64::MAX);
         match self.guard.throttle(shard, checks, now_ms).await {
             Ok(decisions) => decisions,
             Err(e) => {
@@ -187,7 +219,7 @@ impl Context {
         {
             tracing::error!(error = %e, "reloading keys failed");
         }
-        self.changes.publish(&change).await;
+        self.changes.send(&change).await;
     }
 
     /// The current key ring (a cheap clone).
@@ -214,17 +246,19 @@ impl Context {
         let algs = self.resource_algs.read().unwrap_or_else(|p| p.into_inner()).clone();
         let mut chosen: Option<SigningAlg> = None;
         for aud in audiences {
-            let alg = algs.get(aud).copied().unwrap_or(self.default_alg);
+            let alg = algs.get(aud).copied().unwrap_or(self.settings.signing_alg);
             if chosen.is_some_and(|c| c != alg) {
                 return None;
             }
             chosen = Some(alg);
         }
-        Some(chosen.unwrap_or(self.default_alg))
+        Some(chosen.unwrap_or(self.settings.signing_alg))
     }
+}
 
-    pub fn token_endpoint(&self) -> String {
-        format!("{}/oauth/token", self.issuer)
+impl crate::changes::Publish for Context {
+    async fn publish(&self, change: Change) {
+        Context::publish(self, change).await;
     }
 }
 
@@ -248,7 +282,7 @@ async fn key_lifecycle(ctx: Weak<Context>) {
     loop {
         tokio::time::sleep(crate::keys::LIFECYCLE_TICK).await;
         let Some(ctx) = ctx.upgrade() else { return };
-        if let Err(e) = crate::keys::advance(&ctx, writ_core::now()).await {
+        if let Err(e) = crate::keys::advance(&ctx, ctx.clock.now()).await {
             tracing::error!(error = %e, "advancing the key lifecycle failed");
         }
     }

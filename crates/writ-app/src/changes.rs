@@ -28,10 +28,25 @@ pub enum Change {
 /// Applies a change to this process (the cache, the key ring).
 pub type Apply = Arc<dyn Fn(Change) + Send + Sync>;
 
+/// Where a use case announces a change it committed: a server's [`crate::Context`] applies it to
+/// its own caches at once and tells the other instances; a bare [`ChangeBus`] (the CLI) only tells
+/// them.
+pub trait Publish: Sync {
+    fn publish(&self, change: Change) -> impl Future<Output = ()> + Send;
+}
+
+impl Publish for ChangeBus {
+    async fn publish(&self, change: Change) {
+        self.send(&change).await;
+    }
+}
+
 /// Publishes changes to the other instances.
 #[derive(Clone)]
 pub struct ChangeBus {
     redis: Option<(RedisConn, String)>,
+    /// The Redis nodes to subscribe on.
+    nodes: Vec<String>,
 }
 
 impl std::fmt::Debug for ChangeBus {
@@ -43,25 +58,27 @@ impl std::fmt::Debug for ChangeBus {
 impl ChangeBus {
     /// In this process only.
     pub fn local() -> Self {
-        Self { redis: None }
+        Self { redis: None, nodes: Vec::new() }
     }
 
-    /// Over Redis pub/sub on `{prefix}changes`. Spawns a subscriber that calls `apply` for every
-    /// change from any instance (this one included) and `apply(Change::All)` after each reconnect,
-    /// since messages sent while it was away are lost. On a Redis Cluster a message published on
-    /// any node reaches every node, so the subscriber listens on one node, and on the next one
-    /// when that one goes away. `following` is true exactly while subscribed.
-    pub async fn redis(
-        target: &RedisTarget,
-        prefix: &str,
-        apply: Apply,
-        following: Arc<AtomicBool>,
-    ) -> Result<Self, redis::RedisError> {
-        let nodes = target.nodes().into_iter().map(redis::Client::open).collect::<Result<Vec<_>, _>>()?;
-        let channel = format!("{prefix}changes");
+    /// Over Redis pub/sub on `{prefix}changes`, publishing only (what a CLI command needs).
+    pub async fn redis(target: &RedisTarget, prefix: &str) -> Result<Self, redis::RedisError> {
         let conn = target.connect(Duration::from_secs(2)).await?;
+        let nodes = target.nodes().into_iter().map(str::to_owned).collect();
+        Ok(Self { redis: Some((conn, format!("{prefix}changes"))), nodes })
+    }
+
+    /// Follows the changes of every instance (this one included): spawns a subscriber that calls
+    /// `apply` for each, and `apply(Change::All)` after each (re)subscription, since messages sent
+    /// while it was away are lost. On a Redis Cluster a message published on any node reaches every
+    /// node, so the subscriber listens on one node, and on the next one when that one goes away.
+    /// `following` is true exactly while subscribed. Without Redis there is nothing to follow.
+    pub fn follow(&self, apply: Apply, following: Arc<AtomicBool>) -> Result<(), redis::RedisError> {
+        let Some((_, channel)) = &self.redis else { return Ok(()) };
+        let nodes =
+            self.nodes.iter().map(|n| redis::Client::open(n.as_str())).collect::<Result<Vec<_>, _>>()?;
         tokio::spawn(subscribe(nodes, channel.clone(), apply, following));
-        Ok(Self { redis: Some((conn, channel)) })
+        Ok(())
     }
 
     /// Whether Redis answers; `None` without Redis.
@@ -74,7 +91,7 @@ impl ChangeBus {
 
     /// Sends `change` to the other instances. A failure is logged: the caches' TTL still bounds how
     /// long a stale value can live.
-    pub async fn publish(&self, change: &Change) {
+    pub async fn send(&self, change: &Change) {
         let Some((conn, channel)) = &self.redis else {
             return;
         };

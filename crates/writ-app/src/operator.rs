@@ -1,14 +1,15 @@
 //! The operator: a `service` client granted every admin and guard scope, created once per
 //! deployment by `writ serve` (first start) or `writ bootstrap`.
 
-use writ_core::secret::{Pepper, PlainSecret};
+use writ_core::secret::PlainSecret;
 use writ_core::{
-    ADMIN_AUDIENCE, ADMIN_SCOPES, Actor, AuditEvent, Client, ClientId, ClientKind, ClientSecret,
-    GUARD_AUDIENCE, GUARD_SCOPES, Grants, Metadata, Name, ResourceUri, ScopeName, ScopeSet, SecretId, Status,
-    TokenTtl,
+    ADMIN_AUDIENCE, ADMIN_SCOPES, Actor, AuditEvent, Client, ClientId, ClientKind, GUARD_AUDIENCE,
+    GUARD_SCOPES, Grants, Metadata, Name, ResourceUri, ScopeName, ScopeSet, SecretId, Status, TokenTtl,
 };
-use writ_http::{ApiError, Context};
 use writ_store::{Audit, Clients, StoreError, SystemState, Tenant};
+
+use crate::Deployment;
+use crate::secrets::new_secret;
 
 const OPERATOR_KEY: &str = "operator_client_id";
 
@@ -30,50 +31,25 @@ pub enum BootstrapError {
     Store(#[from] StoreError),
     #[error(transparent)]
     Invalid(#[from] writ_core::Invalid),
-    #[error("{0}")]
-    Api(ApiError),
-}
-
-impl From<ApiError> for BootstrapError {
-    fn from(e: ApiError) -> Self {
-        Self::Api(e)
-    }
-}
-
-/// A new secret for `client_id`: the plaintext to show once, and the record to store.
-pub fn new_secret(client_id: &ClientId, pepper: &Pepper) -> Result<(PlainSecret, ClientSecret), ApiError> {
-    let plain =
-        PlainSecret::generate().map_err(|e| ApiError::internal(&std::io::Error::other(e.to_string())))?;
-    let record = ClientSecret {
-        id: SecretId::generate(),
-        client_id: client_id.clone(),
-        display_prefix: plain.display_prefix(),
-        hash: plain.hash(pepper),
-        created_at: writ_core::now(),
-        expires_at: None,
-        last_used_at: None,
-    };
-    Ok((plain, record))
+    #[error("no randomness for a secret: {0}")]
+    Random(#[from] getrandom::Error),
 }
 
 /// The operator's client id, if there is an operator.
-pub async fn operator_id(ctx: &Context) -> Result<Option<ClientId>, BootstrapError> {
-    let id = SystemState::new(ctx.store.conn()).get(OPERATOR_KEY).await?;
+pub async fn operator_id(d: &Deployment) -> Result<Option<ClientId>, BootstrapError> {
+    let id = SystemState::new(d.store.conn()).get(OPERATOR_KEY).await?;
     Ok(id.as_deref().map(ClientId::parse).transpose()?)
 }
 
 /// Whether `id` is the operator's client (which must never be deleted: it is how the operator gets in).
-pub(crate) async fn is_operator(
-    txn: &writ_store::DatabaseTransaction,
-    id: &ClientId,
-) -> Result<bool, StoreError> {
-    Ok(SystemState::new(txn).get(OPERATOR_KEY).await?.as_deref() == Some(id.as_str()))
+pub async fn is_operator(conn: &impl writ_store::ConnectionTrait, id: &ClientId) -> Result<bool, StoreError> {
+    Ok(SystemState::new(conn).get(OPERATOR_KEY).await?.as_deref() == Some(id.as_str()))
 }
 
 /// Creates the operator; refuses if one exists (also when two processes race: the second insert of
 /// the system-state key fails and its transaction is rolled back).
-pub async fn create_operator(ctx: &Context) -> Result<OperatorCredential, BootstrapError> {
-    if let Some(id) = operator_id(ctx).await? {
+pub async fn create_operator(d: &Deployment) -> Result<OperatorCredential, BootstrapError> {
+    if let Some(id) = operator_id(d).await? {
         return Err(BootstrapError::AlreadyExists(id));
     }
     let mut grants = Grants::new();
@@ -81,7 +57,7 @@ pub async fn create_operator(ctx: &Context) -> Result<OperatorCredential, Bootst
         let set = scopes.iter().map(|(s, _)| ScopeName::parse(s)).collect::<Result<ScopeSet, _>>()?;
         grants.add(ResourceUri::parse(aud)?, set);
     }
-    let now = writ_core::now();
+    let now = d.clock.now();
     let client = Client {
         id: ClientId::generate(),
         kind: ClientKind::Service,
@@ -94,10 +70,10 @@ pub async fn create_operator(ctx: &Context) -> Result<OperatorCredential, Bootst
         created_at: now,
         updated_at: now,
     };
-    let (plain, secret) = new_secret(&client.id, &ctx.pepper)?;
-    let txn = ctx.store.begin().await?;
+    let (plain, secret) = new_secret(&client.id, &d.pepper, now)?;
+    let txn = d.store.begin().await?;
     if let Err(e) = SystemState::new(&txn).insert(OPERATOR_KEY, client.id.as_str()).await {
-        return Err(match (e, operator_id(ctx).await?) {
+        return Err(match (e, operator_id(d).await?) {
             (StoreError::Conflict(_), Some(id)) => BootstrapError::AlreadyExists(id),
             (e, _) => e.into(),
         });
@@ -112,10 +88,10 @@ pub async fn create_operator(ctx: &Context) -> Result<OperatorCredential, Bootst
 
 /// Adds a secret to the existing operator (for a lost credential); the old ones keep working until
 /// deleted.
-pub async fn add_operator_secret(ctx: &Context) -> Result<OperatorCredential, BootstrapError> {
-    let id = operator_id(ctx).await?.ok_or(BootstrapError::NoOperator)?;
-    let (plain, secret) = new_secret(&id, &ctx.pepper)?;
-    let txn = ctx.store.begin().await?;
+pub async fn add_operator_secret(d: &Deployment) -> Result<OperatorCredential, BootstrapError> {
+    let id = operator_id(d).await?.ok_or(BootstrapError::NoOperator)?;
+    let (plain, secret) = new_secret(&id, &d.pepper, d.clock.now())?;
+    let txn = d.store.begin().await?;
     Clients::new(&txn, &Tenant::Operator).add_secret(&secret).await?;
     Audit::new(&txn)
         .record(

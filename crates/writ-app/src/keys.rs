@@ -11,9 +11,8 @@ use writ_core::{Actor, AuditEvent, KeyId, KeyState, SigningAlg, SigningKey, Toke
 use writ_store::{Audit, Keys, Store, StoreError};
 use writ_token::Kek;
 
-use crate::Context;
-use crate::changes::Change;
-use crate::context::InitError;
+use crate::changes::{Change, Publish};
+use crate::context::{Context, Deployment, InitError};
 
 /// How long a retired key stays published: the longest token lifetime plus clock leeway.
 pub const RETIRED_KEY_LIFETIME: time::Duration =
@@ -30,13 +29,13 @@ pub struct KeyPolicy {
 }
 
 impl KeyPolicy {
-    pub fn from_settings(s: &crate::Settings) -> Result<Self, writ_core::Invalid> {
-        Ok(Self {
-            default_alg: SigningAlg::parse(&s.signing_alg)?,
+    pub fn from_settings(s: &crate::Settings) -> Self {
+        Self {
+            default_alg: s.signing_alg,
             publish_delay: time::Duration::seconds(i64::from(s.key_publish_delay_seconds)),
             rotate_after: (s.key_rotation_days > 0)
                 .then(|| time::Duration::days(i64::from(s.key_rotation_days))),
-        })
+        }
     }
 }
 
@@ -58,15 +57,16 @@ pub async fn ensure_active(store: &Store, kek: &Kek, alg: SigningAlg) -> Result<
 /// `immediate`, the new key signs at once and the current one is retired (for when waiting is worse
 /// than a verifier briefly fetching the JWKS again).
 pub async fn rotate(
-    ctx: &Context,
+    d: &Deployment,
+    changes: &impl Publish,
     alg: SigningAlg,
     immediate: bool,
     actor: Actor,
 ) -> Result<SigningKey, InitError> {
-    let now = writ_core::now();
+    let now = d.clock.now();
     let state = if immediate { KeyState::Active } else { KeyState::Pending };
-    let mut key = writ_token::generate_key(alg, state, &ctx.kek)?;
-    let txn = ctx.store.begin().await?;
+    let mut key = writ_token::generate_key(alg, state, &d.kek)?;
+    let txn = d.store.begin().await?;
     let keys = Keys::new(&txn);
     if immediate {
         for old in keys.list().await?.into_iter().filter(|k| k.alg == alg && k.state == KeyState::Active) {
@@ -79,15 +79,20 @@ pub async fn rotate(
         .with_details(serde_json::json!({ "alg": alg.as_str(), "immediate": immediate }));
     Audit::new(&txn).record(&event).await?;
     txn.commit().await.map_err(StoreError::from)?;
-    ctx.publish(Change::Keys).await;
+    changes.publish(Change::Keys).await;
     Ok(key)
 }
 
 /// Withdraws a key at once. If it was signing, the newest pending key of its algorithm takes over,
 /// or a new key is made; tokens it signed stop verifying wherever the JWKS is refetched.
-pub async fn revoke(ctx: &Context, kid: &KeyId, actor: Actor) -> Result<SigningKey, InitError> {
-    let now = writ_core::now();
-    let txn = ctx.store.begin().await?;
+pub async fn revoke(
+    d: &Deployment,
+    changes: &impl Publish,
+    kid: &KeyId,
+    actor: Actor,
+) -> Result<SigningKey, InitError> {
+    let now = d.clock.now();
+    let txn = d.store.begin().await?;
     let keys = Keys::new(&txn);
     let all = keys.list().await?;
     let key = all.iter().find(|k| &k.kid == kid).ok_or(StoreError::NotFound)?.clone();
@@ -102,14 +107,14 @@ pub async fn revoke(ctx: &Context, kid: &KeyId, actor: Actor) -> Result<SigningK
             Some(next) => {
                 keys.transition(&next.kid, KeyState::Pending, KeyState::Active, now).await?;
             }
-            None => keys.insert(&writ_token::generate_key(key.alg, KeyState::Active, &ctx.kek)?).await?,
+            None => keys.insert(&writ_token::generate_key(key.alg, KeyState::Active, &d.kek)?).await?,
         }
     }
     let event = AuditEvent::new(actor, None, "key.revoked", Some(kid.to_string()))
         .with_details(serde_json::json!({ "alg": key.alg.as_str(), "was": key.state.as_str() }));
     Audit::new(&txn).record(&event).await?;
     txn.commit().await.map_err(StoreError::from)?;
-    ctx.publish(Change::Keys).await;
+    changes.publish(Change::Keys).await;
     let mut revoked = key;
     revoked.state = KeyState::Revoked;
     revoked.revoked_at = Some(now);
@@ -118,7 +123,7 @@ pub async fn revoke(ctx: &Context, kid: &KeyId, actor: Actor) -> Result<SigningK
 
 /// Moves every key along its lifecycle as of `now`; returns how many changed state.
 pub async fn advance(ctx: &Context, now: OffsetDateTime) -> Result<usize, InitError> {
-    let policy = KeyPolicy::from_settings(&ctx.settings)?;
+    let policy = KeyPolicy::from_settings(&ctx.settings);
     let keys = Keys::new(ctx.store.conn());
     let all = keys.list().await?;
     let mut steps = Vec::new();
@@ -148,7 +153,7 @@ pub async fn advance(ctx: &Context, now: OffsetDateTime) -> Result<usize, InitEr
             let due = active.activated_at.unwrap_or(active.created_at) + every <= now;
             let pending = of_alg.iter().any(|k| k.state == KeyState::Pending);
             if due && !pending {
-                rotate(ctx, alg, false, Actor::System).await?;
+                rotate(ctx, ctx, alg, false, Actor::System).await?;
             }
         }
         for k in of_alg.iter().filter(|k| k.state == KeyState::Retired) {

@@ -1,0 +1,266 @@
+//! Settings of every Writ deployment: the values, their defaults and the rules between them.
+//! Loading them (a TOML file, then `WRIT_*` environment variables, then flags) is the binaries'
+//! business (`writ_http::settings`); the files of the embedded default (generated key-encryption
+//! key and pepper) are in [`files`].
+
+mod files;
+
+pub use files::write_private;
+
+use std::fmt;
+use std::path::PathBuf;
+
+use serde::Deserialize;
+use writ_core::{QuotaMode, SigningAlg};
+
+/// A configuration secret. `Debug` never prints it.
+#[derive(Clone, Deserialize, PartialEq, Eq)]
+#[serde(transparent)]
+pub struct Secret(String);
+
+impl Secret {
+    pub fn new(s: impl Into<String>) -> Self {
+        Self(s.into())
+    }
+
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+
+    pub fn into_string(self) -> String {
+        self.0
+    }
+}
+
+impl fmt::Debug for Secret {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("<redacted>")
+    }
+}
+
+impl From<String> for Secret {
+    fn from(s: String) -> Self {
+        Self(s)
+    }
+}
+
+/// Every setting, with its default. Field names are the TOML keys; the environment variable of
+/// each is `WRIT_` and the name in upper case (`database_url` → `WRIT_DATABASE_URL`).
+#[derive(Clone, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct Settings {
+    /// Address to listen on.
+    pub addr: String,
+    /// The `iss` of tokens and the base of discovery URLs. Default: `http://localhost:<port>`.
+    pub issuer: Option<String>,
+    /// `postgres://…` or `sqlite://…`. Default: the SQLite file `<data_dir>/writ.db`.
+    pub database_url: Option<String>,
+    /// Redis for change events, revocation and rate limits. Default: in-process (one instance).
+    pub redis_url: Option<String>,
+    /// Prefix of every Redis key and channel, so deployments (and tests) can share one Redis.
+    pub redis_prefix: String,
+    /// Where the embedded default keeps its database, generated secrets and operator credential.
+    pub data_dir: PathBuf,
+    /// Base64 of the 32-byte key-encryption key. Default: generated into `<data_dir>/kek`.
+    pub kek: Option<Secret>,
+    /// Base64 of the 32-byte pepper of client-secret hashes. Default: generated into `<data_dir>/pepper`.
+    pub pepper: Option<Secret>,
+    /// Run pending migrations at start (`writ serve`); turn off when a separate job migrates.
+    pub auto_migrate: bool,
+    /// The deployment's token signing algorithm: `ES256`, `RS256` or `EdDSA`. Resources may name
+    /// their own.
+    pub signing_alg: SigningAlg,
+    /// How long resource servers may cache the JWKS (`Cache-Control: max-age`).
+    pub jwks_max_age_seconds: u32,
+    /// How long a new key is published before it signs; at least `jwks_max_age_seconds`, so every
+    /// verifier that honours the cache lifetime knows a key before it sees a token signed with it.
+    pub key_publish_delay_seconds: u32,
+    /// Rotate the signing keys this often (days); 0 turns scheduled rotation off.
+    pub key_rotation_days: u32,
+    /// Tokens one client may get per second, sustained; 0 turns the limit off.
+    pub rate_limit_per_second: u32,
+    /// Tokens one client may get at once before the sustained rate applies.
+    pub rate_limit_burst: u32,
+    /// Failed authentications per minute for one client id from one IP before further attempts
+    /// (right or wrong) are refused with 429.
+    pub failed_auth_per_minute: u32,
+    /// Tokens one client may get per clock hour (UTC); 0 for no quota. Orgs and clients may
+    /// override it.
+    pub quota_per_hour: u32,
+    /// Tokens one client may get per day (UTC); 0 for no quota.
+    pub quota_per_day: u32,
+    /// Over a quota: `enforce` (429) or `log_only` (issue, log and count).
+    pub quota_mode: QuotaMode,
+    /// `redis_url` names Redis Cluster nodes (comma-separated; any one suffices to find the rest).
+    pub redis_cluster: bool,
+    /// Log filter (`RUST_LOG` syntax).
+    pub log: String,
+}
+
+impl Default for Settings {
+    fn default() -> Self {
+        Self {
+            addr: "127.0.0.1:8080".into(),
+            issuer: None,
+            database_url: None,
+            redis_url: None,
+            redis_prefix: "writ:".into(),
+            data_dir: PathBuf::from("writ-data"),
+            kek: None,
+            pepper: None,
+            auto_migrate: true,
+            signing_alg: SigningAlg::ES256,
+            jwks_max_age_seconds: 300,
+            key_publish_delay_seconds: 600,
+            key_rotation_days: 90,
+            rate_limit_per_second: 100,
+            rate_limit_burst: 200,
+            failed_auth_per_minute: 10,
+            quota_per_hour: 0,
+            quota_per_day: 0,
+            quota_mode: QuotaMode::Enforce,
+            redis_cluster: false,
+            log: "info".into(),
+        }
+    }
+}
+
+/// Like the derived form, but the passwords in the database and Redis URLs are redacted (the key
+/// and pepper redact themselves).
+impl fmt::Debug for Settings {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let url = |u: &Option<String>| u.as_deref().map(redact_url);
+        f.debug_struct("Settings")
+            .field("addr", &self.addr)
+            .field("issuer", &self.issuer)
+            .field("database_url", &url(&self.database_url))
+            .field("redis_url", &url(&self.redis_url))
+            .field("redis_prefix", &self.redis_prefix)
+            .field("data_dir", &self.data_dir)
+            .field("kek", &self.kek)
+            .field("pepper", &self.pepper)
+            .field("auto_migrate", &self.auto_migrate)
+            .field("signing_alg", &self.signing_alg)
+            .field("jwks_max_age_seconds", &self.jwks_max_age_seconds)
+            .field("key_publish_delay_seconds", &self.key_publish_delay_seconds)
+            .field("key_rotation_days", &self.key_rotation_days)
+            .field("rate_limit_per_second", &self.rate_limit_per_second)
+            .field("rate_limit_burst", &self.rate_limit_burst)
+            .field("failed_auth_per_minute", &self.failed_auth_per_minute)
+            .field("quota_per_hour", &self.quota_per_hour)
+            .field("quota_per_day", &self.quota_per_day)
+            .field("quota_mode", &self.quota_mode)
+            .field("redis_cluster", &self.redis_cluster)
+            .field("log", &self.log)
+            .finish()
+    }
+}
+
+/// `postgres://user:secret@host/db` → `postgres://user:<redacted>@host/db`.
+pub fn redact_url(url: &str) -> String {
+    let Some((scheme, rest)) = url.split_once("://") else { return url.to_owned() };
+    let Some((userinfo, host)) = rest.split_once('@') else { return url.to_owned() };
+    match userinfo.split_once(':') {
+        Some((user, _)) => format!("{scheme}://{user}:<redacted>@{host}"),
+        None => url.to_owned(),
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum SettingsError {
+    #[error("cannot read settings file {path}: {message}")]
+    File { path: PathBuf, message: String },
+    #[error("{0} must be the base64 of exactly 32 bytes")]
+    BadKey(&'static str),
+    #[error("{0}")]
+    Invalid(String),
+    #[error("data directory {path}: {source}")]
+    DataDir { path: PathBuf, source: std::io::Error },
+}
+
+impl Settings {
+    /// Checks the settings that depend on each other.
+    pub fn validate(&self) -> Result<(), SettingsError> {
+        self.default_rate_limits()?;
+        if self.redis_prefix.contains(['{', '}']) {
+            return Err(SettingsError::Invalid(
+                "redis_prefix must not contain { or }: Writ places its own Redis Cluster hash tags".into(),
+            ));
+        }
+        if self.redis_cluster && self.redis_url.is_none() {
+            return Err(SettingsError::Invalid("redis_cluster needs redis_url (the cluster's nodes)".into()));
+        }
+        if self.key_publish_delay_seconds < self.jwks_max_age_seconds {
+            return Err(SettingsError::Invalid(
+                "key_publish_delay_seconds must be at least jwks_max_age_seconds, or verifiers could meet a \
+                 token signed with a key their cached JWKS does not hold yet"
+                    .into(),
+            ));
+        }
+        Ok(())
+    }
+
+    /// The deployment's token-endpoint limits: what a client gets when neither it nor its org
+    /// says otherwise.
+    pub fn default_rate_limits(&self) -> Result<writ_core::RateLimits, SettingsError> {
+        writ_core::RateLimits {
+            per_second: Some(self.rate_limit_per_second),
+            burst: Some(self.rate_limit_burst.max(1)),
+            per_hour: Some(self.quota_per_hour),
+            per_day: Some(self.quota_per_day),
+            quota_mode: Some(self.quota_mode),
+        }
+        .validate()
+        .map_err(|e| SettingsError::Invalid(format!("rate limit settings: {e}")))
+    }
+
+    pub fn database_url(&self) -> String {
+        self.database_url
+            .clone()
+            .unwrap_or_else(|| format!("sqlite://{}?mode=rwc", self.data_dir.join("writ.db").display()))
+    }
+
+    /// The Redis to connect to, if any.
+    pub fn redis_target(&self) -> Option<writ_guard_store::RedisTarget> {
+        self.redis_url.as_deref().map(|urls| writ_guard_store::RedisTarget::new(urls, self.redis_cluster))
+    }
+
+    /// Whether this deployment keeps state in the data directory (SQLite or generated secrets).
+    pub fn uses_data_dir(&self) -> bool {
+        self.database_url.is_none() || self.kek.is_none() || self.pepper.is_none()
+    }
+
+    /// The issuer for a server listening on `port`.
+    pub fn issuer_for_port(&self, port: u16) -> String {
+        self.issuer
+            .clone()
+            .unwrap_or_else(|| format!("http://localhost:{port}"))
+            .trim_end_matches('/')
+            .to_owned()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn limits_and_redis_settings_are_checked_together() {
+        let s = Settings { quota_per_day: 500, quota_mode: QuotaMode::LogOnly, ..Default::default() };
+        let limits = s.default_rate_limits().unwrap();
+        assert_eq!((limits.per_second, limits.burst, limits.per_day), (Some(100), Some(200), Some(500)));
+        assert_eq!(limits.quota_mode, Some(writ_core::QuotaMode::LogOnly));
+        let invalid = |s: Settings| s.validate().unwrap_err().to_string();
+        let big = Settings { quota_per_hour: u32::MAX, ..Default::default() };
+        assert!(invalid(big).contains("per_hour"));
+        let tagged = Settings { redis_prefix: "{writ}:".into(), ..Default::default() };
+        assert!(invalid(tagged).contains("redis_prefix"));
+        assert!(invalid(Settings { redis_cluster: true, ..Default::default() }).contains("redis_url"));
+        let cluster = Settings {
+            redis_cluster: true,
+            redis_url: Some("redis://a,redis://b".into()),
+            ..Default::default()
+        };
+        cluster.validate().unwrap();
+    }
+}
