@@ -5,11 +5,11 @@ use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
 use utoipa::{IntoParams, ToSchema};
+use writ_app::{AppError, Clock};
 use writ_core::{
-    Actor, AuditEvent, Client, Grants, Metadata, Org, QuotaMode, RateLimits, Resource, ResourceUri,
-    ScopeName, ScopeSet, User,
+    Actor, AuditEvent, Client, Grants, Metadata, Name, Org, QuotaMode, RateLimits, Resource, ResourceUri,
+    ScopeName, ScopeSet, TokenTtl, User,
 };
-use writ_http::ApiError;
 
 /// Scopes granted on one resource.
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
@@ -22,20 +22,20 @@ pub struct GrantDto {
     pub scopes: Vec<String>,
 }
 
-pub(crate) fn grants_from_dto(field: &'static str, list: &[GrantDto]) -> Result<Grants, ApiError> {
+pub(crate) fn grants_from_dto(field: &'static str, list: &[GrantDto]) -> Result<Grants, AppError> {
     let mut grants = Grants::new();
     for g in list {
         let resource =
-            ResourceUri::parse(&g.resource).map_err(|e| ApiError::validation(field, e.to_string()))?;
+            ResourceUri::parse(&g.resource).map_err(|e| AppError::validation(field, e.to_string()))?;
         if g.scopes.is_empty() {
-            return Err(ApiError::validation(field, format!("no scopes listed for {resource}")));
+            return Err(AppError::validation(field, format!("no scopes listed for {resource}")));
         }
         let scopes = g
             .scopes
             .iter()
             .map(|s| ScopeName::parse(s))
             .collect::<Result<ScopeSet, _>>()
-            .map_err(|e| ApiError::validation(field, e.to_string()))?;
+            .map_err(|e| AppError::validation(field, e.to_string()))?;
         grants.add(resource, scopes);
     }
     Ok(grants)
@@ -50,11 +50,11 @@ fn grants_to_dto(g: &Grants) -> Vec<GrantDto> {
         .collect()
 }
 
-pub(crate) fn metadata_from(field: &'static str, v: Option<serde_json::Value>) -> Result<Metadata, ApiError> {
+pub(crate) fn metadata_from(field: &'static str, v: Option<serde_json::Value>) -> Result<Metadata, AppError> {
     v.map(Metadata::parse)
         .transpose()
         .map(Option::unwrap_or_default)
-        .map_err(|e| ApiError::validation(field, e.to_string()))
+        .map_err(|e| AppError::validation(field, e.to_string()))
 }
 
 /// Token-endpoint limits of a client, or of every client of an org. Absent fields inherit: the
@@ -86,13 +86,13 @@ pub struct RateLimitsDto {
 }
 
 impl RateLimitsDto {
-    pub(crate) fn parse(&self) -> Result<RateLimits, ApiError> {
+    pub(crate) fn parse(&self) -> Result<RateLimits, AppError> {
         let quota_mode = match self.quota_mode.as_deref() {
             None => None,
             Some("enforce") => Some(QuotaMode::Enforce),
             Some("log_only") => Some(QuotaMode::LogOnly),
             Some(_) => {
-                return Err(ApiError::validation("rate_limits.quota_mode", "must be enforce or log_only"));
+                return Err(AppError::validation("rate_limits.quota_mode", "must be enforce or log_only"));
             }
         };
         RateLimits {
@@ -110,7 +110,7 @@ impl RateLimitsDto {
                 "per_hour" => "rate_limits.per_hour",
                 _ => "rate_limits.per_day",
             };
-            ApiError::validation(field, e.reason)
+            AppError::validation(field, e.reason)
         })
     }
 }
@@ -144,6 +144,16 @@ pub struct ListResponse<T> {
     pub next_cursor: Option<String>,
 }
 
+impl<T> ListResponse<T> {
+    /// A page of domain values, each rendered as its DTO.
+    pub(crate) fn of<V>(page: &writ_store::Paged<V>) -> Self
+    where
+        T: for<'a> From<&'a V>,
+    {
+        Self { data: page.items.iter().map(T::from).collect(), next_cursor: page.next.clone() }
+    }
+}
+
 /// A page of a list of objects that belong to no org (orgs, resources).
 #[derive(Debug, Deserialize, IntoParams)]
 #[serde(deny_unknown_fields)]
@@ -155,7 +165,7 @@ pub struct PageQuery {
 }
 
 impl PageQuery {
-    pub(crate) fn page(&self) -> Result<writ_store::Page, ApiError> {
+    pub(crate) fn page(&self) -> Result<writ_store::Page, AppError> {
         page(self.limit, &self.after)
     }
 }
@@ -173,24 +183,24 @@ pub struct ListQuery {
 }
 
 impl ListQuery {
-    pub(crate) fn page(&self) -> Result<writ_store::Page, ApiError> {
+    pub(crate) fn page(&self) -> Result<writ_store::Page, AppError> {
         page(self.limit, &self.after)
     }
 
     /// The `org_id` filter, checked.
-    pub(crate) fn org(&self) -> Result<Option<writ_core::OrgId>, ApiError> {
+    pub(crate) fn org(&self) -> Result<Option<writ_core::OrgId>, AppError> {
         org_filter(self.org_id.as_deref())
     }
 }
 
-pub(crate) fn org_filter(v: Option<&str>) -> Result<Option<writ_core::OrgId>, ApiError> {
-    v.map(writ_core::OrgId::parse).transpose().map_err(|e| ApiError::validation("org_id", e.to_string()))
+pub(crate) fn org_filter(v: Option<&str>) -> Result<Option<writ_core::OrgId>, AppError> {
+    v.map(writ_core::OrgId::parse).transpose().map_err(|e| AppError::validation("org_id", e.to_string()))
 }
 
-fn page(limit: Option<u64>, after: &Option<String>) -> Result<writ_store::Page, ApiError> {
+fn page(limit: Option<u64>, after: &Option<String>) -> Result<writ_store::Page, AppError> {
     let limit = limit.unwrap_or(writ_store::Page::DEFAULT_LIMIT);
     if !(1..=writ_store::Page::MAX_LIMIT).contains(&limit) {
-        return Err(ApiError::validation("limit", "must be between 1 and 200"));
+        return Err(AppError::validation("limit", "must be between 1 and 200"));
     }
     Ok(writ_store::Page { limit, after: after.clone() })
 }
@@ -503,11 +513,15 @@ pub struct CreatedSecret {
 }
 
 /// Parses an RFC 3339 time in the future.
-pub(crate) fn future_time(field: &'static str, s: &str) -> Result<OffsetDateTime, ApiError> {
+pub(crate) fn future_time(
+    field: &'static str,
+    s: &str,
+    clock: &dyn Clock,
+) -> Result<OffsetDateTime, AppError> {
     let t = OffsetDateTime::parse(s, &Rfc3339)
-        .map_err(|e| ApiError::validation(field, format!("not an RFC 3339 time: {e}")))?;
-    if t <= OffsetDateTime::now_utc() {
-        return Err(ApiError::validation(field, "must be in the future"));
+        .map_err(|e| AppError::validation(field, format!("not an RFC 3339 time: {e}")))?;
+    if t <= clock.now() {
+        return Err(AppError::validation(field, "must be in the future"));
     }
     Ok(t.replace_nanosecond(t.nanosecond() / 1000 * 1000).unwrap_or(t))
 }
@@ -594,9 +608,9 @@ pub struct RevocationDto {
     pub tokens: Option<usize>,
 }
 
-impl RevocationDto {
-    pub(crate) fn new(kind: &str, id: &str, tokens: Option<usize>) -> Self {
-        Self { kind: kind.into(), id: id.into(), revoked_at: rfc3339(writ_core::now()), tokens }
+impl From<&writ_app::revocations::Revocation> for RevocationDto {
+    fn from(r: &writ_app::revocations::Revocation) -> Self {
+        Self { kind: r.kind.into(), id: r.id.clone(), revoked_at: rfc3339(r.revoked_at), tokens: r.tokens }
     }
 }
 
@@ -684,15 +698,15 @@ pub struct AuditQuery {
 }
 
 impl AuditQuery {
-    pub(crate) fn page(&self) -> Result<writ_store::Page, ApiError> {
+    pub(crate) fn page(&self) -> Result<writ_store::Page, AppError> {
         page(self.limit, &self.after)
     }
 }
 
-pub(crate) fn instant(field: &'static str, v: Option<&str>) -> Result<Option<OffsetDateTime>, ApiError> {
+pub(crate) fn instant(field: &'static str, v: Option<&str>) -> Result<Option<OffsetDateTime>, AppError> {
     v.map(|s| OffsetDateTime::parse(s, &Rfc3339))
         .transpose()
-        .map_err(|_| ApiError::validation(field, "must be an RFC 3339 instant like 2026-11-23T10:00:00Z"))
+        .map_err(|_| AppError::validation(field, "must be an RFC 3339 instant like 2026-11-23T10:00:00Z"))
 }
 
 /// Who did something.
@@ -734,7 +748,6 @@ impl From<&AuditEvent> for AuditEventDto {
     fn from(e: &AuditEvent) -> Self {
         let (kind, id) = match &e.actor {
             Actor::Client(id) => ("client", Some(id.to_string())),
-            Actor::User(id) => ("user", Some(id.to_string())),
             Actor::Operator => ("operator", None),
             Actor::System => ("system", None),
         };
@@ -747,12 +760,223 @@ impl From<&AuditEvent> for AuditEventDto {
             target_id: e.target_id.clone(),
             outcome: match e.outcome {
                 writ_core::Outcome::Success => "success",
-                writ_core::Outcome::Failure => "failure",
             }
             .into(),
             ip: e.ip.clone(),
             request_id: e.request_id.clone(),
             details: e.details.clone(),
         }
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Requests into the use cases' values: each field parsed into its domain type, an error naming
+// the field.
+
+fn parsed<T>(field: &'static str, r: Result<T, writ_core::Invalid>) -> Result<T, AppError> {
+    r.map_err(|e| AppError::validation(field, e.to_string()))
+}
+
+fn optional<T>(
+    field: &'static str,
+    v: Option<&str>,
+    parse: fn(&str) -> Result<T, writ_core::Invalid>,
+) -> Result<Option<T>, AppError> {
+    v.map(|s| parsed(field, parse(s))).transpose()
+}
+
+fn status(v: &str) -> Result<writ_core::Status, AppError> {
+    match v {
+        "active" => Ok(writ_core::Status::Active),
+        "disabled" => Ok(writ_core::Status::Disabled),
+        _ => Err(AppError::validation("status", "must be active or disabled")),
+    }
+}
+
+fn limits(v: Option<&RateLimitsDto>) -> Result<Option<RateLimits>, AppError> {
+    v.map(RateLimitsDto::parse).transpose()
+}
+
+fn grants(field: &'static str, v: &[GrantDto]) -> Result<Grants, AppError> {
+    grants_from_dto(field, v)
+}
+
+fn metadata(v: Option<serde_json::Value>) -> Result<Metadata, AppError> {
+    metadata_from("metadata", v)
+}
+
+impl CreateOrg {
+    pub(crate) fn parse(self) -> Result<writ_app::orgs::NewOrg, AppError> {
+        Ok(writ_app::orgs::NewOrg {
+            name: parsed("name", Name::parse(&self.name))?,
+            slug: parsed("slug", writ_core::Slug::parse(&self.slug))?,
+            metadata: metadata(self.metadata)?,
+            entitlements: grants("entitlements", &self.entitlements)?,
+            rate_limits: limits(self.rate_limits.as_ref())?.unwrap_or_default(),
+        })
+    }
+}
+
+impl UpdateOrg {
+    pub(crate) fn parse(self) -> Result<writ_app::orgs::OrgChanges, AppError> {
+        let status = match self.status.as_deref() {
+            None => None,
+            Some("active") => Some(writ_core::OrgStatus::Active),
+            Some("suspended") => Some(writ_core::OrgStatus::Suspended),
+            Some(_) => return Err(AppError::validation("status", "must be active or suspended")),
+        };
+        Ok(writ_app::orgs::OrgChanges {
+            name: optional("name", self.name.as_deref(), Name::parse)?,
+            status,
+            entitlements: self.entitlements.as_deref().map(|g| grants("entitlements", g)).transpose()?,
+            metadata: self.metadata.is_some().then(|| metadata(self.metadata)).transpose()?,
+            rate_limits: limits(self.rate_limits.as_ref())?,
+        })
+    }
+}
+
+fn scopes(list: Vec<ScopeDto>) -> Result<Vec<writ_core::ScopeDef>, AppError> {
+    let named = list
+        .into_iter()
+        .map(|s| Ok((parsed("scopes", ScopeName::parse(&s.name))?, s.description)))
+        .collect::<Result<Vec<_>, AppError>>()?;
+    writ_app::resources::scope_defs(named)
+}
+
+impl CreateResource {
+    pub(crate) fn parse(self) -> Result<writ_app::resources::NewResource, AppError> {
+        let scopes = scopes(self.scopes)?;
+        let identifier = parsed("identifier", ResourceUri::parse(&self.identifier))?;
+        Ok(writ_app::resources::NewResource {
+            signing_alg: optional("signing_alg", self.signing_alg.as_deref(), writ_core::SigningAlg::parse)?,
+            identifier,
+            name: parsed("name", Name::parse(&self.name))?,
+            scopes,
+        })
+    }
+}
+
+impl UpdateResource {
+    pub(crate) fn parse(self) -> Result<writ_app::resources::ResourceChanges, AppError> {
+        Ok(writ_app::resources::ResourceChanges {
+            name: optional("name", self.name.as_deref(), Name::parse)?,
+            scopes: self.scopes.map(scopes).transpose()?,
+            signing_alg: match self.signing_alg.as_deref() {
+                None => None,
+                Some("default") => Some(None),
+                Some(alg) => Some(Some(parsed("signing_alg", writ_core::SigningAlg::parse(alg))?)),
+            },
+        })
+    }
+}
+
+impl CreateClient {
+    pub(crate) fn parse(self) -> Result<writ_app::clients::NewClient, AppError> {
+        use writ_app::clients::KindName;
+        let name = parsed("name", Name::parse(&self.name))?;
+        let grants = grants("grants", &self.grants)?;
+        let token_ttl =
+            self.token_ttl_seconds.map(|t| parsed("token_ttl_seconds", TokenTtl::new(t))).transpose()?;
+        let metadata = metadata(self.metadata)?;
+        let rate_limits = limits(self.rate_limits.as_ref())?;
+        // An id that cannot exist names nothing, like one that does not exist.
+        let org_id = self
+            .org_id
+            .as_deref()
+            .map(|id| writ_core::OrgId::parse(id).map_err(|_| AppError::validation("org_id", "no such org")))
+            .transpose()?;
+        let user_id = self
+            .user_id
+            .as_deref()
+            .map(|id| {
+                writ_core::UserId::parse(id)
+                    .map_err(|_| AppError::validation("user_id", "no such user in this org"))
+            })
+            .transpose()?;
+        let kind = match self.kind.as_str() {
+            "org" => KindName::Org,
+            "user" => KindName::User,
+            "service" => KindName::Service,
+            _ => return Err(AppError::validation("kind", "must be org, user or service")),
+        };
+        Ok(writ_app::clients::NewClient {
+            name,
+            kind,
+            org_id,
+            user_id,
+            grants,
+            token_ttl: token_ttl.unwrap_or_default(),
+            metadata,
+            rate_limits,
+        })
+    }
+}
+
+impl UpdateClient {
+    pub(crate) fn parse(self) -> Result<writ_app::clients::ClientChanges, AppError> {
+        Ok(writ_app::clients::ClientChanges {
+            name: optional("name", self.name.as_deref(), Name::parse)?,
+            status: self.status.as_deref().map(status).transpose()?,
+            token_ttl: self
+                .token_ttl_seconds
+                .map(|t| parsed("token_ttl_seconds", TokenTtl::new(t)))
+                .transpose()?,
+            metadata: self.metadata.is_some().then(|| metadata(self.metadata)).transpose()?,
+            rate_limits: limits(self.rate_limits.as_ref())?,
+            grants: self.grants.as_deref().map(|g| grants("grants", g)).transpose()?,
+        })
+    }
+}
+
+impl CreateUser {
+    pub(crate) fn parse(self) -> Result<writ_app::users::NewUser, AppError> {
+        let email = parsed("email", writ_core::Email::parse(&self.email))?;
+        let grants = grants("grants", &self.grants)?;
+        let org_id = self
+            .org_id
+            .as_deref()
+            .map(|id| writ_core::OrgId::parse(id).map_err(|_| AppError::validation("org_id", "no such org")))
+            .transpose()?;
+        Ok(writ_app::users::NewUser { email, org_id, grants })
+    }
+}
+
+impl UpdateUser {
+    pub(crate) fn parse(self) -> Result<writ_app::users::UserChanges, AppError> {
+        Ok(writ_app::users::UserChanges {
+            email: optional("email", self.email.as_deref(), writ_core::Email::parse)?,
+            status: self.status.as_deref().map(status).transpose()?,
+            grants: self.grants.as_deref().map(|g| grants("grants", g)).transpose()?,
+        })
+    }
+}
+
+impl CreateRevocation {
+    pub(crate) fn parse(self) -> Result<writ_app::revocations::Target, AppError> {
+        use writ_app::revocations::Target;
+        // An id that cannot exist names nothing.
+        match (self.jti, self.client_id, self.org_id) {
+            (Some(jti), None, None) => Ok(Target::Token(jti)),
+            (None, Some(id), None) => {
+                writ_core::ClientId::parse(&id).map(Target::Client).map_err(|_| AppError::not_found())
+            }
+            (None, None, Some(id)) => {
+                writ_core::OrgId::parse(&id).map(Target::Org).map_err(|_| AppError::not_found())
+            }
+            _ => Err(AppError::validation("body", "name exactly one of jti, client_id, org_id")),
+        }
+    }
+}
+
+impl AuditQuery {
+    pub(crate) fn filter(&self) -> Result<writ_store::AuditFilter, AppError> {
+        Ok(writ_store::AuditFilter {
+            org: org_filter(self.org_id.as_deref())?,
+            client: self.client_id.clone(),
+            actor: self.actor.clone(),
+            action: self.action.clone(),
+            since: instant("since", self.since.as_deref())?,
+            until: instant("until", self.until.as_deref())?,
+        })
     }
 }

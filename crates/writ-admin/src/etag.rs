@@ -1,12 +1,11 @@
 //! Versions of admin objects: `ETag` on reads and writes, `If-Match` on updates (RFC 9110 §13.1.1).
 //! The tag is a hash of the object as the API shows it, so any visible change makes a new one.
 
-use actix_web::http::StatusCode;
 use actix_web::http::header::{ETAG, IF_MATCH};
 use actix_web::{HttpRequest, HttpResponseBuilder};
 use serde::Serialize;
 use sha2::{Digest, Sha256};
-use writ_http::ApiError;
+use writ_app::{AppError, ErrorCode};
 
 /// The strong entity tag of `dto`.
 pub(crate) fn etag(dto: &impl Serialize) -> String {
@@ -24,7 +23,7 @@ pub(crate) fn tagged(mut builder: HttpResponseBuilder, dto: &impl Serialize) -> 
 
 /// `412 precondition_failed` when the request has an `If-Match` that `current` does not match.
 /// Strong comparison: a weak tag (`W/"…"`) never matches; `*` matches any existing object.
-pub(crate) fn if_match(req: &HttpRequest, current: &impl Serialize) -> Result<(), ApiError> {
+pub(crate) fn if_match(req: &HttpRequest, current: &impl Serialize) -> Result<(), AppError> {
     let Some(header) = req.headers().get(IF_MATCH) else { return Ok(()) };
     let tag = etag(current);
     let matches =
@@ -32,9 +31,8 @@ pub(crate) fn if_match(req: &HttpRequest, current: &impl Serialize) -> Result<()
     if matches {
         Ok(())
     } else {
-        Err(ApiError::new(
-            StatusCode::PRECONDITION_FAILED,
-            "precondition_failed",
+        Err(AppError::new(
+            ErrorCode::PreconditionFailed,
             "the object changed since the version in If-Match: fetch it again and retry",
         ))
     }
@@ -56,7 +54,7 @@ mod tests {
         assert!(if_match(&req(&tag), &v1).is_ok());
         assert!(if_match(&req(&format!("\"x\", {tag}")), &v1).is_ok(), "any of a list");
         assert!(if_match(&req("*"), &v1).is_ok());
-        assert_eq!(if_match(&req(&tag), &v2).unwrap_err().status, StatusCode::PRECONDITION_FAILED);
+        assert_eq!(if_match(&req(&tag), &v2).unwrap_err().code, ErrorCode::PreconditionFailed);
         assert!(if_match(&req(&format!("W/{tag}")), &v1).is_err(), "weak tags never match");
     }
 }

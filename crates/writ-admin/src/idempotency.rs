@@ -18,7 +18,8 @@ use actix_web::{HttpResponse, web};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 use time::Duration;
-use writ_app::Context;
+use writ_app::AppError;
+use writ_app::{Context, ErrorCode};
 use writ_http::ApiError;
 use writ_store::{IdempotencyKeys, UsedKey};
 
@@ -36,8 +37,8 @@ struct Stored {
     body: String,
 }
 
-fn problem(status: StatusCode, code: &'static str, detail: &str) -> actix_web::Error {
-    ApiError::new(status, code, detail).into()
+fn problem(code: ErrorCode, detail: &str) -> actix_web::Error {
+    ApiError(AppError::new(code, detail)).into()
 }
 
 /// The middleware: see the module documentation.
@@ -54,8 +55,7 @@ pub(crate) async fn idempotency(
         .filter(|k| (1..=255).contains(&k.len()) && k.bytes().all(|b| b.is_ascii_graphic()))
         .ok_or_else(|| {
             problem(
-                StatusCode::BAD_REQUEST,
-                "invalid_idempotency_key",
+                ErrorCode::InvalidIdempotencyKey,
                 "Idempotency-Key must be 1 to 255 visible ASCII characters",
             )
         })?
@@ -65,7 +65,7 @@ pub(crate) async fn idempotency(
     let ctx = req
         .app_data::<web::Data<Context>>()
         .cloned()
-        .ok_or_else(|| ApiError::internal(&std::io::Error::other("Context is not registered")))?;
+        .ok_or_else(|| ApiError(AppError::internal(&std::io::Error::other("Context is not registered"))))?;
     let caller = match writ_http::auth::verify_bearer(req.request(), writ_core::ADMIN_AUDIENCE) {
         Ok(claims) => writ_http::auth::not_revoked(&ctx, &claims).await.map(|()| claims),
         Err(e) => Err(e),
@@ -77,7 +77,7 @@ pub(crate) async fn idempotency(
 
     let body = req.extract::<web::Bytes>().await?;
     if body.len() > MAX_BODY {
-        return Err(problem(StatusCode::PAYLOAD_TOO_LARGE, "payload_too_large", "the body exceeds 64 KiB"));
+        return Err(problem(ErrorCode::PayloadTooLarge, "the body exceeds 64 KiB"));
     }
     let hash = fingerprint(&req, &body);
     req.set_payload(Payload::from(body));
@@ -88,8 +88,7 @@ pub(crate) async fn idempotency(
         None => {}
         Some(used) if used.request_hash != hash => {
             return Err(problem(
-                StatusCode::UNPROCESSABLE_ENTITY,
-                "idempotency_key_reused",
+                ErrorCode::IdempotencyKeyReused,
                 "this Idempotency-Key was used for another request: use a new key for a new request",
             ));
         }
@@ -101,8 +100,7 @@ pub(crate) async fn idempotency(
             let abandoned = keys.take_over(&owner, &key, now, now - STALE).await.map_err(ApiError::from)?;
             if !abandoned {
                 return Err(problem(
-                    StatusCode::CONFLICT,
-                    "idempotency_key_in_use",
+                    ErrorCode::IdempotencyKeyInUse,
                     "a request with this Idempotency-Key is still running: retry shortly",
                 ));
             }
@@ -125,7 +123,7 @@ pub(crate) async fn idempotency(
     let (head, body) = res.into_parts();
     let Ok(bytes) = to_bytes(body).await else {
         release(&keys, &owner, &key).await;
-        return Err(ApiError::internal(&std::io::Error::other("unreadable response body")).into());
+        return Err(ApiError(AppError::internal(&std::io::Error::other("unreadable response body"))).into());
     };
     let stored = Stored { headers, body: String::from_utf8_lossy(&bytes).into_owned() };
     let sealed = serde_json::to_vec(&stored)
@@ -167,9 +165,9 @@ fn replay(
     status: u16,
     sealed: &[u8],
 ) -> Result<HttpResponse, ApiError> {
-    let plain = ctx.kek.decrypt(sealed, aad(owner, key).as_bytes()).map_err(|e| ApiError::internal(&e))?;
-    let stored: Stored = serde_json::from_slice(&plain).map_err(|e| ApiError::internal(&e))?;
-    let status = StatusCode::from_u16(status).map_err(|e| ApiError::internal(&e))?;
+    let plain = ctx.kek.decrypt(sealed, aad(owner, key).as_bytes()).map_err(|e| AppError::internal(&e))?;
+    let stored: Stored = serde_json::from_slice(&plain).map_err(|e| AppError::internal(&e))?;
+    let status = StatusCode::from_u16(status).map_err(|e| AppError::internal(&e))?;
     let mut res = HttpResponse::build(status);
     for (name, value) in &stored.headers {
         res.insert_header((name.as_str(), value.as_str()));

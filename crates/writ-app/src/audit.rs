@@ -1,6 +1,6 @@
-//! The batched audit writer (DESIGN.md §4): the token endpoint hands it issuance records and
-//! secret-use times and never waits for the database. Records are written in batches, each
-//! gathered for at most 20 ms and as large as the database keeps up with. A secret's
+//! The batched audit writer (docs/tokens.md, "The hot path"): the token endpoint hands it issuance
+//! records and secret-use times and never waits for the database. Records are written in batches,
+//! each gathered for at most 20 ms and as large as the database keeps up with. A secret's
 //! `last_used_at` is written at most once a minute (it is accurate to [`USE_RESOLUTION`]), in one
 //! statement per batch. A full queue or a failed write drops records, and every dropped record is
 //! counted (`/metrics`), never silent.

@@ -1,9 +1,9 @@
-//! The token endpoint's client cache (DESIGN.md §4): credentials by client id, including the
-//! answer "no such client", so a known and an unknown id take the same path once cached.
-//! Invalidated by change events; a TTL is the safety net: 5 minutes while every change reaches this
-//! process (the Redis subscription is live, or it is the embedded default on SQLite), 30 seconds
-//! while not. Expiry times are spread over the second half of the TTL, so a cache filled at once is
-//! not refilled at once. Bounded in size.
+//! The token endpoint's client cache (docs/tokens.md, "The hot path"): credentials by client id,
+//! including the answer "no such client", so a known and an unknown id take the same path once
+//! cached. Invalidated by change events; a TTL is the safety net: 5 minutes while every change
+//! reaches this process (the Redis subscription is live, or it is the embedded default on SQLite),
+//! 30 seconds while not. Expiry times are spread over the second half of the TTL, so a cache filled
+//! at once is not refilled at once. Bounded in size.
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};

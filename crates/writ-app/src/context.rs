@@ -222,6 +222,11 @@ impl Context {
         self.changes.send(&change).await;
     }
 
+    /// How many keys the JWKS publishes, as the database says.
+    pub async fn published_keys(&self) -> Result<usize, StoreError> {
+        Ok(Keys::new(self.store.conn()).list().await?.iter().filter(|k| k.state.is_published()).count())
+    }
+
     /// The current key ring (a cheap clone).
     pub fn keys(&self) -> KeyRing {
         match self.keys.read() {

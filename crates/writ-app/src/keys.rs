@@ -1,22 +1,23 @@
-//! The signing-key lifecycle of DESIGN.md §3: a new key is published (`pending`) before it signs;
-//! after the publish delay it becomes `active` and the key it replaces `retired`; a retired key stays
-//! published until every token it signed has expired, then it is `removed`; an emergency `revoke`
-//! withdraws a key at once. Every instance runs [`advance`] on a timer; state changes are conditional
-//! updates, so two instances never apply the same step twice.
+//! The signing-key lifecycle (docs/tokens.md, "Rotation"): a new key is published (`pending`)
+//! before it signs; after the publish delay it becomes `active` and the key it replaces `retired`;
+//! a retired key stays published until every token it signed has expired, then it is `removed`; an
+//! emergency `revoke` withdraws a key at once. Every instance runs [`advance`] on a timer; state
+//! changes are conditional updates, so two instances never apply the same step twice.
 
 use std::time::Duration;
 
 use time::OffsetDateTime;
-use writ_core::{Actor, AuditEvent, KeyId, KeyState, SigningAlg, SigningKey, TokenTtl};
+use writ_core::{Actor, AuditEvent, KeyId, KeyState, SigningAlg, SigningKey};
 use writ_store::{Audit, Keys, Store, StoreError};
 use writ_token::Kek;
 
+use crate::caller::Caller;
 use crate::changes::{Change, Publish};
 use crate::context::{Context, Deployment, InitError};
+use crate::error::AppError;
 
-/// How long a retired key stays published: the longest token lifetime plus clock leeway.
-pub const RETIRED_KEY_LIFETIME: time::Duration =
-    time::Duration::seconds(TokenTtl::MAX as i64 + writ_token::LEEWAY_SECONDS);
+/// How long a retired key stays published: as long as a token it signed can matter.
+pub const RETIRED_KEY_LIFETIME: time::Duration = time::Duration::seconds(writ_core::TOKEN_RELEVANCE_SECONDS);
 /// How often each instance advances the lifecycle.
 pub const LIFECYCLE_TICK: Duration = Duration::from_secs(30);
 
@@ -177,4 +178,37 @@ pub async fn advance(ctx: &Context, now: OffsetDateTime) -> Result<usize, InitEr
         ctx.publish(Change::Keys).await;
     }
     Ok(changed)
+}
+
+/// An error of the key use cases as the admin API tells it: an unknown key is not found, anything
+/// else is ours.
+fn admin_error(e: InitError) -> AppError {
+    match e {
+        InitError::Store(StoreError::NotFound) => AppError::not_found(),
+        e => AppError::internal(&e),
+    }
+}
+
+/// Every key with its state, for the operator.
+pub async fn list(ctx: &Context, caller: &Caller) -> Result<Vec<SigningKey>, AppError> {
+    caller.require_operator()?;
+    Ok(Keys::new(ctx.store.conn()).list().await?)
+}
+
+/// [`rotate`] for the operator through the admin API; the deployment's algorithm unless `alg`.
+pub async fn rotate_for(
+    ctx: &Context,
+    caller: &Caller,
+    alg: Option<SigningAlg>,
+    immediate: bool,
+) -> Result<SigningKey, AppError> {
+    caller.require_operator()?;
+    let alg = alg.unwrap_or(ctx.settings.signing_alg);
+    rotate(ctx, ctx, alg, immediate, caller.actor.clone()).await.map_err(admin_error)
+}
+
+/// [`revoke`] for the operator through the admin API.
+pub async fn revoke_for(ctx: &Context, caller: &Caller, kid: &KeyId) -> Result<SigningKey, AppError> {
+    caller.require_operator()?;
+    revoke(ctx, ctx, kid, caller.actor.clone()).await.map_err(admin_error)
 }

@@ -9,15 +9,31 @@
 
 pub mod audit;
 pub mod cache;
+pub mod caller;
+pub mod challenge;
 pub mod changes;
+pub mod clients;
 pub mod clock;
 pub mod context;
+pub mod error;
+pub mod events;
 pub mod keys;
+pub mod limits;
 pub mod metrics;
 pub mod operator;
+pub mod orgs;
+pub mod origin;
+pub mod resources;
+pub mod revocations;
 pub mod secrets;
 pub mod settings;
+pub mod token;
+pub mod users;
 
+pub use caller::Caller;
+pub use challenge::Challenge;
 pub use clock::{Clock, FixedClock, SystemClock};
 pub use context::{Context, Deployment, InitError};
+pub use error::{AppError, ErrorCode};
+pub use origin::Origin;
 pub use settings::{Secret, Settings};

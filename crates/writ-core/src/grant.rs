@@ -1,5 +1,6 @@
-//! The decision of a client-credentials token request (DESIGN.md §3): which audiences and scopes an
-//! authenticated client receives. No I/O: the caller supplies the client, its org and its user.
+//! The decision of a client-credentials token request (docs/tokens.md, "Getting one"): which
+//! audiences and scopes an authenticated client receives. No I/O: the caller supplies the client,
+//! its org and its user.
 
 use crate::{
     Client, ClientKind, Grants, Org, OrgId, OrgStatus, ResourceUri, ScopeSet, Status, TokenTtl, User, UserId,
@@ -27,9 +28,9 @@ pub struct Grant {
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum GrantError {
-    /// The client, its org or its user cannot be used now. Answered as `invalid_client`, exactly like a
-    /// wrong secret, so a caller cannot tell a disabled client from a bad credential. The reason is
-    /// for logs only.
+    /// The client, its org or its user cannot be used now. Answered as `invalid_client`, exactly
+    /// like a wrong secret, so a caller cannot tell a disabled client from a bad credential. The
+    /// reason is for logs only.
     #[error("client is not usable: {0}")]
     Inactive(&'static str),
     /// The client holds no grant at all after entitlements are applied (`unauthorized_client`).

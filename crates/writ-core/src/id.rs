@@ -1,5 +1,6 @@
-//! Prefixed, time-sortable ids (DESIGN.md §2): a type prefix and the 26-character base32 form of a
-//! UUIDv7, so `org_01jd…` says what it is and ids sort by creation time.
+//! Prefixed, time-sortable ids (docs/architecture.md, "Decisions"): a type prefix and the
+//! 26-character base32 form of a UUIDv7, so `org_01jd…` says what it is and ids sort by creation
+//! time.
 
 use std::fmt;
 
@@ -26,7 +27,8 @@ macro_rules! prefixed_id {
                     .strip_prefix($prefix)
                     .and_then(|rest| rest.strip_prefix('_'))
                     .ok_or_else(|| Invalid::new($what, format!("must start with `{}_`", $prefix)))?;
-                // 26 characters hold 130 bits; a 128-bit body leaves the first character at most `7`.
+                // 26 characters hold 130 bits; a 128-bit body leaves the first character at most
+                // `7`.
                 let valid = body.len() == BODY_LEN
                     && body.bytes().all(base32::is_char)
                     && body.as_bytes()[0] <= b'7';

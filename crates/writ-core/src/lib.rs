@@ -1,4 +1,4 @@
-//! Writ's domain: ids, validated values, the entities of DESIGN.md §2, client secrets and the grant
+//! Writ's domain: ids, validated values, the entities of the admin API (docs/admin-api.md), client secrets and the grant
 //! decision of the token endpoint.
 //!
 //! Invariant: this crate is pure. It never depends on actix, sea-orm, redis or tokio and performs no

@@ -1,5 +1,5 @@
-//! The entities of DESIGN.md §2, as validated domain values. Storage and HTTP layers convert to and
-//! from these; nothing is serialized straight from a database row.
+//! The entities of the admin API (docs/admin-api.md), as validated domain values. Storage and HTTP
+//! layers convert to and from these; nothing is serialized straight from a database row.
 
 use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
@@ -9,7 +9,7 @@ use crate::{
     ScopeSet, SecretId, Slug, TokenTtl, UserId,
 };
 
-/// The built-in resource of the admin API (DESIGN.md §2).
+/// The built-in resource of the admin API (docs/admin-api.md).
 pub const ADMIN_AUDIENCE: &str = "urn:writ:admin";
 /// The built-in resource of the guard API.
 pub const GUARD_AUDIENCE: &str = "urn:writ:guard";
@@ -108,6 +108,15 @@ pub enum OrgStatus {
     Suspended,
 }
 
+impl OrgStatus {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Active => "active",
+            Self::Suspended => "suspended",
+        }
+    }
+}
+
 /// A tenant. Its entitlements bound every grant of its clients and users (deny by default).
 #[derive(Debug, Clone, PartialEq)]
 pub struct Org {
@@ -128,6 +137,15 @@ pub struct Org {
 pub enum Status {
     Active,
     Disabled,
+}
+
+impl Status {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Active => "active",
+            Self::Disabled => "disabled",
+        }
+    }
 }
 
 /// A person in an org. `grants` bound what the user's clients may receive.
@@ -158,7 +176,8 @@ pub struct Resource {
     pub identifier: ResourceUri,
     pub name: Name,
     pub scopes: Vec<ScopeDef>,
-    /// Writ's own APIs (`urn:writ:admin`, `urn:writ:guard`), which cannot be changed through the API.
+    /// Writ's own APIs (`urn:writ:admin`, `urn:writ:guard`), which cannot be changed through the
+    /// API.
     pub builtin: bool,
     /// The algorithm of its tokens when it differs from the deployment's (a verifier that only
     /// speaks RS256, say).
@@ -223,7 +242,8 @@ pub struct Client {
     pub updated_at: OffsetDateTime,
 }
 
-/// The most secrets a client may hold at once (DESIGN.md §2): enough to rotate without downtime.
+/// The most secrets a client may hold at once (docs/admin-api.md): enough to rotate without
+/// downtime.
 pub const MAX_ACTIVE_SECRETS: usize = 5;
 
 /// A stored client secret: its keyed hash and bookkeeping, never its value.
@@ -271,7 +291,7 @@ impl SigningAlg {
     }
 }
 
-/// Where a signing key is in its life (DESIGN.md §3).
+/// Where a signing key is in its life (docs/tokens.md, "Rotation").
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum KeyState {
@@ -335,7 +355,6 @@ pub struct SigningKey {
 #[serde(tag = "kind", content = "id", rename_all = "snake_case")]
 pub enum Actor {
     Client(ClientId),
-    User(UserId),
     /// The operator acting outside the API (the CLI on the server).
     Operator,
     /// Writ itself (bootstrap, scheduled key rotation).
@@ -346,7 +365,6 @@ pub enum Actor {
 #[serde(rename_all = "snake_case")]
 pub enum Outcome {
     Success,
-    Failure,
 }
 
 /// One audited action. `details` holds action-specific facts (for token issuance: secret id, kid,

@@ -1,5 +1,5 @@
-//! Validated values. Each type can only be built through its parser, so a value that exists is valid
-//! ("parse, don't validate").
+//! Validated values. Each type can only be built through its parser, so a value that exists is
+//! valid ("parse, don't validate").
 
 use std::fmt;
 use std::str::FromStr;
@@ -40,7 +40,8 @@ macro_rules! string_value {
     };
 }
 
-/// A display name (org, resource, client): 1..=200 characters after trimming, no control characters.
+/// A display name (org, resource, client): 1..=200 characters after trimming, no control
+/// characters.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct Name(String);
 string_value!(Name);
@@ -239,8 +240,9 @@ impl<'de> Deserialize<'de> for ScopeSet {
 }
 
 /// A resource identifier: the audience of its tokens. An absolute URI (RFC 8707 §2: "MUST be an
-/// absolute URI … MUST NOT include a fragment component"), such as `https://api.example.com/billing`
-/// or `urn:writ:admin`, at most 2048 bytes. `http:` is refused except for loopback hosts.
+/// absolute URI … MUST NOT include a fragment component"), such as
+/// `https://api.example.com/billing` or `urn:writ:admin`, at most 2048 bytes. `http:` is refused
+/// except for loopback hosts.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct ResourceUri(String);
 string_value!(ResourceUri);
@@ -285,9 +287,14 @@ impl ResourceUri {
     }
 }
 
-/// A token lifetime in seconds, within 300..=86400 (DESIGN.md §2); 3600 by default.
+/// A token lifetime in seconds, within 300..=86400 (docs/admin-api.md); 3600 by default.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct TokenTtl(u32);
+
+/// How long after its issuance a token can still matter: the longest lifetime plus a minute for
+/// clocks that disagree (verifiers accept 30 s of skew). A retired signing key stays published this
+/// long, and a client's or org's revocation watermark lasts this long.
+pub const TOKEN_RELEVANCE_SECONDS: i64 = TokenTtl::MAX as i64 + 60;
 
 impl TokenTtl {
     pub const MIN: u32 = 300;
@@ -327,8 +334,8 @@ impl<'de> Deserialize<'de> for TokenTtl {
     }
 }
 
-/// Free-form key/value metadata on orgs and clients, bounded like Stripe's: at most 50 keys, keys of
-/// at most 40 characters, string values of at most 500.
+/// Free-form key/value metadata on orgs and clients, bounded like Stripe's: at most 50 keys, keys
+/// of at most 40 characters, string values of at most 500.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
 pub struct Metadata(serde_json::Map<String, serde_json::Value>);
 
@@ -388,9 +395,9 @@ impl QuotaMode {
     }
 }
 
-/// Token-endpoint limits (DESIGN.md §5), as a client or an org overrides them. Every field is
-/// optional and inherits: a client's own value first, then its org's, then the deployment's
-/// settings. 0 means no limit.
+/// Token-endpoint limits (docs/tokens.md, "Rate limits"), as a client or an org overrides them.
+/// Every field is optional and inherits: a client's own value first, then its org's, then the
+/// deployment's settings. 0 means no limit.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct RateLimits {

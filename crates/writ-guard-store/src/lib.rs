@@ -1,4 +1,4 @@
-//! Revocation state (DESIGN.md §5): one [`GuardStore`] trait, with a Redis implementation for
+//! Revocation state (docs/tokens.md, "Revocation and introspection"): one [`GuardStore`] trait, with a Redis implementation for
 //! deployments of several instances and an in-memory one for the embedded default.
 //!
 //! Invariants: every entry expires by itself once no token it could concern is still valid (a
@@ -16,8 +16,8 @@ pub use limit::{Check, Decision, Limit, Rate};
 pub use memory::MemoryStore;
 pub use redis_store::RedisStore;
 
-/// The longest a token can live (`TokenTtl::MAX`) plus clock leeway: how long a watermark matters.
-pub const WATERMARK_LIFETIME_SECONDS: i64 = 86_400 + 60;
+/// How long a watermark matters: as long as any token it covers can (`writ_core`).
+pub const WATERMARK_LIFETIME_SECONDS: i64 = writ_core::TOKEN_RELEVANCE_SECONDS;
 
 /// What revocation needs to know about a token.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -8,10 +8,11 @@ use actix_web::{HttpResponse, get, post, web};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 use utoipa_actix_web::service_config::ServiceConfig;
+use writ_app::AppError;
 use writ_app::Context;
+use writ_app::limits::Applied;
 use writ_http::auth::{RateLimitCheck, RevocationsRead};
 use writ_http::error::Problem;
-use writ_http::limits::Applied;
 use writ_http::{ApiError, Authorized};
 
 /// The most entries one feed page holds.
@@ -63,8 +64,7 @@ async fn status(ctx: web::Data<Context>) -> HttpResponse {
 }
 
 fn unavailable(e: writ_guard_store::GuardError) -> ApiError {
-    tracing::error!(error = %e, "revocation store unreachable");
-    ApiError::unavailable("revocation state unreachable; retry shortly")
+    writ_app::revocations::unreachable(e, "revocation state unreachable; retry shortly").into()
 }
 
 #[derive(Debug, Deserialize, IntoParams)]
@@ -134,11 +134,13 @@ async fn feed(
     auth.require_operator()?;
     let limit = query.limit.unwrap_or(500);
     if !(1..=MAX_PAGE).contains(&limit) {
-        return Err(ApiError::validation("limit", format!("must be between 1 and {MAX_PAGE}")));
+        return Err(AppError::validation("limit", format!("must be between 1 and {MAX_PAGE}")).into());
     }
     let wait = query.wait.unwrap_or(0);
     if wait > MAX_WAIT_SECONDS {
-        return Err(ApiError::validation("wait", format!("must be at most {MAX_WAIT_SECONDS} seconds")));
+        return Err(
+            AppError::validation("wait", format!("must be at most {MAX_WAIT_SECONDS} seconds")).into()
+        );
     }
     let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(wait);
     let entries = loop {
@@ -248,21 +250,21 @@ async fn check_rate(
 ) -> Result<HttpResponse, ApiError> {
     let body = body.into_inner();
     if body.key.is_empty() || body.key.chars().count() > 200 {
-        return Err(ApiError::validation("key", "must be 1 to 200 characters"));
+        return Err(AppError::validation("key", "must be 1 to 200 characters").into());
     }
     if !(1..=1_000_000).contains(&body.per_period) {
-        return Err(ApiError::validation("per_period", "must be between 1 and 1000000"));
+        return Err(AppError::validation("per_period", "must be between 1 and 1000000").into());
     }
     if !(1..=86_400).contains(&body.period_seconds) {
-        return Err(ApiError::validation("period_seconds", "must be between 1 and 86400"));
+        return Err(AppError::validation("period_seconds", "must be between 1 and 86400").into());
     }
     let burst = body.burst.unwrap_or(body.per_period);
     if !(1..=1_000_000).contains(&burst) {
-        return Err(ApiError::validation("burst", "must be between 1 and 1000000"));
+        return Err(AppError::validation("burst", "must be between 1 and 1000000").into());
     }
     let cost = body.cost.unwrap_or(1);
     if cost > burst {
-        return Err(ApiError::validation("cost", "must not exceed the burst"));
+        return Err(AppError::validation("cost", "must not exceed the burst").into());
     }
     let rate = writ_guard_store::Rate {
         per_period: body.per_period,
@@ -272,12 +274,11 @@ async fn check_rate(
     let check =
         writ_guard_store::Check::rate(format!("rs:{}:{}", auth.claims.client_id, body.key), rate, cost);
     let decisions = ctx.throttle(&auth.claims.client_id, std::slice::from_ref(&check)).await;
-    let d = decisions.first().ok_or_else(|| ApiError::unavailable("rate limiter unavailable"))?;
+    let d = decisions.first().ok_or_else(|| AppError::unavailable("rate limiter unavailable"))?;
     let secs = |ms: i64| (ms + 999) / 1000;
     let mut res = HttpResponse::Ok();
     res.insert_header(("Cache-Control", "no-store"));
-    for (name, value) in
-        writ_http::limits::headers(&[Applied { name: "default", check: &check, decision: d }])
+    for (name, value) in writ_app::limits::headers(&[Applied { name: "default", check: &check, decision: d }])
     {
         res.insert_header((name, value));
     }

@@ -5,13 +5,15 @@
 use std::future::Future;
 use std::marker::PhantomData;
 use std::pin::Pin;
+use writ_app::AppError;
 
 use actix_web::{FromRequest, HttpRequest, dev::Payload, web};
-use writ_core::{ADMIN_AUDIENCE, OrgId};
+use writ_app::Caller;
+use writ_core::{ADMIN_AUDIENCE, Actor, ClientId, OrgId, ScopeSet};
 use writ_store::Tenant;
 use writ_token::AccessClaims;
 
-use crate::ApiError;
+use crate::{ApiError, RequestOrigin};
 use writ_app::Context;
 
 /// A scope a route requires, as a marker type, and the audience its tokens must be for.
@@ -56,38 +58,20 @@ scopes! {
     RevocationsWrite => "admin:revocations:write",
 }
 
-/// A verified admin caller holding scope `S`.
+/// A verified admin caller holding scope `S`: its token's claims, and the [`Caller`] the use cases
+/// take (reached through `Deref`).
 #[derive(Debug)]
 pub struct Authorized<S> {
     pub claims: AccessClaims,
-    pub tenant: Tenant,
+    pub caller: Caller,
     _scope: PhantomData<S>,
 }
 
-impl<S> Authorized<S> {
-    /// `NotFound` unless the caller may act on `org_id`: a tenant never learns whether another
-    /// tenant's objects exist.
-    pub fn ensure_org(&self, org_id: &OrgId) -> Result<(), ApiError> {
-        match &self.tenant {
-            Tenant::Operator => Ok(()),
-            Tenant::Org(own) if own == org_id => Ok(()),
-            Tenant::Org(_) => Err(ApiError::not_found()),
-        }
-    }
+impl<S> std::ops::Deref for Authorized<S> {
+    type Target = Caller;
 
-    /// Only the operator (a token without `oid`) may do this.
-    pub fn require_operator(&self) -> Result<(), ApiError> {
-        match self.tenant {
-            Tenant::Operator => Ok(()),
-            Tenant::Org(_) => Err(ApiError::forbidden("only the operator may do this")),
-        }
-    }
-
-    pub fn actor(&self) -> writ_core::Actor {
-        match writ_core::ClientId::parse(&self.claims.client_id) {
-            Ok(id) => writ_core::Actor::Client(id),
-            Err(_) => writ_core::Actor::System,
-        }
+    fn deref(&self) -> &Caller {
+        &self.caller
     }
 }
 
@@ -101,7 +85,7 @@ impl<S: RequiredScope + 'static> FromRequest for Authorized<S> {
         Box::pin(async move {
             let auth = verified?;
             let ctx =
-                ctx.ok_or_else(|| ApiError::internal(&std::io::Error::other("Context is not registered")))?;
+                ctx.ok_or_else(|| AppError::internal(&std::io::Error::other("Context is not registered")))?;
             not_revoked(&ctx, &auth.claims).await?;
             Ok(auth)
         })
@@ -121,10 +105,10 @@ pub async fn not_revoked(ctx: &Context, c: &AccessClaims) -> Result<(), ApiError
     let now = time::OffsetDateTime::now_utc().unix_timestamp();
     match ctx.guard.is_revoked(&facts, now).await {
         Ok(false) => Ok(()),
-        Ok(true) => Err(ApiError::unauthorized("the token was revoked")),
+        Ok(true) => Err(AppError::unauthorized("the token was revoked").into()),
         Err(e) => {
             tracing::error!(error = %e, "revocation state unreachable: refusing admin calls");
-            Err(ApiError::unavailable("revocation state unreachable; retry shortly"))
+            Err(AppError::unavailable("revocation state unreachable; retry shortly").into())
         }
     }
 }
@@ -134,30 +118,37 @@ pub async fn not_revoked(ctx: &Context, c: &AccessClaims) -> Result<(), ApiError
 pub fn verify_bearer(req: &HttpRequest, audience: &str) -> Result<AccessClaims, ApiError> {
     let ctx = req
         .app_data::<web::Data<Context>>()
-        .ok_or_else(|| ApiError::internal(&std::io::Error::other("Context is not registered")))?;
+        .ok_or_else(|| AppError::internal(&std::io::Error::other("Context is not registered")))?;
     let token = req
         .headers()
         .get(actix_web::http::header::AUTHORIZATION)
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.strip_prefix("Bearer ").or_else(|| v.strip_prefix("bearer ")))
         .map(str::trim)
-        .ok_or_else(ApiError::token_required)?;
+        .ok_or_else(AppError::token_required)?;
     let now = time::OffsetDateTime::now_utc().unix_timestamp();
     ctx.keys()
         .verify(token, &ctx.issuer, audience, now)
-        .map_err(|e| ApiError::unauthorized(format!("the token is not valid here: {e}")))
+        .map_err(|e| AppError::unauthorized(format!("the token is not valid here: {e}")).into())
 }
 
 fn authorize<S: RequiredScope>(req: &HttpRequest) -> Result<Authorized<S>, ApiError> {
     let claims = verify_bearer(req, S::AUDIENCE)?;
     if !claims.has_scope(S::SCOPE) {
-        return Err(ApiError::insufficient_scope(S::SCOPE));
+        return Err(AppError::insufficient_scope(S::SCOPE).into());
     }
     let tenant = match &claims.oid {
         None => Tenant::Operator,
         Some(oid) => {
-            Tenant::Org(OrgId::parse(oid).map_err(|_| ApiError::unauthorized("malformed oid claim"))?)
+            Tenant::Org(OrgId::parse(oid).map_err(|_| AppError::unauthorized("malformed oid claim"))?)
         }
     };
-    Ok(Authorized { claims, tenant, _scope: PhantomData })
+    let actor = match ClientId::parse(&claims.client_id) {
+        Ok(id) => Actor::Client(id),
+        Err(_) => Actor::System,
+    };
+    // Scopes of a token we signed are well formed; a token that somehow is not holds none.
+    let scopes = ScopeSet::parse(&claims.scope).unwrap_or_default();
+    let caller = Caller { actor, tenant, scopes, origin: RequestOrigin::of(req) };
+    Ok(Authorized { claims, caller, _scope: PhantomData })
 }

@@ -6,6 +6,7 @@
 
 use std::future::Future;
 use std::pin::Pin;
+use writ_app::AppError;
 
 use actix_web::dev::Payload;
 use actix_web::http::header::{CONTENT_LENGTH, TRANSFER_ENCODING};
@@ -73,7 +74,7 @@ pub fn decode<T: DeserializeOwned>(value: Value) -> Result<T, ApiError> {
             (Some(name), parent) => format!("{parent}.{name}"),
             (None, path) => path.to_owned(),
         };
-        ApiError::validation(if field == "." { "body".to_owned() } else { field }, message)
+        AppError::validation(if field == "." { "body".to_owned() } else { field }, message).into()
     })
 }
 
@@ -101,7 +102,7 @@ mod tests {
     }
 
     fn field(v: Value) -> Option<String> {
-        decode::<Create>(v).unwrap_err().field
+        decode::<Create>(v).unwrap_err().0.field
     }
 
     #[test]

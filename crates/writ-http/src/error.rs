@@ -1,6 +1,6 @@
 //! The one error type of the admin and guard APIs, rendered as RFC 9457 `application/problem+json`
-//! with a stable snake_case `code` (listed in docs/errors.md). Internal errors log their cause chain
-//! and answer an opaque message.
+//! with a stable snake_case `code` from the one table of codes (`writ_app::ErrorCode`, listed in
+//! docs/errors.md). Internal errors log their cause chain and answer an opaque message.
 
 use std::fmt;
 
@@ -8,20 +8,14 @@ use actix_web::http::StatusCode;
 use actix_web::http::header::{self, HeaderValue};
 use actix_web::{HttpRequest, HttpResponse, ResponseError, error as aerr};
 use serde::Serialize;
+use writ_app::{AppError, ErrorCode};
 use writ_store::StoreError;
 
 pub const PROBLEM_JSON: &str = "application/problem+json";
 
+/// An [`AppError`] as an actix answer: RFC 9457 problem+json.
 #[derive(Debug, Clone)]
-pub struct ApiError {
-    pub status: StatusCode,
-    pub code: &'static str,
-    pub detail: String,
-    /// The request field at fault, for validation errors.
-    pub field: Option<String>,
-    /// `WWW-Authenticate` for 401 and 403 answers to bearer-token callers (RFC 6750 §3).
-    pub www_authenticate: Option<String>,
-}
+pub struct ApiError(pub AppError);
 
 /// An RFC 9457 problem document: what every admin and guard error answers.
 #[derive(Debug, Serialize, serde::Deserialize, utoipa::ToSchema)]
@@ -50,109 +44,41 @@ pub struct Problem {
 }
 
 impl ApiError {
-    pub fn new(status: StatusCode, code: &'static str, detail: impl Into<String>) -> Self {
-        Self { status, code, detail: detail.into(), field: None, www_authenticate: None }
+    pub fn status(&self) -> StatusCode {
+        StatusCode::from_u16(self.0.code.status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR)
     }
+}
 
-    pub fn validation(field: impl Into<String>, detail: impl Into<String>) -> Self {
-        Self {
-            field: Some(field.into()),
-            ..Self::new(StatusCode::UNPROCESSABLE_ENTITY, "validation_failed", detail)
-        }
-    }
-
-    pub fn not_found() -> Self {
-        Self::new(StatusCode::NOT_FOUND, "not_found", "no such object, or not visible to this caller")
-    }
-
-    pub fn conflict(detail: impl Into<String>) -> Self {
-        Self::new(StatusCode::CONFLICT, "conflict", detail)
-    }
-
-    pub fn unauthorized(detail: impl Into<String>) -> Self {
-        let detail = detail.into();
-        Self {
-            www_authenticate: Some(format!("Bearer error=\"invalid_token\", error_description=\"{detail}\"")),
-            ..Self::new(StatusCode::UNAUTHORIZED, "unauthorized", detail)
-        }
-    }
-
-    /// No credentials at all: RFC 6750 §3.1 says the challenge then carries no error code.
-    pub fn token_required() -> Self {
-        Self {
-            www_authenticate: Some("Bearer realm=\"writ\"".into()),
-            ..Self::new(StatusCode::UNAUTHORIZED, "unauthorized", "a bearer token is required")
-        }
-    }
-
-    pub fn insufficient_scope(scope: &str) -> Self {
-        Self {
-            www_authenticate: Some(format!("Bearer error=\"insufficient_scope\", scope=\"{scope}\"")),
-            ..Self::new(
-                StatusCode::FORBIDDEN,
-                "insufficient_scope",
-                format!("this call requires the scope {scope}"),
-            )
-        }
-    }
-
-    pub fn forbidden(detail: impl Into<String>) -> Self {
-        Self::new(StatusCode::FORBIDDEN, "forbidden", detail)
-    }
-
-    pub fn bad_request(detail: impl Into<String>) -> Self {
-        Self::new(StatusCode::BAD_REQUEST, "bad_request", detail)
-    }
-
-    pub fn unavailable(detail: impl Into<String>) -> Self {
-        Self::new(StatusCode::SERVICE_UNAVAILABLE, "unavailable", detail)
-    }
-
-    /// Logs `err` with its whole cause chain and answers an opaque 500.
-    pub fn internal(err: &(dyn std::error::Error + 'static)) -> Self {
-        let mut chain = err.to_string();
-        let mut source = err.source();
-        while let Some(s) = source {
-            chain.push_str(": ");
-            chain.push_str(&s.to_string());
-            source = s.source();
-        }
-        tracing::error!(error = %chain, "internal error");
-        Self::new(
-            StatusCode::INTERNAL_SERVER_ERROR,
-            "internal_error",
-            "internal error; the server log has details",
-        )
-    }
-
-    fn title(&self) -> &'static str {
-        self.status.canonical_reason().unwrap_or("Error")
+impl From<AppError> for ApiError {
+    fn from(e: AppError) -> Self {
+        Self(e)
     }
 }
 
 impl fmt::Display for ApiError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{}: {}", self.code, self.detail)
+        self.0.fmt(f)
     }
 }
 
 impl ResponseError for ApiError {
     fn status_code(&self) -> StatusCode {
-        self.status
+        self.status()
     }
 
     fn error_response(&self) -> HttpResponse {
+        let e = &self.0;
         let problem = Problem {
             kind: "about:blank".into(),
-            title: self.title().into(),
-            status: self.status.as_u16(),
-            detail: self.detail.clone(),
-            code: self.code.into(),
-            field: self.field.clone(),
+            title: e.code.title().into(),
+            status: e.code.status(),
+            detail: e.detail.clone(),
+            code: e.code.as_str().into(),
+            field: e.field.clone(),
         };
-        let mut res = HttpResponse::build(self.status);
+        let mut res = HttpResponse::build(self.status());
         res.content_type(PROBLEM_JSON);
-        if let Some(v) = self.www_authenticate.as_deref().and_then(|v| HeaderValue::from_str(v).ok()) {
+        if let Some(v) = e.challenge.as_ref().and_then(|c| HeaderValue::from_str(&c.to_string()).ok()) {
             res.insert_header((header::WWW_AUTHENTICATE, v));
         }
         res.json(problem)
@@ -161,50 +87,103 @@ impl ResponseError for ApiError {
 
 impl From<StoreError> for ApiError {
     fn from(e: StoreError) -> Self {
-        match e {
-            StoreError::NotFound => Self::not_found(),
-            StoreError::Conflict(_) => Self::conflict("an object with the same unique value already exists"),
-            StoreError::Invalid { field, message } => Self::validation(field, message),
-            e => Self::internal(&e),
-        }
+        Self(e.into())
     }
 }
 
 impl From<writ_core::Invalid> for ApiError {
     fn from(e: writ_core::Invalid) -> Self {
-        Self::validation(e.what, e.to_string())
+        Self(e.into())
     }
 }
 
 pub(crate) fn json_error(err: aerr::JsonPayloadError, _: &HttpRequest) -> actix_web::Error {
     let api = match &err {
         aerr::JsonPayloadError::OverflowKnownLength { .. } | aerr::JsonPayloadError::Overflow { .. } => {
-            ApiError::new(StatusCode::PAYLOAD_TOO_LARGE, "payload_too_large", err.to_string())
+            AppError::new(ErrorCode::PayloadTooLarge, err.to_string())
         }
-        aerr::JsonPayloadError::ContentType => ApiError::new(
-            StatusCode::UNSUPPORTED_MEDIA_TYPE,
-            "unsupported_media_type",
-            "the body must be application/json",
-        ),
+        aerr::JsonPayloadError::ContentType => {
+            AppError::new(ErrorCode::UnsupportedMediaType, "the body must be application/json")
+        }
         aerr::JsonPayloadError::Deserialize(e) if e.is_data() => {
             // serde names the field in its message when it knows it (`unknown field`, `missing field`).
-            ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "validation_failed", e.to_string())
+            AppError::new(ErrorCode::ValidationFailed, e.to_string())
         }
-        aerr::JsonPayloadError::Deserialize(e) => ApiError::new(
-            StatusCode::BAD_REQUEST,
-            "malformed_json",
-            format!("the body is not valid JSON: {e}"),
-        ),
-        _ => ApiError::bad_request(err.to_string()),
+        aerr::JsonPayloadError::Deserialize(e) => {
+            AppError::new(ErrorCode::MalformedJson, format!("the body is not valid JSON: {e}"))
+        }
+        _ => AppError::bad_request(err.to_string()),
     };
-    api.into()
+    ApiError(api).into()
 }
 
 pub(crate) fn query_error(err: aerr::QueryPayloadError, _: &HttpRequest) -> actix_web::Error {
-    ApiError::new(StatusCode::BAD_REQUEST, "invalid_query", err.to_string()).into()
+    ApiError(AppError::new(ErrorCode::InvalidQuery, err.to_string())).into()
 }
 
 pub(crate) fn path_error(err: aerr::PathError, _: &HttpRequest) -> actix_web::Error {
     let _ = err;
-    ApiError::not_found().into()
+    ApiError(AppError::not_found()).into()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use actix_web::body::MessageBody;
+
+    #[test]
+    fn the_docs_list_every_code_with_its_status_in_order() {
+        let doc = include_str!("../../../docs/errors.md");
+        let admin = doc.split("## Admin API").nth(1).unwrap();
+        let documented: Vec<(String, u16)> = admin
+            .lines()
+            .filter_map(|line| {
+                let cells: Vec<&str> = line.split('|').map(str::trim).collect();
+                let code = cells.get(1)?.strip_prefix('`')?.strip_suffix('`')?;
+                Some((code.to_owned(), cells.get(2)?.parse().ok()?))
+            })
+            .collect();
+        let declared: Vec<(String, u16)> =
+            ErrorCode::ALL.iter().map(|c| (c.as_str().to_owned(), c.status())).collect();
+        assert_eq!(documented, declared, "docs/errors.md and writ_app::ErrorCode disagree");
+    }
+
+    /// What a code answers: status, the header fields that matter, and the body.
+    fn rendered(e: AppError) -> serde_json::Value {
+        let res = ApiError(e).error_response();
+        let header = |name| res.headers().get(name).and_then(|v| v.to_str().ok()).map(str::to_owned);
+        let (content_type, challenge) = (header(header::CONTENT_TYPE), header(header::WWW_AUTHENTICATE));
+        let status = res.status().as_u16();
+        let body = res.into_body().try_into_bytes().unwrap();
+        serde_json::json!({
+            "status": status,
+            "content-type": content_type,
+            "www-authenticate": challenge,
+            "body": serde_json::from_slice::<serde_json::Value>(&body).unwrap(),
+        })
+    }
+
+    /// Each code as the API raises it: through its own constructor where it has one.
+    fn example(code: ErrorCode) -> AppError {
+        match code {
+            ErrorCode::Unauthorized => AppError::unauthorized("the token is not valid here: token expired"),
+            ErrorCode::InsufficientScope => AppError::insufficient_scope("admin:orgs:write"),
+            ErrorCode::Forbidden => AppError::forbidden("only the operator may do this"),
+            ErrorCode::NotFound => AppError::not_found(),
+            ErrorCode::Conflict => AppError::from(StoreError::Conflict("orgs.slug".into())),
+            ErrorCode::ValidationFailed => AppError::validation("grants[0].scopes", "no such scope"),
+            ErrorCode::Unavailable => AppError::unavailable("revocation state unreachable; retry shortly"),
+            ErrorCode::InternalError => AppError::internal(&std::io::Error::other("disk on fire")),
+            other => AppError::new(other, format!("what {other} says")),
+        }
+    }
+
+    #[test]
+    fn every_code_answers_its_problem_document() {
+        for code in ErrorCode::ALL {
+            insta::assert_json_snapshot!(code.as_str(), rendered(example(*code)));
+        }
+        let bare = rendered(AppError::token_required());
+        insta::assert_json_snapshot!("unauthorized_without_a_token", bare);
+    }
 }

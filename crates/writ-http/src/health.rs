@@ -2,6 +2,7 @@
 
 use actix_web::{HttpResponse, web};
 use serde_json::json;
+use writ_app::AppError;
 
 use crate::ApiError;
 use writ_app::Context;
@@ -14,8 +15,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
 
 /// `GET /metrics`: Prometheus text. Like `/healthz`, it is meant for the cluster network only.
 async fn metrics(ctx: web::Data<Context>) -> HttpResponse {
-    let keys = writ_store::Keys::new(ctx.store.conn()).list().await.unwrap_or_default();
-    let published = keys.iter().filter(|k| k.state.is_published()).count() as u64;
+    let published = ctx.published_keys().await.unwrap_or_default() as u64;
     let body = ctx.metrics.render(&[
         (
             "writ_audit_records_written_total",
@@ -65,8 +65,8 @@ async fn readyz(ctx: web::Data<Context>) -> Result<HttpResponse, ApiError> {
         }
         Ok(Err(e)) => {
             tracing::warn!(error = %e, "readiness: database unreachable");
-            Err(ApiError::unavailable("database unreachable"))
+            Err(AppError::unavailable("database unreachable").into())
         }
-        Err(_) => Err(ApiError::unavailable("database did not answer within 2 s")),
+        Err(_) => Err(AppError::unavailable("database did not answer within 2 s").into()),
     }
 }

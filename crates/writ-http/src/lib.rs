@@ -11,8 +11,8 @@ pub mod auth;
 pub mod body;
 pub mod error;
 pub mod health;
-pub mod limits;
 pub mod openapi;
+pub mod origin;
 pub mod server;
 pub mod settings;
 pub mod telemetry;
@@ -20,6 +20,7 @@ pub mod telemetry;
 pub use auth::{Authorized, RequiredScope};
 pub use body::{Body, OptionalBody};
 pub use error::ApiError;
+pub use origin::RequestOrigin;
 pub use server::Application;
 
 /// The JSON, query and path extractor settings every service registers, so malformed input gets

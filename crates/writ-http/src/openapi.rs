@@ -233,14 +233,20 @@ fn example_of(schema: &Value, components: &Value, depth: u8) -> Option<Value> {
     types.contains(&"null").then_some(Value::Null)
 }
 
-/// What each operation of `doc` lacks: a summary, a security declaration (bearer routes naming
+/// What each operation of `doc` lacks: a one-line summary, a security declaration (bearer routes naming
 /// their scope), an error answer, an example on each body.
 pub fn gaps(doc: &Value) -> Vec<String> {
     let mut out = Vec::new();
     for (method, path, op) in operations(doc) {
         let at = format!("{} {path}", method.to_uppercase());
-        if op["summary"].as_str().is_none_or(str::is_empty) {
-            out.push(format!("{at}: no summary"));
+        match op["summary"].as_str() {
+            None | Some("") => out.push(format!("{at}: no summary")),
+            // utoipa takes the doc comment's first paragraph: a paragraph above the title would
+            // become the summary.
+            Some(s) if s.contains('\n') || s.len() > 80 => {
+                out.push(format!("{at}: the summary is not one short line"))
+            }
+            Some(_) => {}
         }
         match op["security"].as_array() {
             None => out.push(format!("{at}: no security declared (use `security(())` for public routes)")),
@@ -330,6 +336,10 @@ mod tests {
         let gaps = gaps(&doc);
         assert_eq!(gaps.len(), 4, "{gaps:?}");
         assert!(gaps.iter().any(|g| g.contains("no summary")));
+        let two_lines = json!({"paths": {"/y": {"get": {
+            "summary": "A paragraph before\nthe title", "security": [], "responses": {"400": {"description": "x"}}
+        }}}});
+        assert_eq!(super::gaps(&two_lines), ["GET /y: the summary is not one short line"]);
         assert!(gaps.iter().any(|g| g.contains("name its scope")));
         assert!(gaps.iter().any(|g| g.contains("no error answers")));
         assert!(gaps.iter().any(|g| g.contains("no example for request")));

@@ -3,6 +3,7 @@
 
 use std::net::TcpListener;
 use std::sync::Arc;
+use writ_app::AppError;
 
 use actix_web::body::MessageBody;
 use actix_web::dev::Server;
@@ -78,7 +79,7 @@ impl Application {
                 app = app.configure(*configure);
             }
             app.default_service(web::to(|| async {
-                Err::<actix_web::HttpResponse, _>(ApiError::not_found())
+                Err::<actix_web::HttpResponse, _>(ApiError(AppError::not_found()))
             }))
         })
         .listen(listener)

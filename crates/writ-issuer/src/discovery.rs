@@ -4,13 +4,14 @@
 use actix_web::http::header;
 use actix_web::{HttpResponse, get, web};
 use writ_app::Context;
+use writ_app::token::{GrantType, client_auth};
 
 use crate::schema::{Jwks, ServerMetadata};
 
-/// Resource servers may cache the key set for `jwks_max_age_seconds` (300 by default): a new key is
-/// published at least that long before it signs, so a cache that honours the header always holds
-/// the key of any token it meets.
-///
+// Resource servers may cache the key set for `jwks_max_age_seconds` (300 by default): a new key is
+// published at least that long before it signs, so a cache that honours the header always holds
+// the key of any token it meets.
+
 /// Get the signing keys
 ///
 /// The JWKS: every public key that may have signed a token still alive, and the next key before it
@@ -33,12 +34,13 @@ pub async fn jwks(ctx: web::Data<Context>) -> HttpResponse {
 
 fn server_metadata(ctx: &Context) -> HttpResponse {
     let issuer = &ctx.issuer;
-    const CLIENT_AUTH: [&str; 2] = ["client_secret_basic", "client_secret_post"];
+    // What the engine registers, and nothing else (docs/architecture.md, "The token engine").
+    const CLIENT_AUTH: &[&str] = client_auth::METHODS;
     HttpResponse::Ok().insert_header((header::CACHE_CONTROL, "public, max-age=3600")).json(ServerMetadata {
         issuer: issuer.clone(),
         token_endpoint: ctx.token_endpoint(),
         jwks_uri: format!("{issuer}/.well-known/jwks.json"),
-        grant_types_supported: ["client_credentials"],
+        grant_types_supported: GrantType::ALL.iter().map(|t| t.name()).collect(),
         token_endpoint_auth_methods_supported: CLIENT_AUTH,
         revocation_endpoint: format!("{issuer}/oauth/revoke"),
         revocation_endpoint_auth_methods_supported: CLIENT_AUTH,

@@ -1,26 +1,16 @@
-//! `POST /oauth/revoke` (RFC 7009) and `POST /oauth/introspect` (RFC 7662). Callers authenticate as
-//! clients, exactly as at the token endpoint.
-//!
-//! Who may introspect what: a client may introspect its own tokens; a client granted
-//! `guard:introspect` on `urn:writ:guard` (a resource server or gateway of the operator, or of a
-//! tenant entitled to it) may introspect any token. Everyone else gets `{"active": false}` for every
-//! token, so introspection tells a stranger nothing — not even whether a token is genuine.
+//! `POST /oauth/revoke` (RFC 7009) and `POST /oauth/introspect` (RFC 7662): the requests read and
+//! the answers rendered; who may see and revoke what is `writ_app::token::introspection`.
 
 use actix_web::{HttpRequest, HttpResponse, post, web};
 use serde_json::json;
 use writ_app::Context;
-use writ_core::{AuditEvent, GUARD_AUDIENCE, ResourceUri, ScopeSet, TokenRequest};
-use writ_guard_store::TokenFacts;
-use writ_token::AccessClaims;
+use writ_app::token::OAuthError;
+use writ_app::token::introspection::{self, TokenQuery};
+use writ_http::RequestOrigin;
 
-use crate::OAuthError;
-use crate::oauth_error::no_store;
+use crate::oauth_error::{OAuthFailure, no_store};
 use crate::request;
 use crate::schema::{Introspection, OAuthErrorBody, TokenParams};
-use crate::token::authenticate;
-
-/// The scope that lets a client introspect tokens issued to others.
-pub const INTROSPECT_SCOPE: &str = "guard:introspect";
 
 fn ok(body: serde_json::Value) -> HttpResponse {
     let mut res = HttpResponse::Ok();
@@ -28,35 +18,11 @@ fn ok(body: serde_json::Value) -> HttpResponse {
     res.json(body)
 }
 
-/// Reads an RFC 7009 / RFC 7662 request: the caller, authenticated like at the token endpoint,
-/// and the `token` it names.
-async fn authenticated_request(
-    req: &HttpRequest,
-    payload: web::Payload,
-    ctx: &Context,
-) -> Result<(std::sync::Arc<writ_store::ClientCredentials>, String), OAuthError> {
+async fn query(req: &HttpRequest, payload: web::Payload, ctx: &Context) -> Result<TokenQuery, OAuthError> {
     let body = request::read_body(payload).await?;
-    let params = request::parse_params(req, &body)?;
-    let token =
-        params.token.clone().ok_or_else(|| OAuthError::InvalidRequest("missing parameter `token`".into()))?;
-    let creds = request::credentials(req, &params)?;
-    let (caller, _) = authenticate(ctx, &creds).await?;
-    tracing::Span::current().record("client_id", caller.client.id.as_str());
-    Ok((caller, token))
+    TokenQuery::read(ctx, request::content_type(req), request::authorization(req), &body).await
 }
 
-/// A verified token of ours (signature, issuer, not expired), or `None`.
-fn our_token(ctx: &Context, token: &str) -> Option<AccessClaims> {
-    let now = time::OffsetDateTime::now_utc().unix_timestamp();
-    ctx.keys().verify_any_audience(token, &ctx.issuer, now).ok()
-}
-
-fn facts(c: &AccessClaims) -> TokenFacts<'_> {
-    TokenFacts { jti: &c.jti, client_id: &c.client_id, org_id: c.oid.as_deref(), iat: c.iat, exp: c.exp }
-}
-
-/// RFC 7009 §2.1: a client revokes one of its own tokens. Unknown, malformed and expired tokens are
-/// answered `200` (there is nothing left to revoke); another client's token is refused.
 /// Revoke a token
 ///
 /// RFC 7009: a client revokes one of its own tokens. Unknown, malformed and expired tokens are
@@ -77,26 +43,11 @@ fn facts(c: &AccessClaims) -> TokenFacts<'_> {
 pub async fn revoke(
     req: HttpRequest,
     payload: web::Payload,
+    origin: RequestOrigin,
     ctx: web::Data<Context>,
-) -> Result<HttpResponse, OAuthError> {
-    let (caller, token) = authenticated_request(&req, payload, &ctx).await?;
-    let Some(claims) = our_token(&ctx, &token) else { return Ok(ok(json!({}))) };
-    if claims.client_id != caller.client.id.as_str() {
-        return Err(OAuthError::UnauthorizedClient("the token was issued to another client".into()));
-    }
-    let now = time::OffsetDateTime::now_utc().unix_timestamp();
-    ctx.guard.revoke_token(&claims.jti, claims.exp, now).await.map_err(|e| {
-        tracing::error!(error = %e, "revocation store unreachable");
-        OAuthError::Unavailable
-    })?;
-    let event = AuditEvent::new(
-        writ_core::Actor::Client(caller.client.id.clone()),
-        caller.client.kind.org_id().cloned(),
-        "token.revoked",
-        Some(claims.jti.clone()),
-    )
-    .with_details(json!({ "by": "client", "exp": claims.exp }));
-    ctx.audit.record(event);
+) -> Result<HttpResponse, OAuthFailure> {
+    let query = query(&req, payload, &ctx).await?;
+    introspection::revoke(&ctx, &query, &origin).await?;
     Ok(ok(json!({})))
 }
 
@@ -122,36 +73,15 @@ pub async fn introspect(
     req: HttpRequest,
     payload: web::Payload,
     ctx: web::Data<Context>,
-) -> Result<HttpResponse, OAuthError> {
-    let (caller, token) = authenticated_request(&req, payload, &ctx).await?;
-    let inactive = || Ok(ok(json!({ "active": false })));
-    let Some(claims) = our_token(&ctx, &token) else { return inactive() };
-    let own = claims.client_id == caller.client.id.as_str();
-    if !own && !may_introspect_others(&caller) {
-        return inactive();
-    }
-    let now = time::OffsetDateTime::now_utc().unix_timestamp();
-    let revoked = ctx.guard.is_revoked(&facts(&claims), now).await.map_err(|e| {
-        tracing::error!(error = %e, "revocation store unreachable: introspection fails closed");
-        OAuthError::Unavailable
-    })?;
-    if revoked {
-        return inactive();
-    }
+) -> Result<HttpResponse, OAuthFailure> {
+    let query = query(&req, payload, &ctx).await?;
+    let Some(claims) = introspection::introspect(&ctx, &query).await? else {
+        return Ok(ok(json!({ "active": false })));
+    };
     let mut body = serde_json::to_value(&claims).map_err(|_| OAuthError::Server)?;
     if let serde_json::Value::Object(map) = &mut body {
         map.insert("active".into(), json!(true));
         map.insert("token_type".into(), json!("Bearer"));
     }
     Ok(ok(body))
-}
-
-/// Whether the caller's effective grants (entitlements applied) include `guard:introspect`.
-fn may_introspect_others(caller: &writ_store::ClientCredentials) -> bool {
-    let (Ok(guard), Ok(scope)) = (ResourceUri::parse(GUARD_AUDIENCE), ScopeSet::parse(INTROSPECT_SCOPE))
-    else {
-        return false;
-    };
-    let request = TokenRequest { scope: Some(scope), resources: vec![guard] };
-    writ_core::grant(&caller.client, caller.org.as_ref(), caller.user.as_ref(), &request).is_ok()
 }

@@ -12,7 +12,7 @@ mod request;
 mod schema;
 mod token;
 
-pub use oauth_error::OAuthError;
+pub use oauth_error::OAuthFailure;
 
 use utoipa_actix_web::service_config::ServiceConfig;
 

@@ -1063,7 +1063,6 @@ impl<'c, C: ConnectionTrait> Audit<'c, C> {
             .map(|r| {
                 let actor = match (r.actor_kind.as_str(), r.actor_id.as_deref()) {
                     ("client", Some(id)) => Actor::Client(ClientId::parse(id)?),
-                    ("user", Some(id)) => Actor::User(UserId::parse(id)?),
                     ("operator", _) => Actor::Operator,
                     _ => Actor::System,
                 };
@@ -1117,11 +1116,10 @@ fn json_time(at: OffsetDateTime) -> Option<String> {
     at.format(&time::format_description::well_known::Rfc3339).ok()
 }
 
-/// How an actor is stored: its kind and, for a client or user, its id.
+/// How an actor is stored: its kind and, for a client, its id.
 fn actor_columns(actor: &Actor) -> (&'static str, Option<String>) {
     match actor {
         Actor::Client(id) => ("client", Some(id.to_string())),
-        Actor::User(id) => ("user", Some(id.to_string())),
         Actor::Operator => ("operator", None),
         Actor::System => ("system", None),
     }
@@ -1310,13 +1308,4 @@ impl<'c, C: ConnectionTrait> IdempotencyKeys<'c, C> {
             .await?;
         Ok(())
     }
-}
-
-/// Counts rows of a table, for tests and diagnostics.
-pub async fn count_rows(c: &impl ConnectionTrait, table: &str) -> Result<i64> {
-    use sea_orm::sea_query::{Alias, Query};
-    let stmt =
-        Query::select().expr_as(Expr::cust("COUNT(*)"), Alias::new("n")).from(Alias::new(table)).to_owned();
-    let row = c.query_one(&stmt).await?.ok_or(StoreError::NotFound)?;
-    Ok(row.try_get("", "n")?)
 }

@@ -310,3 +310,12 @@ pub fn http_client() -> reqwest::Client {
     let _ = rustls::crypto::ring::default_provider().install_default();
     reqwest::Client::new()
 }
+
+/// Counts the rows of `table`: what a test checks to see that nothing was half-written.
+pub async fn count_rows(c: &impl writ_store::ConnectionTrait, table: &str) -> Result<i64, sea_orm::DbErr> {
+    use sea_orm::sea_query::{Alias, Expr, Query};
+    let stmt =
+        Query::select().expr_as(Expr::cust("COUNT(*)"), Alias::new("n")).from(Alias::new(table)).to_owned();
+    let row = c.query_one(&stmt).await?.ok_or_else(|| sea_orm::DbErr::RecordNotFound(table.to_owned()))?;
+    row.try_get("", "n")
+}

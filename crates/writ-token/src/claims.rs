@@ -1,4 +1,4 @@
-//! The claims of a Writ access token (RFC 9068 §2.2, DESIGN.md §3).
+//! The claims of a Writ access token (RFC 9068 §2.2; docs/tokens.md, "What a token says").
 
 use serde::{Deserialize, Serialize};
 

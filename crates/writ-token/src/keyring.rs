@@ -8,7 +8,7 @@ use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD as B64;
 use josekit::jwk::{Jwk, KeyPair};
 use josekit::jws::{ES256, EdDSA, JwsSigner, JwsVerifier, RS256};
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 use writ_core::{KeyId, KeyState, SigningAlg, SigningKey};
 
 use crate::{AccessClaims, Kek, TokenError};
@@ -125,6 +125,32 @@ struct Verifier {
     verifier: Box<dyn JwsVerifier>,
 }
 
+/// The `typ` header values a verifier accepts (compared without case), and what a refusal says.
+#[derive(Debug, Clone, Copy)]
+pub struct Typ {
+    pub accepted: &'static [&'static str],
+    pub refusal: &'static str,
+}
+
+/// An access token's `typ` (RFC 9068 §2.1), with or without its `application/` prefix.
+pub const ACCESS_TOKEN_TYP: Typ =
+    Typ { accepted: &[TOKEN_TYPE, "application/at+jwt"], refusal: "typ is not at+jwt" };
+
+/// The protected header of a verified JWS.
+#[derive(Debug, Clone, Deserialize)]
+pub struct JwsHeader {
+    pub alg: String,
+    pub typ: Option<String>,
+    pub kid: Option<String>,
+}
+
+/// A JWS whose signature verified: its header, and its payload (not yet interpreted).
+#[derive(Debug, Clone)]
+pub struct Jws {
+    pub header: JwsHeader,
+    pub payload: Vec<u8>,
+}
+
 /// Public keys by kid, each parsed once into a verifier, and the access-token checks that use
 /// them. The issuer's [`KeyRing`] holds one; so does a resource server's JWKS cache.
 #[derive(Default)]
@@ -208,45 +234,47 @@ impl PublicKeys {
         self.verifiers.is_empty()
     }
 
-    /// Verifies a token signed by one of these keys and checks `typ`, `exp`, `nbf` (with
-    /// [`LEEWAY_SECONDS`]) and `iss`; the audience and scopes are the caller's business.
-    pub fn verify_any_audience(
-        &self,
-        token: &str,
-        issuer: &str,
-        now: i64,
-    ) -> Result<AccessClaims, TokenError> {
+    /// Verifies a compact JWS signed by one of these keys: the `kid` names the key, the key decides
+    /// the algorithm (the header must agree, so no token picks its own, and `none` never verifies),
+    /// the header's `typ` must be one `typ` accepts, and the signature must hold. Returns the header and the
+    /// payload's bytes; what the payload must say is the caller's business (access tokens:
+    /// [`PublicKeys::verify_any_audience`]; client assertions and external tokens reuse this).
+    pub fn verify_jws(&self, token: &str, typ: &Typ) -> Result<Jws, TokenError> {
         let mut parts = token.split('.');
         let (Some(h), Some(p), Some(sig), None) = (parts.next(), parts.next(), parts.next(), parts.next())
         else {
             return Err(TokenError::Malformed);
         };
-        #[derive(Deserialize)]
-        struct Header {
-            alg: String,
-            typ: Option<String>,
-            kid: Option<String>,
-        }
-        let header: Header = serde_json::from_slice(&B64.decode(h).map_err(|_| TokenError::Malformed)?)
+        let header: JwsHeader = serde_json::from_slice(&B64.decode(h).map_err(|_| TokenError::Malformed)?)
             .map_err(|_| TokenError::Malformed)?;
-        let kid = header.kid.ok_or(TokenError::BadHeader("no kid"))?;
-        let v = self.verifiers.get(&kid).ok_or(TokenError::UnknownKey)?;
-        // The key decides the algorithm; the header must agree, so no token picks its own.
+        let kid = header.kid.as_deref().ok_or(TokenError::BadHeader("no kid"))?;
+        let v = self.verifiers.get(kid).ok_or(TokenError::UnknownKey)?;
         if header.alg != v.alg.as_str() {
             return Err(TokenError::BadHeader("algorithm does not match the key"));
         }
-        if !header.typ.is_some_and(|t| {
-            t.eq_ignore_ascii_case(TOKEN_TYPE) || t.eq_ignore_ascii_case("application/at+jwt")
-        }) {
-            return Err(TokenError::BadHeader("typ is not at+jwt"));
+        if !header.typ.as_deref().is_some_and(|t| typ.accepted.iter().any(|a| t.eq_ignore_ascii_case(a))) {
+            return Err(TokenError::BadHeader(typ.refusal));
         }
         let signature = B64.decode(sig).map_err(|_| TokenError::Malformed)?;
         let signed_len = h.len() + 1 + p.len();
         v.verifier
             .verify(&token.as_bytes()[..signed_len], &signature)
             .map_err(|_| TokenError::BadSignature)?;
-        let claims: AccessClaims = serde_json::from_slice(&B64.decode(p).map_err(|_| TokenError::Malformed)?)
-            .map_err(|_| TokenError::Malformed)?;
+        let payload = B64.decode(p).map_err(|_| TokenError::Malformed)?;
+        Ok(Jws { header, payload })
+    }
+
+    /// Verifies an access token signed by one of these keys (`typ` `at+jwt`, RFC 9068 §2.1) and
+    /// checks `exp`, `nbf` (with [`LEEWAY_SECONDS`]) and `iss`; the audience and scopes are the
+    /// caller's business.
+    pub fn verify_any_audience(
+        &self,
+        token: &str,
+        issuer: &str,
+        now: i64,
+    ) -> Result<AccessClaims, TokenError> {
+        let jws = self.verify_jws(token, &ACCESS_TOKEN_TYP)?;
+        let claims: AccessClaims = serde_json::from_slice(&jws.payload).map_err(|_| TokenError::Malformed)?;
         if claims.exp <= now - LEEWAY_SECONDS {
             return Err(TokenError::Expired);
         }
@@ -325,9 +353,8 @@ impl KeyRing {
     fn signer(key: &SigningKey, kek: &Kek) -> Result<Signer, TokenError> {
         let pem = kek.decrypt(&key.private_key_encrypted, key.kid.as_str().as_bytes())?;
         let signer = SigningKeyPair::from_pem(key.alg, &pem)?;
-        let header =
-            serde_json::json!({ "alg": key.alg.as_str(), "typ": TOKEN_TYPE, "kid": key.kid.as_str() });
-        Ok(Signer { kid: key.kid.clone(), header_b64: B64.encode(header.to_string()), key: signer })
+        let header_b64 = Self::header_b64(key.alg, TOKEN_TYPE, &key.kid);
+        Ok(Signer { kid: key.kid.clone(), header_b64, key: signer })
     }
 
     /// The kid of the signing key of `alg`, if there is one.
@@ -340,18 +367,34 @@ impl KeyRing {
         &self.inner.jwks
     }
 
-    /// Signs `claims` as a compact JWS with the active key of `alg`; returns the token and its kid.
-    pub fn sign(&self, alg: SigningAlg, claims: &AccessClaims) -> Result<(String, &KeyId), TokenError> {
+    /// Signs `claims` as a compact JWS of type `typ` with the active key of `alg`; returns the token
+    /// and its kid. The header of an access token ([`TOKEN_TYPE`]) is encoded once per key; other
+    /// types have theirs encoded per call.
+    pub fn sign<C: Serialize>(
+        &self,
+        alg: SigningAlg,
+        typ: &str,
+        claims: &C,
+    ) -> Result<(String, &KeyId), TokenError> {
         let s = self.inner.signers.get(&alg).ok_or(TokenError::NoActiveKey)?;
         let payload = serde_json::to_vec(claims).map_err(|e| TokenError::Crypto(e.to_string()))?;
-        let mut token = String::with_capacity(s.header_b64.len() + payload.len() * 4 / 3 + 100);
-        token.push_str(&s.header_b64);
+        let header = if typ == TOKEN_TYPE {
+            std::borrow::Cow::Borrowed(s.header_b64.as_str())
+        } else {
+            std::borrow::Cow::Owned(Self::header_b64(alg, typ, &s.kid))
+        };
+        let mut token = String::with_capacity(header.len() + payload.len() * 4 / 3 + 100);
+        token.push_str(&header);
         token.push('.');
         B64.encode_string(&payload, &mut token);
         let signature = s.key.sign(token.as_bytes())?;
         token.push('.');
         B64.encode_string(&signature, &mut token);
         Ok((token, &s.kid))
+    }
+
+    fn header_b64(alg: SigningAlg, typ: &str, kid: &KeyId) -> String {
+        B64.encode(serde_json::json!({ "alg": alg.as_str(), "typ": typ, "kid": kid.as_str() }).to_string())
     }
 
     /// Verifies a token signed by one of our published keys and checks `typ`, `exp`, `nbf`, `iss` and
@@ -410,7 +453,7 @@ mod tests {
             let key = generate_key(alg, KeyState::Active, &kek).unwrap();
             let ring = KeyRing::load(std::slice::from_ref(&key), &kek).unwrap();
             let now = 1_800_000_000;
-            let (token, kid) = ring.sign(alg, &claims(now)).unwrap();
+            let (token, kid) = ring.sign(alg, TOKEN_TYPE, &claims(now)).unwrap();
             assert_eq!(kid, &key.kid);
             let got = ring.verify(&token, "https://writ.example.com", "urn:writ:admin", now).unwrap();
             assert_eq!(got, claims(now));
@@ -437,10 +480,10 @@ mod tests {
         let other =
             KeyRing::load(&[generate_key(SigningAlg::ES256, KeyState::Active, &kek).unwrap()], &kek).unwrap();
         let now = 1_800_000_000;
-        let (token, _) = ring.sign(SigningAlg::ES256, &claims(now)).unwrap();
+        let (token, _) = ring.sign(SigningAlg::ES256, TOKEN_TYPE, &claims(now)).unwrap();
         let check = |t: &str| ring.verify(t, "https://writ.example.com", "urn:writ:admin", now);
         // A token of another deployment names a kid we do not know.
-        let (foreign, _) = other.sign(SigningAlg::ES256, &claims(now)).unwrap();
+        let (foreign, _) = other.sign(SigningAlg::ES256, TOKEN_TYPE, &claims(now)).unwrap();
         assert!(matches!(check(&foreign), Err(TokenError::UnknownKey)));
         // Changing the payload breaks the signature.
         let parts: Vec<&str> = token.split('.').collect();
@@ -464,7 +507,7 @@ mod tests {
         let kek = Kek::new([9; 32]);
         let old = generate_key(SigningAlg::ES256, KeyState::Active, &kek).unwrap();
         let ring_old = KeyRing::load(std::slice::from_ref(&old), &kek).unwrap();
-        let (token, _) = ring_old.sign(SigningAlg::ES256, &claims(1_800_000_000)).unwrap();
+        let (token, _) = ring_old.sign(SigningAlg::ES256, TOKEN_TYPE, &claims(1_800_000_000)).unwrap();
         let mut retired = old.clone();
         retired.state = KeyState::Retired;
         let new = generate_key(SigningAlg::ES256, KeyState::Active, &kek).unwrap();
@@ -488,8 +531,11 @@ mod tests {
         let ring = KeyRing::load(&[es.clone(), rs.clone()], &kek).unwrap();
         assert_eq!(ring.active_kid(SigningAlg::ES256), Some(&es.kid));
         assert_eq!(ring.active_kid(SigningAlg::RS256), Some(&rs.kid));
-        assert!(matches!(ring.sign(SigningAlg::EdDSA, &claims(1_800_000_000)), Err(TokenError::NoActiveKey)));
-        let (token, kid) = ring.sign(SigningAlg::RS256, &claims(1_800_000_000)).unwrap();
+        assert!(matches!(
+            ring.sign(SigningAlg::EdDSA, TOKEN_TYPE, &claims(1_800_000_000)),
+            Err(TokenError::NoActiveKey)
+        ));
+        let (token, kid) = ring.sign(SigningAlg::RS256, TOKEN_TYPE, &claims(1_800_000_000)).unwrap();
         assert_eq!(kid, &rs.kid);
         assert!(ring.verify(&token, "https://writ.example.com", "urn:writ:admin", 1_800_000_000).is_ok());
     }
@@ -512,8 +558,8 @@ mod tests {
 
         let (only_es, skipped) = PublicKeys::from_jwks(&jwks, &[SigningAlg::ES256]).unwrap();
         assert_eq!((only_es.len(), skipped), (1, 3), "RS256 not allowed, oct and enc never");
-        let (es_token, _) = ring.sign(SigningAlg::ES256, &claims(now)).unwrap();
-        let (rs_token, _) = ring.sign(SigningAlg::RS256, &claims(now)).unwrap();
+        let (es_token, _) = ring.sign(SigningAlg::ES256, TOKEN_TYPE, &claims(now)).unwrap();
+        let (rs_token, _) = ring.sign(SigningAlg::RS256, TOKEN_TYPE, &claims(now)).unwrap();
         assert_eq!(only_es.verify_any_audience(&es_token, "https://writ.example.com", now).unwrap().jti, "j");
         assert!(matches!(
             only_es.verify_any_audience(&rs_token, "https://writ.example.com", now),

@@ -11,7 +11,9 @@ mod keyring;
 
 pub use claims::{AccessClaims, Audience};
 pub use kek::Kek;
-pub use keyring::{KeyRing, LEEWAY_SECONDS, PublicKeys, TOKEN_TYPE, generate_key};
+pub use keyring::{
+    ACCESS_TOKEN_TYP, Jws, JwsHeader, KeyRing, LEEWAY_SECONDS, PublicKeys, TOKEN_TYPE, Typ, generate_key,
+};
 
 #[derive(Debug, thiserror::Error)]
 pub enum TokenError {

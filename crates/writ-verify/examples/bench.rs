@@ -52,7 +52,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
                 oid: Some("org_01jd8x4c2v9q0m7k3n5p6r8s0t".into()),
                 uid: None,
             };
-            ring.sign(SigningAlg::ES256, &claims).map(|(t, _)| t)
+            ring.sign(SigningAlg::ES256, writ_token::TOKEN_TYPE, &claims).map(|(t, _)| t)
         })
         .collect::<Result<Vec<_>, _>>()?;
     let mut config = VerifierConfig::new(ISSUER, AUDIENCE);

@@ -46,7 +46,7 @@ fn signed(app: &TestApp, f: impl FnOnce(&mut AccessClaims)) -> String {
         uid: None,
     };
     f(&mut claims);
-    app.ctx.keys().sign(SigningAlg::ES256, &claims).unwrap().0
+    app.ctx.keys().sign(SigningAlg::ES256, writ_token::TOKEN_TYPE, &claims).unwrap().0
 }
 
 fn invalid(r: Result<writ_verify::Claims, VerifyError>) -> String {

@@ -1,12 +1,11 @@
 //! `/admin/v1/audit-events`: who did what, when, from where.
 
 use actix_web::{get, web};
-use writ_app::Context;
+use writ_app::{Context, events};
 use writ_http::auth::AuditRead;
 use writ_http::{ApiError, Authorized};
-use writ_store::{Audit, AuditFilter};
 
-use crate::dto::{AuditEventDto, AuditQuery, ListResponse, Problem, instant, org_filter};
+use crate::dto::{AuditEventDto, AuditQuery, ListResponse, Problem};
 
 /// List audit events
 ///
@@ -29,17 +28,6 @@ pub async fn list_audit_events(
     ctx: web::Data<Context>,
     query: web::Query<AuditQuery>,
 ) -> Result<web::Json<ListResponse<AuditEventDto>>, ApiError> {
-    let filter = AuditFilter {
-        org: org_filter(query.org_id.as_deref())?,
-        client: query.client_id.clone(),
-        actor: query.actor.clone(),
-        action: query.action.clone(),
-        since: instant("since", query.since.as_deref())?,
-        until: instant("until", query.until.as_deref())?,
-    };
-    let page = Audit::new(ctx.store.conn()).list(&auth.tenant, &query.page()?, &filter).await?;
-    Ok(web::Json(ListResponse {
-        data: page.items.iter().map(AuditEventDto::from).collect(),
-        next_cursor: page.next,
-    }))
+    let page = events::list(&ctx, &auth, &query.page()?, &query.filter()?).await?;
+    Ok(web::Json(ListResponse::of(&page)))
 }

@@ -1,22 +1,14 @@
 //! `/admin/v1/clients`
 
 use actix_web::{HttpRequest, HttpResponse, delete, get, patch, post, web};
-use writ_app::Context;
-use writ_app::changes::Change;
-use writ_core::{
-    AuditEvent, Client, ClientId, ClientKind, Name, OrgId, RateLimits, Status, TokenTtl, UserId,
-};
+use writ_app::{Context, clients};
+use writ_core::ClientId;
 use writ_http::auth::{ClientsRead, ClientsWrite};
 use writ_http::{ApiError, Authorized};
-use writ_store::{Audit, Clients, Orgs, StoreError, Tenant, Users};
 
-use super::{check_entitled, check_within_user, path_id, revoke_before, stamp};
-use crate::dto::{
-    ClientDto, CreateClient, CreatedClient, ListQuery, ListResponse, Problem, UpdateClient, grants_from_dto,
-    metadata_from,
-};
+use super::path_id;
+use crate::dto::{ClientDto, CreateClient, CreatedClient, ListQuery, ListResponse, Problem, UpdateClient};
 use crate::etag::{if_match, tagged};
-use writ_app::secrets::new_secret;
 
 /// Create a client
 ///
@@ -38,115 +30,17 @@ use writ_app::secrets::new_secret;
 pub async fn create_client(
     auth: Authorized<ClientsWrite>,
     ctx: web::Data<Context>,
-    req: HttpRequest,
     body: writ_http::Body<CreateClient>,
 ) -> Result<HttpResponse, ApiError> {
-    let body = body.into_inner();
-    let name = Name::parse(&body.name).map_err(|e| ApiError::validation("name", e.to_string()))?;
-    let grants = grants_from_dto("grants", &body.grants)?;
-    let token_ttl = body
-        .token_ttl_seconds
-        .map(TokenTtl::new)
-        .transpose()
-        .map_err(|e| ApiError::validation("token_ttl_seconds", e.to_string()))?
-        .unwrap_or_default();
-    let metadata = metadata_from("metadata", body.metadata)?;
-    let rate_limits = match &body.rate_limits {
-        Some(limits) => {
-            auth.require_operator()?;
-            limits.parse()?
-        }
-        None => RateLimits::default(),
-    };
-
-    let txn = ctx.store.begin().await?;
-    // An org the caller cannot see is reported exactly like one that does not exist.
-    let unknown_org = || ApiError::validation("org_id", "no such org");
-    let org_id = match (&body.org_id, &auth.tenant) {
-        (Some(id), _) => Some(OrgId::parse(id).map_err(|_| unknown_org())?),
-        (None, Tenant::Org(own)) if body.kind != "service" => Some(own.clone()),
-        (None, _) => None,
-    };
-    let org = match &org_id {
-        Some(id) => Some(Orgs::new(&txn, &auth.tenant).get(id).await.map_err(|e| match e {
-            StoreError::NotFound => unknown_org(),
-            e => e.into(),
-        })?),
-        None => None,
-    };
-    let kind = match (body.kind.as_str(), &org, &body.user_id) {
-        ("service", None, None) => {
-            auth.require_operator()?;
-            ClientKind::Service
-        }
-        ("service", _, _) => {
-            return Err(ApiError::validation("kind", "service clients belong to no org or user"));
-        }
-        ("org", Some(org), None) => ClientKind::Org { org_id: org.id.clone() },
-        ("user", Some(org), Some(user_id)) => {
-            let unknown_user = || ApiError::validation("user_id", "no such user in this org");
-            let user_id = UserId::parse(user_id).map_err(|_| unknown_user())?;
-            let user = Users::new(&txn, &auth.tenant).get(&user_id).await.map_err(|e| match e {
-                StoreError::NotFound => unknown_user(),
-                e => e.into(),
-            })?;
-            if user.org_id != org.id {
-                return Err(unknown_user());
-            }
-            check_within_user(&user, &grants)?;
-            ClientKind::User { org_id: org.id.clone(), user_id }
-        }
-        ("org", None, _) | ("user", None, _) => {
-            return Err(ApiError::validation("org_id", "required for this kind"));
-        }
-        ("org", Some(_), Some(_)) => {
-            return Err(ApiError::validation("user_id", "only user clients have a user"));
-        }
-        ("user", Some(_), None) => return Err(ApiError::validation("user_id", "required for user clients")),
-        _ => return Err(ApiError::validation("kind", "must be org, user or service")),
-    };
-    if let Some(org) = &org {
-        check_entitled(org, &grants)?;
-    }
-    let now = writ_core::now();
-    let client = Client {
-        id: ClientId::generate(),
-        kind,
-        name,
-        status: Status::Active,
-        token_ttl,
-        grants,
-        metadata,
-        rate_limits,
-        created_at: now,
-        updated_at: now,
-    };
-    let (plain, secret) = new_secret(&client.id, &ctx.pepper, now).map_err(|e| ApiError::internal(&e))?;
-    Clients::new(&txn, &auth.tenant).create(&client, &secret).await?;
-    let event = AuditEvent::new(
-        auth.actor(),
-        client.kind.org_id().cloned(),
-        "client.created",
-        Some(client.id.to_string()),
-    )
-    .with_details(serde_json::json!({
-        "kind": client.kind.name(),
-        "name": client.name.as_str(),
-        "secret_id": secret.id.as_str(),
-        "rate_limits": client.rate_limits,
-    }));
-    Audit::new(&txn).record(&stamp(event, &req)).await?;
-    txn.commit().await.map_err(StoreError::from)?;
-    // Clears a cached "no such client" for this id on every instance.
-    ctx.publish(Change::Client(client.id.clone())).await;
-    let dto = ClientDto::from(&client);
+    let created = clients::create(&ctx, &auth, body.into_inner().parse()?).await?;
+    let dto = ClientDto::from(&created.client);
     Ok(tagged(HttpResponse::Created(), &dto)
-        .insert_header(("Location", format!("/admin/v1/clients/{}", client.id)))
+        .insert_header(("Location", format!("/admin/v1/clients/{}", created.client.id)))
         .insert_header(("Cache-Control", "no-store"))
         .json(CreatedClient {
             client: dto,
-            client_secret: plain.expose().to_owned(),
-            secret_id: secret.id.to_string(),
+            client_secret: created.plaintext.expose().to_owned(),
+            secret_id: created.secret.id.to_string(),
         }))
 }
 
@@ -168,12 +62,8 @@ pub async fn list_clients(
     ctx: web::Data<Context>,
     query: web::Query<ListQuery>,
 ) -> Result<web::Json<ListResponse<ClientDto>>, ApiError> {
-    let org = query.org()?;
-    let page = Clients::new(ctx.store.conn(), &auth.tenant).list(&query.page()?, org.as_ref()).await?;
-    Ok(web::Json(ListResponse {
-        data: page.items.iter().map(ClientDto::from).collect(),
-        next_cursor: page.next,
-    }))
+    let page = clients::list(&ctx, &auth, &query.page()?, query.org()?.as_ref()).await?;
+    Ok(web::Json(ListResponse::of(&page)))
 }
 
 /// Get a client
@@ -195,8 +85,7 @@ pub async fn get_client(
     ctx: web::Data<Context>,
     path: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
-    let id = path_id(ClientId::parse, &path)?;
-    let dto = ClientDto::from(&Clients::new(ctx.store.conn(), &auth.tenant).get(&id).await?);
+    let dto = ClientDto::from(&clients::get(&ctx, &auth, &path_id(ClientId::parse, &path)?).await?);
     Ok(tagged(HttpResponse::Ok(), &dto).json(dto))
 }
 
@@ -230,62 +119,8 @@ pub async fn update_client(
     body: writ_http::Body<UpdateClient>,
 ) -> Result<HttpResponse, ApiError> {
     let id = path_id(ClientId::parse, &path)?;
-    let body = body.into_inner();
-    if body.rate_limits.is_some() {
-        auth.require_operator()?;
-    }
-    let txn = ctx.store.begin().await?;
-    let clients = Clients::new(&txn, &auth.tenant).for_update();
-    let mut client = clients.get(&id).await?;
-    if_match(&req, &ClientDto::from(&client))?;
-    let mut changed = Vec::new();
-    if let Some(name) = &body.name {
-        client.name = Name::parse(name).map_err(|e| ApiError::validation("name", e.to_string()))?;
-        changed.push("name");
-    }
-    if let Some(status) = &body.status {
-        client.status = match status.as_str() {
-            "active" => Status::Active,
-            "disabled" => Status::Disabled,
-            _ => return Err(ApiError::validation("status", "must be active or disabled")),
-        };
-        changed.push("status");
-    }
-    if let Some(ttl) = body.token_ttl_seconds {
-        client.token_ttl =
-            TokenTtl::new(ttl).map_err(|e| ApiError::validation("token_ttl_seconds", e.to_string()))?;
-        changed.push("token_ttl_seconds");
-    }
-    if body.metadata.is_some() {
-        client.metadata = metadata_from("metadata", body.metadata)?;
-        changed.push("metadata");
-    }
-    if let Some(limits) = &body.rate_limits {
-        client.rate_limits = limits.parse()?;
-        changed.push("rate_limits");
-    }
-    if let Some(grants) = &body.grants {
-        client.grants = grants_from_dto("grants", grants)?;
-        if let Some(org_id) = client.kind.org_id() {
-            check_entitled(&Orgs::new(&txn, &auth.tenant).get(org_id).await?, &client.grants)?;
-        }
-        if let Some(user_id) = client.kind.user_id() {
-            check_within_user(&Users::new(&txn, &auth.tenant).get(user_id).await?, &client.grants)?;
-        }
-        changed.push("grants");
-    }
-    client.updated_at = writ_core::now();
-    clients.update(&client).await?;
-    let event =
-        AuditEvent::new(auth.actor(), client.kind.org_id().cloned(), "client.updated", Some(id.to_string()))
-            .with_details(serde_json::json!({
-                "changed": changed,
-                "status": ClientDto::from(&client).status,
-                "rate_limits": client.rate_limits,
-            }));
-    Audit::new(&txn).record(&stamp(event, &req)).await?;
-    txn.commit().await.map_err(StoreError::from)?;
-    ctx.publish(Change::Client(id)).await;
+    let changes = body.into_inner().parse()?;
+    let client = clients::update(&ctx, &auth, &id, changes, |c| if_match(&req, &ClientDto::from(c))).await?;
     let dto = ClientDto::from(&client);
     Ok(tagged(HttpResponse::Ok(), &dto).json(dto))
 }
@@ -309,23 +144,8 @@ pub async fn update_client(
 pub async fn delete_client(
     auth: Authorized<ClientsWrite>,
     ctx: web::Data<Context>,
-    req: HttpRequest,
     path: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
-    let id = path_id(ClientId::parse, &path)?;
-    let txn = ctx.store.begin().await?;
-    let clients = Clients::new(&txn, &auth.tenant).for_update();
-    let client = clients.get(&id).await?;
-    if writ_app::operator::is_operator(&txn, &id).await? {
-        return Err(ApiError::conflict("the operator's client cannot be deleted; rotate its secret instead"));
-    }
-    revoke_before(&ctx, writ_guard_store::Watermark::Client(id.as_str())).await?;
-    clients.delete(&id).await?;
-    let event =
-        AuditEvent::new(auth.actor(), client.kind.org_id().cloned(), "client.deleted", Some(id.to_string()))
-            .with_details(serde_json::json!({ "kind": client.kind.name(), "name": client.name.as_str() }));
-    Audit::new(&txn).record(&stamp(event, &req)).await?;
-    txn.commit().await.map_err(StoreError::from)?;
-    ctx.publish(Change::Client(id)).await;
+    clients::delete(&ctx, &auth, &path_id(ClientId::parse, &path)?).await?;
     Ok(HttpResponse::NoContent().finish())
 }

@@ -1,22 +1,13 @@
 //! `/admin/v1/keys`: the deployment's signing keys (operator only).
 
 use actix_web::{HttpResponse, get, post, web};
-use writ_app::Context;
-use writ_app::context::InitError;
+use writ_app::{AppError, Context, keys};
 use writ_core::{KeyId, SigningAlg};
 use writ_http::auth::{KeysRead, KeysWrite};
 use writ_http::{ApiError, Authorized};
-use writ_store::StoreError;
 
 use super::path_id;
 use crate::dto::{KeyDto, ListResponse, Problem, RotateKey};
-
-fn key_error(e: InitError) -> ApiError {
-    match e {
-        InitError::Store(StoreError::NotFound) => ApiError::not_found(),
-        e => ApiError::internal(&e),
-    }
-}
 
 /// List signing keys
 ///
@@ -34,8 +25,7 @@ pub async fn list_keys(
     auth: Authorized<KeysRead>,
     ctx: web::Data<Context>,
 ) -> Result<web::Json<ListResponse<KeyDto>>, ApiError> {
-    auth.require_operator()?;
-    let keys = writ_store::Keys::new(ctx.store.conn()).list().await?;
+    let keys = keys::list(&ctx, &auth).await?;
     Ok(web::Json(ListResponse { data: keys.iter().map(KeyDto::from).collect(), next_cursor: None }))
 }
 
@@ -60,15 +50,14 @@ pub async fn rotate_key(
     ctx: web::Data<Context>,
     body: writ_http::OptionalBody<RotateKey>,
 ) -> Result<HttpResponse, ApiError> {
-    auth.require_operator()?;
     let body = body.into_inner().unwrap_or_default();
-    let alg = match body.alg.as_deref() {
-        Some(a) => SigningAlg::parse(a).map_err(|e| ApiError::validation("alg", e.to_string()))?,
-        None => ctx.settings.signing_alg,
-    };
-    let key = writ_app::keys::rotate(&ctx, ctx.get_ref(), alg, body.immediate, auth.actor())
-        .await
-        .map_err(key_error)?;
+    let alg = body
+        .alg
+        .as_deref()
+        .map(SigningAlg::parse)
+        .transpose()
+        .map_err(|e| AppError::validation("alg", e.to_string()))?;
+    let key = keys::rotate_for(&ctx, &auth, alg, body.immediate).await?;
     Ok(HttpResponse::Created().json(KeyDto::from(&key)))
 }
 
@@ -93,8 +82,6 @@ pub async fn revoke_key(
     ctx: web::Data<Context>,
     path: web::Path<String>,
 ) -> Result<web::Json<KeyDto>, ApiError> {
-    auth.require_operator()?;
-    let kid = path_id(KeyId::parse, &path)?;
-    let key = writ_app::keys::revoke(&ctx, ctx.get_ref(), &kid, auth.actor()).await.map_err(key_error)?;
+    let key = keys::revoke_for(&ctx, &auth, &path_id(KeyId::parse, &path)?).await?;
     Ok(web::Json(KeyDto::from(&key)))
 }

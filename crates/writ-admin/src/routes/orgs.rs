@@ -1,18 +1,13 @@
 //! `/admin/v1/orgs`
 
 use actix_web::{HttpRequest, HttpResponse, delete, get, patch, post, web};
-use writ_app::Context;
-use writ_app::changes::Change;
-use writ_core::{AuditEvent, Name, Org, OrgId, OrgStatus, Slug};
+use writ_app::{Context, orgs};
+use writ_core::OrgId;
 use writ_http::auth::{OrgsRead, OrgsWrite};
 use writ_http::{ApiError, Authorized};
-use writ_store::{Audit, Orgs, StoreError};
 
-use super::{path_id, revoke_before, stamp};
-use crate::dto::{
-    CreateOrg, ListResponse, OrgDto, PageQuery, Problem, RateLimitsDto, UpdateOrg, grants_from_dto,
-    metadata_from,
-};
+use super::path_id;
+use crate::dto::{CreateOrg, ListResponse, OrgDto, PageQuery, Problem, UpdateOrg};
 use crate::etag::{if_match, tagged};
 
 /// Create an organization
@@ -34,34 +29,9 @@ use crate::etag::{if_match, tagged};
 pub async fn create_org(
     auth: Authorized<OrgsWrite>,
     ctx: web::Data<Context>,
-    req: HttpRequest,
     body: writ_http::Body<CreateOrg>,
 ) -> Result<HttpResponse, ApiError> {
-    auth.require_operator()?;
-    let body = body.into_inner();
-    let now = writ_core::now();
-    let org = Org {
-        id: OrgId::generate(),
-        name: Name::parse(&body.name).map_err(|e| ApiError::validation("name", e.to_string()))?,
-        slug: Slug::parse(&body.slug).map_err(|e| ApiError::validation("slug", e.to_string()))?,
-        status: OrgStatus::Active,
-        metadata: metadata_from("metadata", body.metadata)?,
-        entitlements: grants_from_dto("entitlements", &body.entitlements)?,
-        rate_limits: body.rate_limits.as_ref().map(RateLimitsDto::parse).transpose()?.unwrap_or_default(),
-        created_at: now,
-        updated_at: now,
-    };
-    let txn = ctx.store.begin().await?;
-    Orgs::new(&txn, &auth.tenant).create(&org).await.map_err(|e| match e {
-        StoreError::Conflict(_) => {
-            ApiError::conflict(format!("an org with slug `{}` already exists", org.slug))
-        }
-        e => e.into(),
-    })?;
-    let event = AuditEvent::new(auth.actor(), Some(org.id.clone()), "org.created", Some(org.id.to_string()))
-        .with_details(serde_json::json!({ "slug": org.slug.as_str(), "rate_limits": org.rate_limits }));
-    Audit::new(&txn).record(&stamp(event, &req)).await?;
-    txn.commit().await.map_err(StoreError::from)?;
+    let org = orgs::create(&ctx, &auth, body.into_inner().parse()?).await?;
     let dto = OrgDto::from(&org);
     Ok(tagged(HttpResponse::Created(), &dto)
         .insert_header(("Location", format!("/admin/v1/orgs/{}", org.id)))
@@ -86,11 +56,8 @@ pub async fn list_orgs(
     ctx: web::Data<Context>,
     query: web::Query<PageQuery>,
 ) -> Result<web::Json<ListResponse<OrgDto>>, ApiError> {
-    let page = Orgs::new(ctx.store.conn(), &auth.tenant).list(&query.page()?).await?;
-    Ok(web::Json(ListResponse {
-        data: page.items.iter().map(OrgDto::from).collect(),
-        next_cursor: page.next,
-    }))
+    let page = orgs::list(&ctx, &auth, &query.page()?).await?;
+    Ok(web::Json(ListResponse::of(&page)))
 }
 
 /// Get an organization
@@ -112,9 +79,7 @@ pub async fn get_org(
     ctx: web::Data<Context>,
     path: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
-    let id = path_id(OrgId::parse, &path)?;
-    auth.ensure_org(&id)?;
-    let dto = OrgDto::from(&Orgs::new(ctx.store.conn(), &auth.tenant).get(&id).await?);
+    let dto = OrgDto::from(&orgs::get(&ctx, &auth, &path_id(OrgId::parse, &path)?).await?);
     Ok(tagged(HttpResponse::Ok(), &dto).json(dto))
 }
 
@@ -149,57 +114,8 @@ pub async fn update_org(
     body: writ_http::Body<UpdateOrg>,
 ) -> Result<HttpResponse, ApiError> {
     let id = path_id(OrgId::parse, &path)?;
-    auth.ensure_org(&id)?;
-    let body = body.into_inner();
-    if body.status.is_some() || body.entitlements.is_some() || body.rate_limits.is_some() {
-        auth.require_operator()?;
-    }
-    let txn = ctx.store.begin().await?;
-    let orgs = Orgs::new(&txn, &auth.tenant).for_update();
-    let mut org = orgs.get(&id).await?;
-    if_match(&req, &OrgDto::from(&org))?;
-    let mut changed = Vec::new();
-    if let Some(name) = &body.name {
-        org.name = Name::parse(name).map_err(|e| ApiError::validation("name", e.to_string()))?;
-        changed.push("name");
-    }
-    if let Some(status) = &body.status {
-        org.status = match status.as_str() {
-            "active" => OrgStatus::Active,
-            "suspended" => OrgStatus::Suspended,
-            _ => return Err(ApiError::validation("status", "must be active or suspended")),
-        };
-        changed.push("status");
-    }
-    if let Some(entitlements) = &body.entitlements {
-        org.entitlements = grants_from_dto("entitlements", entitlements)?;
-        changed.push("entitlements");
-    }
-    if body.metadata.is_some() {
-        org.metadata = metadata_from("metadata", body.metadata)?;
-        changed.push("metadata");
-    }
-    if let Some(limits) = &body.rate_limits {
-        org.rate_limits = limits.parse()?;
-        changed.push("rate_limits");
-    }
-    org.updated_at = writ_core::now();
-    orgs.update(&org).await?;
-    let event = AuditEvent::new(auth.actor(), Some(id.clone()), "org.updated", Some(id.to_string()))
-        .with_details(serde_json::json!({
-            "changed": changed,
-            "status": OrgDto::from(&org).status,
-            "rate_limits": org.rate_limits,
-        }));
-    Audit::new(&txn).record(&stamp(event, &req)).await?;
-    txn.commit().await.map_err(StoreError::from)?;
-    if body.status.as_deref() == Some("suspended") {
-        // Suspension stops new tokens (change event) and the ones already out (watermark).
-        revoke_before(&ctx, writ_guard_store::Watermark::Org(id.as_str())).await.map_err(|_| {
-            ApiError::unavailable("org suspended, but revoking its tokens failed: retry the suspension")
-        })?;
-    }
-    ctx.publish(Change::Org(id)).await;
+    let changes = body.into_inner().parse()?;
+    let org = orgs::update(&ctx, &auth, &id, changes, |o| if_match(&req, &OrgDto::from(o))).await?;
     let dto = OrgDto::from(&org);
     Ok(tagged(HttpResponse::Ok(), &dto).json(dto))
 }
@@ -224,21 +140,8 @@ pub async fn update_org(
 pub async fn delete_org(
     auth: Authorized<OrgsWrite>,
     ctx: web::Data<Context>,
-    req: HttpRequest,
     path: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
-    let id = path_id(OrgId::parse, &path)?;
-    auth.ensure_org(&id)?;
-    auth.require_operator()?;
-    let txn = ctx.store.begin().await?;
-    let orgs = Orgs::new(&txn, &auth.tenant).for_update();
-    let org = orgs.get(&id).await?;
-    revoke_before(&ctx, writ_guard_store::Watermark::Org(id.as_str())).await?;
-    orgs.delete(&id).await?;
-    let event = AuditEvent::new(auth.actor(), Some(id.clone()), "org.deleted", Some(id.to_string()))
-        .with_details(serde_json::json!({ "slug": org.slug.as_str() }));
-    Audit::new(&txn).record(&stamp(event, &req)).await?;
-    txn.commit().await.map_err(StoreError::from)?;
-    ctx.publish(Change::Org(id)).await;
+    orgs::delete(&ctx, &auth, &path_id(OrgId::parse, &path)?).await?;
     Ok(HttpResponse::NoContent().finish())
 }

@@ -1,40 +1,14 @@
 //! `/admin/v1/resources`
 
-use std::collections::HashSet;
-
 use actix_web::{HttpRequest, HttpResponse, delete, get, patch, post, web};
-use writ_app::Context;
-use writ_app::changes::Change;
-use writ_core::{AuditEvent, Name, Resource, ResourceId, ResourceUri, ScopeDef, ScopeName, SigningAlg};
+use writ_app::{Context, resources};
+use writ_core::ResourceId;
 use writ_http::auth::{ResourcesRead, ResourcesWrite};
 use writ_http::{ApiError, Authorized};
-use writ_store::{Audit, Resources, StoreError};
 
-use super::{path_id, stamp};
-use crate::dto::{CreateResource, ListResponse, PageQuery, Problem, ResourceDto, ScopeDto, UpdateResource};
+use super::path_id;
+use crate::dto::{CreateResource, ListResponse, PageQuery, Problem, ResourceDto, UpdateResource};
 use crate::etag::{if_match, tagged};
-
-/// Scope definitions, checked: valid names, none twice, short descriptions.
-fn scopes_from(list: &[ScopeDto]) -> Result<Vec<ScopeDef>, ApiError> {
-    let mut seen = HashSet::new();
-    list.iter()
-        .map(|s| {
-            let name =
-                ScopeName::parse(&s.name).map_err(|e| ApiError::validation("scopes", e.to_string()))?;
-            if !seen.insert(name.clone()) {
-                return Err(ApiError::validation("scopes", format!("scope `{name}` is listed twice")));
-            }
-            if s.description.chars().count() > 500 {
-                return Err(ApiError::validation("scopes", "descriptions are at most 500 characters"));
-            }
-            Ok(ScopeDef { name, description: s.description.clone() })
-        })
-        .collect()
-}
-
-fn signing_alg(alg: &str) -> Result<SigningAlg, ApiError> {
-    SigningAlg::parse(alg).map_err(|e| ApiError::validation("signing_alg", e.to_string()))
-}
 
 /// Create a resource
 ///
@@ -55,47 +29,9 @@ fn signing_alg(alg: &str) -> Result<SigningAlg, ApiError> {
 pub async fn create_resource(
     auth: Authorized<ResourcesWrite>,
     ctx: web::Data<Context>,
-    req: HttpRequest,
     body: writ_http::Body<CreateResource>,
 ) -> Result<HttpResponse, ApiError> {
-    auth.require_operator()?;
-    let body = body.into_inner();
-    let scopes = scopes_from(&body.scopes)?;
-    let identifier = ResourceUri::parse(&body.identifier)
-        .map_err(|e| ApiError::validation("identifier", e.to_string()))?;
-    if identifier.as_str().starts_with("urn:writ:") {
-        return Err(ApiError::validation(
-            "identifier",
-            "urn:writ: identifiers are reserved for Writ's own APIs",
-        ));
-    }
-    let signing_alg = body.signing_alg.as_deref().map(signing_alg).transpose()?;
-    let now = writ_core::now();
-    let resource = Resource {
-        id: ResourceId::generate(),
-        identifier,
-        name: Name::parse(&body.name).map_err(|e| ApiError::validation("name", e.to_string()))?,
-        scopes,
-        builtin: false,
-        signing_alg,
-        created_at: now,
-        updated_at: now,
-    };
-    let txn = ctx.store.begin().await?;
-    Resources::new(&txn).create(&resource).await.map_err(|e| match e {
-        StoreError::Conflict(_) => {
-            ApiError::conflict(format!("resource {} already exists", resource.identifier))
-        }
-        e => e.into(),
-    })?;
-    let event = AuditEvent::new(auth.actor(), None, "resource.created", Some(resource.id.to_string()))
-        .with_details(serde_json::json!({ "identifier": resource.identifier.as_str() }));
-    Audit::new(&txn).record(&stamp(event, &req)).await?;
-    txn.commit().await.map_err(StoreError::from)?;
-    if let Some(alg) = signing_alg {
-        writ_app::keys::ensure_active(&ctx.store, &ctx.kek, alg).await.map_err(|e| ApiError::internal(&e))?;
-    }
-    ctx.publish(Change::Resource(resource.id.clone())).await;
+    let resource = resources::create(&ctx, &auth, body.into_inner().parse()?).await?;
     let dto = ResourceDto::from(&resource);
     Ok(tagged(HttpResponse::Created(), &dto)
         .insert_header(("Location", format!("/admin/v1/resources/{}", resource.id)))
@@ -119,11 +55,8 @@ pub async fn list_resources(
     ctx: web::Data<Context>,
     query: web::Query<PageQuery>,
 ) -> Result<web::Json<ListResponse<ResourceDto>>, ApiError> {
-    let page = Resources::new(ctx.store.conn()).list(&query.page()?).await?;
-    Ok(web::Json(ListResponse {
-        data: page.items.iter().map(ResourceDto::from).collect(),
-        next_cursor: page.next,
-    }))
+    let page = resources::list(&ctx, &query.page()?).await?;
+    Ok(web::Json(ListResponse::of(&page)))
 }
 
 /// Get a resource
@@ -144,8 +77,7 @@ pub async fn get_resource(
     ctx: web::Data<Context>,
     path: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
-    let id = path_id(ResourceId::parse, &path)?;
-    let dto = ResourceDto::from(&Resources::new(ctx.store.conn()).get(&id).await?);
+    let dto = ResourceDto::from(&resources::get(&ctx, &path_id(ResourceId::parse, &path)?).await?);
     Ok(tagged(HttpResponse::Ok(), &dto).json(dto))
 }
 
@@ -180,43 +112,10 @@ pub async fn update_resource(
     path: web::Path<String>,
     body: writ_http::Body<UpdateResource>,
 ) -> Result<HttpResponse, ApiError> {
-    auth.require_operator()?;
     let id = path_id(ResourceId::parse, &path)?;
-    let body = body.into_inner();
-    let txn = ctx.store.begin().await?;
-    let resources = Resources::new(&txn).for_update();
-    let mut resource = resources.get(&id).await?;
-    if_match(&req, &ResourceDto::from(&resource))?;
-    if resource.builtin {
-        return Err(ApiError::forbidden("Writ's own APIs cannot be changed"));
-    }
-    let mut changed = Vec::new();
-    if let Some(name) = &body.name {
-        resource.name = Name::parse(name).map_err(|e| ApiError::validation("name", e.to_string()))?;
-        changed.push("name");
-    }
-    if let Some(scopes) = &body.scopes {
-        resource.scopes = scopes_from(scopes)?;
-        changed.push("scopes");
-    }
-    if let Some(alg) = &body.signing_alg {
-        resource.signing_alg = if alg == "default" { None } else { Some(signing_alg(alg)?) };
-        changed.push("signing_alg");
-    }
-    resource.updated_at = writ_core::now();
-    resources.update(&resource).await.map_err(|e| match e {
-        StoreError::Conflict(detail) => ApiError::conflict(detail),
-        e => e.into(),
-    })?;
-    let resource = resources.get(&id).await?;
-    let event = AuditEvent::new(auth.actor(), None, "resource.updated", Some(id.to_string()))
-        .with_details(serde_json::json!({ "changed": changed }));
-    Audit::new(&txn).record(&stamp(event, &req)).await?;
-    txn.commit().await.map_err(StoreError::from)?;
-    if let Some(alg) = resource.signing_alg {
-        writ_app::keys::ensure_active(&ctx.store, &ctx.kek, alg).await.map_err(|e| ApiError::internal(&e))?;
-    }
-    ctx.publish(Change::Resource(id)).await;
+    let changes = body.into_inner().parse()?;
+    let resource =
+        resources::update(&ctx, &auth, &id, changes, |r| if_match(&req, &ResourceDto::from(r))).await?;
     let dto = ResourceDto::from(&resource);
     Ok(tagged(HttpResponse::Ok(), &dto).json(dto))
 }
@@ -240,25 +139,8 @@ pub async fn update_resource(
 pub async fn delete_resource(
     auth: Authorized<ResourcesWrite>,
     ctx: web::Data<Context>,
-    req: HttpRequest,
     path: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
-    auth.require_operator()?;
-    let id = path_id(ResourceId::parse, &path)?;
-    let txn = ctx.store.begin().await?;
-    let resources = Resources::new(&txn).for_update();
-    let resource = resources.get(&id).await?;
-    if resource.builtin {
-        return Err(ApiError::forbidden("Writ's own APIs cannot be deleted"));
-    }
-    resources.delete(&id).await.map_err(|e| match e {
-        StoreError::Conflict(detail) => ApiError::conflict(detail),
-        e => e.into(),
-    })?;
-    let event = AuditEvent::new(auth.actor(), None, "resource.deleted", Some(id.to_string()))
-        .with_details(serde_json::json!({ "identifier": resource.identifier.as_str() }));
-    Audit::new(&txn).record(&stamp(event, &req)).await?;
-    txn.commit().await.map_err(StoreError::from)?;
-    ctx.publish(Change::Resource(id)).await;
+    resources::delete(&ctx, &auth, &path_id(ResourceId::parse, &path)?).await?;
     Ok(HttpResponse::NoContent().finish())
 }

@@ -1,17 +1,14 @@
 //! `/admin/v1/clients/{client_id}/secrets`: rotate client secrets without downtime — add a new one,
 //! move the client over, delete the old one.
 
-use actix_web::{HttpRequest, HttpResponse, delete, get, post, web};
-use writ_app::Context;
-use writ_app::changes::Change;
-use writ_core::{AuditEvent, ClientId, MAX_ACTIVE_SECRETS, SecretId};
+use actix_web::{HttpResponse, delete, get, post, web};
+use writ_app::{Context, clients};
+use writ_core::{ClientId, SecretId};
 use writ_http::auth::{ClientsRead, ClientsWrite};
 use writ_http::{ApiError, Authorized};
-use writ_store::{Audit, Clients, StoreError};
 
-use super::{path_id, stamp};
+use super::path_id;
 use crate::dto::{CreateSecret, CreatedSecret, ListResponse, Problem, SecretDto, future_time};
-use writ_app::secrets::new_secret;
 
 /// Create a client secret
 ///
@@ -33,39 +30,14 @@ use writ_app::secrets::new_secret;
 pub async fn create_secret(
     auth: Authorized<ClientsWrite>,
     ctx: web::Data<Context>,
-    req: HttpRequest,
     path: web::Path<String>,
     body: writ_http::OptionalBody<CreateSecret>,
 ) -> Result<HttpResponse, ApiError> {
     let client_id = path_id(ClientId::parse, &path)?;
     let body = body.into_inner().unwrap_or_default();
-    let expires_at = body.expires_at.as_deref().map(|s| future_time("expires_at", s)).transpose()?;
-    let txn = ctx.store.begin().await?;
-    let clients = Clients::new(&txn, &auth.tenant);
-    let client = clients.get(&client_id).await?;
-    let now = writ_core::now();
-    let usable = clients.secrets(&client_id).await?.iter().filter(|s| s.is_usable(now)).count();
-    if usable >= MAX_ACTIVE_SECRETS {
-        return Err(ApiError::new(
-            actix_web::http::StatusCode::CONFLICT,
-            "too_many_secrets",
-            format!("a client holds at most {MAX_ACTIVE_SECRETS} usable secrets: delete one first"),
-        ));
-    }
-    let (plain, mut secret) =
-        new_secret(&client_id, &ctx.pepper, ctx.clock.now()).map_err(|e| ApiError::internal(&e))?;
-    secret.expires_at = expires_at;
-    clients.add_secret(&secret).await?;
-    let event = AuditEvent::new(
-        auth.actor(),
-        client.kind.org_id().cloned(),
-        "client.secret_created",
-        Some(client_id.to_string()),
-    )
-    .with_details(serde_json::json!({ "secret_id": secret.id.as_str() }));
-    Audit::new(&txn).record(&stamp(event, &req)).await?;
-    txn.commit().await.map_err(StoreError::from)?;
-    ctx.publish(Change::Client(client_id.clone())).await;
+    let expires_at =
+        body.expires_at.as_deref().map(|s| future_time("expires_at", s, &*ctx.clock)).transpose()?;
+    let (secret, plain) = clients::add_secret(&ctx, &auth, &client_id, expires_at).await?;
     Ok(HttpResponse::Created()
         .insert_header(("Cache-Control", "no-store"))
         .json(CreatedSecret { secret: SecretDto::from(&secret), client_secret: plain.expose().to_owned() }))
@@ -89,8 +61,7 @@ pub async fn list_secrets(
     ctx: web::Data<Context>,
     path: web::Path<String>,
 ) -> Result<web::Json<ListResponse<SecretDto>>, ApiError> {
-    let client_id = path_id(ClientId::parse, &path)?;
-    let secrets = Clients::new(ctx.store.conn(), &auth.tenant).secrets(&client_id).await?;
+    let secrets = clients::secrets(&ctx, &auth, &path_id(ClientId::parse, &path)?).await?;
     Ok(web::Json(ListResponse { data: secrets.iter().map(SecretDto::from).collect(), next_cursor: None }))
 }
 
@@ -113,25 +84,11 @@ pub async fn list_secrets(
 pub async fn delete_secret(
     auth: Authorized<ClientsWrite>,
     ctx: web::Data<Context>,
-    req: HttpRequest,
     path: web::Path<(String, String)>,
 ) -> Result<HttpResponse, ApiError> {
     let (client_id, secret_id) = path.into_inner();
-    let client_id = path_id(ClientId::parse, &client_id)?;
-    let secret_id = path_id(SecretId::parse, &secret_id)?;
-    let txn = ctx.store.begin().await?;
-    let clients = Clients::new(&txn, &auth.tenant);
-    let client = clients.get(&client_id).await?;
-    clients.delete_secret(&client_id, &secret_id).await?;
-    let event = AuditEvent::new(
-        auth.actor(),
-        client.kind.org_id().cloned(),
-        "client.secret_deleted",
-        Some(client_id.to_string()),
-    )
-    .with_details(serde_json::json!({ "secret_id": secret_id.as_str() }));
-    Audit::new(&txn).record(&stamp(event, &req)).await?;
-    txn.commit().await.map_err(StoreError::from)?;
-    ctx.publish(Change::Client(client_id)).await;
+    let (client_id, secret_id) =
+        (path_id(ClientId::parse, &client_id)?, path_id(SecretId::parse, &secret_id)?);
+    clients::delete_secret(&ctx, &auth, &client_id, &secret_id).await?;
     Ok(HttpResponse::NoContent().finish())
 }

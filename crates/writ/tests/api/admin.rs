@@ -48,14 +48,20 @@ async fn bad_tokens_are_refused_with_problem_json(app: TestApp) {
     assert_eq!(body["status"], 401);
 
     // Garbage, expired, and signed by a key this deployment never published.
-    let expired =
-        app.ctx.keys().sign(SigningAlg::ES256, &admin_claims(&app, -3600, "admin:orgs:read")).unwrap().0;
+    let expired = app
+        .ctx
+        .keys()
+        .sign(SigningAlg::ES256, writ_token::TOKEN_TYPE, &admin_claims(&app, -3600, "admin:orgs:read"))
+        .unwrap()
+        .0;
     let kek = Kek::new([5; 32]);
     let foreign_ring =
         KeyRing::load(&[writ_token::generate_key(SigningAlg::ES256, KeyState::Active, &kek).unwrap()], &kek)
             .unwrap();
-    let foreign =
-        foreign_ring.sign(SigningAlg::ES256, &admin_claims(&app, 3600, "admin:orgs:read")).unwrap().0;
+    let foreign = foreign_ring
+        .sign(SigningAlg::ES256, writ_token::TOKEN_TYPE, &admin_claims(&app, 3600, "admin:orgs:read"))
+        .unwrap()
+        .0;
     for token in ["not-a-jwt", expired.as_str(), foreign.as_str()] {
         let (status, body) = app.get("/admin/v1/orgs", token).await;
         assert_eq!(status, 401, "{body}");
@@ -63,8 +69,12 @@ async fn bad_tokens_are_refused_with_problem_json(app: TestApp) {
     }
 
     // A valid token without the route's scope is 403 with the scope named.
-    let under =
-        app.ctx.keys().sign(SigningAlg::ES256, &admin_claims(&app, 3600, "admin:orgs:read")).unwrap().0;
+    let under = app
+        .ctx
+        .keys()
+        .sign(SigningAlg::ES256, writ_token::TOKEN_TYPE, &admin_claims(&app, 3600, "admin:orgs:read"))
+        .unwrap()
+        .0;
     assert_eq!(app.get("/admin/v1/orgs", &under).await.0, 200);
     let (status, body) = app.post("/admin/v1/orgs", &under, &json!({"name": "x", "slug": "xx"})).await;
     assert_eq!(status, 403);
@@ -166,11 +176,11 @@ async fn validation_and_pagination(app: TestApp) {
     assert_eq!(app.get("/admin/v1/nothing-here", &op).await.0, 404);
 
     // Nothing half-written: a client with an unknown scope leaves no client behind.
-    let before = writ_store::count_rows(app.ctx.store.conn(), "clients").await.unwrap();
+    let before = writ_testkit::count_rows(app.ctx.store.conn(), "clients").await.unwrap();
     let body =
         json!({"name": "s", "kind": "service", "grants": [{"resource": ADMIN_AUDIENCE, "scopes": ["nope"]}]});
     assert_eq!(app.post("/admin/v1/clients", &op, &body).await.0, 422);
-    assert_eq!(writ_store::count_rows(app.ctx.store.conn(), "clients").await.unwrap(), before);
+    assert_eq!(writ_testkit::count_rows(app.ctx.store.conn(), "clients").await.unwrap(), before);
 
     // Unique values answer 409.
     app.create_org(&op, "taken", &[]).await;
@@ -218,7 +228,7 @@ async fn deletes_take_their_children_and_tokens(app: TestApp) {
     assert_eq!((status, body["detail"].as_str()), (401, Some("the token was revoked")));
     assert_eq!(app.get(&format!("/admin/v1/clients/{admin}"), &op).await.0, 404);
     assert_eq!(app.delete(&format!("/admin/v1/clients/{admin}"), &op).await.0, 404);
-    let secrets = writ_store::count_rows(app.ctx.store.conn(), "client_secrets").await.unwrap();
+    let secrets = writ_testkit::count_rows(app.ctx.store.conn(), "client_secrets").await.unwrap();
     assert_eq!(secrets, 1, "only the operator's secret is left");
 
     // The operator's own client cannot be deleted.
@@ -385,7 +395,7 @@ async fn idempotency_keys_make_retries_safe(app: TestApp) {
             .send()
     };
     let body = json!({"name": "sync", "kind": "service"});
-    let clients = || writ_store::count_rows(app.ctx.store.conn(), "clients");
+    let clients = || writ_testkit::count_rows(app.ctx.store.conn(), "clients");
     let before = clients().await.unwrap();
 
     // The retry gets the first answer — the same client and the same secret — and creates nothing.
@@ -404,7 +414,7 @@ async fn idempotency_keys_make_retries_safe(app: TestApp) {
 
     // The stored answer holds the secret only sealed.
     let secret = first["client_secret"].as_str().unwrap();
-    let rows = writ_store::count_rows(app.ctx.store.conn(), "idempotency_keys").await.unwrap();
+    let rows = writ_testkit::count_rows(app.ctx.store.conn(), "idempotency_keys").await.unwrap();
     assert_eq!(rows, 1);
     let select =
         Query::select().column(Alias::new("response")).from(Alias::new("idempotency_keys")).to_owned();

@@ -1,4 +1,4 @@
-//! DESIGN.md's core flow, end to end: operator token → org, resource with scopes, org client →
+//! The README's walk-through, end to end: operator token → org, resource with scopes, org client →
 //! the client's token → verified against the JWKS with an independent JOSE library.
 
 use jsonwebtoken::{Algorithm, DecodingKey, Validation, decode, decode_header, jwk::JwkSet};

@@ -125,3 +125,28 @@ fn the_use_cases_know_no_http() {
         assert!(http.is_empty(), "{krate} depends on {http:?}");
     }
 }
+
+/// Handlers read the request, call one use case and render its answer: none of them reaches a
+/// repository. The files that hold handlers are read for any repository of `writ-store`.
+#[test]
+fn no_handler_calls_a_repository() {
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+    let mut files: Vec<std::path::PathBuf> = ["writ-admin/src/routes", "writ-issuer/src", "writ-guard/src"]
+        .iter()
+        .flat_map(|dir| std::fs::read_dir(root.join(dir)).unwrap().map(|e| e.unwrap().path()))
+        .collect();
+    files.push(root.join("writ-http/src/health.rs"));
+    let repositories =
+        ["Orgs", "Users", "Clients", "Resources", "Keys", "Audit", "SystemState", "IdempotencyKeys"];
+    for file in files.iter().filter(|f| f.extension().is_some_and(|e| e == "rs")) {
+        let text = std::fs::read_to_string(file).unwrap();
+        for repo in repositories {
+            assert!(
+                !text.contains(&format!("{repo}::new(")),
+                "{} reaches the repository {repo}",
+                file.display()
+            );
+        }
+        assert!(!text.contains("load_credentials"), "{} reads client credentials itself", file.display());
+    }
+}

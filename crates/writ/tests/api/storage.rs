@@ -2,7 +2,8 @@
 
 use sea_orm_migration::MigratorTrait;
 use writ_core::{Metadata, Name, Org, OrgId, OrgStatus, Slug};
-use writ_store::{IdempotencyKeys, Orgs, Store, StoreError, Tenant, count_rows};
+use writ_store::{IdempotencyKeys, Orgs, Store, StoreError, Tenant};
+use writ_testkit::count_rows;
 use writ_testkit::{Backend, TestDb};
 
 async fn migrations_go_up_down_and_up(backend: Backend) {

@@ -98,7 +98,7 @@ impl Objects {
 async fn counts(app: &TestApp) -> Vec<i64> {
     let mut out = Vec::new();
     for table in TABLES {
-        out.push(writ_store::count_rows(app.ctx.store.conn(), table).await.unwrap());
+        out.push(writ_testkit::count_rows(app.ctx.store.conn(), table).await.unwrap());
     }
     out
 }

@@ -1,0 +1,337 @@
+//! Machine clients and their secrets: create, list, read, update, delete; add, list and delete
+//! secrets. Each write runs in one transaction with its audit event, and tells every instance's
+//! client cache once it is committed.
+
+use serde::Deserialize;
+use writ_core::secret::PlainSecret;
+use writ_core::{
+    Client, ClientId, ClientKind, ClientSecret, Grants, MAX_ACTIVE_SECRETS, Metadata, Name, Org, OrgId,
+    RateLimits, SecretId, Status, TokenTtl, User, UserId,
+};
+use writ_guard_store::Watermark;
+use writ_store::{Audit, Clients, Orgs, Page, Paged, StoreError, Tenant, Users};
+
+use crate::caller::Caller;
+use crate::changes::Change;
+use crate::context::Context;
+use crate::error::{AppError, ErrorCode};
+use crate::secrets::new_secret;
+
+/// What kind of client to create: the request's word for [`ClientKind`], whose data (org, user)
+/// comes from other fields.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum KindName {
+    Org,
+    User,
+    Service,
+}
+
+/// A client to create.
+#[derive(Debug)]
+pub struct NewClient {
+    pub name: Name,
+    pub kind: KindName,
+    /// The client's org; a tenant admin's own org when left out.
+    pub org_id: Option<OrgId>,
+    pub user_id: Option<UserId>,
+    pub grants: Grants,
+    pub token_ttl: TokenTtl,
+    pub metadata: Metadata,
+    /// Operator only.
+    pub rate_limits: Option<RateLimits>,
+}
+
+/// A new client and its first secret, whose plaintext exists only here.
+#[derive(Debug)]
+pub struct CreatedClient {
+    pub client: Client,
+    pub secret: ClientSecret,
+    pub plaintext: PlainSecret,
+}
+
+/// Changes to a client; `None` leaves a field as it is.
+#[derive(Debug, Default)]
+pub struct ClientChanges {
+    pub name: Option<Name>,
+    pub status: Option<Status>,
+    pub token_ttl: Option<TokenTtl>,
+    pub metadata: Option<Metadata>,
+    /// Operator only.
+    pub rate_limits: Option<RateLimits>,
+    pub grants: Option<Grants>,
+}
+
+/// Deny by default: `grants` must stay within the org's entitlements.
+pub fn check_entitled(org: &Org, grants: &Grants) -> Result<(), AppError> {
+    match grants.excess_over(&org.entitlements) {
+        Some((resource, scopes)) => Err(AppError::validation(
+            "grants",
+            format!("org {} is not entitled to {scopes} on {resource}", org.slug),
+        )),
+        None => Ok(()),
+    }
+}
+
+/// A user client's grants never exceed its user's.
+pub fn check_within_user(user: &User, grants: &Grants) -> Result<(), AppError> {
+    match grants.excess_over(&user.grants) {
+        Some((resource, scopes)) => Err(AppError::validation(
+            "grants",
+            format!("user {} does not hold {scopes} on {resource}", user.email),
+        )),
+        None => Ok(()),
+    }
+}
+
+/// The client's kind, from the request's words and the org and user they name. An org or user the
+/// caller cannot see reads exactly like one that does not exist.
+async fn resolve_kind(
+    txn: &impl writ_store::ConnectionTrait,
+    caller: &Caller,
+    new: &NewClient,
+) -> Result<(ClientKind, Option<Org>), AppError> {
+    let unknown_org = || AppError::validation("org_id", "no such org");
+    let org_id = match (&new.org_id, &caller.tenant) {
+        (Some(id), _) => Some(id.clone()),
+        (None, Tenant::Org(own)) if new.kind != KindName::Service => Some(own.clone()),
+        (None, _) => None,
+    };
+    let org = match &org_id {
+        Some(id) => Some(Orgs::new(txn, &caller.tenant).get(id).await.map_err(|e| match e {
+            StoreError::NotFound => unknown_org(),
+            e => e.into(),
+        })?),
+        None => None,
+    };
+    let kind = match (new.kind, &org, &new.user_id) {
+        (KindName::Service, None, None) => {
+            caller.require_operator()?;
+            ClientKind::Service
+        }
+        (KindName::Service, _, _) => {
+            return Err(AppError::validation("kind", "service clients belong to no org or user"));
+        }
+        (KindName::Org, Some(org), None) => ClientKind::Org { org_id: org.id.clone() },
+        (KindName::User, Some(org), Some(user_id)) => {
+            let unknown_user = || AppError::validation("user_id", "no such user in this org");
+            let user = Users::new(txn, &caller.tenant).get(user_id).await.map_err(|e| match e {
+                StoreError::NotFound => unknown_user(),
+                e => e.into(),
+            })?;
+            if user.org_id != org.id {
+                return Err(unknown_user());
+            }
+            check_within_user(&user, &new.grants)?;
+            ClientKind::User { org_id: org.id.clone(), user_id: user_id.clone() }
+        }
+        (KindName::Org | KindName::User, None, _) => {
+            return Err(AppError::validation("org_id", "required for this kind"));
+        }
+        (KindName::Org, Some(_), Some(_)) => {
+            return Err(AppError::validation("user_id", "only user clients have a user"));
+        }
+        (KindName::User, Some(_), None) => {
+            return Err(AppError::validation("user_id", "required for user clients"));
+        }
+    };
+    Ok((kind, org))
+}
+
+/// Creates a client and its first secret. Grants stay within the org's entitlements (and a user
+/// client's within its user's); tenant admins create clients of their own org only, and no
+/// service clients.
+pub async fn create(ctx: &Context, caller: &Caller, new: NewClient) -> Result<CreatedClient, AppError> {
+    if new.rate_limits.is_some() {
+        caller.require_operator()?;
+    }
+    let txn = ctx.store.begin().await?;
+    let (kind, org) = resolve_kind(&txn, caller, &new).await?;
+    if let Some(org) = &org {
+        check_entitled(org, &new.grants)?;
+    }
+    let now = ctx.clock.now();
+    let client = Client {
+        id: ClientId::generate(),
+        kind,
+        name: new.name,
+        status: Status::Active,
+        token_ttl: new.token_ttl,
+        grants: new.grants,
+        metadata: new.metadata,
+        rate_limits: new.rate_limits.unwrap_or_default(),
+        created_at: now,
+        updated_at: now,
+    };
+    let (plaintext, secret) = new_secret(&client.id, &ctx.pepper, now).map_err(|e| AppError::internal(&e))?;
+    Clients::new(&txn, &caller.tenant).create(&client, &secret).await?;
+    let event = caller
+        .event(client.kind.org_id().cloned(), "client.created", Some(client.id.to_string()))
+        .with_details(serde_json::json!({
+            "kind": client.kind.name(),
+            "name": client.name.as_str(),
+            "secret_id": secret.id.as_str(),
+            "rate_limits": client.rate_limits,
+        }));
+    Audit::new(&txn).record(&event).await?;
+    txn.commit().await.map_err(StoreError::from)?;
+    // Clears a cached "no such client" for this id on every instance.
+    ctx.publish(Change::Client(client.id.clone())).await;
+    Ok(CreatedClient { client, secret, plaintext })
+}
+
+/// A page of the clients the caller may see, of one org or all.
+pub async fn list(
+    ctx: &Context,
+    caller: &Caller,
+    page: &Page,
+    org: Option<&OrgId>,
+) -> Result<Paged<Client>, AppError> {
+    Ok(Clients::new(ctx.store.conn(), &caller.tenant).list(page, org).await?)
+}
+
+pub async fn get(ctx: &Context, caller: &Caller, id: &ClientId) -> Result<Client, AppError> {
+    Ok(Clients::new(ctx.store.conn(), &caller.tenant).get(id).await?)
+}
+
+/// Applies `changes` to a client, if `precondition` accepts the client as it is (an `If-Match`).
+/// Disabling a client refuses its next token request on every instance.
+pub async fn update(
+    ctx: &Context,
+    caller: &Caller,
+    id: &ClientId,
+    changes: ClientChanges,
+    precondition: impl FnOnce(&Client) -> Result<(), AppError>,
+) -> Result<Client, AppError> {
+    if changes.rate_limits.is_some() {
+        caller.require_operator()?;
+    }
+    let txn = ctx.store.begin().await?;
+    let clients = Clients::new(&txn, &caller.tenant).for_update();
+    let mut client = clients.get(id).await?;
+    precondition(&client)?;
+    let mut changed = Vec::new();
+    if let Some(name) = changes.name {
+        client.name = name;
+        changed.push("name");
+    }
+    if let Some(status) = changes.status {
+        client.status = status;
+        changed.push("status");
+    }
+    if let Some(ttl) = changes.token_ttl {
+        client.token_ttl = ttl;
+        changed.push("token_ttl_seconds");
+    }
+    if let Some(metadata) = changes.metadata {
+        client.metadata = metadata;
+        changed.push("metadata");
+    }
+    if let Some(limits) = changes.rate_limits {
+        client.rate_limits = limits;
+        changed.push("rate_limits");
+    }
+    if let Some(grants) = changes.grants {
+        client.grants = grants;
+        if let Some(org_id) = client.kind.org_id() {
+            check_entitled(&Orgs::new(&txn, &caller.tenant).get(org_id).await?, &client.grants)?;
+        }
+        if let Some(user_id) = client.kind.user_id() {
+            check_within_user(&Users::new(&txn, &caller.tenant).get(user_id).await?, &client.grants)?;
+        }
+        changed.push("grants");
+    }
+    client.updated_at = ctx.clock.now();
+    clients.update(&client).await?;
+    let event = caller
+        .event(client.kind.org_id().cloned(), "client.updated", Some(id.to_string()))
+        .with_details(serde_json::json!({
+            "changed": changed,
+            "status": client.status.as_str(),
+            "rate_limits": client.rate_limits,
+        }));
+    Audit::new(&txn).record(&event).await?;
+    txn.commit().await.map_err(StoreError::from)?;
+    ctx.publish(Change::Client(id.clone())).await;
+    Ok(client)
+}
+
+/// Deletes a client with its secrets, after revoking every token it holds (if the revocation state
+/// cannot take that, nothing is deleted). The operator's own client is never deleted.
+pub async fn delete(ctx: &Context, caller: &Caller, id: &ClientId) -> Result<(), AppError> {
+    let txn = ctx.store.begin().await?;
+    let clients = Clients::new(&txn, &caller.tenant).for_update();
+    let client = clients.get(id).await?;
+    if crate::operator::is_operator(&txn, id).await? {
+        return Err(AppError::conflict("the operator's client cannot be deleted; rotate its secret instead"));
+    }
+    crate::revocations::revoke_before(ctx, Watermark::Client(id.as_str())).await?;
+    clients.delete(id).await?;
+    let event = caller
+        .event(client.kind.org_id().cloned(), "client.deleted", Some(id.to_string()))
+        .with_details(serde_json::json!({ "kind": client.kind.name(), "name": client.name.as_str() }));
+    Audit::new(&txn).record(&event).await?;
+    txn.commit().await.map_err(StoreError::from)?;
+    ctx.publish(Change::Client(id.clone())).await;
+    Ok(())
+}
+
+/// A new secret for a client, valid until `expires_at` (or until deleted). A client holds at most
+/// [`MAX_ACTIVE_SECRETS`] usable secrets, enough to rotate without downtime.
+pub async fn add_secret(
+    ctx: &Context,
+    caller: &Caller,
+    client_id: &ClientId,
+    expires_at: Option<time::OffsetDateTime>,
+) -> Result<(ClientSecret, PlainSecret), AppError> {
+    let txn = ctx.store.begin().await?;
+    let clients = Clients::new(&txn, &caller.tenant);
+    let client = clients.get(client_id).await?;
+    let now = ctx.clock.now();
+    let usable = clients.secrets(client_id).await?.iter().filter(|s| s.is_usable(now)).count();
+    if usable >= MAX_ACTIVE_SECRETS {
+        return Err(AppError::new(
+            ErrorCode::TooManySecrets,
+            format!("a client holds at most {MAX_ACTIVE_SECRETS} usable secrets: delete one first"),
+        ));
+    }
+    let (plain, mut secret) = new_secret(client_id, &ctx.pepper, now).map_err(|e| AppError::internal(&e))?;
+    secret.expires_at = expires_at;
+    clients.add_secret(&secret).await?;
+    let event = caller
+        .event(client.kind.org_id().cloned(), "client.secret_created", Some(client_id.to_string()))
+        .with_details(serde_json::json!({ "secret_id": secret.id.as_str() }));
+    Audit::new(&txn).record(&event).await?;
+    txn.commit().await.map_err(StoreError::from)?;
+    ctx.publish(Change::Client(client_id.clone())).await;
+    Ok((secret, plain))
+}
+
+/// A client's secrets, oldest first (hashes are never shown).
+pub async fn secrets(
+    ctx: &Context,
+    caller: &Caller,
+    client_id: &ClientId,
+) -> Result<Vec<ClientSecret>, AppError> {
+    Ok(Clients::new(ctx.store.conn(), &caller.tenant).secrets(client_id).await?)
+}
+
+/// Deletes a secret: the client can no longer authenticate with it, on every instance.
+pub async fn delete_secret(
+    ctx: &Context,
+    caller: &Caller,
+    client_id: &ClientId,
+    secret_id: &SecretId,
+) -> Result<(), AppError> {
+    let txn = ctx.store.begin().await?;
+    let clients = Clients::new(&txn, &caller.tenant);
+    let client = clients.get(client_id).await?;
+    clients.delete_secret(client_id, secret_id).await?;
+    let event = caller
+        .event(client.kind.org_id().cloned(), "client.secret_deleted", Some(client_id.to_string()))
+        .with_details(serde_json::json!({ "secret_id": secret_id.as_str() }));
+    Audit::new(&txn).record(&event).await?;
+    txn.commit().await.map_err(StoreError::from)?;
+    ctx.publish(Change::Client(client_id.clone())).await;
+    Ok(())
+}

@@ -1,0 +1,151 @@
+//! Organizations (tenants): create, list, read, update, delete. Only the operator creates and
+//! deletes orgs and changes their status, entitlements and limits; a tenant admin sees and renames
+//! its own org.
+
+use writ_core::{Grants, Metadata, Name, Org, OrgId, OrgStatus, RateLimits, Slug};
+use writ_guard_store::Watermark;
+use writ_store::{Audit, Orgs, Page, Paged, StoreError};
+
+use crate::caller::Caller;
+use crate::changes::Change;
+use crate::context::Context;
+use crate::error::AppError;
+use crate::revocations::revoke_before;
+
+/// An org to create.
+#[derive(Debug)]
+pub struct NewOrg {
+    pub name: Name,
+    pub slug: Slug,
+    pub metadata: Metadata,
+    pub entitlements: Grants,
+    pub rate_limits: RateLimits,
+}
+
+/// Changes to an org; `None` leaves a field as it is.
+#[derive(Debug, Default)]
+pub struct OrgChanges {
+    pub name: Option<Name>,
+    /// Operator only.
+    pub status: Option<OrgStatus>,
+    /// Operator only.
+    pub entitlements: Option<Grants>,
+    pub metadata: Option<Metadata>,
+    /// Operator only.
+    pub rate_limits: Option<RateLimits>,
+}
+
+pub async fn create(ctx: &Context, caller: &Caller, new: NewOrg) -> Result<Org, AppError> {
+    caller.require_operator()?;
+    let now = ctx.clock.now();
+    let org = Org {
+        id: OrgId::generate(),
+        name: new.name,
+        slug: new.slug,
+        status: OrgStatus::Active,
+        metadata: new.metadata,
+        entitlements: new.entitlements,
+        rate_limits: new.rate_limits,
+        created_at: now,
+        updated_at: now,
+    };
+    let txn = ctx.store.begin().await?;
+    Orgs::new(&txn, &caller.tenant).create(&org).await.map_err(|e| match e {
+        StoreError::Conflict(_) => {
+            AppError::conflict(format!("an org with slug `{}` already exists", org.slug))
+        }
+        e => e.into(),
+    })?;
+    let event = caller
+        .event(Some(org.id.clone()), "org.created", Some(org.id.to_string()))
+        .with_details(serde_json::json!({ "slug": org.slug.as_str(), "rate_limits": org.rate_limits }));
+    Audit::new(&txn).record(&event).await?;
+    txn.commit().await.map_err(StoreError::from)?;
+    Ok(org)
+}
+
+/// A page of the orgs the caller may see: every org for the operator, its own for a tenant.
+pub async fn list(ctx: &Context, caller: &Caller, page: &Page) -> Result<Paged<Org>, AppError> {
+    Ok(Orgs::new(ctx.store.conn(), &caller.tenant).list(page).await?)
+}
+
+pub async fn get(ctx: &Context, caller: &Caller, id: &OrgId) -> Result<Org, AppError> {
+    caller.ensure_org(id)?;
+    Ok(Orgs::new(ctx.store.conn(), &caller.tenant).get(id).await?)
+}
+
+/// Applies `changes`, if `precondition` accepts the org as it is. Suspending an org refuses every
+/// client's next token request and revokes the tokens already out; shrinking entitlements shrinks
+/// its clients' tokens at once.
+pub async fn update(
+    ctx: &Context,
+    caller: &Caller,
+    id: &OrgId,
+    changes: OrgChanges,
+    precondition: impl FnOnce(&Org) -> Result<(), AppError>,
+) -> Result<Org, AppError> {
+    caller.ensure_org(id)?;
+    if changes.status.is_some() || changes.entitlements.is_some() || changes.rate_limits.is_some() {
+        caller.require_operator()?;
+    }
+    let suspended = changes.status == Some(OrgStatus::Suspended);
+    let txn = ctx.store.begin().await?;
+    let orgs = Orgs::new(&txn, &caller.tenant).for_update();
+    let mut org = orgs.get(id).await?;
+    precondition(&org)?;
+    let mut changed = Vec::new();
+    if let Some(name) = changes.name {
+        org.name = name;
+        changed.push("name");
+    }
+    if let Some(status) = changes.status {
+        org.status = status;
+        changed.push("status");
+    }
+    if let Some(entitlements) = changes.entitlements {
+        org.entitlements = entitlements;
+        changed.push("entitlements");
+    }
+    if let Some(metadata) = changes.metadata {
+        org.metadata = metadata;
+        changed.push("metadata");
+    }
+    if let Some(limits) = changes.rate_limits {
+        org.rate_limits = limits;
+        changed.push("rate_limits");
+    }
+    org.updated_at = ctx.clock.now();
+    orgs.update(&org).await?;
+    let event = caller.event(Some(id.clone()), "org.updated", Some(id.to_string())).with_details(
+        serde_json::json!({ "changed": changed, "status": org.status.as_str(), "rate_limits": org.rate_limits }),
+    );
+    Audit::new(&txn).record(&event).await?;
+    txn.commit().await.map_err(StoreError::from)?;
+    if suspended {
+        // Suspension stops new tokens (change event) and the ones already out (watermark).
+        revoke_before(ctx, Watermark::Org(id.as_str())).await.map_err(|_| {
+            AppError::unavailable("org suspended, but revoking its tokens failed: retry the suspension")
+        })?;
+    }
+    ctx.publish(Change::Org(id.clone())).await;
+    Ok(org)
+}
+
+/// Deletes an org with its users, clients and their secrets, after revoking every token its
+/// clients hold. Its audit events stay.
+pub async fn delete(ctx: &Context, caller: &Caller, id: &OrgId) -> Result<(), AppError> {
+    caller.ensure_org(id)?;
+    caller.require_operator()?;
+    let txn = ctx.store.begin().await?;
+    let orgs = Orgs::new(&txn, &caller.tenant).for_update();
+    let org = orgs.get(id).await?;
+    revoke_before(ctx, Watermark::Org(id.as_str())).await?;
+    orgs.delete(id).await?;
+    let event = caller
+        .event(Some(id.clone()), "org.deleted", Some(id.to_string()))
+        .with_details(serde_json::json!({ "slug": org.slug.as_str() }));
+    Audit::new(&txn).record(&event).await?;
+    txn.commit().await.map_err(StoreError::from)?;
+    ctx.publish(Change::Org(id.clone())).await;
+    Ok(())
+}

@@ -1,0 +1,74 @@
+//! How a client proves who it is at the token endpoint (RFC 6749 §2.3): one variant and one module
+//! per method. A new method (`private_key_jwt`, a federated assertion, `none` for public clients)
+//! is a variant here and a module beside `secret.rs`; discovery lists [`METHODS`].
+
+pub mod secret;
+
+use std::sync::Arc;
+
+use writ_core::SecretId;
+use writ_store::ClientCredentials;
+
+use super::{OAuthError, Params};
+use crate::challenge::Challenge;
+use crate::context::Context;
+
+/// The client authentication of one request, parsed (not yet checked).
+#[derive(Debug)]
+pub enum ClientAuth {
+    /// `client_secret_basic`: HTTP Basic with the client id and secret.
+    SecretBasic(secret::SecretCredentials),
+    /// `client_secret_post`: `client_id` and `client_secret` in the body.
+    SecretPost(secret::SecretCredentials),
+}
+
+/// The methods the token, revocation and introspection endpoints accept, as discovery names them.
+pub const METHODS: &[&str] = &[secret::BASIC, secret::POST];
+
+/// A client whose credentials held, and what it proved them with.
+#[derive(Debug, Clone)]
+pub struct Authenticated {
+    pub client: Arc<ClientCredentials>,
+    /// The secret that matched, for secret methods (audited, and its last use recorded).
+    pub secret_id: Option<SecretId>,
+}
+
+impl ClientAuth {
+    /// Reads the client authentication of a request from its `Authorization` header and its body.
+    pub fn parse(authorization: Option<&str>, params: &Params) -> Result<Self, OAuthError> {
+        secret::parse(authorization, params)
+    }
+
+    /// The client id the request claims (unverified).
+    pub fn client_id(&self) -> &str {
+        match self {
+            Self::SecretBasic(c) | Self::SecretPost(c) => &c.client_id,
+        }
+    }
+
+    /// The method's name, as discovery lists it.
+    pub fn method(&self) -> &'static str {
+        match self {
+            Self::SecretBasic(_) => secret::BASIC,
+            Self::SecretPost(_) => secret::POST,
+        }
+    }
+
+    /// What a failure to authenticate answers with in `WWW-Authenticate` (RFC 6749 §5.2: when the
+    /// client used the Authorization header).
+    pub fn challenge(&self) -> Option<Challenge> {
+        match self {
+            Self::SecretBasic(_) => Some(Challenge::Basic),
+            Self::SecretPost(_) => None,
+        }
+    }
+
+    /// Checks the credentials. Every failure is `invalid_client`, whatever its cause.
+    pub async fn authenticate(&self, ctx: &Context) -> Result<Authenticated, OAuthError> {
+        match self {
+            Self::SecretBasic(c) | Self::SecretPost(c) => {
+                secret::authenticate(ctx, c, self.challenge()).await
+            }
+        }
+    }
+}

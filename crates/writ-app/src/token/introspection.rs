@@ -1,0 +1,104 @@
+//! RFC 7009 revocation and RFC 7662 introspection by clients. Callers authenticate as clients,
+//! exactly as at the token endpoint.
+//!
+//! Who may introspect what: a client may introspect its own tokens; a client granted
+//! `guard:introspect` on `urn:writ:guard` (a resource server or gateway of the operator, or of a
+//! tenant entitled to it) may introspect any token. Everyone else learns nothing — not even whether
+//! a token is genuine.
+
+use serde_json::json;
+use writ_core::{AuditEvent, GUARD_AUDIENCE, ResourceUri, ScopeSet, TokenRequest};
+use writ_guard_store::TokenFacts;
+use writ_token::AccessClaims;
+
+use super::{Authenticated, ClientAuth, OAuthError, Params};
+use crate::context::Context;
+use crate::origin::Origin;
+
+/// The scope that lets a client introspect tokens issued to others.
+pub const INTROSPECT_SCOPE: &str = "guard:introspect";
+
+/// A revocation or introspection request: its caller, authenticated, and the `token` it names.
+#[derive(Debug)]
+pub struct TokenQuery {
+    pub caller: Authenticated,
+    pub token: String,
+}
+
+impl TokenQuery {
+    /// Reads the request and authenticates its caller.
+    pub async fn read(
+        ctx: &Context,
+        content_type: &str,
+        authorization: Option<&str>,
+        body: &[u8],
+    ) -> Result<Self, OAuthError> {
+        let params = Params::parse(content_type, body)?;
+        let token = params
+            .token
+            .clone()
+            .ok_or_else(|| OAuthError::InvalidRequest("missing parameter `token`".into()))?;
+        let caller = ClientAuth::parse(authorization, &params)?.authenticate(ctx).await?;
+        tracing::Span::current().record("client_id", caller.client.client.id.as_str());
+        Ok(Self { caller, token })
+    }
+}
+
+/// A verified token of ours (signature, issuer, not expired), or `None`.
+fn our_token(ctx: &Context, token: &str) -> Option<AccessClaims> {
+    ctx.keys().verify_any_audience(token, &ctx.issuer, ctx.clock.unix()).ok()
+}
+
+fn facts(c: &AccessClaims) -> TokenFacts<'_> {
+    TokenFacts { jti: &c.jti, client_id: &c.client_id, org_id: c.oid.as_deref(), iat: c.iat, exp: c.exp }
+}
+
+/// RFC 7009 §2.1: a client revokes one of its own tokens. Unknown, malformed and expired tokens
+/// need nothing (there is nothing left to revoke); another client's token is refused.
+pub async fn revoke(ctx: &Context, query: &TokenQuery, origin: &Origin) -> Result<(), OAuthError> {
+    let Some(claims) = our_token(ctx, &query.token) else { return Ok(()) };
+    let caller = &query.caller.client.client;
+    if claims.client_id != caller.id.as_str() {
+        return Err(OAuthError::UnauthorizedClient("the token was issued to another client".into()));
+    }
+    ctx.guard.revoke_token(&claims.jti, claims.exp, ctx.clock.unix()).await.map_err(|e| {
+        tracing::error!(error = %e, "revocation store unreachable");
+        OAuthError::Unavailable
+    })?;
+    let event = AuditEvent::new(
+        writ_core::Actor::Client(caller.id.clone()),
+        caller.kind.org_id().cloned(),
+        "token.revoked",
+        Some(claims.jti.clone()),
+    )
+    .with_details(json!({ "by": "client", "exp": claims.exp }));
+    ctx.audit.record(origin.stamp(event));
+    Ok(())
+}
+
+/// RFC 7662: the claims of an active token the caller may see, or `None` (inactive, revoked,
+/// expired, wrongly signed, malformed, or not the caller's business). When the revocation state
+/// cannot be reached this fails closed (`temporarily_unavailable`), it never guesses.
+pub async fn introspect(ctx: &Context, query: &TokenQuery) -> Result<Option<AccessClaims>, OAuthError> {
+    let Some(claims) = our_token(ctx, &query.token) else { return Ok(None) };
+    let own = claims.client_id == query.caller.client.client.id.as_str();
+    if !own && !may_introspect_others(&query.caller) {
+        return Ok(None);
+    }
+    let revoked = ctx.guard.is_revoked(&facts(&claims), ctx.clock.unix()).await.map_err(|e| {
+        tracing::error!(error = %e, "revocation store unreachable: introspection fails closed");
+        OAuthError::Unavailable
+    })?;
+    Ok((!revoked).then_some(claims))
+}
+
+/// Whether the caller's effective grants (entitlements applied) include `guard:introspect`.
+fn may_introspect_others(caller: &Authenticated) -> bool {
+    let (Ok(guard), Ok(scope)) = (ResourceUri::parse(GUARD_AUDIENCE), ScopeSet::parse(INTROSPECT_SCOPE))
+    else {
+        return false;
+    };
+    let request = TokenRequest { scope: Some(scope), resources: vec![guard] };
+    let c = &caller.client;
+    writ_core::grant(&c.client, c.org.as_ref(), c.user.as_ref(), &request).is_ok()
+}

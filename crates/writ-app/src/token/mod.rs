@@ -1,0 +1,135 @@
+//! The token endpoint as an engine (RFC 6749 §3.2): a request is parsed once into a typed client
+//! authentication and a typed grant, each from a module of its own (`client_auth/`, `grants/`);
+//! [`issue`] authenticates the client, applies the rate limits (`throttle.rs`), lets the grant
+//! decide what the client may receive, and mints an RFC 9068 access token. Nothing here writes to
+//! the database or runs a slow hash: the audit record and the secret's use time go to the batched
+//! writer.
+
+pub mod client_auth;
+mod error;
+pub mod grants;
+pub mod introspection;
+mod params;
+mod throttle;
+
+pub use client_auth::{Authenticated, ClientAuth};
+pub use error::OAuthError;
+pub use grants::{Grant, GrantType};
+pub use params::{MAX_BODY, Params};
+pub use throttle::Plan;
+
+use serde_json::json;
+use writ_core::{Actor, AuditEvent};
+use writ_token::{AccessClaims, Audience, TOKEN_TYPE};
+
+use crate::context::Context;
+use crate::origin::Origin;
+
+/// A token request, parsed: how the client authenticates, and what it asks for.
+#[derive(Debug)]
+pub struct TokenRequest {
+    pub client: ClientAuth,
+    pub grant: Grant,
+}
+
+impl TokenRequest {
+    /// Parses a request body (`content_type` says how it is encoded) and its `Authorization`
+    /// header. The grant type is checked first, then the client authentication, then the grant's
+    /// own parameters, so a request that fails several ways fails the same way every time.
+    pub fn parse(content_type: &str, authorization: Option<&str>, body: &[u8]) -> Result<Self, OAuthError> {
+        let params = Params::parse(content_type, body)?;
+        let grant_type = GrantType::parse(&params)?;
+        let client = ClientAuth::parse(authorization, &params)?;
+        tracing::Span::current().record("client_id", client.client_id());
+        let grant = Grant::parse(grant_type, &params)?;
+        Ok(Self { client, grant })
+    }
+}
+
+/// An issued access token and what its answer says about it.
+#[derive(Debug)]
+pub struct Issued {
+    pub access_token: String,
+    pub expires_in: i64,
+    pub scope: String,
+    /// The `RateLimit` header fields of the answer.
+    pub rate_limits: Vec<(&'static str, String)>,
+}
+
+/// Issues a token for `request`, or says why not (RFC 6749 §5.2).
+pub async fn issue(ctx: &Context, request: TokenRequest, origin: &Origin) -> Result<Issued, OAuthError> {
+    let plan = Plan::new(ctx, origin, request.client.client_id());
+    let auth = match request.client.authenticate(ctx).await {
+        Ok(auth) => auth,
+        Err(e @ OAuthError::InvalidClient { .. }) => return Err(plan.failed(e).await),
+        Err(e) => return Err(e),
+    };
+    let rate_limits = plan.admit(&auth).await?;
+    if let Some(org) = auth.client.client.kind.org_id() {
+        tracing::Span::current().record("org_id", org.as_str());
+    }
+    let grant = request.grant.decide(&auth).map_err(|e| match e {
+        OAuthError::InvalidClient { .. } => {
+            OAuthError::InvalidClient { challenge: request.client.challenge() }
+        }
+        e => e,
+    })?;
+    let (access_token, claims) = mint(ctx, &auth, &grant, origin)?;
+    Ok(Issued { access_token, expires_in: claims.exp - claims.iat, scope: claims.scope, rate_limits })
+}
+
+/// Signs the access token of `grant` for `auth`'s client, and records it (audit, metrics).
+fn mint(
+    ctx: &Context,
+    auth: &Authenticated,
+    grant: &writ_core::Grant,
+    origin: &Origin,
+) -> Result<(String, AccessClaims), OAuthError> {
+    let client = &auth.client.client;
+    let now = ctx.clock.unix();
+    let claims = AccessClaims {
+        iss: ctx.issuer.clone(),
+        sub: client.id.to_string(),
+        client_id: client.id.to_string(),
+        aud: Audience::from_list(grant.audiences.iter().map(ToString::to_string).collect()),
+        scope: grant.scope.to_string(),
+        iat: now,
+        nbf: now,
+        exp: now + i64::from(grant.ttl.seconds()),
+        jti: writ_core::id::new_token_id(),
+        oid: grant.org_id.as_ref().map(ToString::to_string),
+        uid: grant.user_id.as_ref().map(ToString::to_string),
+    };
+    let alg = ctx.signing_alg_for(grant.audiences.iter().map(|a| a.as_str())).ok_or_else(|| {
+        OAuthError::InvalidTarget(
+            "these resources require different signing algorithms: ask for one at a time".into(),
+        )
+    })?;
+    let keys = ctx.keys();
+    let (token, kid) = keys.sign(alg, TOKEN_TYPE, &claims).map_err(|e| {
+        tracing::error!(error = %e, "signing failed");
+        OAuthError::Server
+    })?;
+    tracing::debug!(kid = %kid, jti = %claims.jti, scope = %claims.scope, "issued a token");
+    let event = AuditEvent::new(
+        Actor::Client(client.id.clone()),
+        grant.org_id.clone(),
+        "token.issued",
+        Some(claims.jti.clone()),
+    )
+    .with_details(json!({
+        "secret_id": auth.secret_id.as_ref().map(|s| s.as_str()),
+        "kid": kid.as_str(),
+        "jti": claims.jti,
+        "scope": claims.scope,
+        "aud": claims.aud,
+        "exp": claims.exp,
+    }));
+    let event = origin.stamp(event);
+    match &auth.secret_id {
+        Some(secret_id) => ctx.audit.record_secret_use(event, secret_id.clone()),
+        None => ctx.audit.record(event),
+    }
+    ctx.metrics.token_issued(claims.oid.as_deref());
+    Ok((token, claims))
+}

@@ -1,0 +1,138 @@
+//! The people of an org, on whose behalf `user` clients act: create, list, read, update, delete.
+//! A user's grants stay within the org's entitlements; deleting a user revokes its clients' tokens.
+
+use writ_core::{Email, Grants, OrgId, Status, User, UserId};
+use writ_guard_store::Watermark;
+use writ_store::{Audit, Clients, Orgs, Page, Paged, StoreError, Tenant, Users};
+
+use crate::caller::Caller;
+use crate::changes::Change;
+use crate::clients::check_entitled;
+use crate::context::Context;
+use crate::error::AppError;
+use crate::revocations::revoke_before;
+
+/// A user to create.
+#[derive(Debug)]
+pub struct NewUser {
+    pub email: Email,
+    /// The user's org; a tenant admin's own org when left out.
+    pub org_id: Option<OrgId>,
+    pub grants: Grants,
+}
+
+/// Changes to a user; `None` leaves a field as it is.
+#[derive(Debug, Default)]
+pub struct UserChanges {
+    pub email: Option<Email>,
+    pub status: Option<Status>,
+    pub grants: Option<Grants>,
+}
+
+fn taken(e: StoreError) -> AppError {
+    match e {
+        StoreError::Conflict(_) => AppError::conflict("this org already has a user with that email"),
+        e => e.into(),
+    }
+}
+
+pub async fn create(ctx: &Context, caller: &Caller, new: NewUser) -> Result<User, AppError> {
+    let unknown_org = || AppError::validation("org_id", "no such org");
+    let org_id = match (new.org_id, &caller.tenant) {
+        (Some(id), _) => id,
+        (None, Tenant::Org(own)) => own.clone(),
+        (None, Tenant::Operator) => return Err(AppError::validation("org_id", "required")),
+    };
+    let txn = ctx.store.begin().await?;
+    let org = Orgs::new(&txn, &caller.tenant).get(&org_id).await.map_err(|e| match e {
+        StoreError::NotFound => unknown_org(),
+        e => e.into(),
+    })?;
+    check_entitled(&org, &new.grants)?;
+    let now = ctx.clock.now();
+    let user = User {
+        id: UserId::generate(),
+        org_id,
+        email: new.email,
+        password_hash: None,
+        status: Status::Active,
+        grants: new.grants,
+        created_at: now,
+        updated_at: now,
+    };
+    Users::new(&txn, &caller.tenant).create(&user).await.map_err(taken)?;
+    let event = caller.event(Some(user.org_id.clone()), "user.created", Some(user.id.to_string()));
+    Audit::new(&txn).record(&event).await?;
+    txn.commit().await.map_err(StoreError::from)?;
+    Ok(user)
+}
+
+pub async fn list(
+    ctx: &Context,
+    caller: &Caller,
+    page: &Page,
+    org: Option<&OrgId>,
+) -> Result<Paged<User>, AppError> {
+    Ok(Users::new(ctx.store.conn(), &caller.tenant).list(page, org).await?)
+}
+
+pub async fn get(ctx: &Context, caller: &Caller, id: &UserId) -> Result<User, AppError> {
+    Ok(Users::new(ctx.store.conn(), &caller.tenant).get(id).await?)
+}
+
+/// Applies `changes`, if `precondition` accepts the user as it is. Disabling a user refuses its
+/// clients' next token requests on every instance.
+pub async fn update(
+    ctx: &Context,
+    caller: &Caller,
+    id: &UserId,
+    changes: UserChanges,
+    precondition: impl FnOnce(&User) -> Result<(), AppError>,
+) -> Result<User, AppError> {
+    let txn = ctx.store.begin().await?;
+    let users = Users::new(&txn, &caller.tenant).for_update();
+    let mut user = users.get(id).await?;
+    precondition(&user)?;
+    let mut changed = Vec::new();
+    if let Some(email) = changes.email {
+        user.email = email;
+        changed.push("email");
+    }
+    if let Some(status) = changes.status {
+        user.status = status;
+        changed.push("status");
+    }
+    if let Some(grants) = changes.grants {
+        user.grants = grants;
+        check_entitled(&Orgs::new(&txn, &caller.tenant).get(&user.org_id).await?, &user.grants)?;
+        changed.push("grants");
+    }
+    user.updated_at = ctx.clock.now();
+    users.update(&user).await.map_err(taken)?;
+    let event = caller
+        .event(Some(user.org_id.clone()), "user.updated", Some(id.to_string()))
+        .with_details(serde_json::json!({ "changed": changed }));
+    Audit::new(&txn).record(&event).await?;
+    txn.commit().await.map_err(StoreError::from)?;
+    ctx.publish(Change::User(id.clone())).await;
+    Ok(user)
+}
+
+/// Deletes a user and its clients, after revoking every token they hold (if the revocation state
+/// cannot take that, nothing is deleted and a retry works).
+pub async fn delete(ctx: &Context, caller: &Caller, id: &UserId) -> Result<(), AppError> {
+    let txn = ctx.store.begin().await?;
+    let user = Users::new(&txn, &caller.tenant).for_update().get(id).await?;
+    let clients = Clients::new(&txn, &caller.tenant).of_user(id).await?;
+    for client in &clients {
+        revoke_before(ctx, Watermark::Client(client.as_str())).await?;
+    }
+    Users::new(&txn, &caller.tenant).delete(id).await?;
+    let event = caller
+        .event(Some(user.org_id), "user.deleted", Some(id.to_string()))
+        .with_details(serde_json::json!({ "clients": clients }));
+    Audit::new(&txn).record(&event).await?;
+    txn.commit().await.map_err(StoreError::from)?;
+    ctx.publish(Change::User(id.clone())).await;
+    Ok(())
+}
