@@ -83,7 +83,7 @@ pub(crate) async fn idempotency(
     req.set_payload(Payload::from(body));
 
     let keys = IdempotencyKeys::new(ctx.store.conn());
-    let now = writ_core::now();
+    let now = ctx.clock.now();
     match keys.claim(&owner, &key, &hash, now, now - LIFETIME).await.map_err(ApiError::from)? {
         None => {}
         Some(used) if used.request_hash != hash => {

@@ -9,8 +9,6 @@ mod etag;
 mod idempotency;
 mod routes;
 
-pub use dto::*;
-
 use utoipa_actix_web::{scope, service_config::ServiceConfig};
 
 /// Registers the admin routes under `/admin/v1`.

@@ -189,8 +189,7 @@ async fn revocation(
     path: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
     auth.require_operator()?;
-    let now = time::OffsetDateTime::now_utc().unix_timestamp();
-    let revoked = ctx.guard.is_token_revoked(&path, now).await.map_err(unavailable)?;
+    let revoked = ctx.guard.is_token_revoked(&path, ctx.clock.unix()).await.map_err(unavailable)?;
     Ok(HttpResponse::Ok()
         .insert_header(("Cache-Control", "no-store"))
         .json(TokenRevocation { jti: path.into_inner(), revoked }))

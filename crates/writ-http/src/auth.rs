@@ -102,8 +102,7 @@ pub async fn not_revoked(ctx: &Context, c: &AccessClaims) -> Result<(), ApiError
         iat: c.iat,
         exp: c.exp,
     };
-    let now = time::OffsetDateTime::now_utc().unix_timestamp();
-    match ctx.guard.is_revoked(&facts, now).await {
+    match ctx.guard.is_revoked(&facts, ctx.clock.unix()).await {
         Ok(false) => Ok(()),
         Ok(true) => Err(AppError::unauthorized("the token was revoked").into()),
         Err(e) => {
@@ -126,9 +125,8 @@ pub fn verify_bearer(req: &HttpRequest, audience: &str) -> Result<AccessClaims, 
         .and_then(|v| v.strip_prefix("Bearer ").or_else(|| v.strip_prefix("bearer ")))
         .map(str::trim)
         .ok_or_else(AppError::token_required)?;
-    let now = time::OffsetDateTime::now_utc().unix_timestamp();
     ctx.keys()
-        .verify(token, &ctx.issuer, audience, now)
+        .verify(token, &ctx.issuer, audience, ctx.clock.unix())
         .map_err(|e| AppError::unauthorized(format!("the token is not valid here: {e}")).into())
 }
 

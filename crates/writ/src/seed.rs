@@ -18,7 +18,7 @@ pub const BENCH_RESOURCE: &str = "https://bench.writ.dev/api";
 /// `emit` of them to `out`, one `Authorization: Basic` value per line.
 pub async fn seed(ctx: &Deployment, count: usize, emit: usize, out: &Path) -> Result<(), String> {
     let started = std::time::Instant::now();
-    let now = writ_core::now();
+    let now = ctx.clock.now();
     let err = |e: StoreError| e.to_string();
     let invalid = |e: writ_core::Invalid| e.to_string();
     let identifier = ResourceUri::parse(BENCH_RESOURCE).map_err(invalid)?;

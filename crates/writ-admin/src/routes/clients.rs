@@ -7,7 +7,7 @@ use writ_http::auth::{ClientsRead, ClientsWrite};
 use writ_http::{ApiError, Authorized};
 
 use super::path_id;
-use crate::dto::{ClientDto, CreateClient, CreatedClient, ListQuery, ListResponse, Problem, UpdateClient};
+use crate::dto::*;
 use crate::etag::{if_match, tagged};
 
 /// Create a client
@@ -148,4 +148,165 @@ pub async fn delete_client(
 ) -> Result<HttpResponse, ApiError> {
     clients::delete(&ctx, &auth, &path_id(ClientId::parse, &path)?).await?;
     Ok(HttpResponse::NoContent().finish())
+}
+
+// Request and answer bodies.
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CreateClient {
+    #[schema(example = "acme-sync")]
+    pub name: String,
+    /// `org` (acts for an org), `user` (acts for one user of an org) or `service` (operator only).
+    #[schema(example = "org")]
+    pub kind: String,
+    /// Required for `org` and `user` clients; a tenant admin may leave it out (its own org).
+    pub org_id: Option<String>,
+    /// Required for `user` clients.
+    pub user_id: Option<String>,
+    /// Must stay within the org's entitlements.
+    #[serde(default)]
+    pub grants: Vec<GrantDto>,
+    /// 300 to 86400 (default 3600).
+    pub token_ttl_seconds: Option<u32>,
+    #[schema(value_type = Option<Object>)]
+    pub metadata: Option<serde_json::Value>,
+    /// The client's own token-endpoint limits (operator only).
+    pub rate_limits: Option<RateLimitsDto>,
+}
+
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+#[schema(example = json!({
+    "client_id": "cli_01jd8x4c5d0a1b2c3d4e5f6g7h", "kind": "org", "org_id": "org_01jd8x4c2v9q0m7k3n5p6r8s0t", "user_id": null, "name": "acme-sync",
+    "status": "active", "grants": [{"resource": "https://api.example.com/billing", "scopes": ["invoices:read"]}],
+    "token_ttl_seconds": 3600, "metadata": {}, "rate_limits": {}, "created_at": "2026-11-23T10:00:00Z", "updated_at": "2026-11-23T10:00:00Z"
+}))]
+pub struct ClientDto {
+    #[schema(example = "cli_01jd8x4c2v9q0m7k3n5p6r8s0t")]
+    pub client_id: String,
+    pub kind: String,
+    pub org_id: Option<String>,
+    pub user_id: Option<String>,
+    pub name: String,
+    /// `active` or `disabled`.
+    pub status: String,
+    pub grants: Vec<GrantDto>,
+    pub token_ttl_seconds: u32,
+    #[schema(value_type = Object)]
+    pub metadata: serde_json::Value,
+    /// The client's own limits (empty: its org's, then the deployment's).
+    pub rate_limits: RateLimitsDto,
+    pub created_at: String,
+    pub updated_at: String,
+}
+
+impl From<&Client> for ClientDto {
+    fn from(c: &Client) -> Self {
+        Self {
+            client_id: c.id.to_string(),
+            kind: c.kind.name().into(),
+            org_id: c.kind.org_id().map(ToString::to_string),
+            user_id: c.kind.user_id().map(ToString::to_string),
+            name: c.name.to_string(),
+            status: if c.status == writ_core::Status::Active { "active" } else { "disabled" }.into(),
+            grants: grants_to_dto(&c.grants),
+            token_ttl_seconds: c.token_ttl.seconds(),
+            metadata: serde_json::Value::Object(c.metadata.as_map().clone()),
+            rate_limits: (&c.rate_limits).into(),
+            created_at: rfc3339(c.created_at),
+            updated_at: rfc3339(c.updated_at),
+        }
+    }
+}
+
+/// The answer to creating a client: the client, and its first secret — shown this once only.
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+#[schema(example = json!({
+    "client_id": "cli_01jd8x4c5d0a1b2c3d4e5f6g7h", "kind": "org", "org_id": "org_01jd8x4c2v9q0m7k3n5p6r8s0t", "user_id": null, "name": "acme-sync",
+    "status": "active", "grants": [{"resource": "https://api.example.com/billing", "scopes": ["invoices:read"]}],
+    "token_ttl_seconds": 3600, "metadata": {}, "rate_limits": {}, "created_at": "2026-11-23T10:00:00Z", "updated_at": "2026-11-23T10:00:00Z",
+    "client_secret": "writ_cs_…", "secret_id": "sec_01jd8x4c5e9w8v7t6s5r4q3p2n"
+}))]
+pub struct CreatedClient {
+    #[serde(flatten)]
+    pub client: ClientDto,
+    /// The plaintext secret. Writ keeps only a keyed hash: store it now, it cannot be shown again.
+    #[schema(example = "writ_cs_…")]
+    pub client_secret: String,
+    pub secret_id: String,
+}
+
+/// Changes to a client; absent fields stay as they are.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct UpdateClient {
+    pub name: Option<String>,
+    /// `active` or `disabled`. A disabled client gets `invalid_client` at once on every instance.
+    pub status: Option<String>,
+    /// Replaces the grants; must stay within the org's entitlements.
+    pub grants: Option<Vec<GrantDto>>,
+    pub token_ttl_seconds: Option<u32>,
+    /// Replaces the metadata.
+    #[schema(value_type = Option<Object>)]
+    pub metadata: Option<serde_json::Value>,
+    /// Replaces the client's own limits; `{}` inherits everything again (operator only).
+    pub rate_limits: Option<RateLimitsDto>,
+}
+
+impl CreateClient {
+    pub(crate) fn parse(self) -> Result<writ_app::clients::NewClient, AppError> {
+        use writ_app::clients::KindName;
+        let name = parsed("name", Name::parse(&self.name))?;
+        let grants = grants("grants", &self.grants)?;
+        let token_ttl =
+            self.token_ttl_seconds.map(|t| parsed("token_ttl_seconds", TokenTtl::new(t))).transpose()?;
+        let metadata = metadata(self.metadata)?;
+        let rate_limits = limits(self.rate_limits.as_ref())?;
+        // An id that cannot exist names nothing, like one that does not exist.
+        let org_id = self
+            .org_id
+            .as_deref()
+            .map(|id| writ_core::OrgId::parse(id).map_err(|_| AppError::validation("org_id", "no such org")))
+            .transpose()?;
+        let user_id = self
+            .user_id
+            .as_deref()
+            .map(|id| {
+                writ_core::UserId::parse(id)
+                    .map_err(|_| AppError::validation("user_id", "no such user in this org"))
+            })
+            .transpose()?;
+        let kind = match self.kind.as_str() {
+            "org" => KindName::Org,
+            "user" => KindName::User,
+            "service" => KindName::Service,
+            _ => return Err(AppError::validation("kind", "must be org, user or service")),
+        };
+        Ok(writ_app::clients::NewClient {
+            name,
+            kind,
+            org_id,
+            user_id,
+            grants,
+            token_ttl: token_ttl.unwrap_or_default(),
+            metadata,
+            rate_limits,
+        })
+    }
+}
+
+impl UpdateClient {
+    pub(crate) fn parse(self) -> Result<writ_app::clients::ClientChanges, AppError> {
+        Ok(writ_app::clients::ClientChanges {
+            name: optional("name", self.name.as_deref(), Name::parse)?,
+            status: self.status.as_deref().map(status).transpose()?,
+            token_ttl: self
+                .token_ttl_seconds
+                .map(|t| parsed("token_ttl_seconds", TokenTtl::new(t)))
+                .transpose()?,
+            metadata: self.metadata.is_some().then(|| metadata(self.metadata)).transpose()?,
+            rate_limits: limits(self.rate_limits.as_ref())?,
+            grants: self.grants.as_deref().map(|g| grants("grants", g)).transpose()?,
+        })
+    }
 }

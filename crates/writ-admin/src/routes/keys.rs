@@ -7,7 +7,7 @@ use writ_http::auth::{KeysRead, KeysWrite};
 use writ_http::{ApiError, Authorized};
 
 use super::path_id;
-use crate::dto::{KeyDto, ListResponse, Problem, RotateKey};
+use crate::dto::*;
 
 /// List signing keys
 ///
@@ -84,4 +84,55 @@ pub async fn revoke_key(
 ) -> Result<web::Json<KeyDto>, ApiError> {
     let key = keys::revoke_for(&ctx, &auth, &path_id(KeyId::parse, &path)?).await?;
     Ok(web::Json(KeyDto::from(&key)))
+}
+
+// Request and answer bodies.
+
+/// A signing key: its public half and where it is in its life.
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+#[schema(example = json!({
+    "kid": "01jd8x4c2v9q0m7k3n5p6r8s0t", "alg": "ES256", "state": "active",
+    "public_jwk": {"kty": "EC", "crv": "P-256", "x": "…", "y": "…", "kid": "01jd8x4c2v9q0m7k3n5p6r8s0t", "alg": "ES256", "use": "sig"},
+    "created_at": "2026-11-23T10:00:00Z", "activated_at": "2026-11-23T10:00:00Z", "retired_at": null, "revoked_at": null
+}))]
+pub struct KeyDto {
+    pub kid: String,
+    /// `ES256`, `RS256` or `EdDSA`.
+    pub alg: String,
+    /// `pending` (published, not yet signing), `active`, `retired` (published until its tokens
+    /// expire), `removed` or `revoked`.
+    pub state: String,
+    /// The public key as published in the JWKS.
+    #[schema(value_type = Object)]
+    pub public_jwk: serde_json::Value,
+    pub created_at: String,
+    pub activated_at: Option<String>,
+    pub retired_at: Option<String>,
+    pub revoked_at: Option<String>,
+}
+
+impl From<&writ_core::SigningKey> for KeyDto {
+    fn from(k: &writ_core::SigningKey) -> Self {
+        Self {
+            kid: k.kid.to_string(),
+            alg: k.alg.as_str().into(),
+            state: k.state.as_str().into(),
+            public_jwk: k.public_jwk.clone(),
+            created_at: rfc3339(k.created_at),
+            activated_at: k.activated_at.map(rfc3339),
+            retired_at: k.retired_at.map(rfc3339),
+            revoked_at: k.revoked_at.map(rfc3339),
+        }
+    }
+}
+
+#[derive(Debug, Default, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RotateKey {
+    /// The algorithm of the new key; default: the deployment's.
+    pub alg: Option<String>,
+    /// Sign with the new key at once instead of after the publish delay. Verifiers holding a
+    /// cached JWKS will need to refetch it; use for emergencies.
+    #[serde(default)]
+    pub immediate: bool,
 }

@@ -7,7 +7,7 @@ use writ_http::auth::{OrgsRead, OrgsWrite};
 use writ_http::{ApiError, Authorized};
 
 use super::path_id;
-use crate::dto::{CreateOrg, ListResponse, OrgDto, PageQuery, Problem, UpdateOrg};
+use crate::dto::*;
 use crate::etag::{if_match, tagged};
 
 /// Create an organization
@@ -144,4 +144,108 @@ pub async fn delete_org(
 ) -> Result<HttpResponse, ApiError> {
     orgs::delete(&ctx, &auth, &path_id(OrgId::parse, &path)?).await?;
     Ok(HttpResponse::NoContent().finish())
+}
+
+// Request and answer bodies.
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CreateOrg {
+    #[schema(example = "Acme")]
+    pub name: String,
+    /// Unique; 2–63 characters of a-z, 0-9 and `-`, starting with a letter.
+    #[schema(example = "acme")]
+    pub slug: String,
+    /// What clients of this org may ever be granted (deny by default).
+    #[serde(default)]
+    pub entitlements: Vec<GrantDto>,
+    /// Up to 50 string values.
+    #[schema(value_type = Option<Object>)]
+    pub metadata: Option<serde_json::Value>,
+    /// Token-endpoint limits for each client of the org, unless the client sets its own.
+    pub rate_limits: Option<RateLimitsDto>,
+}
+
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+#[schema(example = json!({
+    "id": "org_01jd8x4c2v9q0m7k3n5p6r8s0t", "name": "Acme", "slug": "acme", "status": "active",
+    "entitlements": [{"resource": "https://api.example.com/billing", "scopes": ["invoices:read", "invoices:write"]}],
+    "metadata": {"plan": "enterprise"}, "rate_limits": {},
+    "created_at": "2026-11-23T10:00:00Z", "updated_at": "2026-11-23T10:00:00Z"
+}))]
+pub struct OrgDto {
+    #[schema(example = "org_01jd8x4c2v9q0m7k3n5p6r8s0t")]
+    pub id: String,
+    pub name: String,
+    pub slug: String,
+    /// `active` or `suspended`.
+    pub status: String,
+    pub entitlements: Vec<GrantDto>,
+    #[schema(value_type = Object)]
+    pub metadata: serde_json::Value,
+    /// The org's own limits for its clients (empty: the deployment's).
+    pub rate_limits: RateLimitsDto,
+    pub created_at: String,
+    pub updated_at: String,
+}
+
+impl From<&Org> for OrgDto {
+    fn from(o: &Org) -> Self {
+        Self {
+            id: o.id.to_string(),
+            name: o.name.to_string(),
+            slug: o.slug.to_string(),
+            status: if o.status == writ_core::OrgStatus::Active { "active" } else { "suspended" }.into(),
+            entitlements: grants_to_dto(&o.entitlements),
+            metadata: serde_json::Value::Object(o.metadata.as_map().clone()),
+            rate_limits: (&o.rate_limits).into(),
+            created_at: rfc3339(o.created_at),
+            updated_at: rfc3339(o.updated_at),
+        }
+    }
+}
+
+/// Changes to an org; absent fields stay as they are.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct UpdateOrg {
+    pub name: Option<String>,
+    /// `active` or `suspended` (operator only). Suspending stops every client of the org at once.
+    pub status: Option<String>,
+    /// Replaces the entitlements (operator only). Clients' tokens shrink with them at once.
+    pub entitlements: Option<Vec<GrantDto>>,
+    #[schema(value_type = Option<Object>)]
+    pub metadata: Option<serde_json::Value>,
+    /// Replaces the org's limits for its clients; `{}` inherits the deployment's (operator only).
+    pub rate_limits: Option<RateLimitsDto>,
+}
+
+impl CreateOrg {
+    pub(crate) fn parse(self) -> Result<writ_app::orgs::NewOrg, AppError> {
+        Ok(writ_app::orgs::NewOrg {
+            name: parsed("name", Name::parse(&self.name))?,
+            slug: parsed("slug", writ_core::Slug::parse(&self.slug))?,
+            metadata: metadata(self.metadata)?,
+            entitlements: grants("entitlements", &self.entitlements)?,
+            rate_limits: limits(self.rate_limits.as_ref())?.unwrap_or_default(),
+        })
+    }
+}
+
+impl UpdateOrg {
+    pub(crate) fn parse(self) -> Result<writ_app::orgs::OrgChanges, AppError> {
+        let status = match self.status.as_deref() {
+            None => None,
+            Some("active") => Some(writ_core::OrgStatus::Active),
+            Some("suspended") => Some(writ_core::OrgStatus::Suspended),
+            Some(_) => return Err(AppError::validation("status", "must be active or suspended")),
+        };
+        Ok(writ_app::orgs::OrgChanges {
+            name: optional("name", self.name.as_deref(), Name::parse)?,
+            status,
+            entitlements: self.entitlements.as_deref().map(|g| grants("entitlements", g)).transpose()?,
+            metadata: self.metadata.is_some().then(|| metadata(self.metadata)).transpose()?,
+            rate_limits: limits(self.rate_limits.as_ref())?,
+        })
+    }
 }

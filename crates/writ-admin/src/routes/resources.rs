@@ -7,7 +7,7 @@ use writ_http::auth::{ResourcesRead, ResourcesWrite};
 use writ_http::{ApiError, Authorized};
 
 use super::path_id;
-use crate::dto::{CreateResource, ListResponse, PageQuery, Problem, ResourceDto, UpdateResource};
+use crate::dto::*;
 use crate::etag::{if_match, tagged};
 
 /// Create a resource
@@ -143,4 +143,114 @@ pub async fn delete_resource(
 ) -> Result<HttpResponse, ApiError> {
     resources::delete(&ctx, &auth, &path_id(ResourceId::parse, &path)?).await?;
     Ok(HttpResponse::NoContent().finish())
+}
+
+// Request and answer bodies.
+
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ScopeDto {
+    #[schema(example = "invoices:read")]
+    pub name: String,
+    #[serde(default)]
+    pub description: String,
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CreateResource {
+    /// The audience of its tokens: an absolute URI without fragment.
+    #[schema(example = "https://api.example.com/billing")]
+    pub identifier: String,
+    #[schema(example = "Billing")]
+    pub name: String,
+    #[serde(default)]
+    pub scopes: Vec<ScopeDto>,
+    /// Sign this resource's tokens with `ES256`, `RS256` or `EdDSA` instead of the deployment's
+    /// algorithm (for verifiers that support only one).
+    pub signing_alg: Option<String>,
+}
+
+/// Changes to a resource; absent fields stay as they are.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct UpdateResource {
+    pub name: Option<String>,
+    /// Replaces the scopes (descriptions included). Removing a scope someone holds is refused.
+    pub scopes: Option<Vec<ScopeDto>>,
+    /// `ES256`, `RS256`, `EdDSA`, or `default` for the deployment's algorithm.
+    pub signing_alg: Option<String>,
+}
+
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+#[schema(example = json!({
+    "id": "res_01jd8x4bz9y8x7w6v5t4s3r2q1", "identifier": "https://api.example.com/billing", "name": "Billing",
+    "scopes": [{"name": "invoices:read", "description": "Read invoices"}, {"name": "invoices:write", "description": "Create and change invoices"}],
+    "builtin": false, "signing_alg": null, "created_at": "2026-11-23T10:00:00Z", "updated_at": "2026-11-23T10:00:00Z"
+}))]
+pub struct ResourceDto {
+    pub id: String,
+    pub identifier: String,
+    pub name: String,
+    pub scopes: Vec<ScopeDto>,
+    /// Writ's own APIs, which cannot be changed.
+    pub builtin: bool,
+    /// The algorithm of its tokens, when not the deployment's.
+    pub signing_alg: Option<String>,
+    pub created_at: String,
+    pub updated_at: String,
+}
+
+impl From<&Resource> for ResourceDto {
+    fn from(r: &Resource) -> Self {
+        Self {
+            id: r.id.to_string(),
+            identifier: r.identifier.to_string(),
+            name: r.name.to_string(),
+            scopes: r
+                .scopes
+                .iter()
+                .map(|s| ScopeDto { name: s.name.to_string(), description: s.description.clone() })
+                .collect(),
+            builtin: r.builtin,
+            signing_alg: r.signing_alg.map(|a| a.as_str().to_owned()),
+            created_at: rfc3339(r.created_at),
+            updated_at: rfc3339(r.updated_at),
+        }
+    }
+}
+
+fn scopes(list: Vec<ScopeDto>) -> Result<Vec<writ_core::ScopeDef>, AppError> {
+    let named = list
+        .into_iter()
+        .map(|s| Ok((parsed("scopes", ScopeName::parse(&s.name))?, s.description)))
+        .collect::<Result<Vec<_>, AppError>>()?;
+    writ_app::resources::scope_defs(named)
+}
+
+impl CreateResource {
+    pub(crate) fn parse(self) -> Result<writ_app::resources::NewResource, AppError> {
+        let scopes = scopes(self.scopes)?;
+        let identifier = parsed("identifier", ResourceUri::parse(&self.identifier))?;
+        Ok(writ_app::resources::NewResource {
+            signing_alg: optional("signing_alg", self.signing_alg.as_deref(), writ_core::SigningAlg::parse)?,
+            identifier,
+            name: parsed("name", Name::parse(&self.name))?,
+            scopes,
+        })
+    }
+}
+
+impl UpdateResource {
+    pub(crate) fn parse(self) -> Result<writ_app::resources::ResourceChanges, AppError> {
+        Ok(writ_app::resources::ResourceChanges {
+            name: optional("name", self.name.as_deref(), Name::parse)?,
+            scopes: self.scopes.map(scopes).transpose()?,
+            signing_alg: match self.signing_alg.as_deref() {
+                None => None,
+                Some("default") => Some(None),
+                Some(alg) => Some(Some(parsed("signing_alg", writ_core::SigningAlg::parse(alg))?)),
+            },
+        })
+    }
 }

@@ -9,7 +9,7 @@ use writ_http::auth::RevocationsWrite;
 use writ_http::{ApiError, Authorized};
 
 use super::path_id;
-use crate::dto::{CreateRevocation, Problem, RevocationDto, RevokeClientTokens};
+use crate::dto::*;
 
 /// Revoke tokens
 ///
@@ -66,4 +66,62 @@ pub async fn revoke_client_tokens(
         body.into_inner().and_then(|b| b.secret_id).map(|s| path_id(SecretId::parse, &s)).transpose()?;
     let revocation = revocations::revoke_client_tokens(&ctx, &auth, &id, secret).await?;
     Ok(HttpResponse::Created().json(RevocationDto::from(&revocation)))
+}
+
+// Request and answer bodies.
+
+/// What to revoke: exactly one of the fields.
+#[derive(Debug, Default, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CreateRevocation {
+    /// One token, by its `jti`.
+    pub jti: Option<String>,
+    /// Every token of this client issued until now.
+    pub client_id: Option<String>,
+    /// Every token of every client of this org issued until now.
+    pub org_id: Option<String>,
+}
+
+/// Options of `POST /clients/{client_id}/revoke-tokens`.
+#[derive(Debug, Default, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RevokeClientTokens {
+    /// Only the tokens this secret authenticated (found in the issuance audit records of the last
+    /// day — the longest a token lives). Default: every token of the client.
+    pub secret_id: Option<String>,
+}
+
+/// A revocation that took effect.
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+#[schema(example = json!({"kind": "client", "id": "cli_01jd8x4c5d0a1b2c3d4e5f6g7h", "revoked_at": "2026-11-23T10:00:00Z", "tokens": null}))]
+pub struct RevocationDto {
+    /// `token`, `client`, `org` or `secret`.
+    pub kind: String,
+    pub id: String,
+    pub revoked_at: String,
+    /// For `secret`: how many live tokens were revoked.
+    pub tokens: Option<usize>,
+}
+
+impl From<&writ_app::revocations::Revocation> for RevocationDto {
+    fn from(r: &writ_app::revocations::Revocation) -> Self {
+        Self { kind: r.kind.into(), id: r.id.clone(), revoked_at: rfc3339(r.revoked_at), tokens: r.tokens }
+    }
+}
+
+impl CreateRevocation {
+    pub(crate) fn parse(self) -> Result<writ_app::revocations::Target, AppError> {
+        use writ_app::revocations::Target;
+        // An id that cannot exist names nothing.
+        match (self.jti, self.client_id, self.org_id) {
+            (Some(jti), None, None) => Ok(Target::Token(jti)),
+            (None, Some(id), None) => {
+                writ_core::ClientId::parse(&id).map(Target::Client).map_err(|_| AppError::not_found())
+            }
+            (None, None, Some(id)) => {
+                writ_core::OrgId::parse(&id).map(Target::Org).map_err(|_| AppError::not_found())
+            }
+            _ => Err(AppError::validation("body", "name exactly one of jti, client_id, org_id")),
+        }
+    }
 }

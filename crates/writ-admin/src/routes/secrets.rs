@@ -8,7 +8,7 @@ use writ_http::auth::{ClientsRead, ClientsWrite};
 use writ_http::{ApiError, Authorized};
 
 use super::path_id;
-use crate::dto::{CreateSecret, CreatedSecret, ListResponse, Problem, SecretDto, future_time};
+use crate::dto::*;
 
 /// Create a client secret
 ///
@@ -91,4 +91,94 @@ pub async fn delete_secret(
         (path_id(ClientId::parse, &client_id)?, path_id(SecretId::parse, &secret_id)?);
     clients::delete_secret(&ctx, &auth, &client_id, &secret_id).await?;
     Ok(HttpResponse::NoContent().finish())
+}
+
+// Request and answer bodies.
+
+#[derive(Debug, Default, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CreateSecret {
+    /// When the secret stops working (RFC 3339, in the future). Default: never.
+    #[schema(example = "2027-01-01T00:00:00Z")]
+    pub expires_at: Option<String>,
+}
+
+/// A secret's metadata; its value is never shown again after creation.
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+#[schema(example = json!({
+    "secret_id": "sec_01jd8x4c5e9w8v7t6s5r4q3p2n", "display_prefix": "writ_cs_k3m9", "created_at": "2026-11-23T10:00:00Z",
+    "expires_at": null, "last_used_at": "2026-11-23T11:30:00Z"
+}))]
+pub struct SecretDto {
+    pub secret_id: String,
+    /// The first characters of the secret, to tell secrets apart.
+    #[schema(example = "writ_cs_k3m9")]
+    pub display_prefix: String,
+    pub created_at: String,
+    pub expires_at: Option<String>,
+    /// When a token was last issued with it: written at its first use, then at most once a minute,
+    /// so it lags by up to a minute.
+    pub last_used_at: Option<String>,
+}
+
+impl From<&writ_core::ClientSecret> for SecretDto {
+    fn from(s: &writ_core::ClientSecret) -> Self {
+        Self {
+            secret_id: s.id.to_string(),
+            display_prefix: s.display_prefix.clone(),
+            created_at: rfc3339(s.created_at),
+            expires_at: s.expires_at.map(rfc3339),
+            last_used_at: s.last_used_at.map(rfc3339),
+        }
+    }
+}
+
+/// A new secret: its metadata and its value, shown this once only.
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+#[schema(example = json!({
+    "secret_id": "sec_01jd8x4c5e9w8v7t6s5r4q3p2n", "display_prefix": "writ_cs_k3m9", "created_at": "2026-11-23T10:00:00Z",
+    "expires_at": "2027-01-01T00:00:00Z", "last_used_at": null, "client_secret": "writ_cs_…"
+}))]
+pub struct CreatedSecret {
+    #[serde(flatten)]
+    pub secret: SecretDto,
+    pub client_secret: String,
+}
+
+/// Parses an RFC 3339 time in the future.
+pub(crate) fn future_time(
+    field: &'static str,
+    s: &str,
+    clock: &dyn Clock,
+) -> Result<OffsetDateTime, AppError> {
+    let t = OffsetDateTime::parse(s, &Rfc3339)
+        .map_err(|e| AppError::validation(field, format!("not an RFC 3339 time: {e}")))?;
+    if t <= clock.now() {
+        return Err(AppError::validation(field, "must be in the future"));
+    }
+    Ok(t.replace_nanosecond(t.nanosecond() / 1000 * 1000).unwrap_or(t))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_expiry_must_be_after_now_on_the_deployment_clock() {
+        let now = OffsetDateTime::parse("2026-11-29T12:00:00Z", &Rfc3339).unwrap();
+        let clock = writ_app::FixedClock::at(now);
+        let refused = future_time("expires_at", "2026-11-29T12:00:00Z", &clock).unwrap_err();
+        assert_eq!(
+            (refused.field.as_deref(), refused.detail.as_str()),
+            (Some("expires_at"), "must be in the future")
+        );
+        let later = future_time("expires_at", "2026-11-29T12:00:01.1234567Z", &clock).unwrap();
+        assert_eq!(later.nanosecond(), 123_456_000, "kept at the microseconds every backend stores");
+        clock.advance(time::Duration::seconds(2));
+        assert!(
+            future_time("expires_at", "2026-11-29T12:00:01Z", &clock).is_err(),
+            "the clock moved past it"
+        );
+        assert!(future_time("expires_at", "tomorrow", &clock).is_err());
+    }
 }

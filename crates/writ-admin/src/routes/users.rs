@@ -7,7 +7,7 @@ use writ_http::auth::{UsersRead, UsersWrite};
 use writ_http::{ApiError, Authorized};
 
 use super::path_id;
-use crate::dto::{CreateUser, ListQuery, ListResponse, Problem, UpdateUser, UserDto};
+use crate::dto::*;
 use crate::etag::{if_match, tagged};
 
 /// Create a user
@@ -143,4 +143,85 @@ pub async fn delete_user(
 ) -> Result<HttpResponse, ApiError> {
     users::delete(&ctx, &auth, &path_id(UserId::parse, &path)?).await?;
     Ok(HttpResponse::NoContent().finish())
+}
+
+// Request and answer bodies.
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CreateUser {
+    /// Unique within the org.
+    #[schema(example = "ada@acme.example")]
+    pub email: String,
+    /// Required for the operator; a tenant admin may leave it out (its own org).
+    pub org_id: Option<String>,
+    /// What the user's clients may ever be granted; within the org's entitlements.
+    #[serde(default)]
+    pub grants: Vec<GrantDto>,
+}
+
+/// Changes to a user; absent fields stay as they are.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct UpdateUser {
+    pub email: Option<String>,
+    /// `active` or `disabled`. A disabled user's clients get `invalid_client` at once.
+    pub status: Option<String>,
+    /// Replaces the grants; the user's clients' tokens shrink with them at once.
+    pub grants: Option<Vec<GrantDto>>,
+}
+
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+#[schema(example = json!({
+    "id": "usr_01jd8x4c3a2b1c0d9e8f7g6h5j", "org_id": "org_01jd8x4c2v9q0m7k3n5p6r8s0t", "email": "ada@acme.example", "status": "active",
+    "grants": [{"resource": "https://api.example.com/billing", "scopes": ["invoices:read"]}],
+    "created_at": "2026-11-23T10:00:00Z", "updated_at": "2026-11-23T10:00:00Z"
+}))]
+pub struct UserDto {
+    #[schema(example = "usr_01jd8x4c2v9q0m7k3n5p6r8s0t")]
+    pub id: String,
+    pub org_id: String,
+    pub email: String,
+    /// `active` or `disabled`.
+    pub status: String,
+    pub grants: Vec<GrantDto>,
+    pub created_at: String,
+    pub updated_at: String,
+}
+
+impl From<&User> for UserDto {
+    fn from(u: &User) -> Self {
+        Self {
+            id: u.id.to_string(),
+            org_id: u.org_id.to_string(),
+            email: u.email.to_string(),
+            status: if u.status == writ_core::Status::Active { "active" } else { "disabled" }.into(),
+            grants: grants_to_dto(&u.grants),
+            created_at: rfc3339(u.created_at),
+            updated_at: rfc3339(u.updated_at),
+        }
+    }
+}
+
+impl CreateUser {
+    pub(crate) fn parse(self) -> Result<writ_app::users::NewUser, AppError> {
+        let email = parsed("email", writ_core::Email::parse(&self.email))?;
+        let grants = grants("grants", &self.grants)?;
+        let org_id = self
+            .org_id
+            .as_deref()
+            .map(|id| writ_core::OrgId::parse(id).map_err(|_| AppError::validation("org_id", "no such org")))
+            .transpose()?;
+        Ok(writ_app::users::NewUser { email, org_id, grants })
+    }
+}
+
+impl UpdateUser {
+    pub(crate) fn parse(self) -> Result<writ_app::users::UserChanges, AppError> {
+        Ok(writ_app::users::UserChanges {
+            email: optional("email", self.email.as_deref(), writ_core::Email::parse)?,
+            status: self.status.as_deref().map(status).transpose()?,
+            grants: self.grants.as_deref().map(|g| grants("grants", g)).transpose()?,
+        })
+    }
 }

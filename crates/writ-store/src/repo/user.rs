@@ -1,0 +1,113 @@
+//! The users of an org and their grants.
+
+use super::*;
+
+pub struct Users<'c, C> {
+    c: &'c C,
+    tenant: &'c Tenant,
+    lock: bool,
+}
+
+impl<'c, C: ConnectionTrait> Users<'c, C> {
+    pub fn new(c: &'c C, tenant: &'c Tenant) -> Self {
+        Self { c, tenant, lock: false }
+    }
+
+    /// See [`Orgs::for_update`].
+    pub fn for_update(self) -> Self {
+        Self { lock: true, ..self }
+    }
+
+    fn visible(&self) -> Condition {
+        self.tenant.scope(users::Column::OrgId)
+    }
+
+    pub async fn create(&self, u: &User) -> Result<()> {
+        if !self.tenant.owns(Some(&u.org_id)) {
+            return Err(StoreError::NotFound);
+        }
+        users::Entity::insert(users::ActiveModel {
+            id: Set(u.id.to_string()),
+            org_id: Set(u.org_id.to_string()),
+            email: Set(u.email.to_string()),
+            password_hash: Set(u.password_hash.clone()),
+            status: Set(enum_name(&u.status)),
+            created_at: Set(u.created_at),
+            updated_at: Set(u.updated_at),
+        })
+        .exec(self.c)
+        .await?;
+        grants::replace(self.c, GrantTable::UserGrants, u.id.as_str(), &u.grants, "grants").await
+    }
+
+    /// Writes a user's email, status and grants. Its org never changes.
+    pub async fn update(&self, u: &User) -> Result<()> {
+        let res = users::Entity::update_many()
+            .col_expr(users::Column::Email, Expr::value(u.email.as_str()))
+            .col_expr(users::Column::Status, Expr::value(enum_name(&u.status)))
+            .col_expr(users::Column::UpdatedAt, Expr::value(u.updated_at))
+            .filter(users::Column::Id.eq(u.id.as_str()))
+            .filter(self.visible())
+            .exec(self.c)
+            .await?;
+        found(res.rows_affected)?;
+        grants::replace(self.c, GrantTable::UserGrants, u.id.as_str(), &u.grants, "grants").await
+    }
+
+    pub async fn set_status(&self, id: &UserId, status: writ_core::Status) -> Result<()> {
+        let res = users::Entity::update_many()
+            .col_expr(users::Column::Status, Expr::value(enum_name(&status)))
+            .col_expr(users::Column::UpdatedAt, Expr::value(writ_core::now()))
+            .filter(users::Column::Id.eq(id.as_str()))
+            .filter(self.visible())
+            .exec(self.c)
+            .await?;
+        found(res.rows_affected)
+    }
+
+    /// Deletes a user with its user clients and their secrets.
+    pub async fn delete(&self, id: &UserId) -> Result<()> {
+        let res = users::Entity::delete_many()
+            .filter(users::Column::Id.eq(id.as_str()))
+            .filter(self.visible())
+            .exec(self.c)
+            .await?;
+        found(res.rows_affected)
+    }
+
+    pub async fn get(&self, id: &UserId) -> Result<User> {
+        let row = locked(users::Entity::find_by_id(id.as_str()), self.lock)
+            .filter(self.visible())
+            .one(self.c)
+            .await?
+            .ok_or(StoreError::NotFound)?;
+        let mut g = grants::load(self.c, GrantTable::UserGrants, &[&row.id]).await?;
+        user_from_row(row, &mut g)
+    }
+
+    /// Users in id order; `org` narrows an operator's list to one org.
+    pub async fn list(&self, page: &Page, org: Option<&OrgId>) -> Result<Paged<User>> {
+        let mut q = users::Entity::find().filter(self.visible());
+        if let Some(org) = org {
+            q = q.filter(users::Column::OrgId.eq(org.as_str()));
+        }
+        let (rows, next) = paged(self.c, q, users::Column::Id, page, |m: &users::Model| m.id.clone()).await?;
+        let ids: Vec<&str> = rows.iter().map(|r| r.id.as_str()).collect();
+        let mut g = grants::load(self.c, GrantTable::UserGrants, &ids).await?;
+        let items = rows.into_iter().map(|r| user_from_row(r, &mut g)).collect::<Result<_>>()?;
+        Ok(Paged { items, next })
+    }
+}
+
+fn user_from_row(r: users::Model, grants: &mut HashMap<String, Grants>) -> Result<User> {
+    Ok(User {
+        grants: grants.remove(&r.id).unwrap_or_default(),
+        id: parse(UserId::parse, &r.id)?,
+        org_id: parse(OrgId::parse, &r.org_id)?,
+        email: parse(Email::parse, &r.email)?,
+        password_hash: r.password_hash,
+        status: parse_enum("user status", &r.status)?,
+        created_at: r.created_at,
+        updated_at: r.updated_at,
+    })
+}
