@@ -19,45 +19,25 @@ pub(crate) use writ_core::{
 #[serde(deny_unknown_fields)]
 pub struct GrantDto {
     /// The resource identifier (audience), e.g. `https://api.example.com/billing`.
-    #[schema(example = "https://api.example.com/billing")]
-    pub resource: String,
-    #[schema(example = json!(["invoices:read"]))]
-    pub scopes: Vec<String>,
+    #[schema(value_type = String, example = "https://api.example.com/billing")]
+    pub resource: ResourceUri,
+    #[schema(value_type = Vec<String>, example = json!(["invoices:read"]))]
+    pub scopes: Vec<ScopeName>,
 }
 
 pub(crate) fn grants_from_dto(field: &'static str, list: &[GrantDto]) -> Result<Grants, AppError> {
     let mut grants = Grants::new();
     for g in list {
-        let resource =
-            ResourceUri::parse(&g.resource).map_err(|e| AppError::validation(field, e.to_string()))?;
         if g.scopes.is_empty() {
-            return Err(AppError::validation(field, format!("no scopes listed for {resource}")));
+            return Err(AppError::validation(field, format!("no scopes listed for {}", g.resource)));
         }
-        let scopes = g
-            .scopes
-            .iter()
-            .map(|s| ScopeName::parse(s))
-            .collect::<Result<ScopeSet, _>>()
-            .map_err(|e| AppError::validation(field, e.to_string()))?;
-        grants.add(resource, scopes);
+        grants.add(g.resource.clone(), g.scopes.iter().cloned().collect::<ScopeSet>());
     }
     Ok(grants)
 }
 
 pub(crate) fn grants_to_dto(g: &Grants) -> Vec<GrantDto> {
-    g.iter()
-        .map(|(r, s)| GrantDto {
-            resource: r.to_string(),
-            scopes: s.iter().map(ToString::to_string).collect(),
-        })
-        .collect()
-}
-
-pub(crate) fn metadata_from(field: &'static str, v: Option<serde_json::Value>) -> Result<Metadata, AppError> {
-    v.map(Metadata::parse)
-        .transpose()
-        .map(Option::unwrap_or_default)
-        .map_err(|e| AppError::validation(field, e.to_string()))
+    g.iter().map(|(r, s)| GrantDto { resource: r.clone(), scopes: s.iter().cloned().collect() }).collect()
 }
 
 /// Token-endpoint limits of a client, or of every client of an org. Absent fields inherit: the
@@ -84,26 +64,18 @@ pub struct RateLimitsDto {
     pub per_day: Option<u32>,
     /// Over a quota: `enforce` refuses with `429`; `log_only` issues anyway, logs and counts it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[schema(example = "enforce")]
-    pub quota_mode: Option<String>,
+    #[schema(value_type = Option<String>, example = "enforce")]
+    pub quota_mode: Option<QuotaMode>,
 }
 
 impl RateLimitsDto {
     pub(crate) fn parse(&self) -> Result<RateLimits, AppError> {
-        let quota_mode = match self.quota_mode.as_deref() {
-            None => None,
-            Some("enforce") => Some(QuotaMode::Enforce),
-            Some("log_only") => Some(QuotaMode::LogOnly),
-            Some(_) => {
-                return Err(AppError::validation("rate_limits.quota_mode", "must be enforce or log_only"));
-            }
-        };
         RateLimits {
             per_second: self.per_second,
             burst: self.burst,
             per_hour: self.per_hour,
             per_day: self.per_day,
-            quota_mode,
+            quota_mode: self.quota_mode,
         }
         .validate()
         .map_err(|e| {
@@ -125,13 +97,7 @@ impl From<&RateLimits> for RateLimitsDto {
             burst: l.burst,
             per_hour: l.per_hour,
             per_day: l.per_day,
-            quota_mode: l.quota_mode.map(|m| {
-                match m {
-                    QuotaMode::Enforce => "enforce",
-                    QuotaMode::LogOnly => "log_only",
-                }
-                .to_owned()
-            }),
+            quota_mode: l.quota_mode,
         }
     }
 }
@@ -210,34 +176,10 @@ pub(crate) fn page(limit: Option<u64>, after: &Option<String>) -> Result<writ_st
 
 pub use writ_http::error::Problem;
 
-pub(crate) fn parsed<T>(field: &'static str, r: Result<T, writ_core::Invalid>) -> Result<T, AppError> {
-    r.map_err(|e| AppError::validation(field, e.to_string()))
-}
-
-pub(crate) fn optional<T>(
-    field: &'static str,
-    v: Option<&str>,
-    parse: fn(&str) -> Result<T, writ_core::Invalid>,
-) -> Result<Option<T>, AppError> {
-    v.map(|s| parsed(field, parse(s))).transpose()
-}
-
-pub(crate) fn status(v: &str) -> Result<writ_core::Status, AppError> {
-    match v {
-        "active" => Ok(writ_core::Status::Active),
-        "disabled" => Ok(writ_core::Status::Disabled),
-        _ => Err(AppError::validation("status", "must be active or disabled")),
-    }
-}
-
 pub(crate) fn limits(v: Option<&RateLimitsDto>) -> Result<Option<RateLimits>, AppError> {
     v.map(RateLimitsDto::parse).transpose()
 }
 
 pub(crate) fn grants(field: &'static str, v: &[GrantDto]) -> Result<Grants, AppError> {
     grants_from_dto(field, v)
-}
-
-pub(crate) fn metadata(v: Option<serde_json::Value>) -> Result<Metadata, AppError> {
-    metadata_from("metadata", v)
 }

@@ -155,11 +155,11 @@ pub async fn delete_client(
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CreateClient {
-    #[schema(example = "acme-sync")]
-    pub name: String,
+    #[schema(value_type = String, example = "acme-sync")]
+    pub name: Name,
     /// `org` (acts for an org), `user` (acts for one user of an org) or `service` (operator only).
-    #[schema(example = "org")]
-    pub kind: String,
+    #[schema(value_type = String, example = "org")]
+    pub kind: writ_app::clients::KindName,
     /// Required for `org` and `user` clients; a tenant admin may leave it out (its own org).
     pub org_id: Option<String>,
     /// Required for `user` clients.
@@ -168,9 +168,10 @@ pub struct CreateClient {
     #[serde(default)]
     pub grants: Vec<GrantDto>,
     /// 300 to 86400 (default 3600).
-    pub token_ttl_seconds: Option<u32>,
+    #[schema(value_type = Option<u32>)]
+    pub token_ttl_seconds: Option<TokenTtl>,
     #[schema(value_type = Option<Object>)]
-    pub metadata: Option<serde_json::Value>,
+    pub metadata: Option<Metadata>,
     /// The client's own token-endpoint limits (operator only).
     pub rate_limits: Option<RateLimitsDto>,
 }
@@ -208,7 +209,7 @@ impl From<&Client> for ClientDto {
             org_id: c.kind.org_id().map(ToString::to_string),
             user_id: c.kind.user_id().map(ToString::to_string),
             name: c.name.to_string(),
-            status: if c.status == writ_core::Status::Active { "active" } else { "disabled" }.into(),
+            status: c.status.as_str().into(),
             grants: grants_to_dto(&c.grants),
             token_ttl_seconds: c.token_ttl.seconds(),
             metadata: serde_json::Value::Object(c.metadata.as_map().clone()),
@@ -240,28 +241,24 @@ pub struct CreatedClient {
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct UpdateClient {
-    pub name: Option<String>,
+    #[schema(value_type = Option<String>)]
+    pub name: Option<Name>,
     /// `active` or `disabled`. A disabled client gets `invalid_client` at once on every instance.
-    pub status: Option<String>,
+    #[schema(value_type = Option<String>)]
+    pub status: Option<writ_core::Status>,
     /// Replaces the grants; must stay within the org's entitlements.
     pub grants: Option<Vec<GrantDto>>,
-    pub token_ttl_seconds: Option<u32>,
+    #[schema(value_type = Option<u32>)]
+    pub token_ttl_seconds: Option<TokenTtl>,
     /// Replaces the metadata.
     #[schema(value_type = Option<Object>)]
-    pub metadata: Option<serde_json::Value>,
+    pub metadata: Option<Metadata>,
     /// Replaces the client's own limits; `{}` inherits everything again (operator only).
     pub rate_limits: Option<RateLimitsDto>,
 }
 
 impl CreateClient {
     pub(crate) fn parse(self) -> Result<writ_app::clients::NewClient, AppError> {
-        use writ_app::clients::KindName;
-        let name = parsed("name", Name::parse(&self.name))?;
-        let grants = grants("grants", &self.grants)?;
-        let token_ttl =
-            self.token_ttl_seconds.map(|t| parsed("token_ttl_seconds", TokenTtl::new(t))).transpose()?;
-        let metadata = metadata(self.metadata)?;
-        let rate_limits = limits(self.rate_limits.as_ref())?;
         // An id that cannot exist names nothing, like one that does not exist.
         let org_id = self
             .org_id
@@ -276,21 +273,15 @@ impl CreateClient {
                     .map_err(|_| AppError::validation("user_id", "no such user in this org"))
             })
             .transpose()?;
-        let kind = match self.kind.as_str() {
-            "org" => KindName::Org,
-            "user" => KindName::User,
-            "service" => KindName::Service,
-            _ => return Err(AppError::validation("kind", "must be org, user or service")),
-        };
         Ok(writ_app::clients::NewClient {
-            name,
-            kind,
+            name: self.name,
+            kind: self.kind,
             org_id,
             user_id,
-            grants,
-            token_ttl: token_ttl.unwrap_or_default(),
-            metadata,
-            rate_limits,
+            grants: grants("grants", &self.grants)?,
+            token_ttl: self.token_ttl_seconds.unwrap_or_default(),
+            metadata: self.metadata.unwrap_or_default(),
+            rate_limits: limits(self.rate_limits.as_ref())?,
         })
     }
 }
@@ -298,13 +289,10 @@ impl CreateClient {
 impl UpdateClient {
     pub(crate) fn parse(self) -> Result<writ_app::clients::ClientChanges, AppError> {
         Ok(writ_app::clients::ClientChanges {
-            name: optional("name", self.name.as_deref(), Name::parse)?,
-            status: self.status.as_deref().map(status).transpose()?,
-            token_ttl: self
-                .token_ttl_seconds
-                .map(|t| parsed("token_ttl_seconds", TokenTtl::new(t)))
-                .transpose()?,
-            metadata: self.metadata.is_some().then(|| metadata(self.metadata)).transpose()?,
+            name: self.name,
+            status: self.status,
+            token_ttl: self.token_ttl_seconds,
+            metadata: self.metadata,
             rate_limits: limits(self.rate_limits.as_ref())?,
             grants: self.grants.as_deref().map(|g| grants("grants", g)).transpose()?,
         })

@@ -1,8 +1,8 @@
 //! `/admin/v1/keys`: the deployment's signing keys (operator only).
 
 use actix_web::{HttpResponse, get, post, web};
-use writ_app::{AppError, Context, keys};
-use writ_core::{KeyId, SigningAlg};
+use writ_app::{Context, keys};
+use writ_core::KeyId;
 use writ_http::auth::{KeysRead, KeysWrite};
 use writ_http::{ApiError, Authorized};
 
@@ -51,13 +51,7 @@ pub async fn rotate_key(
     body: writ_http::OptionalBody<RotateKey>,
 ) -> Result<HttpResponse, ApiError> {
     let body = body.into_inner().unwrap_or_default();
-    let alg = body
-        .alg
-        .as_deref()
-        .map(SigningAlg::parse)
-        .transpose()
-        .map_err(|e| AppError::validation("alg", e.to_string()))?;
-    let key = keys::rotate_for(&ctx, &auth, alg, body.immediate).await?;
+    let key = keys::rotate_for(&ctx, &auth, body.alg, body.immediate).await?;
     Ok(HttpResponse::Created().json(KeyDto::from(&key)))
 }
 
@@ -130,7 +124,8 @@ impl From<&writ_core::SigningKey> for KeyDto {
 #[serde(deny_unknown_fields)]
 pub struct RotateKey {
     /// The algorithm of the new key; default: the deployment's.
-    pub alg: Option<String>,
+    #[schema(value_type = Option<String>)]
+    pub alg: Option<writ_core::SigningAlg>,
     /// Sign with the new key at once instead of after the publish delay. Verifiers holding a
     /// cached JWKS will need to refetch it; use for emergencies.
     #[serde(default)]

@@ -151,17 +151,17 @@ pub async fn delete_org(
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CreateOrg {
-    #[schema(example = "Acme")]
-    pub name: String,
+    #[schema(value_type = String, example = "Acme")]
+    pub name: Name,
     /// Unique; 2–63 characters of a-z, 0-9 and `-`, starting with a letter.
-    #[schema(example = "acme")]
-    pub slug: String,
+    #[schema(value_type = String, example = "acme")]
+    pub slug: writ_core::Slug,
     /// What clients of this org may ever be granted (deny by default).
     #[serde(default)]
     pub entitlements: Vec<GrantDto>,
     /// Up to 50 string values.
     #[schema(value_type = Option<Object>)]
-    pub metadata: Option<serde_json::Value>,
+    pub metadata: Option<Metadata>,
     /// Token-endpoint limits for each client of the org, unless the client sets its own.
     pub rate_limits: Option<RateLimitsDto>,
 }
@@ -195,7 +195,7 @@ impl From<&Org> for OrgDto {
             id: o.id.to_string(),
             name: o.name.to_string(),
             slug: o.slug.to_string(),
-            status: if o.status == writ_core::OrgStatus::Active { "active" } else { "suspended" }.into(),
+            status: o.status.as_str().into(),
             entitlements: grants_to_dto(&o.entitlements),
             metadata: serde_json::Value::Object(o.metadata.as_map().clone()),
             rate_limits: (&o.rate_limits).into(),
@@ -209,13 +209,15 @@ impl From<&Org> for OrgDto {
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct UpdateOrg {
-    pub name: Option<String>,
+    #[schema(value_type = Option<String>)]
+    pub name: Option<Name>,
     /// `active` or `suspended` (operator only). Suspending stops every client of the org at once.
-    pub status: Option<String>,
+    #[schema(value_type = Option<String>)]
+    pub status: Option<writ_core::OrgStatus>,
     /// Replaces the entitlements (operator only). Clients' tokens shrink with them at once.
     pub entitlements: Option<Vec<GrantDto>>,
     #[schema(value_type = Option<Object>)]
-    pub metadata: Option<serde_json::Value>,
+    pub metadata: Option<Metadata>,
     /// Replaces the org's limits for its clients; `{}` inherits the deployment's (operator only).
     pub rate_limits: Option<RateLimitsDto>,
 }
@@ -223,9 +225,9 @@ pub struct UpdateOrg {
 impl CreateOrg {
     pub(crate) fn parse(self) -> Result<writ_app::orgs::NewOrg, AppError> {
         Ok(writ_app::orgs::NewOrg {
-            name: parsed("name", Name::parse(&self.name))?,
-            slug: parsed("slug", writ_core::Slug::parse(&self.slug))?,
-            metadata: metadata(self.metadata)?,
+            name: self.name,
+            slug: self.slug,
+            metadata: self.metadata.unwrap_or_default(),
             entitlements: grants("entitlements", &self.entitlements)?,
             rate_limits: limits(self.rate_limits.as_ref())?.unwrap_or_default(),
         })
@@ -234,17 +236,11 @@ impl CreateOrg {
 
 impl UpdateOrg {
     pub(crate) fn parse(self) -> Result<writ_app::orgs::OrgChanges, AppError> {
-        let status = match self.status.as_deref() {
-            None => None,
-            Some("active") => Some(writ_core::OrgStatus::Active),
-            Some("suspended") => Some(writ_core::OrgStatus::Suspended),
-            Some(_) => return Err(AppError::validation("status", "must be active or suspended")),
-        };
         Ok(writ_app::orgs::OrgChanges {
-            name: optional("name", self.name.as_deref(), Name::parse)?,
-            status,
+            name: self.name,
+            status: self.status,
             entitlements: self.entitlements.as_deref().map(|g| grants("entitlements", g)).transpose()?,
-            metadata: self.metadata.is_some().then(|| metadata(self.metadata)).transpose()?,
+            metadata: self.metadata,
             rate_limits: limits(self.rate_limits.as_ref())?,
         })
     }

@@ -150,8 +150,8 @@ pub async fn delete_resource(
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ScopeDto {
-    #[schema(example = "invoices:read")]
-    pub name: String,
+    #[schema(value_type = String, example = "invoices:read")]
+    pub name: ScopeName,
     #[serde(default)]
     pub description: String,
 }
@@ -160,26 +160,42 @@ pub struct ScopeDto {
 #[serde(deny_unknown_fields)]
 pub struct CreateResource {
     /// The audience of its tokens: an absolute URI without fragment.
-    #[schema(example = "https://api.example.com/billing")]
-    pub identifier: String,
-    #[schema(example = "Billing")]
-    pub name: String,
+    #[schema(value_type = String, example = "https://api.example.com/billing")]
+    pub identifier: ResourceUri,
+    #[schema(value_type = String, example = "Billing")]
+    pub name: Name,
     #[serde(default)]
     pub scopes: Vec<ScopeDto>,
     /// Sign this resource's tokens with `ES256`, `RS256` or `EdDSA` instead of the deployment's
     /// algorithm (for verifiers that support only one).
-    pub signing_alg: Option<String>,
+    #[schema(value_type = Option<String>)]
+    pub signing_alg: Option<writ_core::SigningAlg>,
 }
 
 /// Changes to a resource; absent fields stay as they are.
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct UpdateResource {
-    pub name: Option<String>,
+    #[schema(value_type = Option<String>)]
+    pub name: Option<Name>,
     /// Replaces the scopes (descriptions included). Removing a scope someone holds is refused.
     pub scopes: Option<Vec<ScopeDto>>,
     /// `ES256`, `RS256`, `EdDSA`, or `default` for the deployment's algorithm.
-    pub signing_alg: Option<String>,
+    #[schema(value_type = Option<String>)]
+    pub signing_alg: Option<AlgChoice>,
+}
+
+/// A resource's algorithm as an update names it: its own, or `default` (the deployment's).
+#[derive(Debug, Clone, Copy)]
+pub struct AlgChoice(Option<writ_core::SigningAlg>);
+
+impl<'de> Deserialize<'de> for AlgChoice {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        match String::deserialize(d)?.as_str() {
+            "default" => Ok(Self(None)),
+            alg => writ_core::SigningAlg::parse(alg).map(|a| Self(Some(a))).map_err(serde::de::Error::custom),
+        }
+    }
 }
 
 #[derive(Debug, Serialize, Deserialize, ToSchema)]
@@ -210,7 +226,7 @@ impl From<&Resource> for ResourceDto {
             scopes: r
                 .scopes
                 .iter()
-                .map(|s| ScopeDto { name: s.name.to_string(), description: s.description.clone() })
+                .map(|s| ScopeDto { name: s.name.clone(), description: s.description.clone() })
                 .collect(),
             builtin: r.builtin,
             signing_alg: r.signing_alg.map(|a| a.as_str().to_owned()),
@@ -221,22 +237,16 @@ impl From<&Resource> for ResourceDto {
 }
 
 fn scopes(list: Vec<ScopeDto>) -> Result<Vec<writ_core::ScopeDef>, AppError> {
-    let named = list
-        .into_iter()
-        .map(|s| Ok((parsed("scopes", ScopeName::parse(&s.name))?, s.description)))
-        .collect::<Result<Vec<_>, AppError>>()?;
-    writ_app::resources::scope_defs(named)
+    writ_app::resources::scope_defs(list.into_iter().map(|s| (s.name, s.description)))
 }
 
 impl CreateResource {
     pub(crate) fn parse(self) -> Result<writ_app::resources::NewResource, AppError> {
-        let scopes = scopes(self.scopes)?;
-        let identifier = parsed("identifier", ResourceUri::parse(&self.identifier))?;
         Ok(writ_app::resources::NewResource {
-            signing_alg: optional("signing_alg", self.signing_alg.as_deref(), writ_core::SigningAlg::parse)?,
-            identifier,
-            name: parsed("name", Name::parse(&self.name))?,
-            scopes,
+            scopes: scopes(self.scopes)?,
+            identifier: self.identifier,
+            name: self.name,
+            signing_alg: self.signing_alg,
         })
     }
 }
@@ -244,13 +254,9 @@ impl CreateResource {
 impl UpdateResource {
     pub(crate) fn parse(self) -> Result<writ_app::resources::ResourceChanges, AppError> {
         Ok(writ_app::resources::ResourceChanges {
-            name: optional("name", self.name.as_deref(), Name::parse)?,
+            name: self.name,
             scopes: self.scopes.map(scopes).transpose()?,
-            signing_alg: match self.signing_alg.as_deref() {
-                None => None,
-                Some("default") => Some(None),
-                Some(alg) => Some(Some(parsed("signing_alg", writ_core::SigningAlg::parse(alg))?)),
-            },
+            signing_alg: self.signing_alg.map(|AlgChoice(alg)| alg),
         })
     }
 }

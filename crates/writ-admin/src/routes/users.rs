@@ -151,8 +151,8 @@ pub async fn delete_user(
 #[serde(deny_unknown_fields)]
 pub struct CreateUser {
     /// Unique within the org.
-    #[schema(example = "ada@acme.example")]
-    pub email: String,
+    #[schema(value_type = String, example = "ada@acme.example")]
+    pub email: writ_core::Email,
     /// Required for the operator; a tenant admin may leave it out (its own org).
     pub org_id: Option<String>,
     /// What the user's clients may ever be granted; within the org's entitlements.
@@ -164,9 +164,11 @@ pub struct CreateUser {
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct UpdateUser {
-    pub email: Option<String>,
+    #[schema(value_type = Option<String>)]
+    pub email: Option<writ_core::Email>,
     /// `active` or `disabled`. A disabled user's clients get `invalid_client` at once.
-    pub status: Option<String>,
+    #[schema(value_type = Option<String>)]
+    pub status: Option<writ_core::Status>,
     /// Replaces the grants; the user's clients' tokens shrink with them at once.
     pub grants: Option<Vec<GrantDto>>,
 }
@@ -195,7 +197,7 @@ impl From<&User> for UserDto {
             id: u.id.to_string(),
             org_id: u.org_id.to_string(),
             email: u.email.to_string(),
-            status: if u.status == writ_core::Status::Active { "active" } else { "disabled" }.into(),
+            status: u.status.as_str().into(),
             grants: grants_to_dto(&u.grants),
             created_at: rfc3339(u.created_at),
             updated_at: rfc3339(u.updated_at),
@@ -205,22 +207,20 @@ impl From<&User> for UserDto {
 
 impl CreateUser {
     pub(crate) fn parse(self) -> Result<writ_app::users::NewUser, AppError> {
-        let email = parsed("email", writ_core::Email::parse(&self.email))?;
-        let grants = grants("grants", &self.grants)?;
         let org_id = self
             .org_id
             .as_deref()
             .map(|id| writ_core::OrgId::parse(id).map_err(|_| AppError::validation("org_id", "no such org")))
             .transpose()?;
-        Ok(writ_app::users::NewUser { email, org_id, grants })
+        Ok(writ_app::users::NewUser { email: self.email, org_id, grants: grants("grants", &self.grants)? })
     }
 }
 
 impl UpdateUser {
     pub(crate) fn parse(self) -> Result<writ_app::users::UserChanges, AppError> {
         Ok(writ_app::users::UserChanges {
-            email: optional("email", self.email.as_deref(), writ_core::Email::parse)?,
-            status: self.status.as_deref().map(status).transpose()?,
+            email: self.email,
+            status: self.status,
             grants: self.grants.as_deref().map(|g| grants("grants", g)).transpose()?,
         })
     }
