@@ -306,3 +306,22 @@ async fn ensure_builtin_resources(store: &Store) -> Result<(), InitError> {
     }
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn settings_that_disagree_touch_nothing() {
+        let dir = std::env::temp_dir().join(format!("writ-open-{}", std::process::id()));
+        let settings = Settings {
+            data_dir: dir.clone(),
+            jwks_max_age_seconds: 300,
+            key_publish_delay_seconds: 60,
+            ..Default::default()
+        };
+        let refused = Deployment::open(settings, "http://localhost:8080".into()).await.unwrap_err();
+        assert!(refused.to_string().contains("key_publish_delay_seconds"), "{refused}");
+        assert!(!dir.exists(), "no data directory, key file or database was made");
+    }
+}

@@ -503,6 +503,36 @@ mod tests {
     }
 
     #[test]
+    fn any_claims_sign_with_their_own_typ_and_only_that_typ_verifies() {
+        let kek = Kek::new([7; 32]);
+        let ring =
+            KeyRing::load(&[generate_key(SigningAlg::EdDSA, KeyState::Active, &kek).unwrap()], &kek).unwrap();
+        const GRANT: Typ = Typ { accepted: &["oauth-id-jag+jwt"], refusal: "typ is not oauth-id-jag+jwt" };
+        let assertion = serde_json::json!({"iss": "https://idp.example", "sub": "ada", "jti": "j1"});
+        let (token, kid) = ring.sign(SigningAlg::EdDSA, "oauth-id-jag+jwt", &assertion).unwrap();
+        let keys = &ring.inner.keys;
+        let jws = keys.verify_jws(&token, &GRANT).unwrap();
+        assert_eq!(
+            (jws.header.typ.as_deref(), jws.header.kid.as_deref()),
+            (Some("oauth-id-jag+jwt"), Some(kid.as_str()))
+        );
+        assert_eq!(serde_json::from_slice::<serde_json::Value>(&jws.payload).unwrap(), assertion);
+        // It is no access token, and an access token is no such assertion.
+        let as_access = keys.verify_any_audience(&token, "https://idp.example", 1_800_000_000);
+        assert!(matches!(as_access, Err(TokenError::BadHeader("typ is not at+jwt"))));
+        let (access, _) = ring.sign(SigningAlg::EdDSA, TOKEN_TYPE, &claims(1_800_000_000)).unwrap();
+        assert!(matches!(
+            keys.verify_jws(&access, &GRANT),
+            Err(TokenError::BadHeader("typ is not oauth-id-jag+jwt"))
+        ));
+        // The access-token header is the one encoded once per key.
+        assert_eq!(
+            access.split('.').next(),
+            Some(ring.inner.signers[&SigningAlg::EdDSA].header_b64.as_str())
+        );
+    }
+
+    #[test]
     fn jwks_lists_published_keys_only_and_retired_keys_still_verify() {
         let kek = Kek::new([9; 32]);
         let old = generate_key(SigningAlg::ES256, KeyState::Active, &kek).unwrap();

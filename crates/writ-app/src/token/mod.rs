@@ -133,3 +133,42 @@ fn mint(
     ctx.metrics.token_issued(claims.oid.as_deref());
     Ok((token, claims))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse(authorization: Option<&str>, body: &str) -> Result<TokenRequest, OAuthError> {
+        TokenRequest::parse("application/x-www-form-urlencoded", authorization, body.as_bytes())
+    }
+
+    #[test]
+    fn a_request_fails_the_same_way_every_time_grant_type_then_client_then_grant() {
+        let bad_scope = "scope=a%20%20b";
+        let missing = OAuthError::InvalidRequest("missing parameter `grant_type`".into());
+        assert_eq!(parse(None, bad_scope).unwrap_err(), missing);
+        let unknown = format!("grant_type=password&{bad_scope}");
+        assert_eq!(parse(None, &unknown).unwrap_err(), OAuthError::UnsupportedGrantType);
+        let anonymous = format!("grant_type=client_credentials&{bad_scope}");
+        assert_eq!(parse(None, &anonymous).unwrap_err(), OAuthError::invalid_client_basic());
+        let post = format!("grant_type=client_credentials&client_id=cli_a&client_secret=s&{bad_scope}");
+        assert!(matches!(parse(None, &post).unwrap_err(), OAuthError::InvalidScope(_)));
+    }
+
+    #[test]
+    fn a_well_formed_request_becomes_its_typed_grant_and_method() {
+        let body = "grant_type=client_credentials&client_id=cli_a&client_secret=s&resource=https%3A%2F%2Fapi.example.com\
+                    &audience=https%3A%2F%2Fother.example.com&scope=read+write";
+        let request = parse(None, body).unwrap();
+        assert_eq!((request.client.method(), request.client.client_id()), ("client_secret_post", "cli_a"));
+        assert!(
+            request.client.challenge().is_none(),
+            "a client that did not use Basic gets no Basic challenge"
+        );
+        let Grant::ClientCredentials(g) = &request.grant;
+        assert_eq!(g.request.resources.len(), 2, "resource and audience together");
+        assert_eq!(g.request.scope.as_ref().map(ToString::to_string).as_deref(), Some("read write"));
+        let bad_target = "grant_type=client_credentials&client_id=cli_a&client_secret=s&resource=relative";
+        assert!(matches!(parse(None, bad_target).unwrap_err(), OAuthError::InvalidTarget(_)));
+    }
+}
