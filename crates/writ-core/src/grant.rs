@@ -77,18 +77,31 @@ pub fn grant(
     }
 
     let audiences = choose_audiences(&effective, req)?;
-    let mut granted = ScopeSet::new();
+    // A token's scopes are granted on every audience it names, or an API that receives it would
+    // honour a scope that only another API was granted.
+    let mut common: Option<ScopeSet> = None;
     for aud in &audiences {
-        if let Some(s) = effective.scopes(aud) {
-            granted.union_with(s);
-        }
+        let granted = effective.scopes(aud).cloned().unwrap_or_default();
+        common = Some(match common {
+            None => granted,
+            Some(c) => c.intersection(&granted),
+        });
     }
+    let common = common.unwrap_or_default();
     let scope = match &req.scope {
-        None => granted,
+        None if common.is_empty() => {
+            return Err(GrantError::InvalidScope(
+                "no scope is granted on every one of these resources: ask for them one at a time".into(),
+            ));
+        }
+        None => common,
         Some(requested) => {
-            let missing = requested.difference(&granted);
+            let missing = requested.difference(&common);
             if !missing.is_empty() {
-                return Err(GrantError::InvalidScope(format!("scope not granted: {missing}")));
+                return Err(GrantError::InvalidScope(match audiences.len() {
+                    1 => format!("scope not granted: {missing}"),
+                    _ => format!("scope not granted on every resource named: {missing}"),
+                }));
             }
             requested.clone()
         }
@@ -110,8 +123,15 @@ fn usable_org<'a>(org: Option<&'a Org>, org_id: &OrgId) -> Result<&'a Org, Grant
     Ok(org)
 }
 
-/// Named resources must all be granted. With none named, the audiences are the granted resources
-/// that hold a requested scope, or the only granted resource when no scope is requested.
+/// Whether `aud` is one of Writ's own APIs, whose tokens are for them alone: a token that another
+/// API receives must never be replayable at the admin or guard API.
+pub fn is_builtin(aud: &ResourceUri) -> bool {
+    aud.as_str() == crate::ADMIN_AUDIENCE || aud.as_str() == crate::GUARD_AUDIENCE
+}
+
+/// Named resources must all be granted. With none named, each requested scope picks the one
+/// granted resource that defines it (a scope several of them define is ambiguous: name one); with
+/// no scope either, the client's only resource. Writ's own APIs never share a token.
 fn choose_audiences(effective: &Grants, req: &TokenRequest) -> Result<Vec<ResourceUri>, GrantError> {
     let mut audiences: Vec<ResourceUri> = if !req.resources.is_empty() {
         if let Some(r) = req.resources.iter().find(|r| effective.scopes(r).is_none()) {
@@ -119,13 +139,25 @@ fn choose_audiences(effective: &Grants, req: &TokenRequest) -> Result<Vec<Resour
         }
         req.resources.clone()
     } else if let Some(requested) = &req.scope {
-        let chosen: Vec<_> = effective
-            .iter()
-            .filter(|(_, s)| requested.iter().any(|r| s.contains(r.as_str())))
-            .map(|(r, _)| r.clone())
-            .collect();
-        if chosen.is_empty() {
-            return Err(GrantError::InvalidScope(format!("scope not granted: {requested}")));
+        fn holders<'a>(effective: &'a Grants, scope: &'a str) -> impl Iterator<Item = &'a ResourceUri> {
+            effective.iter().filter(move |(_, s)| s.contains(scope)).map(|(r, _)| r)
+        }
+        let missing: ScopeSet =
+            requested.iter().filter(|s| holders(effective, s.as_str()).next().is_none()).cloned().collect();
+        if !missing.is_empty() {
+            return Err(GrantError::InvalidScope(format!("scope not granted: {missing}")));
+        }
+        let mut chosen = Vec::new();
+        for scope in requested.iter() {
+            let mut found = holders(effective, scope.as_str());
+            match (found.next(), found.next()) {
+                (Some(only), None) => chosen.push(only.clone()),
+                _ => {
+                    return Err(GrantError::InvalidTarget(format!(
+                        "scope `{scope}` is granted on several resources: name one with `resource` or `audience`"
+                    )));
+                }
+            }
         }
         chosen
     } else {
@@ -141,6 +173,11 @@ fn choose_audiences(effective: &Grants, req: &TokenRequest) -> Result<Vec<Resour
     };
     audiences.sort();
     audiences.dedup();
+    if audiences.len() > 1 && audiences.iter().any(is_builtin) {
+        return Err(GrantError::InvalidTarget(
+            "urn:writ:admin and urn:writ:guard tokens are for that API alone: ask for it on its own".into(),
+        ));
+    }
     Ok(audiences)
 }
 
@@ -278,9 +315,9 @@ mod tests {
         let g2 = grants(&[(FILES, "files:read"), (BILLING, "invoices:read")]);
         let c = client(ClientKind::Service, g2);
         assert!(matches!(grant(&c, None, None, &req(None, &[])), Err(GrantError::InvalidTarget(_))));
-        let g = grant(&c, None, None, &req(None, &[FILES, BILLING, FILES])).unwrap();
-        assert_eq!(g.audiences, vec![uri(BILLING), uri(FILES)]);
-        assert_eq!(g.scope, scopes("files:read invoices:read"));
+        // Two resources that share no scope cannot share a token.
+        let apart = grant(&c, None, None, &req(None, &[FILES, BILLING, FILES])).unwrap_err();
+        assert!(matches!(apart, GrantError::InvalidScope(_)), "{apart:?}");
         // A requested scope picks the resource that grants it.
         let g = grant(&c, None, None, &req(Some("files:read"), &[])).unwrap();
         assert_eq!(g.audiences, vec![uri(FILES)]);
@@ -290,6 +327,36 @@ mod tests {
             Err(GrantError::InvalidScope(_))
         ));
         assert_eq!(g.org_id, None);
+    }
+
+    #[test]
+    fn audiences_never_pool_their_scopes() {
+        // A grants read and write, B only read: no token lets B's API accept write.
+        let c = client(ClientKind::Service, grants(&[(BILLING, "read write"), (FILES, "read")]));
+        let both = grant(&c, None, None, &req(Some("read write"), &[BILLING, FILES])).unwrap_err();
+        assert_eq!(both, GrantError::InvalidScope("scope not granted on every resource named: write".into()));
+        // Without `resource`, a scope two granted resources define names neither.
+        assert!(matches!(
+            grant(&c, None, None, &req(Some("read write"), &[])),
+            Err(GrantError::InvalidTarget(_))
+        ));
+        assert!(matches!(grant(&c, None, None, &req(Some("read"), &[])), Err(GrantError::InvalidTarget(_))));
+        // A scope only one resource defines picks it; both resources named get what both grant.
+        assert_eq!(grant(&c, None, None, &req(Some("write"), &[])).unwrap().audiences, vec![uri(BILLING)]);
+        let shared = grant(&c, None, None, &req(None, &[BILLING, FILES])).unwrap();
+        assert_eq!((shared.audiences.len(), shared.scope), (2, scopes("read")));
+    }
+
+    #[test]
+    fn writs_own_apis_never_share_a_token() {
+        let admin = crate::ADMIN_AUDIENCE;
+        let c = client(ClientKind::Service, grants(&[(BILLING, "read"), (admin, "read admin:orgs:read")]));
+        let mixed = grant(&c, None, None, &req(Some("read"), &[BILLING, admin])).unwrap_err();
+        assert!(matches!(mixed, GrantError::InvalidTarget(_)), "{mixed:?}");
+        let split = grant(&c, None, None, &req(Some("admin:orgs:read"), &[])).unwrap();
+        assert_eq!(split.audiences, vec![uri(admin)]);
+        let split = grant(&c, None, None, &req(Some("read"), &[BILLING])).unwrap();
+        assert_eq!(split.audiences, vec![uri(BILLING)]);
     }
 
     #[test]

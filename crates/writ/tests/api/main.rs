@@ -14,6 +14,7 @@ mod layers;
 mod limits;
 mod openapi;
 mod outage;
+mod security;
 mod services;
 mod storage;
 mod tenancy;
