@@ -145,6 +145,7 @@ pub async fn create(ctx: &Context, caller: &Caller, new: NewClient) -> Result<Cr
     if new.rate_limits.is_some() {
         caller.require_operator()?;
     }
+    crate::authority::ensure_holds(ctx, caller, &Grants::new(), &new.grants).await?;
     let txn = ctx.store.begin().await?;
     let (kind, org) = resolve_kind(&txn, caller, &new).await?;
     if let Some(org) = &org {
@@ -231,7 +232,9 @@ pub async fn update(
         client.rate_limits = limits;
         changed.push("rate_limits");
     }
-    if let Some(grants) = changes.grants {
+    if let Some(grants) = changes.grants.filter(|g| *g != client.grants) {
+        crate::authority::ensure_not_own(caller, id)?;
+        crate::authority::ensure_holds(ctx, caller, &client.grants, &grants).await?;
         client.grants = grants;
         if let Some(org_id) = client.kind.org_id() {
             check_entitled(&Orgs::new(&txn, &caller.tenant).get(org_id).await?, &client.grants)?;

@@ -8,6 +8,7 @@
 //! connection, never a request.
 
 pub mod audit;
+pub mod authority;
 pub mod cache;
 pub mod caller;
 pub mod challenge;

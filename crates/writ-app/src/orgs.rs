@@ -37,6 +37,7 @@ pub struct OrgChanges {
 
 pub async fn create(ctx: &Context, caller: &Caller, new: NewOrg) -> Result<Org, AppError> {
     caller.require_operator()?;
+    crate::authority::ensure_holds(ctx, caller, &Grants::new(), &new.entitlements).await?;
     let now = ctx.clock.now();
     let org = Org {
         id: OrgId::generate(),
@@ -103,6 +104,7 @@ pub async fn update(
         changed.push("status");
     }
     if let Some(entitlements) = changes.entitlements {
+        crate::authority::ensure_holds(ctx, caller, &org.entitlements, &entitlements).await?;
         org.entitlements = entitlements;
         changed.push("entitlements");
     }

@@ -43,6 +43,7 @@ pub async fn create(ctx: &Context, caller: &Caller, new: NewUser) -> Result<User
         (None, Tenant::Org(own)) => own.clone(),
         (None, Tenant::Operator) => return Err(AppError::validation("org_id", "required")),
     };
+    crate::authority::ensure_holds(ctx, caller, &Grants::new(), &new.grants).await?;
     let txn = ctx.store.begin().await?;
     let org = Orgs::new(&txn, &caller.tenant).get(&org_id).await.map_err(|e| match e {
         StoreError::NotFound => unknown_org(),
@@ -103,6 +104,7 @@ pub async fn update(
         changed.push("status");
     }
     if let Some(grants) = changes.grants {
+        crate::authority::ensure_holds(ctx, caller, &user.grants, &grants).await?;
         user.grants = grants;
         check_entitled(&Orgs::new(&txn, &caller.tenant).get(&user.org_id).await?, &user.grants)?;
         changed.push("grants");
