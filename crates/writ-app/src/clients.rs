@@ -211,6 +211,9 @@ pub async fn update(
     let clients = Clients::new(&txn, &caller.tenant).for_update();
     let mut client = clients.get(id).await?;
     precondition(&client)?;
+    // Disabling a client, or taking grants away, ends the tokens it holds.
+    let cuts = changes.status == Some(Status::Disabled)
+        || changes.grants.as_ref().is_some_and(|g| client.grants.excess_over(g).is_some());
     let mut changed = Vec::new();
     if let Some(name) = changes.name {
         client.name = name;
@@ -254,8 +257,9 @@ pub async fn update(
             "rate_limits": client.rate_limits,
         }));
     Audit::new(&txn).record(&event).await?;
-    txn.commit().await.map_err(StoreError::from)?;
-    ctx.publish(Change::Client(id.clone())).await;
+    let watermarks: &[Watermark<'_>] = if cuts { &[Watermark::Client(id.as_str())] } else { &[] };
+    let commit = async { txn.commit().await.map_err(|e| AppError::from(StoreError::from(e))) };
+    crate::revocations::cutting(ctx, watermarks, Change::Client(id.clone()), commit).await?;
     Ok(client)
 }
 

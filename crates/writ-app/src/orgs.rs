@@ -89,11 +89,14 @@ pub async fn update(
     if changes.status.is_some() || changes.entitlements.is_some() || changes.rate_limits.is_some() {
         caller.require_operator()?;
     }
-    let suspended = changes.status == Some(OrgStatus::Suspended);
     let txn = ctx.store.begin().await?;
     let orgs = Orgs::new(&txn, &caller.tenant).for_update();
     let mut org = orgs.get(id).await?;
     precondition(&org)?;
+    // Suspension stops new tokens (change event) and the ones already out (watermark); so does
+    // taking entitlements away, for the tokens that hold what was taken.
+    let cuts = changes.status == Some(OrgStatus::Suspended)
+        || changes.entitlements.as_ref().is_some_and(|e| org.entitlements.excess_over(e).is_some());
     let mut changed = Vec::new();
     if let Some(name) = changes.name {
         org.name = name;
@@ -122,14 +125,9 @@ pub async fn update(
         serde_json::json!({ "changed": changed, "status": org.status.as_str(), "rate_limits": org.rate_limits }),
     );
     Audit::new(&txn).record(&event).await?;
-    txn.commit().await.map_err(StoreError::from)?;
-    if suspended {
-        // Suspension stops new tokens (change event) and the ones already out (watermark).
-        revoke_before(ctx, Watermark::Org(id.as_str())).await.map_err(|_| {
-            AppError::unavailable("org suspended, but revoking its tokens failed: retry the suspension")
-        })?;
-    }
-    ctx.publish(Change::Org(id.clone())).await;
+    let watermarks: &[Watermark<'_>] = if cuts { &[Watermark::Org(id.as_str())] } else { &[] };
+    let commit = async { txn.commit().await.map_err(|e| AppError::from(StoreError::from(e))) };
+    crate::revocations::cutting(ctx, watermarks, Change::Org(id.clone()), commit).await?;
     Ok(org)
 }
 

@@ -48,6 +48,29 @@ pub async fn revoke_before(ctx: &Context, watermark: Watermark<'_>) -> Result<()
     ctx.guard.revoke_before(watermark, now, now).await.map_err(guard_unavailable)
 }
 
+/// Takes access away together with a change: revokes every token issued until now under each of
+/// `watermarks` before the change is committed (if the revocation state cannot take that, nothing
+/// changes: `503`, and a retry works), then, once `commit` has run and `change` is published,
+/// revokes them again, so a token another instance issued from its cache in between goes too.
+pub async fn cutting<T>(
+    ctx: &Context,
+    watermarks: &[Watermark<'_>],
+    change: crate::changes::Change,
+    commit: impl std::future::Future<Output = Result<T, AppError>>,
+) -> Result<T, AppError> {
+    for w in watermarks {
+        revoke_before(ctx, *w).await?;
+    }
+    let committed = commit.await?;
+    ctx.publish(change).await;
+    for w in watermarks {
+        if let Err(e) = revoke_before(ctx, *w).await {
+            tracing::warn!(error = %e.detail, "the second revocation after a change failed; the first one stands");
+        }
+    }
+    Ok(committed)
+}
+
 async fn record(ctx: &Context, caller: &Caller, org: Option<OrgId>, r: &Revocation) -> Result<(), AppError> {
     let event = caller
         .event(org, "tokens.revoked", Some(r.id.clone()))

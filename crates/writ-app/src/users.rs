@@ -94,6 +94,9 @@ pub async fn update(
     let users = Users::new(&txn, &caller.tenant).for_update();
     let mut user = users.get(id).await?;
     precondition(&user)?;
+    // Disabling a user, or taking grants away, ends the tokens of every client acting for it.
+    let cuts = changes.status == Some(Status::Disabled)
+        || changes.grants.as_ref().is_some_and(|g| user.grants.excess_over(g).is_some());
     let mut changed = Vec::new();
     if let Some(email) = changes.email {
         user.email = email;
@@ -115,8 +118,10 @@ pub async fn update(
         .event(Some(user.org_id.clone()), "user.updated", Some(id.to_string()))
         .with_details(serde_json::json!({ "changed": changed }));
     Audit::new(&txn).record(&event).await?;
-    txn.commit().await.map_err(StoreError::from)?;
-    ctx.publish(Change::User(id.clone())).await;
+    let clients = if cuts { Clients::new(&txn, &caller.tenant).of_user(id).await? } else { Vec::new() };
+    let watermarks: Vec<Watermark<'_>> = clients.iter().map(|c| Watermark::Client(c.as_str())).collect();
+    let commit = async { txn.commit().await.map_err(|e| AppError::from(StoreError::from(e))) };
+    crate::revocations::cutting(ctx, &watermarks, Change::User(id.clone()), commit).await?;
     Ok(user)
 }
 

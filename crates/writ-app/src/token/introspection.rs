@@ -2,9 +2,9 @@
 //! exactly as at the token endpoint.
 //!
 //! Who may introspect what: a client may introspect its own tokens; a client granted
-//! `guard:introspect` on `urn:writ:guard` (a resource server or gateway of the operator, or of a
-//! tenant entitled to it) may introspect any token. Everyone else learns nothing — not even whether
-//! a token is genuine.
+//! `guard:introspect` on `urn:writ:guard` may introspect other tokens — any token if it is one of
+//! the operator's service clients, its own org's tokens only if it belongs to an org. Everyone
+//! else learns nothing — not even whether a token is genuine.
 
 use serde_json::json;
 use writ_core::{AuditEvent, GUARD_AUDIENCE, ResourceUri, ScopeSet, TokenRequest};
@@ -81,8 +81,16 @@ pub async fn revoke(ctx: &Context, query: &TokenQuery, origin: &Origin) -> Resul
 /// cannot be reached this fails closed (`temporarily_unavailable`), it never guesses.
 pub async fn introspect(ctx: &Context, query: &TokenQuery) -> Result<Option<AccessClaims>, OAuthError> {
     let Some(claims) = our_token(ctx, &query.token) else { return Ok(None) };
-    let own = claims.client_id == query.caller.client.client.id.as_str();
+    let caller = &query.caller.client.client;
+    let own = claims.client_id == caller.id.as_str();
     if !own && !may_introspect_others(&query.caller) {
+        return Ok(None);
+    }
+    // An org-bound caller learns about its own org's tokens only; the operator's service clients
+    // (no org) about any.
+    if let Some(org) = caller.kind.org_id().filter(|_| !own)
+        && claims.oid.as_deref() != Some(org.as_str())
+    {
         return Ok(None);
     }
     let revoked = ctx.guard.is_revoked(&facts(&claims), ctx.clock.unix()).await.map_err(|e| {

@@ -26,7 +26,9 @@ fn claims_of(token: &str) -> Value {
 on_every_backend!(
     audiences_never_pool_scopes,
     nobody_gives_more_than_it_holds,
-    every_granting_route_refuses_scopes_its_caller_lacks
+    every_granting_route_refuses_scopes_its_caller_lacks,
+    cutting_access_cuts_tokens,
+    introspection_stays_within_the_tenant
 );
 
 /// Point 1: A grants `read write`, B only `read`, and the client also holds an admin scope. No
@@ -193,4 +195,130 @@ async fn every_granting_route_refuses_scopes_its_caller_lacks(app: TestApp) {
         walked,
         ["create_client", "create_org", "create_user", "update_client", "update_org", "update_user"]
     );
+}
+
+/// What `/oauth/introspect` tells the client `(id, secret)` about `token`.
+async fn introspect(app: &TestApp, (id, secret): (&str, &str), token: &str) -> Value {
+    let res = app
+        .http
+        .post(app.url("/oauth/introspect"))
+        .basic_auth(id, Some(secret))
+        .form(&[("token", token)])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 200);
+    res.json().await.unwrap()
+}
+
+/// A service client of the operator granted `guard:introspect`: (id, secret).
+async fn introspector(app: &TestApp, op: &str) -> (String, String) {
+    let body = json!({"name": "gw", "kind": "service", "grants": [{"resource": GUARD_AUDIENCE, "scopes": ["guard:introspect"]}]});
+    let (status, created) = app.post("/admin/v1/clients", op, &body).await;
+    assert_eq!(status, 201, "{created}");
+    (created["client_id"].as_str().unwrap().to_owned(), created["client_secret"].as_str().unwrap().to_owned())
+}
+
+/// Point 4: disabling a client or a user, or taking grants or entitlements away, ends the tokens
+/// already out: at the admin API, at introspection and in the revocation feed.
+async fn cutting_access_cuts_tokens(app: TestApp) {
+    let op = app.operator_token().await;
+    let (gw, gw_secret) = introspector(&app, &op).await;
+    let read: &[&str] = &["admin:orgs:read", "admin:users:read"];
+    let org = app.create_org(&op, "cut", &[(ADMIN_AUDIENCE, read)]).await;
+    let admin_token = |id: String, secret: String| {
+        let app = &app;
+        async move {
+            app.token(&id, &secret, &[("resource", ADMIN_AUDIENCE), ("scope", "admin:users:read")]).await
+        }
+    };
+    let works = |token: String| {
+        let app = &app;
+        async move { app.get("/admin/v1/users", &token).await.0 }
+    };
+
+    // A disabled client.
+    let (c1, s1) = app.create_org_client(&op, &org, &[(ADMIN_AUDIENCE, read)]).await;
+    let t1 = admin_token(c1.clone(), s1).await;
+    assert_eq!(
+        (works(t1.clone()).await, introspect(&app, (&gw, &gw_secret), &t1).await["active"].clone()),
+        (200, json!(true))
+    );
+    assert_eq!(
+        app.patch(&format!("/admin/v1/clients/{c1}"), &op, &json!({"status": "disabled"})).await.0,
+        200
+    );
+    assert_eq!(works(t1.clone()).await, 401, "a disabled client's token is dead at the admin API");
+    assert_eq!(introspect(&app, (&gw, &gw_secret), &t1).await["active"], false);
+
+    // Grants taken away from a client.
+    let (c2, s2) = app.create_org_client(&op, &org, &[(ADMIN_AUDIENCE, read)]).await;
+    let t2 = admin_token(c2.clone(), s2.clone()).await;
+    let fewer = json!({"grants": [{"resource": ADMIN_AUDIENCE, "scopes": ["admin:users:read"]}]});
+    assert_eq!(app.patch(&format!("/admin/v1/clients/{c2}"), &op, &fewer).await.0, 200);
+    assert_eq!(works(t2).await, 401);
+    // Watermarks are whole seconds (`iat`): a token from the next second on is not covered.
+    tokio::time::sleep(std::time::Duration::from_millis(1100)).await;
+    assert_eq!(works(admin_token(c2.clone(), s2).await).await, 200, "a token asked for afterwards works");
+
+    // A disabled user, through its client.
+    let grants = json!([{"resource": ADMIN_AUDIENCE, "scopes": read}]);
+    let (_, user) = app
+        .post("/admin/v1/users", &op, &json!({"email": "u@cut.example", "org_id": org, "grants": grants}))
+        .await;
+    let body =
+        json!({"name": "agent", "kind": "user", "org_id": org, "user_id": user["id"], "grants": grants});
+    let (_, agent) = app.post("/admin/v1/clients", &op, &body).await;
+    let t3 = admin_token(
+        agent["client_id"].as_str().unwrap().into(),
+        agent["client_secret"].as_str().unwrap().into(),
+    )
+    .await;
+    assert_eq!(works(t3.clone()).await, 200);
+    let user_path = format!("/admin/v1/users/{}", user["id"].as_str().unwrap());
+    assert_eq!(app.patch(&user_path, &op, &json!({"status": "disabled"})).await.0, 200);
+    assert_eq!(works(t3.clone()).await, 401);
+    assert_eq!(introspect(&app, (&gw, &gw_secret), &t3).await["active"], false);
+
+    // Entitlements taken away from an org.
+    let (c4, s4) = app.create_org_client(&op, &org, &[(ADMIN_AUDIENCE, read)]).await;
+    let t4 = admin_token(c4, s4).await;
+    let narrower = json!({"entitlements": [{"resource": ADMIN_AUDIENCE, "scopes": ["admin:users:read"]}]});
+    assert_eq!(app.patch(&format!("/admin/v1/orgs/{org}"), &op, &narrower).await.0, 200);
+    assert_eq!(works(t4).await, 401);
+
+    // Resource servers learn it from the feed.
+    let guard = app.token(&app.operator_id, &app.operator_secret, &[("resource", GUARD_AUDIENCE)]).await;
+    let (_, feed) = app.get("/guard/v1/revocations", &guard).await;
+    let entries: Vec<(String, String)> = feed["data"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| (e["kind"].as_str().unwrap().into(), e["id"].as_str().unwrap().into()))
+        .collect();
+    for expected in [("client".to_owned(), c1), ("client".to_owned(), c2), ("org".to_owned(), org.clone())] {
+        assert!(entries.contains(&expected), "{expected:?} not in {entries:?}");
+    }
+}
+
+/// Point 5: an org client holding `guard:introspect` learns about its own org's tokens only; the
+/// operator's service clients about any.
+async fn introspection_stays_within_the_tenant(app: TestApp) {
+    let op = app.operator_token().await;
+    app.create_resource(&op, A, &["read"]).await;
+    let org_a = app.create_org(&op, "in-a", &[(A, &["read"]), (GUARD_AUDIENCE, &["guard:introspect"])]).await;
+    let org_b = app.create_org(&op, "in-b", &[(A, &["read"])]).await;
+    let (gw_a, gw_a_secret) =
+        app.create_org_client(&op, &org_a, &[(GUARD_AUDIENCE, &["guard:introspect"])]).await;
+    let (a, a_secret) = app.create_org_client(&op, &org_a, &[(A, &["read"])]).await;
+    let (b, b_secret) = app.create_org_client(&op, &org_b, &[(A, &["read"])]).await;
+    let (token_a, token_b) = (app.token(&a, &a_secret, &[]).await, app.token(&b, &b_secret, &[]).await);
+
+    let tenant = (gw_a.as_str(), gw_a_secret.as_str());
+    assert_eq!(introspect(&app, tenant, &token_a).await["active"], true, "its own org's token");
+    assert_eq!(introspect(&app, tenant, &token_b).await, json!({"active": false}), "another org's");
+    assert_eq!(introspect(&app, tenant, &op).await, json!({"active": false}), "the operator's");
+    let (gw, gw_secret) = introspector(&app, &op).await;
+    let introspected = introspect(&app, (&gw, &gw_secret), &token_b).await;
+    assert_eq!((introspected["active"].clone(), introspected["oid"].clone()), (json!(true), json!(org_b)));
 }
