@@ -62,6 +62,15 @@ pub struct ClientChanges {
     pub grants: Option<Grants>,
 }
 
+/// The operator is how the operator gets in: nobody locks it out through the API.
+fn operator_protected() -> AppError {
+    AppError::new(
+        ErrorCode::OperatorProtected,
+        "the operator's client keeps its grants, status, limits and a usable secret, and is never deleted: \
+         add a secret and delete the old one to rotate; `writ bootstrap --new-secret` repairs it",
+    )
+}
+
 /// Deny by default: `grants` must stay within the org's entitlements.
 pub fn check_entitled(org: &Org, grants: &Grants) -> Result<(), AppError> {
     match grants.excess_over(&org.entitlements) {
@@ -211,6 +220,12 @@ pub async fn update(
     let clients = Clients::new(&txn, &caller.tenant).for_update();
     let mut client = clients.get(id).await?;
     precondition(&client)?;
+    let touches_access = changes.status.is_some_and(|s| s != client.status)
+        || changes.grants.as_ref().is_some_and(|g| *g != client.grants)
+        || changes.rate_limits.is_some_and(|l| l != client.rate_limits);
+    if touches_access && crate::operator::is_operator(&txn, id).await? {
+        return Err(operator_protected());
+    }
     // Disabling a client, or taking grants away, ends the tokens it holds.
     let cuts = changes.status == Some(Status::Disabled)
         || changes.grants.as_ref().is_some_and(|g| client.grants.excess_over(g).is_some());
@@ -270,7 +285,7 @@ pub async fn delete(ctx: &Context, caller: &Caller, id: &ClientId) -> Result<(),
     let clients = Clients::new(&txn, &caller.tenant).for_update();
     let client = clients.get(id).await?;
     if crate::operator::is_operator(&txn, id).await? {
-        return Err(AppError::conflict("the operator's client cannot be deleted; rotate its secret instead"));
+        return Err(operator_protected());
     }
     crate::revocations::revoke_before(ctx, Watermark::Client(id.as_str())).await?;
     clients.delete(id).await?;
@@ -333,6 +348,18 @@ pub async fn delete_secret(
     let txn = ctx.store.begin().await?;
     let clients = Clients::new(&txn, &caller.tenant);
     let client = clients.get(client_id).await?;
+    if crate::operator::is_operator(&txn, client_id).await? {
+        let now = ctx.clock.now();
+        let others = clients
+            .secrets(client_id)
+            .await?
+            .iter()
+            .filter(|s| &s.id != secret_id && s.is_usable(now))
+            .count();
+        if others == 0 {
+            return Err(operator_protected());
+        }
+    }
     clients.delete_secret(client_id, secret_id).await?;
     let event = caller
         .event(client.kind.org_id().cloned(), "client.secret_deleted", Some(client_id.to_string()))

@@ -178,6 +178,10 @@ impl Context {
         });
         tokio::spawn(reload_keys(Arc::downgrade(&ctx)));
         tokio::spawn(key_lifecycle(Arc::downgrade(&ctx)));
+        if ctx.settings.redis_url.is_none() {
+            let seen = writ_store::SystemState::new(ctx.store.conn()).get(CHANGE_MARKER).await?;
+            tokio::spawn(watch_marker(Arc::downgrade(&ctx), seen));
+        }
         Ok(ctx)
     }
 
@@ -261,6 +265,25 @@ impl Context {
     }
 }
 
+/// The system-state key a process that cannot reach every server's change feed (the CLI, on a
+/// deployment without Redis) bumps with each change: servers without Redis watch it.
+pub const CHANGE_MARKER: &str = "change_marker";
+/// How often a server without Redis looks at [`CHANGE_MARKER`].
+pub const MARKER_INTERVAL: Duration = Duration::from_secs(1);
+
+/// What the CLI's changes tell running servers: over Redis when there is one, and through the
+/// database's change marker for servers without Redis, so every server sees the change within
+/// about a second either way.
+impl crate::changes::Publish for Deployment {
+    async fn publish(&self, change: Change) {
+        self.changes.send(&change).await;
+        let marker = writ_core::id::new_token_id();
+        if let Err(e) = writ_store::SystemState::new(self.store.conn()).set(CHANGE_MARKER, &marker).await {
+            tracing::warn!(error = %e, "could not mark the change for servers without Redis");
+        }
+    }
+}
+
 impl crate::changes::Publish for Context {
     async fn publish(&self, change: Change) {
         Context::publish(self, change).await;
@@ -278,6 +301,23 @@ async fn reload_keys(ctx: Weak<Context>) {
         let Some(ctx) = ctx.upgrade() else { return };
         if let Err(e) = ctx.reload_keys().await {
             tracing::error!(error = %e, "reloading keys failed");
+        }
+    }
+}
+
+/// Without Redis, another process's changes (the CLI's) arrive through the database: when the
+/// change marker moves, everything cached is dropped and the keys reloaded. Ends with the context.
+async fn watch_marker(ctx: Weak<Context>, mut seen: Option<String>) {
+    loop {
+        tokio::time::sleep(MARKER_INTERVAL).await;
+        let Some(ctx) = ctx.upgrade() else { return };
+        match writ_store::SystemState::new(ctx.store.conn()).get(CHANGE_MARKER).await {
+            Ok(marker) if marker != seen => {
+                seen = marker;
+                ctx.publish(Change::All).await;
+            }
+            Ok(_) => {}
+            Err(e) => tracing::warn!(error = %e, "reading the change marker failed"),
         }
     }
 }

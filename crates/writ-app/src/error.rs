@@ -51,6 +51,8 @@ error_codes! {
     Conflict = "conflict", 409, "Conflict";
     /// The client already holds as many usable secrets as it may.
     TooManySecrets = "too_many_secrets", 409, "Conflict";
+    /// The operator's client keeps its grants, status, limits and a usable secret.
+    OperatorProtected = "operator_protected", 409, "Conflict";
     /// A request with the same `Idempotency-Key` is still running.
     IdempotencyKeyInUse = "idempotency_key_in_use", 409, "Conflict";
     /// The `Idempotency-Key` was used for a different request.

@@ -9,6 +9,7 @@ use writ_core::{
 use writ_store::{Audit, Clients, StoreError, SystemState, Tenant};
 
 use crate::Deployment;
+use crate::changes::{Change, Publish};
 use crate::secrets::new_secret;
 
 const OPERATOR_KEY: &str = "operator_client_id";
@@ -46,17 +47,23 @@ pub async fn is_operator(conn: &impl writ_store::ConnectionTrait, id: &ClientId)
     Ok(SystemState::new(conn).get(OPERATOR_KEY).await?.as_deref() == Some(id.as_str()))
 }
 
+/// What the operator holds: every scope of the admin and guard APIs.
+fn operator_grants() -> Result<Grants, writ_core::Invalid> {
+    let mut grants = Grants::new();
+    for (aud, scopes) in [(ADMIN_AUDIENCE, ADMIN_SCOPES), (GUARD_AUDIENCE, GUARD_SCOPES)] {
+        let set = scopes.iter().map(|(s, _)| ScopeName::parse(s)).collect::<Result<ScopeSet, _>>()?;
+        grants.add(ResourceUri::parse(aud)?, set);
+    }
+    Ok(grants)
+}
+
 /// Creates the operator; refuses if one exists (also when two processes race: the second insert of
 /// the system-state key fails and its transaction is rolled back).
 pub async fn create_operator(d: &Deployment) -> Result<OperatorCredential, BootstrapError> {
     if let Some(id) = operator_id(d).await? {
         return Err(BootstrapError::AlreadyExists(id));
     }
-    let mut grants = Grants::new();
-    for (aud, scopes) in [(ADMIN_AUDIENCE, ADMIN_SCOPES), (GUARD_AUDIENCE, GUARD_SCOPES)] {
-        let set = scopes.iter().map(|(s, _)| ScopeName::parse(s)).collect::<Result<ScopeSet, _>>()?;
-        grants.add(ResourceUri::parse(aud)?, set);
-    }
+    let grants = operator_grants()?;
     let now = d.clock.now();
     let client = Client {
         id: ClientId::generate(),
@@ -86,19 +93,29 @@ pub async fn create_operator(d: &Deployment) -> Result<OperatorCredential, Boots
     Ok(OperatorCredential { client_id: client.id, client_secret: plain, secret_id: secret.id })
 }
 
-/// Adds a secret to the existing operator (for a lost credential); the old ones keep working until
-/// deleted.
-pub async fn add_operator_secret(d: &Deployment) -> Result<OperatorCredential, BootstrapError> {
+/// Repairs the existing operator (for a lost credential, or an operator locked out): restores its
+/// grants, its status and its limits, adds a new secret (the old ones keep working until deleted),
+/// and tells every running server, which sees it within about a second.
+pub async fn repair_operator(d: &Deployment) -> Result<OperatorCredential, BootstrapError> {
     let id = operator_id(d).await?.ok_or(BootstrapError::NoOperator)?;
-    let (plain, secret) = new_secret(&id, &d.pepper, d.clock.now())?;
+    let now = d.clock.now();
+    let (plain, secret) = new_secret(&id, &d.pepper, now)?;
     let txn = d.store.begin().await?;
-    Clients::new(&txn, &Tenant::Operator).add_secret(&secret).await?;
+    let clients = Clients::new(&txn, &Tenant::Operator).for_update();
+    let mut client = clients.get(&id).await?;
+    client.grants = operator_grants()?;
+    client.status = Status::Active;
+    client.rate_limits = Default::default();
+    client.updated_at = now;
+    clients.update(&client).await?;
+    clients.add_secret(&secret).await?;
     Audit::new(&txn)
         .record(
-            &AuditEvent::new(Actor::Operator, None, "client.secret_created", Some(id.to_string()))
+            &AuditEvent::new(Actor::Operator, None, "operator.repaired", Some(id.to_string()))
                 .with_details(serde_json::json!({ "secret_id": secret.id.as_str() })),
         )
         .await?;
     txn.commit().await.map_err(StoreError::from)?;
+    d.publish(Change::Client(id.clone())).await;
     Ok(OperatorCredential { client_id: id, client_secret: plain, secret_id: secret.id })
 }

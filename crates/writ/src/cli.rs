@@ -34,7 +34,8 @@ pub enum Command {
     Migrate,
     /// Create the operator client and print its credential as JSON (once per deployment).
     Bootstrap {
-        /// The operator exists already: add a new secret to it and print that instead.
+        /// The operator exists already: repair it (its grants, status and limits) and print a new
+        /// secret for it instead.
         #[arg(long)]
         new_secret: bool,
     },
@@ -204,7 +205,7 @@ async fn bootstrap(settings: writ_app::Settings, new_secret: bool) -> ExitCode {
         Err(e) => return fail(&e),
     };
     let result = if new_secret {
-        bootstrap::add_operator_secret(&ctx).await
+        bootstrap::repair_operator(&ctx).await
     } else {
         bootstrap::create_operator(&ctx).await
     };
@@ -234,13 +235,13 @@ async fn keys(settings: writ_app::Settings, cmd: KeysCommand, as_json: bool) -> 
                 Ok(alg) => alg.unwrap_or(ctx.settings.signing_alg),
                 Err(e) => return fail(&e),
             };
-            writ_app::keys::rotate(&ctx, &ctx.changes, alg, immediate, Actor::Operator)
+            writ_app::keys::rotate(&ctx, &ctx, alg, immediate, Actor::Operator)
                 .await
                 .map(|k| vec![k])
                 .map_err(|e| e.to_string())
         }
         KeysCommand::Revoke { kid } => match KeyId::parse(&kid) {
-            Ok(kid) => writ_app::keys::revoke(&ctx, &ctx.changes, &kid, Actor::Operator)
+            Ok(kid) => writ_app::keys::revoke(&ctx, &ctx, &kid, Actor::Operator)
                 .await
                 .map(|k| vec![k])
                 .map_err(|e| e.to_string()),

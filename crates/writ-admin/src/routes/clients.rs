@@ -105,6 +105,7 @@ pub async fn get_client(
     responses(
         (status = 200, description = "The updated client", body = ClientDto, headers(("ETag" = String, description = "The new version"))),
         (status = 404, description = "No such client, or not visible to the caller", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "The operator's grants, status or limits (`operator_protected`)", body = Problem, content_type = "application/problem+json"),
         (status = 412, description = "The client changed since the `If-Match` version", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "Invalid field, or grants beyond entitlements", body = Problem, content_type = "application/problem+json"),
     ),
@@ -135,7 +136,7 @@ pub async fn update_client(
     responses(
         (status = 204, description = "Deleted"),
         (status = 404, description = "No such client, or not visible to the caller", body = Problem, content_type = "application/problem+json"),
-        (status = 409, description = "The operator's own client cannot be deleted", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "The operator's own client cannot be deleted (`operator_protected`)", body = Problem, content_type = "application/problem+json"),
         (status = 503, description = "The revocation state is unreachable; nothing was deleted", body = Problem, content_type = "application/problem+json"),
     ),
     security(("bearer" = ["admin:clients:write"]))

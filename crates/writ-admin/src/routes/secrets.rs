@@ -77,6 +77,7 @@ pub async fn list_secrets(
     responses(
         (status = 204, description = "Deleted"),
         (status = 404, description = "No such client or secret", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "The operator's last usable secret (`operator_protected`)", body = Problem, content_type = "application/problem+json"),
     ),
     security(("bearer" = ["admin:clients:write"]))
 )]

@@ -233,7 +233,7 @@ async fn deletes_take_their_children_and_tokens(app: TestApp) {
 
     // The operator's own client cannot be deleted.
     let (status, body) = app.delete(&format!("/admin/v1/clients/{}", app.operator_id), &op).await;
-    assert_eq!((status, body["code"].as_str()), (409, Some("conflict")));
+    assert_eq!((status, body["code"].as_str()), (409, Some("operator_protected")));
 
     // An org: deleted with its users and clients, its tokens revoked; a tenant cannot delete even
     // its own org, and its audit history stays.

@@ -28,7 +28,8 @@ on_every_backend!(
     nobody_gives_more_than_it_holds,
     every_granting_route_refuses_scopes_its_caller_lacks,
     cutting_access_cuts_tokens,
-    introspection_stays_within_the_tenant
+    introspection_stays_within_the_tenant,
+    the_operator_cannot_be_locked_out
 );
 
 /// Point 1: A grants `read write`, B only `read`, and the client also holds an admin scope. No
@@ -321,4 +322,54 @@ async fn introspection_stays_within_the_tenant(app: TestApp) {
     let (gw, gw_secret) = introspector(&app, &op).await;
     let introspected = introspect(&app, (&gw, &gw_secret), &token_b).await;
     assert_eq!((introspected["active"].clone(), introspected["oid"].clone()), (json!(true), json!(org_b)));
+}
+
+/// Point 3: the API cannot take the operator's access away, and `writ bootstrap --new-secret`
+/// (the CLI's repair, run here against the same database as a separate deployment) brings back an
+/// operator broken behind the API's back; the running server sees it within about a second.
+async fn the_operator_cannot_be_locked_out(app: TestApp) {
+    let op = app.operator_token().await;
+    let me = format!("/admin/v1/clients/{}", app.operator_id);
+    let protected = |answer: (u16, Value)| (answer.0, answer.1["code"].as_str().map(str::to_owned));
+    let expected = (409, Some("operator_protected".to_owned()));
+    assert_eq!(protected(app.patch(&me, &op, &json!({"status": "disabled"})).await), expected);
+    let nothing = json!({"grants": [{"resource": ADMIN_AUDIENCE, "scopes": ["admin:orgs:read"]}]});
+    assert_eq!(protected(app.patch(&me, &op, &nothing).await), expected);
+    assert_eq!(protected(app.patch(&me, &op, &json!({"rate_limits": {"per_second": 1}})).await), expected);
+    assert_eq!(
+        app.patch(&me, &op, &json!({"name": "still the operator"})).await.0,
+        200,
+        "its name may change"
+    );
+    let (_, secrets) = app.get(&format!("{me}/secrets"), &op).await;
+    let only = secrets["data"][0]["secret_id"].as_str().unwrap();
+    assert_eq!(protected(app.delete(&format!("{me}/secrets/{only}"), &op).await), expected);
+    assert_eq!(protected(app.delete(&me, &op).await), expected);
+
+    // Broken behind the API's back (a database edit): disabled and stripped.
+    let id = writ_core::ClientId::parse(&app.operator_id).unwrap();
+    let clients = writ_store::Clients::new(app.ctx.store.conn(), &writ_store::Tenant::Operator);
+    let mut broken = clients.get(&id).await.unwrap();
+    broken.status = writ_core::Status::Disabled;
+    broken.grants = writ_core::Grants::new();
+    clients.update(&broken).await.unwrap();
+
+    let cli = writ_app::Deployment::open(app.ctx.settings.clone(), app.ctx.issuer.clone()).await.unwrap();
+    let repaired = writ_app::operator::repair_operator(&cli).await.unwrap();
+    let (id, secret) = (repaired.client_id.to_string(), repaired.client_secret.expose().to_owned());
+    // The server cached the operator as it was; the repair's change reaches it (Redis, or the
+    // database's change marker without Redis) well before the cache would have expired.
+    let mut token = None;
+    for _ in 0..30 {
+        let res = app.token_request(&id, &secret, &[("resource", ADMIN_AUDIENCE)]).await;
+        if res.status() == 200 {
+            token = Some(res.json::<Value>().await.unwrap()["access_token"].as_str().unwrap().to_owned());
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    let token = token.expect("the repaired operator gets a token within 3 s");
+    let scopes = claims_of(&token)["scope"].as_str().unwrap().split(' ').count();
+    assert_eq!(scopes, ADMIN_SCOPES.len(), "every admin scope is back");
+    assert_eq!(app.get("/admin/v1/orgs", &token).await.0, 200);
 }
