@@ -35,6 +35,9 @@ const KEPT: [HeaderName; 4] = [CONTENT_TYPE, LOCATION, ETAG, CACHE_CONTROL];
 struct Stored {
     headers: Vec<(String, String)>,
     body: String,
+    /// The scopes of the token the answer was given to: a replay needs them all.
+    #[serde(default)]
+    scopes: String,
 }
 
 fn problem(code: ErrorCode, detail: &str) -> actix_web::Error {
@@ -73,7 +76,7 @@ pub(crate) async fn idempotency(
     let Ok(claims) = caller else {
         return Ok(next.call(req).await?.map_into_boxed_body());
     };
-    let owner = claims.client_id;
+    let owner = claims.client_id.clone();
 
     let body = req.extract::<web::Bytes>().await?;
     if body.len() > MAX_BODY {
@@ -93,7 +96,7 @@ pub(crate) async fn idempotency(
             ));
         }
         Some(UsedKey { status: Some(status), response: Some(sealed), .. }) => {
-            let answer = replay(&ctx, &owner, &key, status, &sealed)?;
+            let answer = replay(&ctx, &owner, &key, status, &sealed, &claims.scope)?;
             return Ok(req.into_response(answer));
         }
         Some(_) => {
@@ -107,8 +110,10 @@ pub(crate) async fn idempotency(
         }
     }
 
+    // Only a success is kept for replay: a refusal depends on the moment (a conflict since
+    // resolved, a scope since granted), and a retry must be judged afresh.
     let res = match next.call(req).await {
-        Ok(res) if !res.status().is_server_error() => res,
+        Ok(res) if res.status().is_success() => res,
         other => {
             release(&keys, &owner, &key).await;
             return other.map(ServiceResponse::map_into_boxed_body);
@@ -125,7 +130,8 @@ pub(crate) async fn idempotency(
         release(&keys, &owner, &key).await;
         return Err(ApiError(AppError::internal(&std::io::Error::other("unreadable response body"))).into());
     };
-    let stored = Stored { headers, body: String::from_utf8_lossy(&bytes).into_owned() };
+    let stored =
+        Stored { headers, body: String::from_utf8_lossy(&bytes).into_owned(), scopes: claims.scope.clone() };
     let sealed = serde_json::to_vec(&stored)
         .map_err(|e| e.to_string())
         .and_then(|plain| ctx.kek.encrypt(&plain, aad(&owner, &key).as_bytes()).map_err(|e| e.to_string()));
@@ -164,9 +170,16 @@ fn replay(
     key: &str,
     status: u16,
     sealed: &[u8],
+    caller_scopes: &str,
 ) -> Result<HttpResponse, ApiError> {
     let plain = ctx.kek.decrypt(sealed, aad(owner, key).as_bytes()).map_err(|e| AppError::internal(&e))?;
     let stored: Stored = serde_json::from_slice(&plain).map_err(|e| AppError::internal(&e))?;
+    // The answer was given to a token holding these scopes; a token that lacks one of them (a
+    // narrower token, or a client whose grants shrank) does not get it back.
+    let held: Vec<&str> = caller_scopes.split(' ').collect();
+    if let Some(missing) = stored.scopes.split(' ').filter(|s| !s.is_empty()).find(|s| !held.contains(s)) {
+        return Err(AppError::insufficient_scope(missing).into());
+    }
     let status = StatusCode::from_u16(status).map_err(|e| AppError::internal(&e))?;
     let mut res = HttpResponse::build(status);
     for (name, value) in &stored.headers {

@@ -287,15 +287,14 @@ pub async fn delete(ctx: &Context, caller: &Caller, id: &ClientId) -> Result<(),
     if crate::operator::is_operator(&txn, id).await? {
         return Err(operator_protected());
     }
-    crate::revocations::revoke_before(ctx, Watermark::Client(id.as_str())).await?;
     clients.delete(id).await?;
     let event = caller
         .event(client.kind.org_id().cloned(), "client.deleted", Some(id.to_string()))
         .with_details(serde_json::json!({ "kind": client.kind.name(), "name": client.name.as_str() }));
     Audit::new(&txn).record(&event).await?;
-    txn.commit().await.map_err(StoreError::from)?;
-    ctx.publish(Change::Client(id.clone())).await;
-    Ok(())
+    let commit = async { txn.commit().await.map_err(|e| AppError::from(StoreError::from(e))) };
+    crate::revocations::cutting(ctx, &[Watermark::Client(id.as_str())], Change::Client(id.clone()), commit)
+        .await
 }
 
 /// A new secret for a client, valid until `expires_at` (or until deleted). A client holds at most
@@ -319,10 +318,14 @@ pub async fn add_secret(
     }
     let (plain, mut secret) = new_secret(client_id, &ctx.pepper, now).map_err(|e| AppError::internal(&e))?;
     secret.expires_at = expires_at;
+    // Expired secrets go when a new one comes, so they never pile up (nor fill the cache).
+    let purged = clients.purge_expired_secrets(client_id, now).await?;
     clients.add_secret(&secret).await?;
     let event = caller
         .event(client.kind.org_id().cloned(), "client.secret_created", Some(client_id.to_string()))
-        .with_details(serde_json::json!({ "secret_id": secret.id.as_str() }));
+        .with_details(
+            serde_json::json!({ "secret_id": secret.id.as_str(), "expired_secrets_deleted": purged }),
+        );
     Audit::new(&txn).record(&event).await?;
     txn.commit().await.map_err(StoreError::from)?;
     ctx.publish(Change::Client(client_id.clone())).await;

@@ -10,7 +10,6 @@ use crate::caller::Caller;
 use crate::changes::Change;
 use crate::context::Context;
 use crate::error::AppError;
-use crate::revocations::revoke_before;
 
 /// An org to create.
 #[derive(Debug)]
@@ -139,13 +138,11 @@ pub async fn delete(ctx: &Context, caller: &Caller, id: &OrgId) -> Result<(), Ap
     let txn = ctx.store.begin().await?;
     let orgs = Orgs::new(&txn, &caller.tenant).for_update();
     let org = orgs.get(id).await?;
-    revoke_before(ctx, Watermark::Org(id.as_str())).await?;
     orgs.delete(id).await?;
     let event = caller
         .event(Some(id.clone()), "org.deleted", Some(id.to_string()))
         .with_details(serde_json::json!({ "slug": org.slug.as_str() }));
     Audit::new(&txn).record(&event).await?;
-    txn.commit().await.map_err(StoreError::from)?;
-    ctx.publish(Change::Org(id.clone())).await;
-    Ok(())
+    let commit = async { txn.commit().await.map_err(|e| AppError::from(StoreError::from(e))) };
+    crate::revocations::cutting(ctx, &[Watermark::Org(id.as_str())], Change::Org(id.clone()), commit).await
 }

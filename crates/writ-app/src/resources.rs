@@ -5,7 +5,7 @@
 use std::collections::HashSet;
 
 use writ_core::{Name, Resource, ResourceId, ResourceUri, ScopeDef, ScopeName, SigningAlg};
-use writ_store::{Audit, Page, Paged, Resources, StoreError};
+use writ_store::{Audit, Orgs, Page, Paged, Resources, StoreError, Tenant};
 
 use crate::caller::Caller;
 use crate::changes::Change;
@@ -102,12 +102,27 @@ pub async fn create(ctx: &Context, caller: &Caller, new: NewResource) -> Result<
     Ok(resource)
 }
 
-pub async fn list(ctx: &Context, page: &Page) -> Result<Paged<Resource>, AppError> {
-    Ok(Resources::new(ctx.store.conn()).list(page).await?)
+/// The resources a tenant admin may know of: those its org is entitled to. `None` for the
+/// operator, who sees them all.
+async fn visible(ctx: &Context, caller: &Caller) -> Result<Option<Vec<ResourceUri>>, AppError> {
+    let Tenant::Org(org) = &caller.tenant else { return Ok(None) };
+    let org = Orgs::new(ctx.store.conn(), &caller.tenant).get(org).await?;
+    Ok(Some(org.entitlements.iter().map(|(r, _)| r.clone()).collect()))
 }
 
-pub async fn get(ctx: &Context, id: &ResourceId) -> Result<Resource, AppError> {
-    Ok(Resources::new(ctx.store.conn()).get(id).await?)
+/// A page of the resources the caller may know of.
+pub async fn list(ctx: &Context, caller: &Caller, page: &Page) -> Result<Paged<Resource>, AppError> {
+    let among = visible(ctx, caller).await?;
+    Ok(Resources::new(ctx.store.conn()).list(page, among.as_deref()).await?)
+}
+
+/// A resource, if the caller may know of it (another org's API reads as missing to a tenant).
+pub async fn get(ctx: &Context, caller: &Caller, id: &ResourceId) -> Result<Resource, AppError> {
+    let resource = Resources::new(ctx.store.conn()).get(id).await?;
+    match visible(ctx, caller).await? {
+        Some(among) if !among.contains(&resource.identifier) => Err(AppError::not_found()),
+        _ => Ok(resource),
+    }
 }
 
 /// Applies `changes`, if `precondition` accepts the resource as it is. A scope still granted

@@ -10,7 +10,6 @@ use crate::changes::Change;
 use crate::clients::check_entitled;
 use crate::context::Context;
 use crate::error::AppError;
-use crate::revocations::revoke_before;
 
 /// A user to create.
 #[derive(Debug)]
@@ -131,15 +130,12 @@ pub async fn delete(ctx: &Context, caller: &Caller, id: &UserId) -> Result<(), A
     let txn = ctx.store.begin().await?;
     let user = Users::new(&txn, &caller.tenant).for_update().get(id).await?;
     let clients = Clients::new(&txn, &caller.tenant).of_user(id).await?;
-    for client in &clients {
-        revoke_before(ctx, Watermark::Client(client.as_str())).await?;
-    }
     Users::new(&txn, &caller.tenant).delete(id).await?;
     let event = caller
         .event(Some(user.org_id), "user.deleted", Some(id.to_string()))
         .with_details(serde_json::json!({ "clients": clients }));
     Audit::new(&txn).record(&event).await?;
-    txn.commit().await.map_err(StoreError::from)?;
-    ctx.publish(Change::User(id.clone())).await;
-    Ok(())
+    let watermarks: Vec<Watermark<'_>> = clients.iter().map(|c| Watermark::Client(c.as_str())).collect();
+    let commit = async { txn.commit().await.map_err(|e| AppError::from(StoreError::from(e))) };
+    crate::revocations::cutting(ctx, &watermarks, Change::User(id.clone()), commit).await
 }

@@ -291,6 +291,10 @@ impl ResourceUri {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct TokenTtl(u32);
 
+/// How far clocks may disagree: verifiers accept a token this long after its `exp` (and before its
+/// `nbf`), so whatever remembers a token remembers it this long after `exp` too.
+pub const CLOCK_LEEWAY_SECONDS: i64 = 30;
+
 /// How long after its issuance a token can still matter: the longest lifetime plus a minute for
 /// clocks that disagree (verifiers accept 30 s of skew). A retired signing key stays published this
 /// long, and a client's or org's revocation watermark lasts this long.

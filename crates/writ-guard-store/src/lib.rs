@@ -67,7 +67,8 @@ pub type Result<T, E = GuardError> = std::result::Result<T, E>;
 
 #[async_trait::async_trait]
 pub trait GuardStore: Send + Sync + std::fmt::Debug {
-    /// Revokes one token until it would have expired anyway (`exp`, unix seconds).
+    /// Revokes one token until it would have expired everywhere: `exp` (unix seconds) plus the
+    /// clock leeway verifiers allow.
     async fn revoke_token(&self, jti: &str, exp: i64, now: i64) -> Result<()>;
 
     /// Revokes every token of a client or org issued at or before `at`.
@@ -148,7 +149,10 @@ pub(crate) mod contract {
             kinds,
             vec![("token", "jti-1"), ("client", "cli_b"), ("org", "org_c"), ("client", "cli_b")]
         );
-        assert_eq!(feed[0].expires_at, token.exp);
+        // A revoked token is remembered as long as a verifier may accept it: `exp` plus leeway.
+        assert_eq!(feed[0].expires_at, token.exp + writ_core::CLOCK_LEEWAY_SECONDS);
+        let at_the_edge = token.exp + writ_core::CLOCK_LEEWAY_SECONDS - 1;
+        assert!(store.is_token_revoked("jti-1", at_the_edge).await.unwrap(), "revoked through the leeway");
         assert_eq!(feed[1].at, now - 5);
         let rest = store.feed(Some(&feed[1].cursor), 100).await.unwrap();
         assert_eq!(rest, feed[2..].to_vec());

@@ -64,8 +64,9 @@ fn watermark_key(w: Watermark<'_>) -> String {
 #[async_trait::async_trait]
 impl GuardStore for MemoryStore {
     async fn revoke_token(&self, jti: &str, exp: i64, now: i64) -> Result<()> {
-        self.set_max(format!("jti:{jti}"), 1, exp, now);
-        self.append("token", jti, now, exp);
+        let until = exp + writ_core::CLOCK_LEEWAY_SECONDS;
+        self.set_max(format!("jti:{jti}"), 1, until, now);
+        self.append("token", jti, now, until);
         Ok(())
     }
 
@@ -144,8 +145,15 @@ mod tests {
         let now = 1_000;
         let t = TokenFacts { jti: "j", client_id: "c", org_id: None, iat: now, exp: now + 10 };
         store.revoke_token("j", t.exp, now).await.unwrap();
-        assert!(store.is_revoked(&t, now + 9).await.unwrap());
-        assert!(!store.is_revoked(&t, now + 10).await.unwrap(), "gone once the token would have expired");
+        let leeway = writ_core::CLOCK_LEEWAY_SECONDS;
+        assert!(
+            store.is_revoked(&t, now + 10 + leeway - 1).await.unwrap(),
+            "kept while a verifier may accept it"
+        );
+        assert!(
+            !store.is_revoked(&t, now + 10 + leeway).await.unwrap(),
+            "gone once no verifier would accept it"
+        );
         store.revoke_before(Watermark::Client("c"), now, now).await.unwrap();
         assert!(store.is_revoked(&t, now + WATERMARK_LIFETIME_SECONDS - 1).await.unwrap());
         assert!(!store.is_revoked(&t, now + WATERMARK_LIFETIME_SECONDS).await.unwrap());

@@ -131,12 +131,14 @@ impl RedisStore {
 #[async_trait::async_trait]
 impl GuardStore for RedisStore {
     async fn revoke_token(&self, jti: &str, exp: i64, now: i64) -> Result<()> {
-        if exp <= now {
-            return Ok(()); // already dead: nothing to remember
+        // Verifiers accept a token until `exp` plus their clock leeway: remember it that long.
+        let until = exp + writ_core::CLOCK_LEEWAY_SECONDS;
+        if until <= now {
+            return Ok(()); // already dead everywhere: nothing to remember
         }
         let mut conn = self.conn.clone();
         let mut call = self.revoke.key(self.key(format_args!("rev:jti:{jti}")));
-        call.key(self.key(format_args!("feed"))).arg(exp).arg(jti).arg(now).arg(crate::FEED_LENGTH);
+        call.key(self.key(format_args!("feed"))).arg(until).arg(jti).arg(now).arg(crate::FEED_LENGTH);
         self.timed(call.invoke_async::<i64>(&mut conn)).await.map(drop)
     }
 

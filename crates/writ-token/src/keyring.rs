@@ -16,7 +16,7 @@ use crate::{AccessClaims, Kek, TokenError};
 /// The JWS `typ` of an access token (RFC 9068 §2.1).
 pub const TOKEN_TYPE: &str = "at+jwt";
 /// Allowed clock skew when checking `exp` and `nbf`.
-pub const LEEWAY_SECONDS: i64 = 30;
+pub const LEEWAY_SECONDS: i64 = writ_core::CLOCK_LEEWAY_SECONDS;
 
 /// Generates a key pair for `alg` and returns it as a stored key in `state`, its private half
 /// encrypted under `kek` and bound to its kid.

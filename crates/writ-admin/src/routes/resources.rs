@@ -40,7 +40,8 @@ pub async fn create_resource(
 
 /// List resources
 ///
-/// Every resource with its scopes, built-in ones included. Requires `admin:resources:read`.
+/// Every resource with its scopes, built-in ones included; a tenant admin sees the resources its
+/// org is entitled to. Requires `admin:resources:read`.
 #[utoipa::path(
     tag = "resources",
     params(PageQuery),
@@ -51,17 +52,18 @@ pub async fn create_resource(
 )]
 #[get("/resources")]
 pub async fn list_resources(
-    _auth: Authorized<ResourcesRead>,
+    auth: Authorized<ResourcesRead>,
     ctx: web::Data<Context>,
     query: web::Query<PageQuery>,
 ) -> Result<web::Json<ListResponse<ResourceDto>>, ApiError> {
-    let page = resources::list(&ctx, &query.page()?).await?;
+    let page = resources::list(&ctx, &auth, &query.page()?).await?;
     Ok(web::Json(ListResponse::of(&page)))
 }
 
 /// Get a resource
 ///
-/// Requires `admin:resources:read`. The `ETag` goes into `If-Match` of an update.
+/// Requires `admin:resources:read`. A resource a tenant admin's org is not entitled to is `404`.
+/// The `ETag` goes into `If-Match` of an update.
 #[utoipa::path(
     tag = "resources",
     params(("resource_id" = String, Path, description = "The resource id (`res_…`)")),
@@ -73,11 +75,11 @@ pub async fn list_resources(
 )]
 #[get("/resources/{resource_id}")]
 pub async fn get_resource(
-    _auth: Authorized<ResourcesRead>,
+    auth: Authorized<ResourcesRead>,
     ctx: web::Data<Context>,
     path: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
-    let dto = ResourceDto::from(&resources::get(&ctx, &path_id(ResourceId::parse, &path)?).await?);
+    let dto = ResourceDto::from(&resources::get(&ctx, &auth, &path_id(ResourceId::parse, &path)?).await?);
     Ok(tagged(HttpResponse::Ok(), &dto).json(dto))
 }
 

@@ -157,6 +157,17 @@ impl<'c, C: ConnectionTrait> Clients<'c, C> {
         found(res.rows_affected)
     }
 
+    /// Deletes the client's secrets that expired at or before `now`; returns how many.
+    pub async fn purge_expired_secrets(&self, client_id: &ClientId, now: OffsetDateTime) -> Result<u64> {
+        self.get_row(client_id).await?;
+        let res = client_secrets::Entity::delete_many()
+            .filter(client_secrets::Column::ClientId.eq(client_id.as_str()))
+            .filter(client_secrets::Column::ExpiresAt.lte(now))
+            .exec(self.c)
+            .await?;
+        Ok(res.rows_affected)
+    }
+
     pub async fn add_secret(&self, s: &ClientSecret) -> Result<()> {
         // The client must be visible to this tenant before a secret is attached to it.
         self.get_row(&s.client_id).await?;

@@ -157,8 +157,12 @@ impl<'c, C: ConnectionTrait> Resources<'c, C> {
         resource_from_row(row, &mut scopes)
     }
 
-    pub async fn list(&self, page: &Page) -> Result<Paged<Resource>> {
-        let q = resources::Entity::find();
+    /// A page of resources; with `among`, only those with these identifiers.
+    pub async fn list(&self, page: &Page, among: Option<&[ResourceUri]>) -> Result<Paged<Resource>> {
+        let mut q = resources::Entity::find();
+        if let Some(identifiers) = among {
+            q = q.filter(resources::Column::Identifier.is_in(identifiers.iter().map(ResourceUri::as_str)));
+        }
         let (rows, next) =
             paged(self.c, q, resources::Column::Id, page, |m: &resources::Model| m.id.clone()).await?;
         let ids: Vec<&str> = rows.iter().map(|r| r.id.as_str()).collect();

@@ -29,7 +29,9 @@ on_every_backend!(
     every_granting_route_refuses_scopes_its_caller_lacks,
     cutting_access_cuts_tokens,
     introspection_stays_within_the_tenant,
-    the_operator_cannot_be_locked_out
+    the_operator_cannot_be_locked_out,
+    idempotent_replays_respect_scopes,
+    tenants_see_only_their_resources_and_expired_secrets_go
 );
 
 /// Point 1: A grants `read write`, B only `read`, and the client also holds an admin scope. No
@@ -372,4 +374,88 @@ async fn the_operator_cannot_be_locked_out(app: TestApp) {
     let scopes = claims_of(&token)["scope"].as_str().unwrap().split(' ').count();
     assert_eq!(scopes, ADMIN_SCOPES.len(), "every admin scope is back");
     assert_eq!(app.get("/admin/v1/orgs", &token).await.0, 200);
+}
+
+/// Point 8: a stored idempotent answer goes back only to a token holding every scope the first one
+/// held, and a refusal is never stored.
+async fn idempotent_replays_respect_scopes(app: TestApp) {
+    let op = app.operator_token().await;
+    let (id, _) = service_admin(&app, &op, &["admin:clients:read", "admin:clients:write"]).await;
+    let (_, secrets) = app.get(&format!("/admin/v1/clients/{id}/secrets"), &op).await;
+    assert_eq!(secrets["data"].as_array().unwrap().len(), 1);
+    let (_, added) = app.post(&format!("/admin/v1/clients/{id}/secrets"), &op, &json!({})).await;
+    let secret = added["client_secret"].as_str().unwrap().to_owned();
+    let token = |scope: &'static str| {
+        let (app, id, secret) = (&app, id.clone(), secret.clone());
+        async move { app.token(&id, &secret, &[("resource", ADMIN_AUDIENCE), ("scope", scope)]).await }
+    };
+    let post = |token: String| {
+        let app = &app;
+        async move {
+            app.http
+                .post(app.url("/admin/v1/clients"))
+                .bearer_auth(token)
+                .header("idempotency-key", "k-1")
+                .json(&json!({"name": "made", "kind": "service"}))
+                .send()
+                .await
+                .unwrap()
+        }
+    };
+    assert_eq!(post(token("admin:clients:read admin:clients:write").await).await.status(), 201);
+    let narrower = post(token("admin:clients:read").await).await;
+    assert_eq!(narrower.status(), 403, "the answer holds what only a writer may see");
+    assert!(narrower.headers().get("idempotent-replayed").is_none());
+    let replayed = post(token("admin:clients:read admin:clients:write").await).await;
+    assert_eq!(replayed.headers()["idempotent-replayed"], "true");
+}
+
+/// Point 8: a tenant admin sees the resources its org is entitled to, no others; a client's
+/// expired secrets go when it gets a new one.
+async fn tenants_see_only_their_resources_and_expired_secrets_go(app: TestApp) {
+    let op = app.operator_token().await;
+    app.create_resource(&op, A, &["read"]).await;
+    app.create_resource(&op, B, &["read"]).await;
+    let org = app
+        .create_org(
+            &op,
+            "res",
+            &[
+                (A, &["read"]),
+                (ADMIN_AUDIENCE, &["admin:resources:read", "admin:clients:write", "admin:clients:read"]),
+            ],
+        )
+        .await;
+    let (admin, admin_secret) = app
+        .create_org_client(
+            &op,
+            &org,
+            &[(ADMIN_AUDIENCE, &["admin:resources:read", "admin:clients:write", "admin:clients:read"])],
+        )
+        .await;
+    let tenant = app.token(&admin, &admin_secret, &[("resource", ADMIN_AUDIENCE)]).await;
+    let (_, listed) = app.get("/admin/v1/resources", &tenant).await;
+    let seen: Vec<&str> =
+        listed["data"].as_array().unwrap().iter().map(|r| r["identifier"].as_str().unwrap()).collect();
+    assert_eq!(seen, [ADMIN_AUDIENCE, A], "only what its org is entitled to");
+    let (_, all) = app.get("/admin/v1/resources", &op).await;
+    let all = all["data"].as_array().unwrap();
+    assert_eq!(all.len(), 4, "the operator sees every resource, built-in ones too");
+    let b = all.iter().find(|r| r["identifier"] == B).unwrap()["id"].as_str().unwrap();
+    assert_eq!(app.get(&format!("/admin/v1/resources/{b}"), &tenant).await.0, 404);
+
+    let (client, _) = app.create_org_client(&op, &org, &[(A, &["read"])]).await;
+    let secrets = format!("/admin/v1/clients/{client}/secrets");
+    let soon = (time::OffsetDateTime::now_utc() + time::Duration::seconds(1))
+        .format(&time::format_description::well_known::Rfc3339)
+        .unwrap();
+    let (status, expiring) = app.post(&secrets, &tenant, &json!({"expires_at": soon})).await;
+    assert_eq!(status, 201, "{expiring}");
+    tokio::time::sleep(std::time::Duration::from_millis(1500)).await;
+    assert_eq!(app.post(&secrets, &tenant, &json!({})).await.0, 201);
+    let (_, listed) = app.get(&secrets, &tenant).await;
+    let ids: Vec<&str> =
+        listed["data"].as_array().unwrap().iter().map(|s| s["secret_id"].as_str().unwrap()).collect();
+    assert_eq!(ids.len(), 2, "the first secret and the new one: {ids:?}");
+    assert!(!ids.contains(&expiring["secret_id"].as_str().unwrap()), "the expired one is gone");
 }
