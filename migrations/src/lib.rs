@@ -8,6 +8,7 @@ pub use sea_orm_migration::prelude::*;
 mod m20261123_000001_initial;
 mod m20261124_000002_rate_limits;
 mod m20261125_000003_idempotency;
+mod m20261129_000004_operator_lock;
 
 pub struct Migrator;
 
@@ -18,6 +19,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261123_000001_initial::Migration),
             Box::new(m20261124_000002_rate_limits::Migration),
             Box::new(m20261125_000003_idempotency::Migration),
+            Box::new(m20261129_000004_operator_lock::Migration),
         ]
     }
 }

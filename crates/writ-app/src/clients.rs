@@ -226,6 +226,16 @@ pub async fn update(
     if touches_access && crate::operator::is_operator(&txn, id).await? {
         return Err(operator_protected());
     }
+    // What the operator disabled, only the operator enables again.
+    if let Some(status) = changes.status.filter(|s| *s != client.status) {
+        let operator = caller.tenant == Tenant::Operator;
+        if !operator && status == Status::Active && clients.disabled_by_operator(id).await? {
+            return Err(AppError::forbidden(
+                "the operator disabled this client: only the operator enables it again",
+            ));
+        }
+        clients.set_disabled_by_operator(id, operator && status == Status::Disabled).await?;
+    }
     // Disabling a client, or taking grants away, ends the tokens it holds.
     let cuts = changes.status == Some(Status::Disabled)
         || changes.grants.as_ref().is_some_and(|g| client.grants.excess_over(g).is_some());

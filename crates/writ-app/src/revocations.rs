@@ -85,6 +85,9 @@ pub async fn revoke(ctx: &Context, caller: &Caller, target: Target) -> Result<Re
     let now = ctx.clock.unix();
     let (revocation, org) = match target {
         Target::Token(jti) => {
+            // Issuance records still queued in this instance are written first, so a token issued
+            // a moment ago is found.
+            ctx.audit.flush().await;
             let issued = Audit::new(ctx.store.conn()).issued_token(&jti).await?;
             let (org, exp) = match (issued, &caller.tenant) {
                 (Some((_, org, exp)), Tenant::Org(own)) if org.as_deref() == Some(own.as_str()) => (org, exp),
@@ -141,7 +144,7 @@ pub async fn revoke_client_tokens(
             // Issuance records still queued in this instance are written first.
             ctx.audit.flush().await;
             let since = ctx.clock.now() - time::Duration::seconds(WATERMARK_LIFETIME_SECONDS);
-            let issued = Audit::new(ctx.store.conn()).issued_with_secret(&secret, since).await?;
+            let issued = Audit::new(ctx.store.conn()).issued_with_secret(id, &secret, since).await?;
             let owned = clients.secrets(id).await?.iter().any(|s| s.id == secret);
             if !owned && issued.is_empty() {
                 return Err(AppError::not_found());

@@ -92,6 +92,8 @@ pub mod clients {
         pub rate_limits: String,
         pub created_at: TimeDateTimeWithTimeZone,
         pub updated_at: TimeDateTimeWithTimeZone,
+        /// The operator disabled it: only the operator re-enables it.
+        pub disabled_by_operator: bool,
     }
     no_relations!();
 }

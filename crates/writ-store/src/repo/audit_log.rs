@@ -100,6 +100,7 @@ impl<'c, C: ConnectionTrait> Audit<'c, C> {
     /// The tokens (jti, exp) that `secret` authenticated since `since`, from the issuance records.
     pub async fn issued_with_secret(
         &self,
+        client: &ClientId,
         secret: &SecretId,
         since: OffsetDateTime,
     ) -> Result<Vec<(String, i64)>> {
@@ -107,6 +108,9 @@ impl<'c, C: ConnectionTrait> Audit<'c, C> {
         let needle = format!("%\"secret_id\":\"{secret}\"%");
         let rows = audit_events::Entity::find()
             .filter(audit_events::Column::Action.eq("token.issued"))
+            // Only this client's issuances: a secret id names nothing of another client's.
+            .filter(audit_events::Column::ActorKind.eq("client"))
+            .filter(audit_events::Column::ActorId.eq(client.as_str()))
             .filter(audit_events::Column::OccurredAt.gte(since))
             .filter(audit_events::Column::Details.like(needle))
             .all(self.c)

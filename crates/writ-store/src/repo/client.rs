@@ -183,6 +183,22 @@ impl<'c, C: ConnectionTrait> Clients<'c, C> {
             .ok_or(StoreError::NotFound)
     }
 
+    /// Whether the operator disabled the client (and only the operator may enable it again).
+    pub async fn disabled_by_operator(&self, id: &ClientId) -> Result<bool> {
+        Ok(self.get_row(id).await?.disabled_by_operator)
+    }
+
+    /// Records whether the operator disabled the client.
+    pub async fn set_disabled_by_operator(&self, id: &ClientId, by_operator: bool) -> Result<()> {
+        let res = clients::Entity::update_many()
+            .col_expr(clients::Column::DisabledByOperator, Expr::value(by_operator))
+            .filter(clients::Column::Id.eq(id.as_str()))
+            .filter(self.visible())
+            .exec(self.c)
+            .await?;
+        found(res.rows_affected)
+    }
+
     pub async fn get(&self, id: &ClientId) -> Result<Client> {
         let row = self.get_row(id).await?;
         let mut g = grants::load(self.c, GrantTable::ClientGrants, &[&row.id]).await?;
@@ -235,6 +251,7 @@ fn client_row(client: &Client) -> clients::ActiveModel {
         rate_limits: Set(limits_text(&client.rate_limits)),
         created_at: Set(client.created_at),
         updated_at: Set(client.updated_at),
+        disabled_by_operator: Set(false),
     }
 }
 

@@ -31,7 +31,9 @@ on_every_backend!(
     introspection_stays_within_the_tenant,
     the_operator_cannot_be_locked_out,
     idempotent_replays_respect_scopes,
-    tenants_see_only_their_resources_and_expired_secrets_go
+    tenants_see_only_their_resources_and_expired_secrets_go,
+    revocations_find_fresh_tokens_and_stay_with_their_client,
+    what_the_operator_disabled_only_the_operator_enables
 );
 
 /// Point 1: A grants `read write`, B only `read`, and the client also holds an admin scope. No
@@ -458,4 +460,54 @@ async fn tenants_see_only_their_resources_and_expired_secrets_go(app: TestApp) {
         listed["data"].as_array().unwrap().iter().map(|s| s["secret_id"].as_str().unwrap()).collect();
     assert_eq!(ids.len(), 2, "the first secret and the new one: {ids:?}");
     assert!(!ids.contains(&expiring["secret_id"].as_str().unwrap()), "the expired one is gone");
+}
+
+/// Point 6 (in part): a token issued a moment ago is revoked by its jti at once; revoking by a
+/// secret id reaches only the named client's tokens, never another client's.
+async fn revocations_find_fresh_tokens_and_stay_with_their_client(app: TestApp) {
+    let op = app.operator_token().await;
+    app.create_resource(&op, A, &["read"]).await;
+    let admin_scopes: &[&str] = &["admin:revocations:write", "admin:clients:read"];
+    let org = app.create_org(&op, "rev", &[(A, &["read"]), (ADMIN_AUDIENCE, admin_scopes)]).await;
+    let (admin, admin_secret) = app.create_org_client(&op, &org, &[(ADMIN_AUDIENCE, admin_scopes)]).await;
+    let tenant = app.token(&admin, &admin_secret, &[("resource", ADMIN_AUDIENCE)]).await;
+    let (x, _) = app.create_org_client(&op, &org, &[(A, &["read"])]).await;
+    let (y, y_secret) = app.create_org_client(&op, &org, &[(A, &["read"])]).await;
+
+    for _ in 0..5 {
+        let fresh = app.token(&y, &y_secret, &[]).await;
+        let jti = claims_of(&fresh)["jti"].clone();
+        let (status, body) = app.post("/admin/v1/revocations", &tenant, &json!({"jti": jti})).await;
+        assert_eq!(status, 201, "a token issued a moment ago: {body}");
+        assert_eq!(introspect(&app, (&y, &y_secret), &fresh).await["active"], false);
+    }
+
+    let live = app.token(&y, &y_secret, &[]).await;
+    let (_, secrets) = app.get(&format!("/admin/v1/clients/{y}/secrets"), &op).await;
+    let y_secret_id = secrets["data"][0]["secret_id"].clone();
+    let path = format!("/admin/v1/clients/{x}/revoke-tokens");
+    let (status, body) = app.post(&path, &tenant, &json!({"secret_id": y_secret_id})).await;
+    assert_eq!(status, 404, "another client's secret: {body}");
+    assert_eq!(introspect(&app, (&y, &y_secret), &live).await["active"], true, "its tokens live on");
+}
+
+/// Point 8: a tenant admin cannot re-enable a client the operator disabled; what it disabled
+/// itself, it may.
+async fn what_the_operator_disabled_only_the_operator_enables(app: TestApp) {
+    let op = app.operator_token().await;
+    let scopes: &[&str] = &["admin:clients:read", "admin:clients:write"];
+    let org = app.create_org(&op, "lock", &[(ADMIN_AUDIENCE, scopes)]).await;
+    let (admin, admin_secret) = app.create_org_client(&op, &org, &[(ADMIN_AUDIENCE, scopes)]).await;
+    let tenant = app.token(&admin, &admin_secret, &[("resource", ADMIN_AUDIENCE)]).await;
+    let (client, _) = app.create_org_client(&op, &org, &[(ADMIN_AUDIENCE, &["admin:clients:read"])]).await;
+    let path = format!("/admin/v1/clients/{client}");
+    let (off, on) = (json!({"status": "disabled"}), json!({"status": "active"}));
+
+    assert_eq!(app.patch(&path, &op, &off).await.0, 200);
+    let (status, body) = app.patch(&path, &tenant, &on).await;
+    assert_eq!((status, body["code"].as_str()), (403, Some("forbidden")), "{body}");
+    assert_eq!(app.get(&path, &op).await.1["status"], "disabled");
+    assert_eq!(app.patch(&path, &op, &on).await.0, 200, "the operator may");
+    assert_eq!(app.patch(&path, &tenant, &off).await.0, 200);
+    assert_eq!(app.patch(&path, &tenant, &on).await.0, 200, "what the tenant disabled, it enables");
 }
