@@ -7,7 +7,7 @@ use writ_testkit::{TestApp, on_every_backend};
 
 const BILLING: &str = "https://api.example.com/billing";
 
-async fn call(app: &TestApp, path: &str, id: &str, secret: &str, token: &str) -> (u16, Value) {
+pub(crate) async fn call(app: &TestApp, path: &str, id: &str, secret: &str, token: &str) -> (u16, Value) {
     let form = [("client_id", id), ("client_secret", secret), ("token", token)];
     let res = app.http.post(app.url(path)).form(&form).send().await.unwrap();
     assert_eq!(res.headers()["cache-control"], "no-store");
@@ -73,7 +73,7 @@ async fn the_revocation_feed_reports_revocations_as_they_happen(app: TestApp) {
 }
 
 /// A service client granted `guard:introspect`: (id, secret).
-async fn gateway(app: &TestApp, op: &str) -> (String, String) {
+pub(crate) async fn gateway(app: &TestApp, op: &str) -> (String, String) {
     let body = json!({"name": "gateway", "kind": "service",
                       "grants": [{"resource": GUARD_AUDIENCE, "scopes": ["guard:introspect"]}]});
     let (status, gateway) = app.post("/admin/v1/clients", op, &body).await;

@@ -7,14 +7,14 @@ use writ_testkit::{TestApp, on_every_backend};
 
 const BILLING: &str = "https://api.example.com/billing";
 
-fn claims_of(token: &str) -> Value {
+pub(crate) fn claims_of(token: &str) -> Value {
     use base64::Engine;
     let payload = token.split('.').nth(1).unwrap();
     serde_json::from_slice(&base64::engine::general_purpose::URL_SAFE_NO_PAD.decode(payload).unwrap())
         .unwrap()
 }
 
-async fn error_of(res: reqwest::Response) -> (u16, String) {
+pub(crate) async fn error_of(res: reqwest::Response) -> (u16, String) {
     let status = res.status().as_u16();
     let body: Value = res.json().await.unwrap();
     (status, body["error"].as_str().unwrap_or_default().to_owned())

@@ -6,22 +6,10 @@ use serde_json::{Value, json};
 use writ_core::{ADMIN_AUDIENCE, ADMIN_SCOPES, GUARD_AUDIENCE, GUARD_SCOPES};
 use writ_testkit::{TestApp, on_every_backend};
 
+use crate::issuer::{claims_of, error_of};
+
 const A: &str = "https://api.example.com/a";
 const B: &str = "https://api.example.com/b";
-
-async fn error_of(res: reqwest::Response) -> (u16, String) {
-    let status = res.status().as_u16();
-    let body: Value = res.json().await.unwrap();
-    (status, body["error"].as_str().unwrap_or_default().to_owned())
-}
-
-fn claims_of(token: &str) -> Value {
-    let payload = token.split('.').nth(1).unwrap();
-    serde_json::from_slice(
-        &base64::Engine::decode(&base64::engine::general_purpose::URL_SAFE_NO_PAD, payload).unwrap(),
-    )
-    .unwrap()
-}
 
 on_every_backend!(
     audiences_never_pool_scopes,
@@ -204,31 +192,16 @@ async fn every_granting_route_refuses_scopes_its_caller_lacks(app: TestApp) {
 
 /// What `/oauth/introspect` tells the client `(id, secret)` about `token`.
 async fn introspect(app: &TestApp, (id, secret): (&str, &str), token: &str) -> Value {
-    let res = app
-        .http
-        .post(app.url("/oauth/introspect"))
-        .basic_auth(id, Some(secret))
-        .form(&[("token", token)])
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(res.status(), 200);
-    res.json().await.unwrap()
-}
-
-/// A service client of the operator granted `guard:introspect`: (id, secret).
-async fn introspector(app: &TestApp, op: &str) -> (String, String) {
-    let body = json!({"name": "gw", "kind": "service", "grants": [{"resource": GUARD_AUDIENCE, "scopes": ["guard:introspect"]}]});
-    let (status, created) = app.post("/admin/v1/clients", op, &body).await;
-    assert_eq!(status, 201, "{created}");
-    (created["client_id"].as_str().unwrap().to_owned(), created["client_secret"].as_str().unwrap().to_owned())
+    let (status, answer) = crate::guard::call(app, "/oauth/introspect", id, secret, token).await;
+    assert_eq!(status, 200, "{answer}");
+    answer
 }
 
 /// Point 4: disabling a client or a user, or taking grants or entitlements away, ends the tokens
 /// already out: at the admin API, at introspection and in the revocation feed.
 async fn cutting_access_cuts_tokens(app: TestApp) {
     let op = app.operator_token().await;
-    let (gw, gw_secret) = introspector(&app, &op).await;
+    let (gw, gw_secret) = crate::guard::gateway(&app, &op).await;
     let read: &[&str] = &["admin:orgs:read", "admin:users:read"];
     let org = app.create_org(&op, "cut", &[(ADMIN_AUDIENCE, read)]).await;
     let admin_token = |id: String, secret: String| {
@@ -323,7 +296,7 @@ async fn introspection_stays_within_the_tenant(app: TestApp) {
     assert_eq!(introspect(&app, tenant, &token_a).await["active"], true, "its own org's token");
     assert_eq!(introspect(&app, tenant, &token_b).await, json!({"active": false}), "another org's");
     assert_eq!(introspect(&app, tenant, &op).await, json!({"active": false}), "the operator's");
-    let (gw, gw_secret) = introspector(&app, &op).await;
+    let (gw, gw_secret) = crate::guard::gateway(&app, &op).await;
     let introspected = introspect(&app, (&gw, &gw_secret), &token_b).await;
     assert_eq!((introspected["active"].clone(), introspected["oid"].clone()), (json!(true), json!(org_b)));
 }
