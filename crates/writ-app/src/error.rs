@@ -73,6 +73,8 @@ error_codes! {
     PayloadTooLarge = "payload_too_large", 413, "Payload Too Large";
     /// The body is not `application/json`.
     UnsupportedMediaType = "unsupported_media_type", 415, "Unsupported Media Type";
+    /// Too many requests of this kind from this caller: see `Retry-After`.
+    RateLimited = "rate_limited", 429, "Too Many Requests";
     /// A dependency (the database, the revocation state) does not answer.
     Unavailable = "unavailable", 503, "Service Unavailable";
     /// Our fault; the cause is in the log.
@@ -94,11 +96,13 @@ pub struct AppError {
     pub field: Option<String>,
     /// What a `401` or `403` asks a bearer-token caller for (RFC 6750 §3).
     pub challenge: Option<Box<Challenge>>,
+    /// For `429`: seconds until a retry can succeed (`Retry-After`).
+    pub retry_after: Option<u64>,
 }
 
 impl AppError {
     pub fn new(code: ErrorCode, detail: impl Into<String>) -> Self {
-        Self { code, detail: detail.into(), field: None, challenge: None }
+        Self { code, detail: detail.into(), field: None, challenge: None, retry_after: None }
     }
 
     pub fn validation(field: impl Into<String>, detail: impl Into<String>) -> Self {
@@ -142,6 +146,11 @@ impl AppError {
 
     pub fn bad_request(detail: impl Into<String>) -> Self {
         Self::new(ErrorCode::BadRequest, detail)
+    }
+
+    /// `429`, to be retried after `seconds`.
+    pub fn rate_limited(detail: impl Into<String>, seconds: u64) -> Self {
+        Self { retry_after: Some(seconds.max(1)), ..Self::new(ErrorCode::RateLimited, detail) }
     }
 
     pub fn unavailable(detail: impl Into<String>) -> Self {

@@ -3,7 +3,7 @@
 //! concern have expired; every one is audited.
 
 use writ_core::{ClientId, OrgId, SecretId};
-use writ_guard_store::{GuardError, WATERMARK_LIFETIME_SECONDS, Watermark};
+use writ_guard_store::{Check, GuardError, Rate, WATERMARK_LIFETIME_SECONDS, Watermark};
 use writ_store::{Audit, Clients, Orgs, Tenant};
 
 use crate::caller::Caller;
@@ -71,6 +71,33 @@ pub async fn cutting<T>(
     Ok(committed)
 }
 
+/// Whether `who` may write another revocation now: at most `revocations_per_minute` a minute, so
+/// nobody can push the feed's window past other tenants' live revocations. `Err` holds the seconds
+/// to wait.
+pub async fn within_limit(ctx: &Context, who: &str) -> Result<(), u64> {
+    let per_minute = ctx.settings.revocations_per_minute;
+    if per_minute == 0 {
+        return Ok(());
+    }
+    let shard: String = who.chars().take(64).collect();
+    let check = Check::rate(format!("revoke:{shard}"), Rate::per_minute(per_minute, per_minute), 1);
+    match ctx.throttle(&shard, std::slice::from_ref(&check)).await.first() {
+        Some(d) if !d.allowed => Err(u64::try_from((d.retry_after_ms + 999) / 1000).unwrap_or(60)),
+        _ => Ok(()),
+    }
+}
+
+/// [`within_limit`] for an admin caller.
+async fn limited(ctx: &Context, caller: &Caller) -> Result<(), AppError> {
+    let who = match &caller.actor {
+        writ_core::Actor::Client(id) => id.to_string(),
+        other => format!("{other:?}"),
+    };
+    within_limit(ctx, &who).await.map_err(|seconds| {
+        AppError::rate_limited("too many revocations from this caller: retry later", seconds)
+    })
+}
+
 async fn record(ctx: &Context, caller: &Caller, org: Option<OrgId>, r: &Revocation) -> Result<(), AppError> {
     let event = caller
         .event(org, "tokens.revoked", Some(r.id.clone()))
@@ -82,6 +109,7 @@ async fn record(ctx: &Context, caller: &Caller, org: Option<OrgId>, r: &Revocati
 /// Revokes one token, a client's tokens or an org's tokens. A tenant admin revokes within its own
 /// org only; anything else reads as not found.
 pub async fn revoke(ctx: &Context, caller: &Caller, target: Target) -> Result<Revocation, AppError> {
+    limited(ctx, caller).await?;
     let now = ctx.clock.unix();
     let (revocation, org) = match target {
         Target::Token(jti) => {
@@ -135,6 +163,7 @@ pub async fn revoke_client_tokens(
 ) -> Result<Revocation, AppError> {
     let clients = Clients::new(ctx.store.conn(), &caller.tenant);
     let client = clients.get(id).await?;
+    limited(ctx, caller).await?;
     let revocation = match secret {
         None => {
             revoke_before(ctx, Watermark::Client(id.as_str())).await?;

@@ -78,6 +78,9 @@ impl ResponseError for ApiError {
         };
         let mut res = HttpResponse::build(self.status());
         res.content_type(PROBLEM_JSON);
+        if let Some(seconds) = e.retry_after {
+            res.insert_header((header::RETRY_AFTER, seconds.to_string()));
+        }
         if let Some(v) = e.challenge.as_ref().and_then(|c| HeaderValue::from_str(&c.to_string()).ok()) {
             res.insert_header((header::WWW_AUTHENTICATE, v));
         }
@@ -153,12 +156,14 @@ mod tests {
         let res = ApiError(e).error_response();
         let header = |name| res.headers().get(name).and_then(|v| v.to_str().ok()).map(str::to_owned);
         let (content_type, challenge) = (header(header::CONTENT_TYPE), header(header::WWW_AUTHENTICATE));
+        let retry_after = header(header::RETRY_AFTER);
         let status = res.status().as_u16();
         let body = res.into_body().try_into_bytes().unwrap();
         serde_json::json!({
             "status": status,
             "content-type": content_type,
             "www-authenticate": challenge,
+            "retry-after": retry_after,
             "body": serde_json::from_slice::<serde_json::Value>(&body).unwrap(),
         })
     }
@@ -173,6 +178,7 @@ mod tests {
             ErrorCode::Conflict => AppError::from(StoreError::Conflict("orgs.slug".into())),
             ErrorCode::ValidationFailed => AppError::validation("grants[0].scopes", "no such scope"),
             ErrorCode::Unavailable => AppError::unavailable("revocation state unreachable; retry shortly"),
+            ErrorCode::RateLimited => AppError::rate_limited("too many revocations: retry later", 42),
             ErrorCode::InternalError => AppError::internal(&std::io::Error::other("disk on fire")),
             other => AppError::new(other, format!("what {other} says")),
         }

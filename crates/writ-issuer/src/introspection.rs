@@ -35,6 +35,7 @@ async fn query(req: &HttpRequest, payload: web::Payload, ctx: &Context) -> Resul
         (status = 200, description = "Revoked, or nothing to revoke", body = Object, example = json!({})),
         (status = 400, description = "`invalid_request`, or `unauthorized_client` for another client's token", body = OAuthErrorBody),
         (status = 401, description = "`invalid_client`", body = OAuthErrorBody),
+        (status = 429, description = "`rate_limited`: more revocations than `revocations_per_minute` allows; see `Retry-After`", body = OAuthErrorBody),
         (status = 503, description = "`temporarily_unavailable`: the revocation state is unreachable", body = OAuthErrorBody),
     ),
     security(("client_basic" = []), ())

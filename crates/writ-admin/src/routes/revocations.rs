@@ -24,6 +24,7 @@ use crate::dto::*;
         (status = 201, description = "The revocation took effect", body = RevocationDto),
         (status = 404, description = "No such token, client or org visible to the caller", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "Not exactly one of jti, client_id, org_id", body = Problem, content_type = "application/problem+json"),
+        (status = 429, description = "More revocations from this caller than `revocations_per_minute` allows (`rate_limited`); see `Retry-After`", body = Problem, content_type = "application/problem+json"),
         (status = 503, description = "The revocation state is unreachable", body = Problem, content_type = "application/problem+json"),
     ),
     security(("bearer" = ["admin:revocations:write"]))
@@ -50,6 +51,7 @@ pub async fn create_revocation(
     responses(
         (status = 201, description = "The revocation took effect", body = RevocationDto),
         (status = 404, description = "No such client or secret visible to the caller", body = Problem, content_type = "application/problem+json"),
+        (status = 429, description = "More revocations from this caller than `revocations_per_minute` allows (`rate_limited`); see `Retry-After`", body = Problem, content_type = "application/problem+json"),
         (status = 503, description = "The revocation state is unreachable", body = Problem, content_type = "application/problem+json"),
     ),
     security(("bearer" = ["admin:revocations:write"]))

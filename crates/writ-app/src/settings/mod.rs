@@ -84,6 +84,10 @@ pub struct Settings {
     /// Failed authentications per minute for one client id from one IP before further attempts
     /// (right or wrong) are refused with 429.
     pub failed_auth_per_minute: u32,
+    /// Revocations one caller (an admin client, or a client revoking its own tokens) may write per
+    /// minute; 0 turns the limit off. Bounds how fast anyone can push entries through the
+    /// revocation feed.
+    pub revocations_per_minute: u32,
     /// Tokens one client may get per clock hour (UTC); 0 for no quota. Orgs and clients may
     /// override it.
     pub quota_per_hour: u32,
@@ -116,6 +120,7 @@ impl Default for Settings {
             rate_limit_per_second: 100,
             rate_limit_burst: 200,
             failed_auth_per_minute: 10,
+            revocations_per_minute: 60,
             quota_per_hour: 0,
             quota_per_day: 0,
             quota_mode: QuotaMode::Enforce,
@@ -147,6 +152,7 @@ impl fmt::Debug for Settings {
             .field("rate_limit_per_second", &self.rate_limit_per_second)
             .field("rate_limit_burst", &self.rate_limit_burst)
             .field("failed_auth_per_minute", &self.failed_auth_per_minute)
+            .field("revocations_per_minute", &self.revocations_per_minute)
             .field("quota_per_hour", &self.quota_per_hour)
             .field("quota_per_day", &self.quota_per_day)
             .field("quota_mode", &self.quota_mode)

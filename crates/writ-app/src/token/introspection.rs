@@ -61,6 +61,10 @@ pub async fn revoke(ctx: &Context, query: &TokenQuery, origin: &Origin) -> Resul
     if claims.client_id != caller.id.as_str() {
         return Err(OAuthError::UnauthorizedClient("the token was issued to another client".into()));
     }
+    if let Err(seconds) = crate::revocations::within_limit(ctx, caller.id.as_str()).await {
+        let headers = vec![("Retry-After", seconds.to_string())];
+        return Err(OAuthError::RateLimited { reason: "too many revocations: retry later", headers });
+    }
     ctx.guard.revoke_token(&claims.jti, claims.exp, ctx.clock.unix()).await.map_err(|e| {
         tracing::error!(error = %e, "revocation store unreachable");
         OAuthError::Unavailable

@@ -484,3 +484,56 @@ async fn what_the_operator_disabled_only_the_operator_enables(app: TestApp) {
     assert_eq!(app.patch(&path, &tenant, &off).await.0, 200);
     assert_eq!(app.patch(&path, &tenant, &on).await.0, 200, "what the tenant disabled, it enables");
 }
+
+/// Point 7 (in part): revocations are rate-limited per caller, at the admin API and at
+/// `/oauth/revoke`, so nobody pushes the feed's window past other tenants' live revocations.
+async fn revocations_are_rate_limited_per_caller(backend: writ_testkit::Backend) {
+    let Some(app) = writ_testkit::spawn_app_with(backend, |s| s.revocations_per_minute = 2).await else {
+        return;
+    };
+    let op = app.operator_token().await;
+    app.create_resource(&op, A, &["read"]).await;
+    let org =
+        app.create_org(&op, "flood", &[(A, &["read"]), (ADMIN_AUDIENCE, &["admin:revocations:write"])]).await;
+    let (admin, admin_secret) =
+        app.create_org_client(&op, &org, &[(ADMIN_AUDIENCE, &["admin:revocations:write"])]).await;
+    let tenant = app.token(&admin, &admin_secret, &[("resource", ADMIN_AUDIENCE)]).await;
+    let (client, secret) = app.create_org_client(&op, &org, &[(A, &["read"])]).await;
+
+    let body = json!({"client_id": client});
+    assert_eq!(app.post("/admin/v1/revocations", &tenant, &body).await.0, 201);
+    assert_eq!(app.post("/admin/v1/revocations", &tenant, &body).await.0, 201);
+    let res = app
+        .http
+        .post(app.url("/admin/v1/revocations"))
+        .bearer_auth(&tenant)
+        .json(&body)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 429);
+    assert!(res.headers()["retry-after"].to_str().unwrap().parse::<u64>().unwrap() >= 1);
+    assert_eq!(res.json::<Value>().await.unwrap()["code"], "rate_limited");
+    // Another caller has its own allowance.
+    assert_eq!(app.post("/admin/v1/revocations", &op, &body).await.0, 201);
+
+    // A client revoking its own tokens is limited the same way.
+    tokio::time::sleep(std::time::Duration::from_millis(1100)).await;
+    let mut answers = Vec::new();
+    for _ in 0..3 {
+        let token = app.token(&client, &secret, &[]).await;
+        answers.push(crate::guard::call(&app, "/oauth/revoke", &client, &secret, &token).await);
+    }
+    assert_eq!((answers[0].0, answers[1].0), (200, 200));
+    assert_eq!((answers[2].0, answers[2].1["error"].as_str()), (429, Some("rate_limited")));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn revocations_are_rate_limited_per_caller_sqlite() {
+    revocations_are_rate_limited_per_caller(writ_testkit::Backend::Sqlite).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn revocations_are_rate_limited_per_caller_postgres() {
+    revocations_are_rate_limited_per_caller(writ_testkit::Backend::Postgres).await;
+}
