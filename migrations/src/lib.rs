@@ -9,6 +9,7 @@ mod m20261123_000001_initial;
 mod m20261124_000002_rate_limits;
 mod m20261125_000003_idempotency;
 mod m20261129_000004_operator_lock;
+mod m20261129_000005_audit_indexes;
 
 pub struct Migrator;
 
@@ -20,6 +21,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261124_000002_rate_limits::Migration),
             Box::new(m20261125_000003_idempotency::Migration),
             Box::new(m20261129_000004_operator_lock::Migration),
+            Box::new(m20261129_000005_audit_indexes::Migration),
         ]
     }
 }

@@ -1,0 +1,50 @@
+//! Indexes for the audit queries the admin API runs: a token's issuance record by its jti
+//! (`target_id`), and a client's issuances since a time (`actor_id`, `occurred_at`), so revoking by
+//! jti or by secret is an index lookup, never a scan of the whole log.
+
+use sea_orm_migration::prelude::*;
+
+#[derive(DeriveMigrationName)]
+pub struct Migration;
+
+#[derive(DeriveIden)]
+enum AuditEvents {
+    Table,
+    TargetId,
+    ActorId,
+    OccurredAt,
+}
+
+#[async_trait::async_trait]
+impl MigrationTrait for Migration {
+    async fn up(&self, manager: &SchemaManager) -> Result<(), DbErr> {
+        manager
+            .create_index(
+                Index::create()
+                    .name("audit_events_target")
+                    .table(AuditEvents::Table)
+                    .col(AuditEvents::TargetId)
+                    .to_owned(),
+            )
+            .await?;
+        manager
+            .create_index(
+                Index::create()
+                    .name("audit_events_actor")
+                    .table(AuditEvents::Table)
+                    .col(AuditEvents::ActorId)
+                    .col(AuditEvents::OccurredAt)
+                    .to_owned(),
+            )
+            .await
+    }
+
+    async fn down(&self, manager: &SchemaManager) -> Result<(), DbErr> {
+        manager
+            .drop_index(Index::drop().name("audit_events_actor").table(AuditEvents::Table).to_owned())
+            .await?;
+        manager
+            .drop_index(Index::drop().name("audit_events_target").table(AuditEvents::Table).to_owned())
+            .await
+    }
+}
