@@ -160,11 +160,25 @@ fn add_bearer_refusals(doc: &mut Value) {
     });
 }
 
-/// Gives every request and response body without an example the one its schema implies.
+/// Gives every request and response body without an example the one its schema implies; a
+/// problem+json error answer gets a problem of its own status, with the code its description names
+/// (`` `operator_protected` ``) or the first code of that status, and the description as `detail`.
 fn add_examples(doc: &mut Value) {
     let components = doc["components"]["schemas"].clone();
     for_each_operation(doc, |_, op| {
         let Some(op) = op.as_object_mut() else { return };
+        if let Some(responses) = op.get_mut("responses").and_then(Value::as_object_mut) {
+            for (status, response) in responses.iter_mut() {
+                let Ok(status) = status.parse::<u16>() else { continue };
+                let description = response["description"].as_str().unwrap_or_default().to_owned();
+                let problem = response.get_mut("content").and_then(|c| c.get_mut(crate::error::PROBLEM_JSON));
+                if let Some(problem) = problem.filter(|p| p.get("example").is_none())
+                    && let Some(example) = problem_example(status, &description)
+                {
+                    problem["example"] = example;
+                }
+            }
+        }
         let mut bodies: Vec<&mut Value> = Vec::new();
         for (part, value) in op.iter_mut() {
             let contents: Vec<&mut Value> = match part.as_str() {
@@ -186,6 +200,16 @@ fn add_examples(doc: &mut Value) {
             }
         }
     });
+}
+
+/// The problem an error answer of `status` described as `description` would carry.
+fn problem_example(status: u16, description: &str) -> Option<Value> {
+    let mut of_status = writ_app::ErrorCode::ALL.iter().filter(|c| c.status() == status);
+    let named = of_status.clone().find(|c| description.contains(&format!("`{}`", c.as_str())));
+    let code = named.or_else(|| of_status.next())?;
+    Some(json!({
+        "type": "about:blank", "title": code.title(), "status": status, "detail": description, "code": code.as_str()
+    }))
 }
 
 /// An example for `schema`: its own, its referent's, or one assembled from its parts. `None` when
