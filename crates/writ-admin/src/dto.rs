@@ -25,7 +25,7 @@ pub struct GrantDto {
     pub scopes: Vec<ScopeName>,
 }
 
-pub(crate) fn grants_from_dto(field: &'static str, list: &[GrantDto]) -> Result<Grants, AppError> {
+pub(crate) fn grants(field: &'static str, list: &[GrantDto]) -> Result<Grants, AppError> {
     let mut grants = Grants::new();
     for g in list {
         if g.scopes.is_empty() {
@@ -178,8 +178,4 @@ pub use writ_http::error::Problem;
 
 pub(crate) fn limits(v: Option<&RateLimitsDto>) -> Result<Option<RateLimits>, AppError> {
     v.map(RateLimitsDto::parse).transpose()
-}
-
-pub(crate) fn grants(field: &'static str, v: &[GrantDto]) -> Result<Grants, AppError> {
-    grants_from_dto(field, v)
 }

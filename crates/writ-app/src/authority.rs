@@ -66,8 +66,14 @@ async fn holds_guard(
 ) -> Result<bool, AppError> {
     let Actor::Client(id) = &caller.actor else { return Ok(false) };
     let Some(own) = ctx.client_credentials(id).await? else { return Ok(false) };
-    let request = TokenRequest { scope: Some(scopes.clone()), resources: vec![guard.clone()] };
-    Ok(writ_core::grant(&own.client, own.org.as_ref(), own.user.as_ref(), &request).is_ok())
+    Ok(holds(&own, guard, scopes))
+}
+
+/// Whether a client is granted `scopes` on `resource` now, its org's entitlements (and its user's
+/// grants) applied: what a token request for them would get.
+pub fn holds(own: &writ_store::ClientCredentials, resource: &ResourceUri, scopes: &ScopeSet) -> bool {
+    let request = TokenRequest { scope: Some(scopes.clone()), resources: vec![resource.clone()] };
+    writ_core::grant(&own.client, own.org.as_ref(), own.user.as_ref(), &request).is_ok()
 }
 
 /// Nobody changes their own client's grants: a client that could would widen itself.

@@ -29,16 +29,10 @@ pub enum Change {
 pub type Apply = Arc<dyn Fn(Change) + Send + Sync>;
 
 /// Where a use case announces a change it committed: a server's [`crate::Context`] applies it to
-/// its own caches at once and tells the other instances; a bare [`ChangeBus`] (the CLI) only tells
-/// them.
+/// its own caches at once and tells the other instances; a bare [`crate::Deployment`] (the CLI)
+/// only tells them.
 pub trait Publish: Sync {
     fn publish(&self, change: Change) -> impl Future<Output = ()> + Send;
-}
-
-impl Publish for ChangeBus {
-    async fn publish(&self, change: Change) {
-        self.send(&change).await;
-    }
 }
 
 /// Publishes changes to the other instances.

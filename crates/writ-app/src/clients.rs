@@ -283,8 +283,7 @@ pub async fn update(
         }));
     Audit::new(&txn).record(&event).await?;
     let watermarks: &[Watermark<'_>] = if cuts { &[Watermark::Client(id.as_str())] } else { &[] };
-    let commit = async { txn.commit().await.map_err(|e| AppError::from(StoreError::from(e))) };
-    crate::revocations::cutting(ctx, watermarks, Change::Client(id.clone()), commit).await?;
+    crate::revocations::cutting(ctx, watermarks, Change::Client(id.clone()), txn).await?;
     Ok(client)
 }
 
@@ -302,9 +301,7 @@ pub async fn delete(ctx: &Context, caller: &Caller, id: &ClientId) -> Result<(),
         .event(client.kind.org_id().cloned(), "client.deleted", Some(id.to_string()))
         .with_details(serde_json::json!({ "kind": client.kind.name(), "name": client.name.as_str() }));
     Audit::new(&txn).record(&event).await?;
-    let commit = async { txn.commit().await.map_err(|e| AppError::from(StoreError::from(e))) };
-    crate::revocations::cutting(ctx, &[Watermark::Client(id.as_str())], Change::Client(id.clone()), commit)
-        .await
+    crate::revocations::cutting(ctx, &[Watermark::Client(id.as_str())], Change::Client(id.clone()), txn).await
 }
 
 /// A new secret for a client, valid until `expires_at` (or until deleted). A client holds at most

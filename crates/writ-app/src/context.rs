@@ -277,6 +277,9 @@ pub const MARKER_INTERVAL: Duration = Duration::from_secs(1);
 impl crate::changes::Publish for Deployment {
     async fn publish(&self, change: Change) {
         self.changes.send(&change).await;
+        if self.settings.redis_url.is_some() {
+            return; // every server follows Redis
+        }
         let marker = writ_core::id::new_token_id();
         if let Err(e) = writ_store::SystemState::new(self.store.conn()).set(CHANGE_MARKER, &marker).await {
             tracing::warn!(error = %e, "could not mark the change for servers without Redis");

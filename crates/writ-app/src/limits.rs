@@ -13,7 +13,8 @@ pub struct Applied<'a> {
     pub decision: &'a Decision,
 }
 
-fn secs(ms: i64) -> i64 {
+/// Milliseconds as whole seconds, rounded up (a `Retry-After` of 0 would invite a retry too soon).
+pub(crate) fn secs(ms: i64) -> i64 {
     (ms.max(0) + 999) / 1000
 }
 

@@ -125,8 +125,7 @@ pub async fn update(
     );
     Audit::new(&txn).record(&event).await?;
     let watermarks: &[Watermark<'_>] = if cuts { &[Watermark::Org(id.as_str())] } else { &[] };
-    let commit = async { txn.commit().await.map_err(|e| AppError::from(StoreError::from(e))) };
-    crate::revocations::cutting(ctx, watermarks, Change::Org(id.clone()), commit).await?;
+    crate::revocations::cutting(ctx, watermarks, Change::Org(id.clone()), txn).await?;
     Ok(org)
 }
 
@@ -143,6 +142,5 @@ pub async fn delete(ctx: &Context, caller: &Caller, id: &OrgId) -> Result<(), Ap
         .event(Some(id.clone()), "org.deleted", Some(id.to_string()))
         .with_details(serde_json::json!({ "slug": org.slug.as_str() }));
     Audit::new(&txn).record(&event).await?;
-    let commit = async { txn.commit().await.map_err(|e| AppError::from(StoreError::from(e))) };
-    crate::revocations::cutting(ctx, &[Watermark::Org(id.as_str())], Change::Org(id.clone()), commit).await
+    crate::revocations::cutting(ctx, &[Watermark::Org(id.as_str())], Change::Org(id.clone()), txn).await
 }

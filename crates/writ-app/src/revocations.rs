@@ -50,25 +50,25 @@ pub async fn revoke_before(ctx: &Context, watermark: Watermark<'_>) -> Result<()
 
 /// Takes access away together with a change: revokes every token issued until now under each of
 /// `watermarks` before the change is committed (if the revocation state cannot take that, nothing
-/// changes: `503`, and a retry works), then, once `commit` has run and `change` is published,
+/// changes: `503`, and a retry works), then, once `txn` is committed and `change` is published,
 /// revokes them again, so a token another instance issued from its cache in between goes too.
-pub async fn cutting<T>(
+pub async fn cutting(
     ctx: &Context,
     watermarks: &[Watermark<'_>],
     change: crate::changes::Change,
-    commit: impl std::future::Future<Output = Result<T, AppError>>,
-) -> Result<T, AppError> {
+    txn: writ_store::DatabaseTransaction,
+) -> Result<(), AppError> {
     for w in watermarks {
         revoke_before(ctx, *w).await?;
     }
-    let committed = commit.await?;
+    txn.commit().await.map_err(writ_store::StoreError::from)?;
     ctx.publish(change).await;
     for w in watermarks {
         if let Err(e) = revoke_before(ctx, *w).await {
             tracing::warn!(error = %e.detail, "the second revocation after a change failed; the first one stands");
         }
     }
-    Ok(committed)
+    Ok(())
 }
 
 /// Whether `who` may write another revocation now: at most `revocations_per_minute` a minute, so
@@ -82,7 +82,7 @@ pub async fn within_limit(ctx: &Context, who: &str) -> Result<(), u64> {
     let shard: String = who.chars().take(64).collect();
     let check = Check::rate(format!("revoke:{shard}"), Rate::per_minute(per_minute, per_minute), 1);
     match ctx.throttle(&shard, std::slice::from_ref(&check)).await.first() {
-        Some(d) if !d.allowed => Err(u64::try_from((d.retry_after_ms + 999) / 1000).unwrap_or(60)),
+        Some(d) if !d.allowed => Err(u64::try_from(crate::limits::secs(d.retry_after_ms)).unwrap_or(60)),
         _ => Ok(()),
     }
 }

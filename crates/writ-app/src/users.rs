@@ -119,8 +119,7 @@ pub async fn update(
     Audit::new(&txn).record(&event).await?;
     let clients = if cuts { Clients::new(&txn, &caller.tenant).of_user(id).await? } else { Vec::new() };
     let watermarks: Vec<Watermark<'_>> = clients.iter().map(|c| Watermark::Client(c.as_str())).collect();
-    let commit = async { txn.commit().await.map_err(|e| AppError::from(StoreError::from(e))) };
-    crate::revocations::cutting(ctx, &watermarks, Change::User(id.clone()), commit).await?;
+    crate::revocations::cutting(ctx, &watermarks, Change::User(id.clone()), txn).await?;
     Ok(user)
 }
 
@@ -136,6 +135,5 @@ pub async fn delete(ctx: &Context, caller: &Caller, id: &UserId) -> Result<(), A
         .with_details(serde_json::json!({ "clients": clients }));
     Audit::new(&txn).record(&event).await?;
     let watermarks: Vec<Watermark<'_>> = clients.iter().map(|c| Watermark::Client(c.as_str())).collect();
-    let commit = async { txn.commit().await.map_err(|e| AppError::from(StoreError::from(e))) };
-    crate::revocations::cutting(ctx, &watermarks, Change::User(id.clone()), commit).await
+    crate::revocations::cutting(ctx, &watermarks, Change::User(id.clone()), txn).await
 }

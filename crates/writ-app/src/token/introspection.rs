@@ -7,7 +7,7 @@
 //! else learns nothing — not even whether a token is genuine.
 
 use serde_json::json;
-use writ_core::{AuditEvent, GUARD_AUDIENCE, ResourceUri, ScopeSet, TokenRequest};
+use writ_core::{AuditEvent, GUARD_AUDIENCE, ResourceUri, ScopeSet};
 use writ_guard_store::TokenFacts;
 use writ_token::AccessClaims;
 
@@ -110,7 +110,5 @@ fn may_introspect_others(caller: &Authenticated) -> bool {
     else {
         return false;
     };
-    let request = TokenRequest { scope: Some(scope), resources: vec![guard] };
-    let c = &caller.client;
-    writ_core::grant(&c.client, c.org.as_ref(), c.user.as_ref(), &request).is_ok()
+    crate::authority::holds(&caller.client, &guard, &scope)
 }

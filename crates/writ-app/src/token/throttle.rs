@@ -81,9 +81,12 @@ impl<'a> Plan<'a> {
     /// The failed-authentication limit of this client id from this address (`None` when turned off).
     fn failure_check(&self, cost: u32) -> Option<Check> {
         let per_minute = self.ctx.settings.failed_auth_per_minute;
-        let ip = self.origin.ip.map(|ip| ip.to_string()).unwrap_or_default();
         (per_minute > 0).then(|| {
-            Check::rate(format!("fail:{ip}:{}", self.shard), Rate::per_minute(per_minute, per_minute), cost)
+            let key = match self.origin.ip {
+                Some(ip) => format!("fail:{ip}:{}", self.shard),
+                None => format!("fail::{}", self.shard),
+            };
+            Check::rate(key, Rate::per_minute(per_minute, per_minute), cost)
         })
     }
 

@@ -2,8 +2,6 @@
 //! Writ generated, in HTTP Basic or in the body. Secrets are keyed hashes compared in constant time
 //! (docs/architecture.md), so checking one costs microseconds.
 
-use std::sync::Arc;
-
 use base64::Engine;
 use writ_core::ClientId;
 use writ_core::secret::{PlainSecret, SecretHash};
@@ -100,7 +98,7 @@ pub async fn authenticate(
         .filter(|s| s.is_usable(now))
         .fold(None, |found, s| if s.hash.matches(&presented) { Some(s.id.clone()) } else { found });
     match matched {
-        Some(secret_id) => Ok(Authenticated { client: Arc::clone(&loaded), secret_id: Some(secret_id) }),
+        Some(secret_id) => Ok(Authenticated { client: loaded, secret_id: Some(secret_id) }),
         None => Err(fail()),
     }
 }
