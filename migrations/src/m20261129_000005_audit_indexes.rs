@@ -1,6 +1,6 @@
-//! Indexes for the audit queries the admin API runs: a token's issuance record by its jti
-//! (`target_id`), and a client's issuances since a time (`actor_id`, `occurred_at`), so revoking by
-//! jti or by secret is an index lookup, never a scan of the whole log.
+//! Indexes for the audit queries the admin API runs: events by target (`target_id`; narrowed to
+//! what is not an issuance record by migration 000006) and a client's events since a time
+//! (`actor_id`, `occurred_at`), so filtering the log by client is an index lookup, never a scan.
 
 use sea_orm_migration::prelude::*;
 

@@ -159,10 +159,17 @@ impl Context {
         deployment.changes.follow(apply, following)?;
         let audit = AuditWriter::start(&settings.database_url()).await?;
         let guard: Arc<dyn writ_guard_store::GuardStore> = match settings.redis_target() {
-            Some(target) => {
-                Arc::new(writ_guard_store::RedisStore::connect(&target, &settings.redis_prefix).await?)
+            Some(target) => Arc::new(
+                writ_guard_store::RedisStore::connect(
+                    &target,
+                    &settings.redis_prefix,
+                    settings.revocation_feed_length,
+                )
+                .await?,
+            ),
+            None => {
+                Arc::new(writ_guard_store::MemoryStore::with_feed_length(settings.revocation_feed_length))
             }
-            None => Arc::new(writ_guard_store::MemoryStore::new()),
         };
         let ctx = Arc::new(Self {
             deployment,

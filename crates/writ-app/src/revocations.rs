@@ -2,9 +2,10 @@
 //! client, of a secret, or of an org. Revocations live in the guard store until the tokens they
 //! concern have expired; every one is audited.
 
-use writ_core::{ClientId, OrgId, SecretId};
-use writ_guard_store::{Check, GuardError, Rate, WATERMARK_LIFETIME_SECONDS, Watermark};
-use writ_store::{Audit, Clients, Orgs, Tenant};
+use writ_core::{ClientId, OrgId, SecretId, TokenTtl};
+use writ_guard_store::{Check, GuardError, Rate, Revoked, TokenFacts, Watermark};
+use writ_store::{Audit, Clients, Orgs};
+use writ_token::AccessClaims;
 
 use crate::caller::Caller;
 use crate::context::Context;
@@ -17,8 +18,6 @@ pub struct Revocation {
     pub kind: &'static str,
     /// The jti, client, secret or org id.
     pub id: String,
-    /// How many tokens were revoked one by one (for a secret).
-    pub tokens: Option<usize>,
     pub revoked_at: time::OffsetDateTime,
 }
 
@@ -42,10 +41,22 @@ fn guard_unavailable(e: GuardError) -> AppError {
     unreachable(e, "revocation state unreachable; nothing was changed, retry shortly")
 }
 
+/// What revocation needs to know about a verified token.
+pub fn facts(c: &AccessClaims) -> TokenFacts<'_> {
+    TokenFacts {
+        jti: &c.jti,
+        client_id: &c.client_id,
+        org_id: c.oid.as_deref(),
+        credential: c.cred.as_deref(),
+        iat: c.iat,
+        exp: c.exp,
+    }
+}
+
 /// Revokes every token issued until now under `watermark`; `503` when the guard store is away.
 pub async fn revoke_before(ctx: &Context, watermark: Watermark<'_>) -> Result<(), AppError> {
     let now = ctx.clock.unix();
-    ctx.guard.revoke_before(watermark, now, now).await.map_err(guard_unavailable)
+    ctx.guard.revoke(&watermark.at(now, now), now).await.map_err(guard_unavailable)
 }
 
 /// Takes access away together with a change: revokes every token issued until now under each of
@@ -101,41 +112,31 @@ async fn limited(ctx: &Context, caller: &Caller) -> Result<(), AppError> {
 async fn record(ctx: &Context, caller: &Caller, org: Option<OrgId>, r: &Revocation) -> Result<(), AppError> {
     let event = caller
         .event(org, "tokens.revoked", Some(r.id.clone()))
-        .with_details(serde_json::json!({ "kind": r.kind, "tokens": r.tokens }));
+        .with_details(serde_json::json!({ "kind": r.kind }));
     Audit::new(ctx.store.conn()).record(&event).await?;
     Ok(())
 }
 
 /// Revokes one token, a client's tokens or an org's tokens. A tenant admin revokes within its own
-/// org only; anything else reads as not found.
+/// org only: a client or org of another reads as not found, and a jti it revokes is revoked for
+/// its own org's tokens alone. Revoking a jti looks nothing up (the token's issuance record may not
+/// be written yet, or ever): it is remembered for the longest lifetime a token can have.
 pub async fn revoke(ctx: &Context, caller: &Caller, target: Target) -> Result<Revocation, AppError> {
     limited(ctx, caller).await?;
-    let now = ctx.clock.unix();
     let (revocation, org) = match target {
         Target::Token(jti) => {
-            // Issuance records still queued in this instance are written first, so a token issued
-            // a moment ago is found.
-            ctx.audit.flush().await;
-            let issued = Audit::new(ctx.store.conn()).issued_token(&jti).await?;
-            let (org, exp) = match (issued, &caller.tenant) {
-                (Some((_, org, exp)), Tenant::Org(own)) if org.as_deref() == Some(own.as_str()) => (org, exp),
-                (Some((_, org, exp)), Tenant::Operator) => (org, exp),
-                // Unaudited (or not yet written) tokens: the operator may still revoke the jti, for
-                // the longest lifetime a token can have.
-                (None, Tenant::Operator) => (None, now + WATERMARK_LIFETIME_SECONDS),
-                _ => return Err(AppError::not_found()),
-            };
-            ctx.guard.revoke_token(&jti, exp, now).await.map_err(guard_unavailable)?;
-            (
-                Revocation { kind: "token", id: jti, tokens: None, revoked_at: ctx.clock.now() },
-                org.and_then(|o| OrgId::parse(&o).ok()),
-            )
+            let now = ctx.clock.unix();
+            let org = caller.tenant.org_id().cloned();
+            let longest = now + i64::from(TokenTtl::MAX);
+            let revoked = Revoked::token(&jti, org.as_ref().map(OrgId::as_str), longest, now);
+            ctx.guard.revoke(&revoked, now).await.map_err(guard_unavailable)?;
+            (Revocation { kind: "token", id: jti, revoked_at: ctx.clock.now() }, org)
         }
         Target::Client(id) => {
             let client = Clients::new(ctx.store.conn(), &caller.tenant).get(&id).await?;
             revoke_before(ctx, Watermark::Client(id.as_str())).await?;
             (
-                Revocation { kind: "client", id: id.to_string(), tokens: None, revoked_at: ctx.clock.now() },
+                Revocation { kind: "client", id: id.to_string(), revoked_at: ctx.clock.now() },
                 client.kind.org_id().cloned(),
             )
         }
@@ -143,51 +144,32 @@ pub async fn revoke(ctx: &Context, caller: &Caller, target: Target) -> Result<Re
             caller.ensure_org(&id)?;
             Orgs::new(ctx.store.conn(), &caller.tenant).get(&id).await?;
             revoke_before(ctx, Watermark::Org(id.as_str())).await?;
-            (
-                Revocation { kind: "org", id: id.to_string(), tokens: None, revoked_at: ctx.clock.now() },
-                Some(id),
-            )
+            (Revocation { kind: "org", id: id.to_string(), revoked_at: ctx.clock.now() }, Some(id))
         }
     };
     record(ctx, caller, org, &revocation).await?;
     Ok(revocation)
 }
 
-/// Revokes a client's tokens: all of them, or those minted with one of its secrets (which may have
-/// been deleted since: its id is then found in the issuance records of this client).
+/// Revokes a client's tokens: all of them, or those minted with one of its secrets until now (by
+/// the secret id each token carries, so the secret may have been deleted since and nothing is
+/// looked up).
 pub async fn revoke_client_tokens(
     ctx: &Context,
     caller: &Caller,
     id: &ClientId,
     secret: Option<SecretId>,
 ) -> Result<Revocation, AppError> {
-    let clients = Clients::new(ctx.store.conn(), &caller.tenant);
-    let client = clients.get(id).await?;
+    let client = Clients::new(ctx.store.conn(), &caller.tenant).get(id).await?;
     limited(ctx, caller).await?;
     let revocation = match secret {
         None => {
             revoke_before(ctx, Watermark::Client(id.as_str())).await?;
-            Revocation { kind: "client", id: id.to_string(), tokens: None, revoked_at: ctx.clock.now() }
+            Revocation { kind: "client", id: id.to_string(), revoked_at: ctx.clock.now() }
         }
         Some(secret) => {
-            // Issuance records still queued in this instance are written first.
-            ctx.audit.flush().await;
-            let since = ctx.clock.now() - time::Duration::seconds(WATERMARK_LIFETIME_SECONDS);
-            let issued = Audit::new(ctx.store.conn()).issued_with_secret(id, &secret, since).await?;
-            let owned = clients.secrets(id).await?.iter().any(|s| s.id == secret);
-            if !owned && issued.is_empty() {
-                return Err(AppError::not_found());
-            }
-            let now = ctx.clock.unix();
-            for (jti, exp) in &issued {
-                ctx.guard.revoke_token(jti, *exp, now).await.map_err(guard_unavailable)?;
-            }
-            Revocation {
-                kind: "secret",
-                id: secret.to_string(),
-                tokens: Some(issued.len()),
-                revoked_at: ctx.clock.now(),
-            }
+            revoke_before(ctx, Watermark::Credential { client: id.as_str(), id: secret.as_str() }).await?;
+            Revocation { kind: "secret", id: secret.to_string(), revoked_at: ctx.clock.now() }
         }
     };
     record(ctx, caller, client.kind.org_id().cloned(), &revocation).await?;

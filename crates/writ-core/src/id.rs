@@ -97,9 +97,22 @@ pub fn new_token_id() -> String {
     base32::encode(uuid::Uuid::now_v7().as_bytes())
 }
 
+/// Whether `jti` has the shape [`new_token_id`] gives.
+pub fn is_token_id(jti: &str) -> bool {
+    jti.len() == BODY_LEN && jti.bytes().all(base32::is_char) && jti.as_bytes()[0] <= b'7'
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn token_ids_have_one_shape() {
+        assert!(is_token_id(&new_token_id()));
+        for bad in ["", "x", &"0".repeat(27), &format!("8{}", "0".repeat(25)), "01JD8X4C2V9Q0M7K3N5P6R8S0T"] {
+            assert!(!is_token_id(bad), "{bad}");
+        }
+    }
 
     #[test]
     fn generated_ids_parse_back_and_sort_by_creation() {

@@ -5,19 +5,39 @@ use std::collections::{HashMap, VecDeque};
 use std::sync::Mutex;
 
 use crate::{
-    Check, Decision, FEED_LENGTH, FeedEntry, GuardStore, Result, TokenFacts, WATERMARK_LIFETIME_SECONDS,
-    Watermark,
+    Check, Decision, FEED_LENGTH, FeedEntry, FeedRead, GuardStore, Result, Revoked, Snapshot, TokenFacts,
 };
 
-#[derive(Debug, Default)]
+#[derive(Debug)]
 pub struct MemoryStore {
-    /// Key → (value, expires at).
-    entries: Mutex<HashMap<String, (i64, i64)>>,
-    /// The feed, and the sequence number of its next entry.
-    feed: Mutex<(VecDeque<FeedEntry>, u64)>,
+    /// Live revocations by [`Revoked::key`].
+    entries: Mutex<HashMap<String, Revoked>>,
+    feed: Mutex<Feed>,
     /// Rate-limit state by key: a rate's arrival time or a quota's count, and when it may be
     /// forgotten (ms).
     rates: Mutex<HashMap<String, (i64, i64)>>,
+}
+
+#[derive(Debug, Default)]
+struct Feed {
+    entries: VecDeque<FeedEntry>,
+    /// How many entries it keeps.
+    length: usize,
+    /// The sequence number of the newest entry (0: none yet).
+    last: u64,
+    /// The cursor of the newest entry dropped from the window.
+    dropped: Option<String>,
+}
+
+/// Zero-padded, so cursors compare as strings in feed order.
+fn cursor(seq: u64) -> String {
+    format!("{seq:020}")
+}
+
+impl Default for MemoryStore {
+    fn default() -> Self {
+        Self::with_feed_length(FEED_LENGTH)
+    }
 }
 
 impl MemoryStore {
@@ -25,86 +45,78 @@ impl MemoryStore {
         Self::default()
     }
 
-    fn set_max(&self, key: String, value: i64, expires_at: i64, now: i64) {
-        let mut map = self.entries.lock().unwrap_or_else(|p| p.into_inner());
-        if map.len().is_multiple_of(1024) {
-            map.retain(|_, (_, exp)| *exp > now);
-        }
-        let slot = map.entry(key).or_insert((value, expires_at));
-        slot.0 = slot.0.max(value);
-        slot.1 = slot.1.max(expires_at);
-    }
-
-    fn append(&self, kind: &str, id: &str, at: i64, expires_at: i64) {
-        let mut feed = self.feed.lock().unwrap_or_else(|p| p.into_inner());
-        let seq = feed.1;
-        feed.1 += 1;
-        // Zero-padded, so cursors compare as strings in feed order.
-        let entry =
-            FeedEntry { cursor: format!("{seq:020}"), kind: kind.into(), id: id.into(), at, expires_at };
-        feed.0.push_back(entry);
-        if feed.0.len() > FEED_LENGTH {
-            feed.0.pop_front();
+    /// A store whose feed keeps `length` entries.
+    pub fn with_feed_length(length: usize) -> Self {
+        Self {
+            entries: Mutex::default(),
+            feed: Mutex::new(Feed { length: length.max(1), ..Feed::default() }),
+            rates: Mutex::default(),
         }
     }
 
-    fn get(&self, key: &str, now: i64) -> Option<i64> {
+    fn live(&self, key: &str, now: i64) -> Option<i64> {
         let map = self.entries.lock().unwrap_or_else(|p| p.into_inner());
-        map.get(key).filter(|(_, exp)| *exp > now).map(|(v, _)| *v)
-    }
-}
-
-fn watermark_key(w: Watermark<'_>) -> String {
-    match w {
-        Watermark::Client(id) => format!("client:{id}"),
-        Watermark::Org(id) => format!("org:{id}"),
+        map.get(key).filter(|r| r.expires_at > now).map(|r| r.at)
     }
 }
 
 #[async_trait::async_trait]
 impl GuardStore for MemoryStore {
-    async fn revoke_token(&self, jti: &str, exp: i64, now: i64) -> Result<()> {
-        let until = exp + writ_core::CLOCK_LEEWAY_SECONDS;
-        self.set_max(format!("jti:{jti}"), 1, until, now);
-        self.append("token", jti, now, until);
+    async fn revoke(&self, revoked: &Revoked, now: i64) -> Result<()> {
+        if revoked.expires_at <= now {
+            return Ok(()); // already over everywhere: nothing to remember
+        }
+        {
+            let mut map = self.entries.lock().unwrap_or_else(|p| p.into_inner());
+            if map.len().is_multiple_of(1024) {
+                map.retain(|_, r| r.expires_at > now);
+            }
+            let slot = map.entry(revoked.key()).or_insert_with(|| revoked.clone());
+            slot.at = slot.at.max(revoked.at);
+            slot.expires_at = slot.expires_at.max(revoked.expires_at);
+        }
+        let mut feed = self.feed.lock().unwrap_or_else(|p| p.into_inner());
+        feed.last += 1;
+        let entry = FeedEntry { cursor: cursor(feed.last), revoked: revoked.clone() };
+        feed.entries.push_back(entry);
+        if feed.entries.len() > feed.length {
+            feed.dropped = feed.entries.pop_front().map(|e| e.cursor);
+        }
         Ok(())
     }
 
-    async fn revoke_before(&self, whose: Watermark<'_>, at: i64, now: i64) -> Result<()> {
-        let expires_at = now + WATERMARK_LIFETIME_SECONDS;
-        self.set_max(watermark_key(whose), at, expires_at, now);
-        let (kind, id) = match whose {
-            Watermark::Client(id) => ("client", id),
-            Watermark::Org(id) => ("org", id),
-        };
-        self.append(kind, id, at, expires_at);
-        Ok(())
+    async fn is_token_revoked(&self, jti: &str, org: Option<&str>, now: i64) -> Result<bool> {
+        let scopes = [None, org];
+        Ok(scopes
+            .iter()
+            .any(|within| self.live(&crate::key(crate::Kind::Token, *within, jti), now).is_some()))
     }
 
-    async fn is_token_revoked(&self, jti: &str, now: i64) -> Result<bool> {
-        Ok(self.get(&format!("jti:{jti}"), now).is_some())
-    }
-
-    async fn feed(&self, after: Option<&str>, limit: usize) -> Result<Vec<FeedEntry>> {
+    async fn feed(&self, after: Option<&str>, limit: usize) -> Result<FeedRead> {
         let feed = self.feed.lock().unwrap_or_else(|p| p.into_inner());
-        Ok(feed
-            .0
+        let entries = feed
+            .entries
             .iter()
             .filter(|e| after.is_none_or(|a| e.cursor.as_str() > a))
             .take(limit)
             .cloned()
-            .collect())
+            .collect();
+        let behind = feed.dropped.as_deref().is_some_and(|d| after.is_none_or(|a| d > a));
+        Ok(FeedRead { entries, behind })
+    }
+
+    async fn snapshot(&self, now: i64) -> Result<Snapshot> {
+        // The feed's lock first, as `revoke` takes them: nothing lands between the two reads.
+        let feed = self.feed.lock().unwrap_or_else(|p| p.into_inner());
+        let map = self.entries.lock().unwrap_or_else(|p| p.into_inner());
+        let entries = map.values().filter(|r| r.expires_at > now).cloned().collect();
+        Ok(Snapshot { cursor: cursor(feed.last), entries })
     }
 
     async fn is_revoked(&self, t: &TokenFacts<'_>, now: i64) -> Result<bool> {
-        let by_jti = self.get(&format!("jti:{}", t.jti), now).is_some();
-        let by_client =
-            self.get(&watermark_key(Watermark::Client(t.client_id)), now).is_some_and(|at| t.iat <= at);
-        let by_org = t
-            .org_id
-            .and_then(|o| self.get(&watermark_key(Watermark::Org(o)), now))
-            .is_some_and(|at| t.iat <= at);
-        Ok(by_jti || by_client || by_org)
+        Ok(t.candidates().any(|(kind, within, id)| {
+            self.live(&crate::key(kind, within, id), now).is_some_and(|at| t.revoked_by(kind, at))
+        }))
     }
 
     async fn throttle(&self, shard: &str, checks: &[Check], now_ms: i64) -> Result<Vec<Decision>> {
@@ -133,18 +145,21 @@ impl GuardStore for MemoryStore {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::{WATERMARK_LIFETIME_SECONDS, Watermark};
 
     #[tokio::test]
     async fn keeps_the_contract() {
         crate::contract::check(&MemoryStore::new()).await;
+        crate::contract::window(&MemoryStore::with_feed_length(3)).await;
     }
 
     #[tokio::test]
     async fn entries_expire_with_their_tokens() {
         let store = MemoryStore::new();
         let now = 1_000;
-        let t = TokenFacts { jti: "j", client_id: "c", org_id: None, iat: now, exp: now + 10 };
-        store.revoke_token("j", t.exp, now).await.unwrap();
+        let t =
+            TokenFacts { jti: "j", client_id: "c", org_id: None, credential: None, iat: now, exp: now + 10 };
+        store.revoke(&Revoked::token("j", None, t.exp, now), now).await.unwrap();
         let leeway = writ_core::CLOCK_LEEWAY_SECONDS;
         assert!(
             store.is_revoked(&t, now + 10 + leeway - 1).await.unwrap(),
@@ -154,7 +169,7 @@ mod tests {
             !store.is_revoked(&t, now + 10 + leeway).await.unwrap(),
             "gone once no verifier would accept it"
         );
-        store.revoke_before(Watermark::Client("c"), now, now).await.unwrap();
+        store.revoke(&Watermark::Client("c").at(now, now), now).await.unwrap();
         assert!(store.is_revoked(&t, now + WATERMARK_LIFETIME_SECONDS - 1).await.unwrap());
         assert!(!store.is_revoked(&t, now + WATERMARK_LIFETIME_SECONDS).await.unwrap());
     }

@@ -1,39 +1,75 @@
 //! The Redis store, standalone or Redis Cluster. Every key starts with the configured prefix.
 //!
-//! Revocations live under `{prefix}{guard}:`: `rev:jti:<jti>` (expiring at the token's `exp`),
-//! `rev:client:<id>` and `rev:org:<id>` (a unix time, expiring after the longest token lifetime)
-//! and the `feed` stream. They share the `{guard}` hash tag, so checking a token stays one `MGET`
-//! on a cluster too; they are small and rarely written, so one shard holds them.
+//! Revocations live under `{prefix}{guard}:`: `rev:<kind>:[<within>:]<id>` (a unix time, expiring
+//! when the entry stops mattering: a token's `exp`, a watermark after the longest token lifetime),
+//! the `feed` stream, the newest id trimmed from it (`dropped`) and the `live` sorted set the
+//! snapshot reads. They share the `{guard}` hash tag, so checking a token stays one `MGET` and
+//! every script runs on one shard of a cluster too; they are small and rarely written, so one
+//! shard holds them.
 //! Rate limits, the hot path, live under `{prefix}rl:{<shard>}:` — a client's limits on the
 //! shard its id hashes to, so a cluster spreads clients over its shards.
 
 use std::time::Duration;
 
 use crate::{
-    Check, Decision, FeedEntry, GuardError, GuardStore, Limit, RedisConn, RedisTarget, Result, TokenFacts,
-    WATERMARK_LIFETIME_SECONDS, Watermark,
+    Check, Decision, FeedEntry, FeedRead, GuardError, GuardStore, Kind, Limit, RedisConn, RedisTarget,
+    Result, Revoked, Snapshot, TokenFacts,
 };
 
 /// How long a Redis call may take before the caller's fallback policy applies.
 const CALL_TIMEOUT: Duration = Duration::from_millis(500);
 
-/// Raises a watermark (never lowers it), keeps it until `expires_at`, and appends to the feed:
-/// KEYS = [watermark, feed]; ARGV = [at, expires_at, kind, id, feed length].
-const RAISE: &str = r#"
-local current = tonumber(redis.call('GET', KEYS[1]) or '0')
-if tonumber(ARGV[1]) > current then redis.call('SET', KEYS[1], ARGV[1]) end
-redis.call('EXPIREAT', KEYS[1], ARGV[2])
-redis.call('XADD', KEYS[2], 'MAXLEN', '~', ARGV[5], '*', 'kind', ARGV[3], 'id', ARGV[4], 'at', ARGV[1], 'exp', ARGV[2])
+/// Records a revocation: raises its entry (never lowers it, nor its expiry), appends it to the feed
+/// (trimmed to its length exactly, remembering the newest id it dropped) and adds it to the live
+/// set, a sorted set by expiry that the snapshot reads (trimmed of what is over).
+/// KEYS = [entry, feed, live, dropped]; ARGV = [at, expires_at, kind, id, within ('' for none),
+/// feed length, live member, now].
+const RECORD: &str = r#"
+local at, expires = tonumber(ARGV[1]), tonumber(ARGV[2])
+local current = redis.call('GET', KEYS[1])
+if current then
+  if at > tonumber(current) then redis.call('SET', KEYS[1], at, 'KEEPTTL') end
+  redis.call('EXPIREAT', KEYS[1], expires, 'GT')
+else
+  redis.call('SET', KEYS[1], at, 'EXAT', expires)
+end
+local fields = {'kind', ARGV[3], 'id', ARGV[4], 'at', ARGV[1], 'exp', ARGV[2]}
+if ARGV[5] ~= '' then
+  table.insert(fields, 'within')
+  table.insert(fields, ARGV[5])
+end
+redis.call('XADD', KEYS[2], '*', unpack(fields))
+local over = redis.call('XLEN', KEYS[2]) - tonumber(ARGV[6])
+if over > 0 then
+  local gone = redis.call('XRANGE', KEYS[2], '-', '+', 'COUNT', over)
+  redis.call('SET', KEYS[4], gone[#gone][1])
+  redis.call('XTRIM', KEYS[2], 'MAXLEN', ARGV[6])
+end
+redis.call('ZREMRANGEBYSCORE', KEYS[3], '-inf', ARGV[8])
+redis.call('ZADD', KEYS[3], ARGV[2], ARGV[7])
 return 1
 "#;
 
-/// Revokes one jti until `exp` and appends to the feed: KEYS = [jti key, feed];
-/// ARGV = [exp, jti, now, feed length].
-const REVOKE: &str = r#"
-redis.call('SET', KEYS[1], 1, 'EXAT', ARGV[1])
-redis.call('XADD', KEYS[2], 'MAXLEN', '~', ARGV[4], '*', 'kind', 'token', 'id', ARGV[2], 'at', ARGV[3], 'exp', ARGV[1])
-return 1
+/// Reads the feed and the newest id dropped from it, so a reader knows whether it missed entries:
+/// KEYS = [feed, dropped]; ARGV = [start, count].
+const READ: &str = r#"
+return {redis.call('GET', KEYS[2]) or '0-0', redis.call('XRANGE', KEYS[1], ARGV[1], '+', 'COUNT', ARGV[2])}
 "#;
+
+/// The live set and the id of the newest feed entry, read at one instant: KEYS = [feed, live];
+/// ARGV = [now].
+const SNAPSHOT: &str = r#"
+local newest = redis.call('XREVRANGE', KEYS[1], '+', '-', 'COUNT', 1)
+local cursor = '0-0'
+if newest[1] then cursor = newest[1][1] end
+return {cursor, redis.call('ZRANGEBYSCORE', KEYS[2], '(' .. ARGV[1], '+inf')}
+"#;
+
+/// A stream id (`<ms>-<seq>`) as numbers, to compare; ids that are not count as the start.
+fn stream_id(id: &str) -> (u64, u64) {
+    let (ms, seq) = id.split_once('-').unwrap_or((id, "0"));
+    (ms.parse().unwrap_or(0), seq.parse().unwrap_or(0))
+}
 
 /// Rate-limit checks, all or nothing, the same arithmetic as `limit::decide_all`: KEYS = the storage
 /// keys; ARGV = now (ms), then per key (kind `r` or `q`, interval_ms or limit, burst or window end,
@@ -86,8 +122,11 @@ pub struct RedisStore {
     base: String,
     /// Where revocations live: the prefix and the `{guard}` hash tag.
     prefix: String,
-    raise: redis::Script,
-    revoke: redis::Script,
+    /// How many entries the feed keeps.
+    feed_length: usize,
+    record: redis::Script,
+    read: redis::Script,
+    snapshot: redis::Script,
     throttle: redis::Script,
     round_trips: std::sync::atomic::AtomicU64,
 }
@@ -99,15 +138,17 @@ impl std::fmt::Debug for RedisStore {
 }
 
 impl RedisStore {
-    /// Connects to standalone Redis or a Redis Cluster.
-    pub async fn connect(target: &RedisTarget, prefix: &str) -> Result<Self> {
+    /// Connects to standalone Redis or a Redis Cluster; the feed keeps `feed_length` entries.
+    pub async fn connect(target: &RedisTarget, prefix: &str, feed_length: usize) -> Result<Self> {
         let conn = target.connect(CALL_TIMEOUT).await?;
         Ok(Self {
             conn,
             base: prefix.to_owned(),
             prefix: format!("{prefix}{{guard}}:"),
-            raise: redis::Script::new(RAISE),
-            revoke: redis::Script::new(REVOKE),
+            feed_length: feed_length.max(1),
+            record: redis::Script::new(RECORD),
+            read: redis::Script::new(READ),
+            snapshot: redis::Script::new(SNAPSHOT),
             throttle: redis::Script::new(THROTTLE),
             round_trips: Default::default(),
         })
@@ -130,87 +171,92 @@ impl RedisStore {
 
 #[async_trait::async_trait]
 impl GuardStore for RedisStore {
-    async fn revoke_token(&self, jti: &str, exp: i64, now: i64) -> Result<()> {
-        // Verifiers accept a token until `exp` plus their clock leeway: remember it that long.
-        let until = exp + writ_core::CLOCK_LEEWAY_SECONDS;
-        if until <= now {
-            return Ok(()); // already dead everywhere: nothing to remember
+    async fn revoke(&self, revoked: &Revoked, now: i64) -> Result<()> {
+        if revoked.expires_at <= now {
+            return Ok(()); // already over everywhere: nothing to remember
         }
-        let mut conn = self.conn.clone();
-        let mut call = self.revoke.key(self.key(format_args!("rev:jti:{jti}")));
-        call.key(self.key(format_args!("feed"))).arg(until).arg(jti).arg(now).arg(crate::FEED_LENGTH);
-        self.timed(call.invoke_async::<i64>(&mut conn)).await.map(drop)
-    }
-
-    async fn revoke_before(&self, whose: Watermark<'_>, at: i64, now: i64) -> Result<()> {
-        let (key, kind, id) = match whose {
-            Watermark::Client(id) => (self.key(format_args!("rev:client:{id}")), "client", id),
-            Watermark::Org(id) => (self.key(format_args!("rev:org:{id}")), "org", id),
-        };
-        let mut conn = self.conn.clone();
-        let mut call = self.raise.key(key);
+        let member = serde_json::to_string(revoked).unwrap_or_default();
+        let mut call = self.record.key(self.key(format_args!("rev:{}", revoked.key())));
         call.key(self.key(format_args!("feed")))
-            .arg(at)
-            .arg(now + WATERMARK_LIFETIME_SECONDS)
-            .arg(kind)
-            .arg(id)
-            .arg(crate::FEED_LENGTH);
+            .key(self.key(format_args!("live")))
+            .key(self.key(format_args!("dropped")))
+            .arg(revoked.at)
+            .arg(revoked.expires_at)
+            .arg(revoked.kind.as_str())
+            .arg(&revoked.id)
+            .arg(revoked.within.as_deref().unwrap_or(""))
+            .arg(self.feed_length)
+            .arg(member)
+            .arg(now);
+        let mut conn = self.conn.clone();
         self.timed(call.invoke_async::<i64>(&mut conn)).await.map(drop)
     }
 
     async fn is_revoked(&self, t: &TokenFacts<'_>, _now: i64) -> Result<bool> {
-        let mut keys = vec![
-            self.key(format_args!("rev:jti:{}", t.jti)),
-            self.key(format_args!("rev:client:{}", t.client_id)),
-        ];
-        if let Some(org) = t.org_id {
-            keys.push(self.key(format_args!("rev:org:{org}")));
-        }
+        let candidates: Vec<_> = t.candidates().collect();
+        let keys: Vec<String> = candidates
+            .iter()
+            .map(|(kind, within, id)| self.key(format_args!("rev:{}", crate::key(*kind, *within, id))))
+            .collect();
         let mut conn = self.conn.clone();
         let values: Vec<Option<i64>> =
             self.timed(redis::cmd("MGET").arg(&keys).query_async(&mut conn)).await?;
-        let by_jti = values.first().copied().flatten().is_some();
-        let by_watermark = values.iter().skip(1).flatten().any(|at| t.iat <= *at);
-        Ok(by_jti || by_watermark)
+        Ok(candidates.iter().zip(values).any(|((kind, ..), at)| at.is_some_and(|at| t.revoked_by(*kind, at))))
     }
 
-    async fn is_token_revoked(&self, jti: &str, _now: i64) -> Result<bool> {
+    async fn is_token_revoked(&self, jti: &str, org: Option<&str>, _now: i64) -> Result<bool> {
+        let keys: Vec<String> = [None, org]
+            .iter()
+            .map(|within| self.key(format_args!("rev:{}", crate::key(Kind::Token, *within, jti))))
+            .collect();
         let mut conn = self.conn.clone();
-        let key = self.key(format_args!("rev:jti:{jti}"));
-        self.timed(redis::cmd("EXISTS").arg(key).query_async::<bool>(&mut conn)).await
+        let values: Vec<Option<i64>> =
+            self.timed(redis::cmd("MGET").arg(&keys).query_async(&mut conn)).await?;
+        Ok(values.iter().any(Option::is_some))
     }
 
-    async fn feed(&self, after: Option<&str>, limit: usize) -> Result<Vec<FeedEntry>> {
-        let mut conn = self.conn.clone();
+    async fn feed(&self, after: Option<&str>, limit: usize) -> Result<FeedRead> {
         // `(id` is exclusive in XRANGE (Redis ≥ 6.2).
         let start = after.map_or_else(|| "-".to_owned(), |a| format!("({a}"));
-        let key = self.key(format_args!("feed"));
-        let reply: redis::streams::StreamRangeReply = self
-            .timed(
-                redis::cmd("XRANGE")
-                    .arg(key)
-                    .arg(start)
-                    .arg("+")
-                    .arg("COUNT")
-                    .arg(limit)
-                    .query_async(&mut conn),
-            )
-            .await?;
-        Ok(reply
-            .ids
+        let mut call = self.read.key(self.key(format_args!("feed")));
+        call.key(self.key(format_args!("dropped"))).arg(start).arg(limit);
+        let mut conn = self.conn.clone();
+        let (dropped, rows): (String, Vec<(String, Vec<String>)>) =
+            self.timed(call.invoke_async(&mut conn)).await?;
+        let entries = rows
             .into_iter()
-            .map(|e| {
-                let text = |f: &str| e.get::<String>(f).unwrap_or_default();
-                let num = |f: &str| e.get::<i64>(f).unwrap_or_default();
-                FeedEntry {
-                    kind: text("kind"),
-                    id: text("id"),
+            .filter_map(|(cursor, fields)| {
+                let field = |name: &str| {
+                    fields.chunks(2).find(|pair| pair[0] == name).and_then(|pair| pair.get(1)).cloned()
+                };
+                let num = |name: &str| field(name).and_then(|v| v.parse().ok()).unwrap_or_default();
+                let revoked = Revoked {
+                    kind: Kind::parse(&field("kind")?)?,
+                    id: field("id")?,
+                    within: field("within"),
                     at: num("at"),
                     expires_at: num("exp"),
-                    cursor: e.id,
-                }
+                };
+                Some(FeedEntry { cursor, revoked })
             })
-            .collect())
+            .collect();
+        let behind = stream_id(&dropped) > after.map_or((0, 0), stream_id);
+        Ok(FeedRead { entries, behind })
+    }
+
+    async fn snapshot(&self, now: i64) -> Result<Snapshot> {
+        let mut call = self.snapshot.key(self.key(format_args!("feed")));
+        call.key(self.key(format_args!("live"))).arg(now);
+        let mut conn = self.conn.clone();
+        let (cursor, members): (String, Vec<String>) = self.timed(call.invoke_async(&mut conn)).await?;
+        // A watermark raised several times is in the set once per raise: keep its highest.
+        let mut live: std::collections::HashMap<String, Revoked> = std::collections::HashMap::new();
+        for r in members.iter().filter_map(|m| serde_json::from_str::<Revoked>(m).ok()) {
+            let slot = live.entry(r.key()).or_insert_with(|| r.clone());
+            slot.at = slot.at.max(r.at);
+            slot.expires_at = slot.expires_at.max(r.expires_at);
+        }
+        Ok(Snapshot { cursor, entries: live.into_values().collect() })
     }
 
     async fn throttle(&self, shard: &str, checks: &[Check], now_ms: i64) -> Result<Vec<Decision>> {
@@ -275,7 +321,7 @@ mod tests {
             return None;
         };
         let prefix = format!("writ-test-{name}-{}:", std::process::id());
-        let store = RedisStore::connect(&RedisTarget::new(&url, false), &prefix)
+        let store = RedisStore::connect(&RedisTarget::new(&url, false), &prefix, crate::FEED_LENGTH)
             .await
             .expect("WRIT_TEST_REDIS_URL is set but unreachable");
         Some((store, prefix))
@@ -304,6 +350,12 @@ mod tests {
         assert!(ttl > 0, "watermarks expire");
         let keys = delete_all(&mut conn, &prefix).await;
         assert!(!keys.is_empty() && keys.iter().all(|k| k.starts_with(&prefix)), "{keys:?}");
+
+        let url = std::env::var("WRIT_TEST_REDIS_URL").unwrap_or_default();
+        let prefix = format!("writ-test-window-{}:", std::process::id());
+        let small = RedisStore::connect(&RedisTarget::new(&url, false), &prefix, 3).await.unwrap();
+        crate::contract::window(&small).await;
+        delete_all(&mut conn, &prefix).await;
     }
 
     /// Runs against the three-master cluster of `WRIT_TEST_REDIS_CLUSTER_URL` (`.ci/redis-cluster`).
@@ -315,7 +367,9 @@ mod tests {
         };
         let prefix = format!("writ-test-cluster-{}:", std::process::id());
         let target = RedisTarget::new(&urls, true);
-        let store = RedisStore::connect(&target, &prefix).await.expect("the Redis Cluster is unreachable");
+        let store = RedisStore::connect(&target, &prefix, crate::FEED_LENGTH)
+            .await
+            .expect("the Redis Cluster is unreachable");
         crate::contract::check(&store).await;
         for shard in (0..30).map(|i| format!("cli_{i}")) {
             let check = Check::rate("client", crate::Rate::per_second(10, 10), 1);

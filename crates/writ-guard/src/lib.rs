@@ -27,7 +27,8 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
 }
 
 fn register(cfg: &mut ServiceConfig) {
-    cfg.service(status).service(feed).service(revocation).service(check_rate);
+    // The snapshot before `{jti}`, which would otherwise match it.
+    cfg.service(status).service(feed).service(snapshot).service(revocation).service(check_rate);
 }
 
 /// The OpenAPI document of the guard, collected from the registered routes.
@@ -70,7 +71,8 @@ fn unavailable(e: writ_guard_store::GuardError) -> ApiError {
 #[derive(Debug, Deserialize, IntoParams)]
 #[serde(deny_unknown_fields)]
 struct FeedQuery {
-    /// The `next_cursor` of the previous page; none: from the oldest entry still relevant.
+    /// The `next_cursor` of the previous page, or a snapshot's `cursor`; none: from the oldest
+    /// entry the feed keeps (start from a snapshot instead).
     after: Option<String>,
     /// Entries per page, 1 to 1000 (default 500).
     limit: Option<usize>,
@@ -80,17 +82,35 @@ struct FeedQuery {
 
 /// One revocation.
 #[derive(Debug, Serialize, ToSchema)]
-pub struct FeedEntry {
-    /// Where this entry sits in the feed.
-    pub cursor: String,
-    /// `token` (one token, `id` = its jti), `client` or `org` (every token of that client or org
-    /// issued at or before `at`).
-    pub kind: String,
+pub struct Revocation {
+    /// `token` (one token, `id` = its jti), `client`, `org` (every token of that client or org
+    /// issued at or before `at`) or `credential` (every token whose `cred` claim is `id` and whose
+    /// `client_id` is `within`, issued at or before `at`).
+    pub kind: &'static str,
     pub id: String,
-    /// When it was revoked (Unix seconds).
+    /// Whose tokens alone it concerns: for a `token` revoked by a tenant admin, the org (`oid`)
+    /// whose token it revokes (another org's token with that jti stays valid); for a `credential`,
+    /// the client. Absent: every token it names.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub within: Option<String>,
+    /// When it was revoked (Unix seconds); for a watermark, tokens issued (`iat`) at or before it.
     pub at: i64,
     /// After this (Unix seconds) the entry no longer matters: every token it covers has expired.
     pub expires_at: i64,
+}
+
+impl From<writ_guard_store::Revoked> for Revocation {
+    fn from(r: writ_guard_store::Revoked) -> Self {
+        Self { kind: r.kind.as_str(), id: r.id, within: r.within, at: r.at, expires_at: r.expires_at }
+    }
+}
+
+/// One revocation and where it sits in the feed.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct FeedEntry {
+    pub cursor: String,
+    #[serde(flatten)]
+    pub revocation: Revocation,
 }
 
 /// A page of the revocation feed.
@@ -100,20 +120,27 @@ pub struct FeedEntry {
         {"cursor": "1795000000123-0", "kind": "token", "id": "01jd8x4c2v9q0m7k3n5p6r8s0t", "at": 1795000000, "expires_at": 1795003600},
         {"cursor": "1795000000456-0", "kind": "client", "id": "cli_01jd8x4c2v9q0m7k3n5p6r8s0t", "at": 1795000000, "expires_at": 1795086400}
     ],
-    "next_cursor": "1795000000456-0"
+    "next_cursor": "1795000000456-0",
+    "behind": false
 }))]
 pub struct FeedPage {
     pub data: Vec<FeedEntry>,
     /// Where to go on from (`after`); the request's own `after` when the page is empty.
     pub next_cursor: Option<String>,
+    /// `true` when entries after `after` have left the feed's window (it keeps the newest
+    /// `revocation_feed_length`): the follower missed some, and must start over from
+    /// `GET /guard/v1/revocations/snapshot`.
+    pub behind: bool,
 }
 
 /// Follow the revocation feed
 ///
-/// Revocations in order: revoked tokens and client/org watermarks, each with the moment after
-/// which it no longer matters. Follow with `after` = `next_cursor`; with `wait`, the request is
-/// held until something arrives (long poll). Requires `guard:revocations:read` on
-/// `urn:writ:guard`, without `oid`: the feed names every tenant's clients.
+/// Revocations in order: revoked tokens and client, org and credential watermarks, each with the
+/// moment after which it no longer matters. Start from a snapshot's `cursor`, then follow with
+/// `after` = `next_cursor`; with `wait`, the request is held until something arrives (long poll).
+/// When `behind` is `true` the follower missed entries: it takes a new snapshot. Requires
+/// `guard:revocations:read` on `urn:writ:guard`, without `oid`: the feed names every tenant's
+/// clients.
 #[utoipa::path(
     tag = "guard",
     params(FeedQuery),
@@ -143,21 +170,73 @@ async fn feed(
         );
     }
     let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(wait);
-    let entries = loop {
-        let entries = ctx.guard.feed(query.after.as_deref(), limit).await.map_err(unavailable)?;
-        if !entries.is_empty() || tokio::time::Instant::now() >= deadline {
-            break entries;
+    let read = loop {
+        let read = ctx.guard.feed(query.after.as_deref(), limit).await.map_err(unavailable)?;
+        if !read.entries.is_empty() || read.behind || tokio::time::Instant::now() >= deadline {
+            break read;
         }
         tokio::time::sleep(std::time::Duration::from_millis(200)).await;
     };
-    let next = entries.last().map(|e| e.cursor.clone()).or_else(|| query.after.clone());
-    let data = entries
+    let next = read.entries.last().map(|e| e.cursor.clone()).or_else(|| query.after.clone());
+    let data = read
+        .entries
         .into_iter()
-        .map(|e| FeedEntry { cursor: e.cursor, kind: e.kind, id: e.id, at: e.at, expires_at: e.expires_at })
+        .map(|e| FeedEntry { cursor: e.cursor, revocation: e.revoked.into() })
         .collect();
+    Ok(HttpResponse::Ok().insert_header(("Cache-Control", "no-store")).json(FeedPage {
+        data,
+        next_cursor: next,
+        behind: read.behind,
+    }))
+}
+
+/// Every live revocation, and where to follow the feed from.
+#[derive(Debug, Serialize, ToSchema)]
+#[schema(example = json!({
+    "data": [
+        {"kind": "org", "id": "org_01jd8x4c2v9q0m7k3n5p6r8s0t", "at": 1795000000, "expires_at": 1795086460}
+    ],
+    "cursor": "1795000000456-0"
+}))]
+pub struct RevocationSnapshot {
+    /// Every revocation that still matters, in no particular order.
+    pub data: Vec<Revocation>,
+    /// Follow the feed from here (`after`): everything up to it is in `data`.
+    pub cursor: String,
+}
+
+/// Take a snapshot of every live revocation
+///
+/// Where a follower starts, and starts over when the feed says it is `behind`: every revocation
+/// that still concerns a valid token, and the feed cursor to follow on from. Requires
+/// `guard:revocations:read` on `urn:writ:guard`, without `oid`.
+#[utoipa::path(
+    tag = "guard",
+    responses(
+        (status = 200, description = "The snapshot", body = RevocationSnapshot),
+        (status = 403, description = "Missing scope, or an org-bound token", body = Problem, content_type = "application/problem+json"),
+        (status = 503, description = "The revocation state is unreachable", body = Problem, content_type = "application/problem+json"),
+    ),
+    security(("bearer" = ["guard:revocations:read"]))
+)]
+#[get("/guard/v1/revocations/snapshot")]
+async fn snapshot(
+    auth: Authorized<RevocationsRead>,
+    ctx: web::Data<Context>,
+) -> Result<HttpResponse, ApiError> {
+    auth.require_operator()?;
+    let snapshot = ctx.guard.snapshot(ctx.clock.unix()).await.map_err(unavailable)?;
+    let data = snapshot.entries.into_iter().map(Revocation::from).collect();
     Ok(HttpResponse::Ok()
         .insert_header(("Cache-Control", "no-store"))
-        .json(FeedPage { data, next_cursor: next }))
+        .json(RevocationSnapshot { data, cursor: snapshot.cursor }))
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+struct LookupQuery {
+    /// The token's `oid` claim, if it has one.
+    oid: Option<String>,
 }
 
 /// Whether one token was revoked.
@@ -170,11 +249,12 @@ pub struct TokenRevocation {
 
 /// Look up one token's revocation
 ///
-/// Whether a token was revoked by its `jti` (client and org watermarks are in the feed). Requires
+/// Whether a token was revoked by its `jti` (client, org and credential watermarks are in the
+/// feed). Pass the token's `oid` too, so its org's own revocations count. Requires
 /// `guard:revocations:read` on `urn:writ:guard`, without `oid`.
 #[utoipa::path(
     tag = "guard",
-    params(("jti" = String, Path, description = "The token's `jti`")),
+    params(("jti" = String, Path, description = "The token's `jti`"), LookupQuery),
     responses(
         (status = 200, description = "Whether it was revoked", body = TokenRevocation),
         (status = 403, description = "Missing scope, or an org-bound token", body = Problem, content_type = "application/problem+json"),
@@ -187,9 +267,11 @@ async fn revocation(
     auth: Authorized<RevocationsRead>,
     ctx: web::Data<Context>,
     path: web::Path<String>,
+    query: web::Query<LookupQuery>,
 ) -> Result<HttpResponse, ApiError> {
     auth.require_operator()?;
-    let revoked = ctx.guard.is_token_revoked(&path, ctx.clock.unix()).await.map_err(unavailable)?;
+    let now = ctx.clock.unix();
+    let revoked = ctx.guard.is_token_revoked(&path, query.oid.as_deref(), now).await.map_err(unavailable)?;
     Ok(HttpResponse::Ok()
         .insert_header(("Cache-Control", "no-store"))
         .json(TokenRevocation { jti: path.into_inner(), revoked }))

@@ -95,14 +95,7 @@ impl<S: RequiredScope + 'static> FromRequest for Authorized<S> {
 /// Writ honours its own revocations: a revoked token is refused like an invalid one. When the
 /// revocation state cannot be reached the admin API fails closed (503).
 pub async fn not_revoked(ctx: &Context, c: &AccessClaims) -> Result<(), ApiError> {
-    let facts = writ_guard_store::TokenFacts {
-        jti: &c.jti,
-        client_id: &c.client_id,
-        org_id: c.oid.as_deref(),
-        iat: c.iat,
-        exp: c.exp,
-    };
-    match ctx.guard.is_revoked(&facts, ctx.clock.unix()).await {
+    match ctx.guard.is_revoked(&writ_app::revocations::facts(c), ctx.clock.unix()).await {
         Ok(false) => Ok(()),
         Ok(true) => Err(AppError::unauthorized("the token was revoked").into()),
         Err(e) => {

@@ -67,6 +67,10 @@ pub struct SettingsArgs {
     /// Revocations per minute per caller, 0 for no limit [default: 60].
     #[arg(long, env = "WRIT_REVOCATIONS_PER_MINUTE", global = true)]
     pub revocations_per_minute: Option<u32>,
+    /// Entries the revocation feed keeps; followers further behind resync from a snapshot
+    /// [default: 100000].
+    #[arg(long, env = "WRIT_REVOCATION_FEED_LENGTH", global = true)]
+    pub revocation_feed_length: Option<usize>,
     /// Tokens per clock hour per client, 0 for no quota [default: 0].
     #[arg(long, env = "WRIT_QUOTA_PER_HOUR", global = true)]
     pub quota_per_hour: Option<u32>,
@@ -104,7 +108,7 @@ impl SettingsArgs {
         set!(
             value: addr, redis_prefix, data_dir, auto_migrate, log, signing_alg, jwks_max_age_seconds,
                 key_publish_delay_seconds, key_rotation_days, rate_limit_per_second, rate_limit_burst,
-                failed_auth_per_minute, revocations_per_minute, quota_per_hour, quota_per_day, quota_mode, redis_cluster;
+                failed_auth_per_minute, revocations_per_minute, revocation_feed_length, quota_per_hour, quota_per_day, quota_mode, redis_cluster;
             optional: issuer, kek, pepper;
             url: database_url, redis_url
         );

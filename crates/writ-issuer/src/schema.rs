@@ -108,6 +108,8 @@ pub struct Introspection {
     oid: Option<String>,
     /// The user of a user client.
     uid: Option<String>,
+    /// The credential the client authenticated with (a secret id).
+    cred: Option<String>,
 }
 
 /// Authorization server metadata (RFC 8414).

@@ -45,6 +45,10 @@ pub struct AccessClaims {
     /// The user of a user client.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub uid: Option<String>,
+    /// The credential the client authenticated with (a secret id), so revoking the tokens one
+    /// credential minted needs no record of them.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cred: Option<String>,
 }
 
 impl AccessClaims {

@@ -443,6 +443,7 @@ mod tests {
             jti: "j".into(),
             oid: None,
             uid: None,
+            cred: None,
         }
     }
 

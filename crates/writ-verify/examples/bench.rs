@@ -51,6 +51,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
                 jti: format!("01jd8x4c5d0a1b2c3d4e{i:06}"),
                 oid: Some("org_01jd8x4c2v9q0m7k3n5p6r8s0t".into()),
                 uid: None,
+                cred: None,
             };
             ring.sign(SigningAlg::ES256, writ_token::TOKEN_TYPE, &claims).map(|(t, _)| t)
         })

@@ -69,6 +69,7 @@ mod tests {
             jti: jti.into(),
             oid: None,
             uid: None,
+            cred: None,
         })
     }
 

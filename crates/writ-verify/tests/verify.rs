@@ -44,6 +44,7 @@ fn signed(app: &TestApp, f: impl FnOnce(&mut AccessClaims)) -> String {
         jti: "j1".into(),
         oid: None,
         uid: None,
+        cred: None,
     };
     f(&mut claims);
     app.ctx.keys().sign(SigningAlg::ES256, writ_token::TOKEN_TYPE, &claims).unwrap().0
@@ -178,6 +179,62 @@ async fn the_cache_never_outlives_a_withdrawn_key() {
     }
     assert!(refused, "a token of a withdrawn key still verifies");
     assert_eq!(v.cached_tokens(), 0);
+}
+
+/// A follower starts from a snapshot and, when revocations push its cursor out of the feed's
+/// window (3 entries here), is told so and takes a snapshot again: a token revoked among entries
+/// it never read is still refused. Memory, and Redis when `WRIT_TEST_REDIS_URL` is set.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_follower_behind_the_feed_resyncs_from_a_snapshot() {
+    use writ_verify::{RevocationFollower, TokenSource};
+
+    for backend in [Backend::Sqlite, Backend::Postgres] {
+        let Some(app) = writ_testkit::spawn_app_with(backend, |s| s.revocation_feed_length = 3).await else {
+            continue;
+        };
+        let op = app.operator_token().await;
+        app.create_resource(&op, BILLING, &["invoices:read"]).await;
+        let org = app.create_org(&op, "acme", &[(BILLING, &["invoices:read"])]).await;
+        let (id, secret) = app.create_org_client(&op, &org, &[(BILLING, &["invoices:read"])]).await;
+        let body = json!({"name": "guard", "kind": "service",
+                          "grants": [{"resource": "urn:writ:guard", "scopes": ["guard:revocations:read"]}]});
+        let (_, guard) = app.post("/admin/v1/clients", &op, &body).await;
+        let (guard_id, guard_secret) =
+            (guard["client_id"].as_str().unwrap(), guard["client_secret"].as_str().unwrap());
+        let issuer = app.ctx.issuer.clone();
+        let v = verifier(&app, |_| {}).await;
+
+        // A revocation from before the follower started, already out of the window.
+        let early = app.token(&id, &secret, &[]).await;
+        let early_jti = v.verify(&early).await.unwrap().jti.clone();
+        assert_eq!(app.post("/admin/v1/revocations", &op, &json!({"jti": early_jti})).await.0, 201);
+        for _ in 0..3 {
+            let filler = writ_core::id::new_token_id();
+            assert_eq!(app.post("/admin/v1/revocations", &op, &json!({"jti": filler})).await.0, 201);
+        }
+        let token_url = format!("{issuer}/oauth/token");
+        let source = TokenSource::new(&token_url, guard_id, guard_secret, Some("urn:writ:guard"), None);
+        let follower = RevocationFollower::start(&issuer, source);
+        v.follow_revocations(follower.clone());
+        assert!(follower.caught_up(Duration::from_secs(5)).await);
+        assert_eq!(follower.snapshots(), 1);
+        assert!(v.verify(&early).await.is_err(), "{backend:?}: the snapshot held it");
+
+        // A burst longer than the window: whether the follower reads it page by page or finds
+        // itself behind and takes a snapshot, it ends up refusing the token.
+        let late = app.token(&id, &secret, &[]).await;
+        let late_jti = v.verify(&late).await.unwrap().jti.clone();
+        assert_eq!(app.post("/admin/v1/revocations", &op, &json!({"jti": late_jti})).await.0, 201);
+        for _ in 0..3 {
+            let filler = writ_core::id::new_token_id();
+            assert_eq!(app.post("/admin/v1/revocations", &op, &json!({"jti": filler})).await.0, 201);
+        }
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(5);
+        while v.verify(&late).await.is_ok() {
+            assert!(tokio::time::Instant::now() < deadline, "{backend:?}: the late revocation never arrived");
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
 }
 
 #[path = "../examples/billing/app.rs"]

@@ -16,13 +16,14 @@ use crate::dto::*;
 /// Revokes one token (`jti`), every token a client has been issued until now (`client_id`), or
 /// every token of an org (`org_id`; suspending an org does this too). Resource servers that follow
 /// the revocation feed, and introspection, reject them from then on. Tenant admins may revoke only
-/// their own org's tokens. Requires `admin:revocations:write`.
+/// their own org's tokens: a jti they name is revoked for their org's token with it, whichever
+/// exists (the answer does not say whether one does). Requires `admin:revocations:write`.
 #[utoipa::path(
     tag = "revocations",
     request_body = CreateRevocation,
     responses(
         (status = 201, description = "The revocation took effect", body = RevocationDto),
-        (status = 404, description = "No such token, client or org visible to the caller", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such client or org visible to the caller, or a `jti` no token can have", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "Not exactly one of jti, client_id, org_id", body = Problem, content_type = "application/problem+json"),
         (status = 429, description = "More revocations from this caller than `revocations_per_minute` allows (`rate_limited`); see `Retry-After`", body = Problem, content_type = "application/problem+json"),
         (status = 503, description = "The revocation state is unreachable", body = Problem, content_type = "application/problem+json"),
@@ -88,26 +89,24 @@ pub struct CreateRevocation {
 #[derive(Debug, Default, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RevokeClientTokens {
-    /// Only the tokens this secret authenticated (found in the issuance audit records of the last
-    /// day — the longest a token lives). Default: every token of the client.
+    /// Only the tokens this secret authenticated until now (each token names its secret, so the
+    /// secret may already be deleted). Default: every token of the client.
     pub secret_id: Option<String>,
 }
 
 /// A revocation that took effect.
 #[derive(Debug, Serialize, Deserialize, ToSchema)]
-#[schema(example = json!({"kind": "client", "id": "cli_01jd8x4c5d0a1b2c3d4e5f6g7h", "revoked_at": "2026-11-23T10:00:00Z", "tokens": null}))]
+#[schema(example = json!({"kind": "client", "id": "cli_01jd8x4c5d0a1b2c3d4e5f6g7h", "revoked_at": "2026-11-23T10:00:00Z"}))]
 pub struct RevocationDto {
     /// `token`, `client`, `org` or `secret`.
     pub kind: String,
     pub id: String,
     pub revoked_at: String,
-    /// For `secret`: how many live tokens were revoked.
-    pub tokens: Option<usize>,
 }
 
 impl From<&writ_app::revocations::Revocation> for RevocationDto {
     fn from(r: &writ_app::revocations::Revocation) -> Self {
-        Self { kind: r.kind.into(), id: r.id.clone(), revoked_at: rfc3339(r.revoked_at), tokens: r.tokens }
+        Self { kind: r.kind.into(), id: r.id.clone(), revoked_at: rfc3339(r.revoked_at) }
     }
 }
 
@@ -116,7 +115,8 @@ impl CreateRevocation {
         use writ_app::revocations::Target;
         // An id that cannot exist names nothing.
         match (self.jti, self.client_id, self.org_id) {
-            (Some(jti), None, None) => Ok(Target::Token(jti)),
+            (Some(jti), None, None) if writ_core::id::is_token_id(&jti) => Ok(Target::Token(jti)),
+            (Some(_), None, None) => Err(AppError::not_found()),
             (None, Some(id), None) => {
                 writ_core::ClientId::parse(&id).map(Target::Client).map_err(|_| AppError::not_found())
             }

@@ -88,6 +88,9 @@ pub struct Settings {
     /// minute; 0 turns the limit off. Bounds how fast anyone can push entries through the
     /// revocation feed.
     pub revocations_per_minute: u32,
+    /// How many entries the revocation feed keeps. A follower that falls further behind starts
+    /// over from a snapshot, so this bounds memory in the guard store, not correctness.
+    pub revocation_feed_length: usize,
     /// Tokens one client may get per clock hour (UTC); 0 for no quota. Orgs and clients may
     /// override it.
     pub quota_per_hour: u32,
@@ -121,6 +124,7 @@ impl Default for Settings {
             rate_limit_burst: 200,
             failed_auth_per_minute: 10,
             revocations_per_minute: 60,
+            revocation_feed_length: writ_guard_store::FEED_LENGTH,
             quota_per_hour: 0,
             quota_per_day: 0,
             quota_mode: QuotaMode::Enforce,
@@ -153,6 +157,7 @@ impl fmt::Debug for Settings {
             .field("rate_limit_burst", &self.rate_limit_burst)
             .field("failed_auth_per_minute", &self.failed_auth_per_minute)
             .field("revocations_per_minute", &self.revocations_per_minute)
+            .field("revocation_feed_length", &self.revocation_feed_length)
             .field("quota_per_hour", &self.quota_per_hour)
             .field("quota_per_day", &self.quota_per_day)
             .field("quota_mode", &self.quota_mode)
@@ -195,6 +200,9 @@ impl Settings {
         }
         if self.redis_cluster && self.redis_url.is_none() {
             return Err(SettingsError::Invalid("redis_cluster needs redis_url (the cluster's nodes)".into()));
+        }
+        if self.revocation_feed_length == 0 {
+            return Err(SettingsError::Invalid("revocation_feed_length must be at least 1".into()));
         }
         if self.key_publish_delay_seconds < self.jwks_max_age_seconds {
             return Err(SettingsError::Invalid(

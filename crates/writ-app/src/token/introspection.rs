@@ -8,7 +8,7 @@
 
 use serde_json::json;
 use writ_core::{AuditEvent, GUARD_AUDIENCE, ResourceUri, ScopeSet};
-use writ_guard_store::TokenFacts;
+use writ_guard_store::Revoked;
 use writ_token::AccessClaims;
 
 use super::{Authenticated, ClientAuth, OAuthError, Params};
@@ -49,10 +49,6 @@ fn our_token(ctx: &Context, token: &str) -> Option<AccessClaims> {
     ctx.keys().verify_any_audience(token, &ctx.issuer, ctx.clock.unix()).ok()
 }
 
-fn facts(c: &AccessClaims) -> TokenFacts<'_> {
-    TokenFacts { jti: &c.jti, client_id: &c.client_id, org_id: c.oid.as_deref(), iat: c.iat, exp: c.exp }
-}
-
 /// RFC 7009 §2.1: a client revokes one of its own tokens. Unknown, malformed and expired tokens
 /// need nothing (there is nothing left to revoke); another client's token is refused.
 pub async fn revoke(ctx: &Context, query: &TokenQuery, origin: &Origin) -> Result<(), OAuthError> {
@@ -65,7 +61,8 @@ pub async fn revoke(ctx: &Context, query: &TokenQuery, origin: &Origin) -> Resul
         let headers = vec![("Retry-After", seconds.to_string())];
         return Err(OAuthError::RateLimited { reason: "too many revocations: retry later", headers });
     }
-    ctx.guard.revoke_token(&claims.jti, claims.exp, ctx.clock.unix()).await.map_err(|e| {
+    let now = ctx.clock.unix();
+    ctx.guard.revoke(&Revoked::token(&claims.jti, None, claims.exp, now), now).await.map_err(|e| {
         tracing::error!(error = %e, "revocation store unreachable");
         OAuthError::Unavailable
     })?;
@@ -97,10 +94,11 @@ pub async fn introspect(ctx: &Context, query: &TokenQuery) -> Result<Option<Acce
     {
         return Ok(None);
     }
-    let revoked = ctx.guard.is_revoked(&facts(&claims), ctx.clock.unix()).await.map_err(|e| {
-        tracing::error!(error = %e, "revocation store unreachable: introspection fails closed");
-        OAuthError::Unavailable
-    })?;
+    let revoked =
+        ctx.guard.is_revoked(&crate::revocations::facts(&claims), ctx.clock.unix()).await.map_err(|e| {
+            tracing::error!(error = %e, "revocation store unreachable: introspection fails closed");
+            OAuthError::Unavailable
+        })?;
     Ok((!revoked).then_some(claims))
 }
 

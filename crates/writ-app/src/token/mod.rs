@@ -99,6 +99,7 @@ fn mint(
         jti: writ_core::id::new_token_id(),
         oid: grant.org_id.as_ref().map(ToString::to_string),
         uid: grant.user_id.as_ref().map(ToString::to_string),
+        cred: auth.secret_id.as_ref().map(ToString::to_string),
     };
     let alg = ctx.signing_alg_for(grant.audiences.iter().map(|a| a.as_str())).ok_or_else(|| {
         OAuthError::InvalidTarget(

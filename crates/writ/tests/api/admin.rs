@@ -35,6 +35,7 @@ fn admin_claims(app: &TestApp, exp_offset: i64, scope: &str) -> AccessClaims {
         jti: "test".into(),
         oid: None,
         uid: None,
+        cred: None,
     }
 }
 

@@ -20,7 +20,7 @@ on_every_backend!(
     the_operator_cannot_be_locked_out,
     idempotent_replays_respect_scopes,
     tenants_see_only_their_resources_and_expired_secrets_go,
-    revocations_find_fresh_tokens_and_stay_with_their_client,
+    revocations_need_no_record_and_stay_within_the_tenant,
     what_the_operator_disabled_only_the_operator_enables
 );
 
@@ -435,19 +435,25 @@ async fn tenants_see_only_their_resources_and_expired_secrets_go(app: TestApp) {
     assert!(!ids.contains(&expiring["secret_id"].as_str().unwrap()), "the expired one is gone");
 }
 
-/// Point 6 (in part): a token issued a moment ago is revoked by its jti at once; revoking by a
-/// secret id reaches only the named client's tokens, never another client's.
-async fn revocations_find_fresh_tokens_and_stay_with_their_client(app: TestApp) {
+/// Point 6: revoking by jti or by secret needs no record of the token. With the audit writer
+/// stopped, so that no issuance record is ever written, a tenant admin revokes fresh tokens by jti
+/// and a secret's tokens at once. What it names stays within its tenant: another org's token with
+/// a jti it revokes, and a secret of another client named under its own, live on.
+async fn revocations_need_no_record_and_stay_within_the_tenant(app: TestApp) {
     let op = app.operator_token().await;
     app.create_resource(&op, A, &["read"]).await;
     let admin_scopes: &[&str] = &["admin:revocations:write", "admin:clients:read"];
     let org = app.create_org(&op, "rev", &[(A, &["read"]), (ADMIN_AUDIENCE, admin_scopes)]).await;
+    let other = app.create_org(&op, "other", &[(A, &["read"])]).await;
     let (admin, admin_secret) = app.create_org_client(&op, &org, &[(ADMIN_AUDIENCE, admin_scopes)]).await;
     let tenant = app.token(&admin, &admin_secret, &[("resource", ADMIN_AUDIENCE)]).await;
     let (x, _) = app.create_org_client(&op, &org, &[(A, &["read"])]).await;
     let (y, y_secret) = app.create_org_client(&op, &org, &[(A, &["read"])]).await;
+    let (z, z_secret) = app.create_org_client(&op, &other, &[(A, &["read"])]).await;
+    app.ctx.audit.shutdown().await;
+    let dropped = app.ctx.audit.dropped();
 
-    for _ in 0..5 {
+    for _ in 0..3 {
         let fresh = app.token(&y, &y_secret, &[]).await;
         let jti = claims_of(&fresh)["jti"].clone();
         let (status, body) = app.post("/admin/v1/revocations", &tenant, &json!({"jti": jti})).await;
@@ -455,13 +461,28 @@ async fn revocations_find_fresh_tokens_and_stay_with_their_client(app: TestApp) 
         assert_eq!(introspect(&app, (&y, &y_secret), &fresh).await["active"], false);
     }
 
-    let live = app.token(&y, &y_secret, &[]).await;
     let (_, secrets) = app.get(&format!("/admin/v1/clients/{y}/secrets"), &op).await;
-    let y_secret_id = secrets["data"][0]["secret_id"].clone();
+    let y_secret_id = secrets["data"][0]["secret_id"].as_str().unwrap().to_owned();
+    let minted = app.token(&y, &y_secret, &[]).await;
+    assert_eq!(claims_of(&minted)["cred"], y_secret_id.as_str(), "a token names its secret");
+    // Under another client, y's secret names nothing of y's.
     let path = format!("/admin/v1/clients/{x}/revoke-tokens");
+    assert_eq!(app.post(&path, &tenant, &json!({"secret_id": y_secret_id})).await.0, 201);
+    assert_eq!(introspect(&app, (&y, &y_secret), &minted).await["active"], true);
+    let path = format!("/admin/v1/clients/{y}/revoke-tokens");
     let (status, body) = app.post(&path, &tenant, &json!({"secret_id": y_secret_id})).await;
-    assert_eq!(status, 404, "another client's secret: {body}");
-    assert_eq!(introspect(&app, (&y, &y_secret), &live).await["active"], true, "its tokens live on");
+    assert_eq!((status, body["kind"].as_str()), (201, Some("secret")), "{body}");
+    assert_eq!(introspect(&app, (&y, &y_secret), &minted).await["active"], false);
+    tokio::time::sleep(std::time::Duration::from_millis(1100)).await;
+    let later = app.token(&y, &y_secret, &[]).await;
+    assert_eq!(introspect(&app, (&y, &y_secret), &later).await["active"], true, "minted after it");
+
+    // Another org's token: the tenant's revocation of its jti does not reach it.
+    let theirs = app.token(&z, &z_secret, &[]).await;
+    let jti = claims_of(&theirs)["jti"].clone();
+    assert_eq!(app.post("/admin/v1/revocations", &tenant, &json!({"jti": jti})).await.0, 201);
+    assert_eq!(introspect(&app, (&z, &z_secret), &theirs).await["active"], true);
+    assert!(app.ctx.audit.dropped() >= dropped + 5, "no issuance record was written");
 }
 
 /// Point 8: a tenant admin cannot re-enable a client the operator disabled; what it disabled
@@ -536,4 +557,61 @@ async fn revocations_are_rate_limited_per_caller_sqlite() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn revocations_are_rate_limited_per_caller_postgres() {
     revocations_are_rate_limited_per_caller(writ_testkit::Backend::Postgres).await;
+}
+
+/// Point 7: a feed reader whose cursor left the window (3 entries here) is told it is behind, and
+/// the snapshot still holds every live revocation, with a cursor to follow on from.
+async fn the_feed_tells_a_lagging_reader_and_the_snapshot_has_everything(backend: writ_testkit::Backend) {
+    let Some(app) = writ_testkit::spawn_app_with(backend, |s| s.revocation_feed_length = 3).await else {
+        return;
+    };
+    let op = app.operator_token().await;
+    let (_, guard) = app
+        .post(
+            "/admin/v1/clients",
+            &op,
+            &json!({"name": "feed", "kind": "service",
+                    "grants": [{"resource": GUARD_AUDIENCE, "scopes": ["guard:revocations:read"]}]}),
+        )
+        .await;
+    let (guard_id, guard_secret) =
+        (guard["client_id"].as_str().unwrap(), guard["client_secret"].as_str().unwrap());
+    let reader = app.token(guard_id, guard_secret, &[("resource", GUARD_AUDIENCE)]).await;
+
+    let empty = app.get("/guard/v1/revocations/snapshot", &reader).await.1;
+    assert_eq!(empty["data"], json!([]));
+    let cursor = empty["cursor"].as_str().unwrap().to_owned();
+    let jtis: Vec<String> = (0..5).map(|_| writ_core::id::new_token_id()).collect();
+    for jti in &jtis {
+        assert_eq!(app.post("/admin/v1/revocations", &op, &json!({"jti": jti})).await.0, 201);
+    }
+    let lagging = app.get(&format!("/guard/v1/revocations?after={cursor}"), &reader).await.1;
+    assert_eq!(lagging["behind"], true, "{lagging}");
+    let fresh = app.get("/guard/v1/revocations", &reader).await.1;
+    assert_eq!((fresh["behind"].clone(), fresh["data"].as_array().unwrap().len()), (json!(true), 3));
+
+    let snapshot = app.get("/guard/v1/revocations/snapshot", &reader).await.1;
+    let mut held: Vec<&str> =
+        snapshot["data"].as_array().unwrap().iter().map(|r| r["id"].as_str().unwrap()).collect();
+    held.sort_unstable();
+    let mut expected: Vec<&str> = jtis.iter().map(String::as_str).collect();
+    expected.sort_unstable();
+    assert_eq!(held, expected, "every live revocation, the two that left the feed too");
+    let on = app
+        .get(&format!("/guard/v1/revocations?after={}", snapshot["cursor"].as_str().unwrap()), &reader)
+        .await
+        .1;
+    assert_eq!((on["behind"].clone(), on["data"].clone()), (json!(false), json!([])));
+    let (status, _) = app.get("/guard/v1/revocations/snapshot", &op).await;
+    assert_eq!(status, 401, "a token for the guard is needed");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_feed_tells_a_lagging_reader_and_the_snapshot_has_everything_sqlite() {
+    the_feed_tells_a_lagging_reader_and_the_snapshot_has_everything(writ_testkit::Backend::Sqlite).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_feed_tells_a_lagging_reader_and_the_snapshot_has_everything_postgres() {
+    the_feed_tells_a_lagging_reader_and_the_snapshot_has_everything(writ_testkit::Backend::Postgres).await;
 }
