@@ -10,7 +10,7 @@ mod m20261124_000002_rate_limits;
 mod m20261125_000003_idempotency;
 mod m20261129_000004_operator_lock;
 mod m20261129_000005_audit_indexes;
-mod m20261130_000006_lean_audit_target;
+mod m20261130_000006_lean_audit_indexes;
 
 pub struct Migrator;
 
@@ -23,7 +23,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261125_000003_idempotency::Migration),
             Box::new(m20261129_000004_operator_lock::Migration),
             Box::new(m20261129_000005_audit_indexes::Migration),
-            Box::new(m20261130_000006_lean_audit_target::Migration),
+            Box::new(m20261130_000006_lean_audit_indexes::Migration),
         ]
     }
 }

@@ -92,6 +92,17 @@ prefixed_id!(/// An audit event.
 prefixed_id!(/// A signing key: the JWS `kid`.
     KeyId, "key", "key id");
 
+impl EventId {
+    /// The least id an event created at or after `at` can have: a UUIDv7 begins with its Unix
+    /// time in milliseconds, so a time range of events is a range of ids (the primary key).
+    pub fn floor(at: time::OffsetDateTime) -> String {
+        let ms = u64::try_from(at.unix_timestamp_nanos() / 1_000_000).unwrap_or(0);
+        let mut bytes = [0_u8; 16];
+        bytes[..6].copy_from_slice(&ms.to_be_bytes()[2..]);
+        format!("{}_{}", Self::PREFIX, base32::encode(&bytes))
+    }
+}
+
 /// A new token id (`jti`): 128 bits, time-ordered, so logs and revocation lists sort by issuance.
 pub fn new_token_id() -> String {
     base32::encode(uuid::Uuid::now_v7().as_bytes())
@@ -105,6 +116,16 @@ pub fn is_token_id(jti: &str) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn event_ids_sort_between_the_floors_of_their_time() {
+        let before = crate::now();
+        let id = EventId::generate();
+        let second = time::Duration::seconds(1);
+        assert!(EventId::floor(before - time::Duration::milliseconds(1)).as_str() <= id.as_str());
+        assert!(id.as_str() < EventId::floor(before + second).as_str());
+        assert!(EventId::floor(before) < EventId::floor(before + second));
+    }
 
     #[test]
     fn token_ids_have_one_shape() {
