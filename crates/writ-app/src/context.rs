@@ -112,6 +112,9 @@ pub struct Context {
     local_limits: writ_guard_store::MemoryStore,
     pub metrics: crate::metrics::Metrics,
     keys_changed: Arc<tokio::sync::Notify>,
+    /// Held across a reload's read and write, so a reload that read the database before a change
+    /// cannot overwrite the ring of one that read it after.
+    reloading: tokio::sync::Mutex<()>,
 }
 
 impl std::ops::Deref for Context {
@@ -182,6 +185,7 @@ impl Context {
             local_limits: writ_guard_store::MemoryStore::new(),
             metrics: Default::default(),
             keys_changed,
+            reloading: tokio::sync::Mutex::new(()),
         });
         tokio::spawn(reload_keys(Arc::downgrade(&ctx)));
         tokio::spawn(key_lifecycle(Arc::downgrade(&ctx)));
@@ -249,6 +253,7 @@ impl Context {
     /// Reloads the keys and the resources' algorithms from the database (after a rotation, or a
     /// resource change).
     pub async fn reload_keys(&self) -> Result<(), InitError> {
+        let _one_at_a_time = self.reloading.lock().await;
         let ring = KeyRing::load(&Keys::new(self.store.conn()).list().await?, &self.kek)?;
         let algs = Arc::new(Resources::new(self.store.conn()).signing_algs().await?);
         *self.keys.write().unwrap_or_else(|p| p.into_inner()) = ring;

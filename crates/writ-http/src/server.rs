@@ -72,6 +72,7 @@ impl Application {
         let server = HttpServer::new(move || {
             let mut app = App::new()
                 .app_data(data.clone())
+                .wrap(actix_web::middleware::from_fn(no_store_under_oauth))
                 .wrap(TracingLogger::<RequestSpan>::new())
                 .configure(crate::configure_extractors)
                 .configure(crate::health::configure);
@@ -103,6 +104,28 @@ impl Application {
         self.ctx.audit.shutdown().await;
         result
     }
+}
+
+/// Every answer under `/oauth/` is `Cache-Control: no-store` (RFC 6749 §5.1), the unknown paths and
+/// wrong methods too: nothing a cache keeps may carry a token or say anything about one.
+async fn no_store_under_oauth(
+    req: actix_web::dev::ServiceRequest,
+    next: actix_web::middleware::Next<impl actix_web::body::MessageBody>,
+) -> Result<actix_web::dev::ServiceResponse<impl actix_web::body::MessageBody>, actix_web::Error> {
+    let oauth = req.path().starts_with("/oauth/");
+    let mut res = next.call(req).await?;
+    if oauth {
+        let headers = res.headers_mut();
+        headers.insert(
+            actix_web::http::header::CACHE_CONTROL,
+            actix_web::http::header::HeaderValue::from_static("no-store"),
+        );
+        headers.insert(
+            actix_web::http::header::PRAGMA,
+            actix_web::http::header::HeaderValue::from_static("no-cache"),
+        );
+    }
+    Ok(res)
 }
 
 /// The whole `main` of a single-service binary: settings, telemetry, build, run.

@@ -1,12 +1,15 @@
 //! The parameters of a request to the token, revocation or introspection endpoint: a form or JSON
-//! body, read once, with repeats refused except `resource` (RFC 6749 §3.2).
+//! body, read once, with repeats refused except `resource` (RFC 6749 §3.2) and every repeated JSON
+//! key refused.
 
 use super::OAuthError;
 
 /// Larger bodies are refused: a client-credentials request is a few hundred bytes.
 pub const MAX_BODY: usize = 16 * 1024;
 
-/// The parameters of a token request, with empty values treated as absent (RFC 6749 §3.2).
+/// The parameters of a token request, with empty values treated as absent (RFC 6749 §3.2) — except
+/// `scope`, `resource` and `audience`, where an empty value would widen the request (no scope means
+/// every granted scope), so it is refused.
 #[derive(Debug, Default)]
 pub struct Params {
     pub grant_type: Option<String>,
@@ -23,7 +26,13 @@ pub struct Params {
 impl Params {
     fn set(&mut self, name: &str, value: String) -> Result<(), OAuthError> {
         if value.is_empty() {
-            return Ok(());
+            return match name {
+                "scope" => Err(OAuthError::InvalidScope(
+                    "`scope` is empty: name the scopes, or leave it out for every granted scope".into(),
+                )),
+                "resource" | "audience" => Err(OAuthError::InvalidTarget(format!("`{name}` is empty"))),
+                _ => Ok(()),
+            };
         }
         let slot = match name {
             "resource" => {
@@ -58,12 +67,20 @@ impl Params {
                 }
             }
             "application/json" => {
-                let value: serde_json::Value = serde_json::from_slice(body)
-                    .map_err(|_| OAuthError::InvalidRequest("the body is not valid JSON".into()))?;
-                let serde_json::Value::Object(map) = value else {
-                    return Err(OAuthError::InvalidRequest("the JSON body must be an object".into()));
-                };
-                for (k, v) in map {
+                let Members(members) = serde_json::from_slice(body).map_err(|e| {
+                    OAuthError::InvalidRequest(if e.is_data() {
+                        "the JSON body must be an object".into()
+                    } else {
+                        "the body is not valid JSON".into()
+                    })
+                })?;
+                let mut seen = std::collections::HashSet::new();
+                for (k, v) in members {
+                    if !seen.insert(k.clone()) {
+                        return Err(OAuthError::InvalidRequest(format!(
+                            "key `{k}` is repeated in the JSON body"
+                        )));
+                    }
                     match v {
                         serde_json::Value::String(s) => params.set(&k, s)?,
                         serde_json::Value::Array(items) if k == "resource" => {
@@ -95,6 +112,31 @@ impl Params {
     }
 }
 
+/// The members of a JSON object in order, repeats kept (`serde_json::Value` keeps the last).
+struct Members(Vec<(String, serde_json::Value)>);
+
+impl<'de> serde::Deserialize<'de> for Members {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct Visit;
+        impl<'de> serde::de::Visitor<'de> for Visit {
+            type Value = Members;
+
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("a JSON object")
+            }
+
+            fn visit_map<A: serde::de::MapAccess<'de>>(self, mut map: A) -> Result<Members, A::Error> {
+                let mut members = Vec::new();
+                while let Some(member) = map.next_entry()? {
+                    members.push(member);
+                }
+                Ok(Members(members))
+            }
+        }
+        d.deserialize_map(Visit)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -104,10 +146,45 @@ mod tests {
         let mut p = Params::default();
         p.set("resource", "a".into()).unwrap();
         p.set("resource", "b".into()).unwrap();
-        p.set("scope", String::new()).unwrap();
+        p.set("client_id", String::new()).unwrap();
+        p.set("client_id", "x".into()).unwrap();
         p.set("scope", "x".into()).unwrap();
         p.set("unknown", "x".into()).unwrap();
         assert_eq!(p.resources, vec!["a", "b"]);
         assert!(matches!(p.set("scope", "y".into()), Err(OAuthError::InvalidRequest(_))));
+    }
+
+    #[test]
+    fn an_empty_scope_or_target_is_refused_not_widened() {
+        let form = |body: &str| Params::parse("application/x-www-form-urlencoded", body.as_bytes());
+        assert!(matches!(form("scope="), Err(OAuthError::InvalidScope(_))));
+        assert!(matches!(form("resource="), Err(OAuthError::InvalidTarget(_))));
+        assert!(matches!(form("audience="), Err(OAuthError::InvalidTarget(_))));
+        let json = |body: &str| Params::parse("application/json", body.as_bytes());
+        assert!(matches!(json(r#"{"scope": ""}"#), Err(OAuthError::InvalidScope(_))));
+        assert!(matches!(
+            json(r#"{"resource": ["https://a.example", ""]}"#),
+            Err(OAuthError::InvalidTarget(_))
+        ));
+    }
+
+    #[test]
+    fn a_json_key_given_twice_is_refused() {
+        let json = |body: &str| Params::parse("application/json", body.as_bytes());
+        for twice in [
+            r#"{"scope": "read", "scope": "write"}"#,
+            r#"{"client_id": "cli_a", "client_id": "cli_b"}"#,
+            r#"{"resource": "https://a.example", "resource": "https://b.example"}"#,
+            r#"{"x": "1", "x": "2"}"#,
+        ] {
+            assert!(
+                matches!(json(twice), Err(OAuthError::InvalidRequest(e)) if e.contains("repeated")),
+                "{twice}"
+            );
+        }
+        let p = json(r#"{"scope": "read", "resource": ["https://a.example", "https://b.example"]}"#).unwrap();
+        assert_eq!(p.resources.len(), 2);
+        assert!(matches!(json("[1]"), Err(OAuthError::InvalidRequest(e)) if e.contains("object")));
+        assert!(matches!(json("{"), Err(OAuthError::InvalidRequest(e)) if e.contains("not valid JSON")));
     }
 }

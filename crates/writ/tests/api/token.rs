@@ -39,8 +39,57 @@ fn basic(id: &str, secret: &str) -> String {
 on_every_backend!(
     basic_and_post_authentication_and_response_shape,
     errors_follow_rfc_6749,
+    the_token_endpoint_is_strict,
     metrics_count_tokens
 );
+
+/// Issue 17, point 4: nothing ambiguous widens a request, a bearer token is no client
+/// authentication, and nothing under `/oauth/` may be cached, unknown paths and wrong methods too.
+async fn the_token_endpoint_is_strict(app: TestApp) {
+    let (id, secret) = setup(&app).await;
+    let url = app.url("/oauth/token");
+    let json = |body: String| {
+        app.http
+            .post(&url)
+            .header(header::AUTHORIZATION, basic(&id, &secret))
+            .header(header::CONTENT_TYPE, "application/json")
+            .body(body)
+            .send()
+    };
+    let twice =
+        r#"{"grant_type": "client_credentials", "scope": "invoices:read", "scope": "invoices:write"}"#;
+    assert_eq!(error_of(json(twice.into()).await.unwrap()).await.1, "invalid_request");
+    let once = r#"{"grant_type": "client_credentials", "scope": "invoices:read"}"#;
+    assert_eq!(json(once.into()).await.unwrap().status(), 200);
+
+    let (status, error, _) = error_of(app.token_request(&id, &secret, &[("scope", "")]).await).await;
+    assert_eq!((status, error.as_str()), (400, "invalid_scope"), "an empty scope is not every scope");
+    let (status, error, _) = error_of(app.token_request(&id, &secret, &[("resource", "")]).await).await;
+    assert_eq!((status, error.as_str()), (400, "invalid_target"));
+
+    let operator = app.operator_token().await;
+    let res = app
+        .http
+        .post(&url)
+        .bearer_auth(&operator)
+        .form(&[("grant_type", "client_credentials")])
+        .send()
+        .await
+        .unwrap();
+    let (status, error, headers) = error_of(res).await;
+    assert_eq!((status, error.as_str()), (401, "invalid_client"));
+    assert!(headers[header::WWW_AUTHENTICATE].to_str().unwrap().starts_with("Basic"));
+
+    for (method, path) in [
+        (reqwest::Method::GET, "/oauth/token"),
+        (reqwest::Method::POST, "/oauth/nothing"),
+        (reqwest::Method::PUT, "/oauth/revoke"),
+    ] {
+        let res = app.http.request(method.clone(), app.url(path)).send().await.unwrap();
+        assert!(res.status().is_client_error(), "{method} {path}: {}", res.status());
+        assert_eq!(res.headers()[header::CACHE_CONTROL], "no-store", "{method} {path}");
+    }
+}
 
 async fn metrics_count_tokens(app: TestApp) {
     let (id, secret) = setup(&app).await;

@@ -36,9 +36,8 @@ pub fn parse(authorization: Option<&str>, params: &Params) -> Result<ClientAuth,
     };
     let (scheme, encoded) = header.split_once(' ').unwrap_or((header, ""));
     if !scheme.eq_ignore_ascii_case("basic") {
-        return Err(OAuthError::InvalidRequest(
-            "only Basic client authentication is supported in Authorization".into(),
-        ));
+        // A bearer token (or anything else) does not authenticate a client here (RFC 6749 §5.2).
+        return Err(OAuthError::invalid_client_basic());
     }
     if params.client_secret.is_some() {
         return Err(OAuthError::InvalidRequest(
@@ -129,7 +128,7 @@ mod tests {
         let other = params(&[("client_id", "cli_b")]);
         assert!(matches!(parse(Some(&basic), &other), Err(OAuthError::InvalidRequest(_))));
         assert_eq!(parse(None, &params(&[])).unwrap_err(), OAuthError::invalid_client_basic());
-        assert!(matches!(parse(Some("Bearer x"), &params(&[])), Err(OAuthError::InvalidRequest(_))));
+        assert_eq!(parse(Some("Bearer x"), &params(&[])).unwrap_err(), OAuthError::invalid_client_basic());
         assert_eq!(parse(Some("Basic !!"), &params(&[])).unwrap_err(), OAuthError::invalid_client_basic());
     }
 }
