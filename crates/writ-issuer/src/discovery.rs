@@ -15,21 +15,37 @@ use crate::schema::{Jwks, ServerMetadata};
 /// Get the signing keys
 ///
 /// The JWKS: every public key that may have signed a token still alive, and the next key before it
-/// signs anything. Cache it for `Cache-Control` `max-age`; refetch on an unknown `kid`.
+/// signs anything. Cache it for `Cache-Control` `max-age`; refetch on an unknown `kid`. Revalidate
+/// with `If-None-Match` and the `ETag` it came with: `304` while the set is unchanged.
 #[utoipa::path(
     tag = "discovery",
-    responses((status = 200, description = "The key set", body = Jwks, content_type = "application/json")),
+    responses(
+        (status = 200, description = "The key set", body = Jwks, content_type = "application/json"),
+        (status = 304, description = "Unchanged since the `ETag` given in `If-None-Match`"),
+    ),
     security(())
 )]
 #[get("/.well-known/jwks.json")]
-pub async fn jwks(ctx: web::Data<Context>) -> HttpResponse {
-    HttpResponse::Ok()
-        .insert_header((
-            header::CACHE_CONTROL,
-            format!("public, max-age={}", ctx.settings.jwks_max_age_seconds),
-        ))
-        .content_type("application/json")
-        .body(ctx.keys().jwks_json().to_vec())
+pub async fn jwks(ctx: web::Data<Context>, req: actix_web::HttpRequest) -> HttpResponse {
+    let keys = ctx.keys();
+    let etag = keys.jwks_etag();
+    let unchanged = req
+        .headers()
+        .get_all(header::IF_NONE_MATCH)
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(','))
+        .map(|t| t.trim().trim_start_matches("W/"))
+        .any(|t| t == etag || t == "*");
+    let mut res = if unchanged { HttpResponse::NotModified() } else { HttpResponse::Ok() };
+    res.insert_header((
+        header::CACHE_CONTROL,
+        format!("public, max-age={}", ctx.settings.jwks_max_age_seconds),
+    ))
+    .insert_header((header::ETAG, etag.to_owned()));
+    if unchanged {
+        return res.finish();
+    }
+    res.content_type("application/json").body(keys.jwks_json().to_vec())
 }
 
 fn server_metadata(ctx: &Context) -> HttpResponse {

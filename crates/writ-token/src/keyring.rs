@@ -307,6 +307,8 @@ struct Inner {
     signers: HashMap<SigningAlg, Signer>,
     keys: PublicKeys,
     jwks: Vec<u8>,
+    /// The JWKS's strong entity tag: a digest of its bytes, quoted.
+    jwks_etag: String,
 }
 
 impl std::fmt::Debug for KeyRing {
@@ -347,7 +349,9 @@ impl KeyRing {
             .collect::<Result<_, TokenError>>()?;
         let jwks = serde_json::to_vec(&serde_json::json!({ "keys": published }))
             .map_err(|e| TokenError::Crypto(e.to_string()))?;
-        Ok(Self { inner: Arc::new(Inner { signers, keys: keys_by_kid, jwks }) })
+        let digest = ring::digest::digest(&ring::digest::SHA256, &jwks);
+        let jwks_etag = format!("\"{}\"", B64.encode(&digest.as_ref()[..16]));
+        Ok(Self { inner: Arc::new(Inner { signers, keys: keys_by_kid, jwks, jwks_etag }) })
     }
 
     fn signer(key: &SigningKey, kek: &Kek) -> Result<Signer, TokenError> {
@@ -365,6 +369,11 @@ impl KeyRing {
     /// The JWKS document (`{"keys": [...]}`), rendered once.
     pub fn jwks_json(&self) -> &[u8] {
         &self.inner.jwks
+    }
+
+    /// The JWKS document's entity tag (RFC 9110 §8.8.3): it changes exactly when the document does.
+    pub fn jwks_etag(&self) -> &str {
+        &self.inner.jwks_etag
     }
 
     /// Signs `claims` as a compact JWS of type `typ` with the active key of `alg`; returns the token

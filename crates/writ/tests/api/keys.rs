@@ -55,8 +55,37 @@ async fn billing_client(app: &TestApp, op: &str, signing_alg: Option<&str>) -> (
 on_every_backend!(
     a_cached_jwks_keeps_verifying_across_a_scheduled_rotation,
     revocation_is_immediate,
-    resources_may_sign_with_another_algorithm
+    resources_may_sign_with_another_algorithm,
+    the_jwks_revalidates_with_its_etag
 );
+
+/// Issue 17, point 11: the JWKS carries an `ETag`; asking with it answers `304` with no body until
+/// the key set changes, then the new set with a new tag.
+async fn the_jwks_revalidates_with_its_etag(app: TestApp) {
+    let get = |tag: Option<String>| {
+        let mut req = app.http.get(app.url("/.well-known/jwks.json"));
+        if let Some(tag) = tag {
+            req = req.header("if-none-match", tag);
+        }
+        req.send()
+    };
+    let first = get(None).await.unwrap();
+    let etag = first.headers()["etag"].to_str().unwrap().to_owned();
+    assert!(etag.starts_with('"') && etag.ends_with('"'), "{etag}");
+    let again = get(Some(etag.clone())).await.unwrap();
+    assert_eq!(again.status(), 304);
+    assert_eq!(again.headers()["etag"].to_str().unwrap(), etag);
+    assert!(again.headers()["cache-control"].to_str().unwrap().contains("max-age="));
+    assert!(again.bytes().await.unwrap().is_empty());
+    assert_eq!(get(Some(format!("\"other\", {etag}"))).await.unwrap().status(), 304, "one of a list");
+    assert_eq!(get(Some("\"other\"".into())).await.unwrap().status(), 200);
+
+    let op = app.operator_token().await;
+    assert_eq!(app.post("/admin/v1/keys/rotate", &op, &json!({})).await.0, 201);
+    let changed = get(Some(etag.clone())).await.unwrap();
+    assert_eq!(changed.status(), 200, "a new key is a new set");
+    assert_ne!(changed.headers()["etag"].to_str().unwrap(), etag);
+}
 
 async fn a_cached_jwks_keeps_verifying_across_a_scheduled_rotation(app: TestApp) {
     let op = app.operator_token().await;
