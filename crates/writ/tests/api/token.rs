@@ -28,6 +28,19 @@ async fn error_of(res: reqwest::Response) -> (u16, String, reqwest::header::Head
     (status, body["error"].as_str().unwrap_or_default().to_owned(), headers)
 }
 
+/// A client-credentials request authenticated by `authorization` alone: its error answer.
+async fn with_authorization(app: &TestApp, authorization: &str) -> (u16, String, reqwest::header::HeaderMap) {
+    let res = app
+        .http
+        .post(app.url("/oauth/token"))
+        .header(header::AUTHORIZATION, authorization)
+        .form(&[("grant_type", "client_credentials")])
+        .send()
+        .await
+        .unwrap();
+    error_of(res).await
+}
+
 fn basic(id: &str, secret: &str) -> String {
     let enc = |s: &str| form_urlencoded::byte_serialize(s.as_bytes()).collect::<String>();
     format!(
@@ -67,16 +80,8 @@ async fn the_token_endpoint_is_strict(app: TestApp) {
     let (status, error, _) = error_of(app.token_request(&id, &secret, &[("resource", "")]).await).await;
     assert_eq!((status, error.as_str()), (400, "invalid_target"));
 
-    let operator = app.operator_token().await;
-    let res = app
-        .http
-        .post(&url)
-        .bearer_auth(&operator)
-        .form(&[("grant_type", "client_credentials")])
-        .send()
-        .await
-        .unwrap();
-    let (status, error, headers) = error_of(res).await;
+    let bearer = format!("Bearer {}", app.operator_token().await);
+    let (status, error, headers) = with_authorization(&app, &bearer).await;
     assert_eq!((status, error.as_str()), (401, "invalid_client"));
     assert!(headers[header::WWW_AUTHENTICATE].to_str().unwrap().starts_with("Basic"));
 
@@ -196,15 +201,7 @@ async fn errors_follow_rfc_6749(app: TestApp) {
     assert_eq!(app.ctx.clients.len(), cached + 1);
 
     // With Basic, the 401 carries a Basic challenge.
-    let res = app
-        .http
-        .post(&url)
-        .header(header::AUTHORIZATION, basic(&id, other.expose()))
-        .form(&[("grant_type", "client_credentials")])
-        .send()
-        .await
-        .unwrap();
-    let (status, error, headers) = error_of(res).await;
+    let (status, error, headers) = with_authorization(&app, &basic(&id, other.expose())).await;
     assert_eq!((status, error.as_str()), (401, "invalid_client"));
     assert!(headers[header::WWW_AUTHENTICATE].to_str().unwrap().starts_with("Basic"));
 
