@@ -104,6 +104,8 @@ pub struct Context {
     pub default_limits: writ_core::RateLimits,
     /// Resources that sign with another algorithm: identifier → algorithm.
     resource_algs: RwLock<Arc<HashMap<String, SigningAlg>>>,
+    /// Every scope name some resource defines (discovery's `scopes_supported`).
+    scope_names: RwLock<Arc<Vec<String>>>,
     pub clients: Arc<ClientCache>,
     pub audit: AuditWriter,
     /// Revocation state: Redis when configured, else this process's memory.
@@ -144,6 +146,7 @@ impl Context {
         let default_limits = settings.default_rate_limits()?;
         let keys = KeyRing::load(&Keys::new(store.conn()).list().await?, &deployment.kek)?;
         let resource_algs = Resources::new(store.conn()).signing_algs().await?;
+        let scope_names = Resources::new(store.conn()).scope_names().await?;
         // A SQLite database belongs to one process, whose own changes reach its cache at once: it
         // follows every change. With Redis, the subscription says when it does.
         let embedded = settings.redis_url.is_none() && settings.database_url().starts_with("sqlite:");
@@ -179,6 +182,7 @@ impl Context {
             keys: RwLock::new(keys),
             default_limits,
             resource_algs: RwLock::new(Arc::new(resource_algs)),
+            scope_names: RwLock::new(Arc::new(scope_names)),
             clients,
             audit,
             guard,
@@ -250,15 +254,23 @@ impl Context {
         }
     }
 
-    /// Reloads the keys and the resources' algorithms from the database (after a rotation, or a
-    /// resource change).
+    /// Reloads the keys, the resources' algorithms and the scope names from the database (after
+    /// a rotation, or a resource change).
     pub async fn reload_keys(&self) -> Result<(), InitError> {
         let _one_at_a_time = self.reloading.lock().await;
         let ring = KeyRing::load(&Keys::new(self.store.conn()).list().await?, &self.kek)?;
-        let algs = Arc::new(Resources::new(self.store.conn()).signing_algs().await?);
+        let resources = Resources::new(self.store.conn());
+        let algs = Arc::new(resources.signing_algs().await?);
+        let scopes = Arc::new(resources.scope_names().await?);
         *self.keys.write().unwrap_or_else(|p| p.into_inner()) = ring;
         *self.resource_algs.write().unwrap_or_else(|p| p.into_inner()) = algs;
+        *self.scope_names.write().unwrap_or_else(|p| p.into_inner()) = scopes;
         Ok(())
+    }
+
+    /// Every scope name some resource defines, sorted.
+    pub fn scope_names(&self) -> Arc<Vec<String>> {
+        self.scope_names.read().unwrap_or_else(|p| p.into_inner()).clone()
     }
 
     /// The algorithm tokens for `audiences` are signed with: the audiences' own if they name one,

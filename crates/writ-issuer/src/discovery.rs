@@ -56,6 +56,7 @@ fn server_metadata(ctx: &Context) -> HttpResponse {
         issuer: issuer.clone(),
         token_endpoint: ctx.token_endpoint(),
         jwks_uri: format!("{issuer}/.well-known/jwks.json"),
+        scopes_supported: ctx.scope_names().to_vec(),
         grant_types_supported: GrantType::ALL.iter().map(|t| t.name()).collect(),
         token_endpoint_auth_methods_supported: CLIENT_AUTH,
         revocation_endpoint: format!("{issuer}/oauth/revoke"),

@@ -118,6 +118,7 @@ pub struct Introspection {
     "issuer": "https://auth.example.com",
     "token_endpoint": "https://auth.example.com/oauth/token",
     "jwks_uri": "https://auth.example.com/.well-known/jwks.json",
+    "scopes_supported": ["admin:clients:read", "invoices:read"],
     "grant_types_supported": ["client_credentials"],
     "token_endpoint_auth_methods_supported": ["client_secret_basic", "client_secret_post"],
     "revocation_endpoint": "https://auth.example.com/oauth/revoke",
@@ -131,6 +132,8 @@ pub struct ServerMetadata {
     pub issuer: String,
     pub token_endpoint: String,
     pub jwks_uri: String,
+    /// Every scope some resource defines (RFC 8414); which of them a client gets is its grants'.
+    pub scopes_supported: Vec<String>,
     pub grant_types_supported: Vec<&'static str>,
     pub token_endpoint_auth_methods_supported: &'static [&'static str],
     pub revocation_endpoint: String,

@@ -171,6 +171,18 @@ impl<'c, C: ConnectionTrait> Resources<'c, C> {
         Ok(Paged { items, next })
     }
 
+    /// Every scope name some resource defines, sorted, each once (discovery's `scopes_supported`).
+    pub async fn scope_names(&self) -> Result<Vec<String>> {
+        Ok(resource_scopes::Entity::find()
+            .select_only()
+            .column(resource_scopes::Column::Name)
+            .distinct()
+            .order_by_asc(resource_scopes::Column::Name)
+            .into_tuple::<String>()
+            .all(self.c)
+            .await?)
+    }
+
     /// The resources whose tokens use a non-default algorithm: identifier → algorithm.
     pub async fn signing_algs(&self) -> Result<HashMap<String, SigningAlg>> {
         let rows =

@@ -217,6 +217,11 @@ async fn revoked_tokens_stop_introspecting_as_active(app: TestApp) {
         meta["introspection_endpoint"],
         app.url("/oauth/introspect").replace("127.0.0.1", "localhost")
     );
+    // And every scope the resources define, sorted, each once (issue 17, point 11).
+    let scopes: Vec<&str> =
+        meta["scopes_supported"].as_array().unwrap().iter().map(|s| s.as_str().unwrap()).collect();
+    assert!(scopes.contains(&"r") && scopes.contains(&"admin:clients:read"), "{scopes:?}");
+    assert!(scopes.windows(2).all(|w| w[0] < w[1]), "{scopes:?}");
 }
 
 async fn introspection_tells_strangers_nothing(app: TestApp) {
