@@ -177,6 +177,12 @@ def check_compose() -> None:
         check(service.get("environment", {}).get("WRIT_AUTO_MIGRATE") == "false", f"compose: {name} migrates itself")
         check(service.get("read_only") is True, f"compose: {name} has a writable root filesystem")
     check(services.get("migrate", {}).get("command") == ["migrate"], "compose: no migration step")
+    # Revocations must outlive a Redis restart: the append-only file, on a volume.
+    redis = services.get("redis", {})
+    command = redis.get("command", [])
+    appendonly = "--appendonly" in command and command[command.index("--appendonly") + 1 :][:1] == ["yes"]
+    check(appendonly, f"compose: Redis keeps no append-only file ({command})")
+    check(any(str(v).endswith(":/data") for v in redis.get("volumes", [])), "compose: Redis /data is not a volume")
     # The gateway routes like the chart's Ingress.
     nginx = (HERE / "compose" / "nginx.conf").read_text()
     for path, component in ROUTES.items():
