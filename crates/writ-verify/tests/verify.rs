@@ -237,6 +237,30 @@ async fn a_follower_behind_the_feed_resyncs_from_a_snapshot() {
     }
 }
 
+/// Discovery, keys and the feed are fetched from the issuer itself: a redirect is an error, never
+/// followed (issue 17, point 9), even to the real issuer's metadata.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn redirects_are_not_followed() {
+    use actix_web::{App, HttpResponse, HttpServer, web};
+
+    let (app, _, _) = writ().await;
+    let real = format!("{}/.well-known/oauth-authorization-server", app.ctx.issuer);
+    let server = HttpServer::new(move || {
+        let real = real.clone();
+        App::new().default_service(web::to(move || {
+            let real = real.clone();
+            async move { HttpResponse::Found().insert_header(("Location", real)).finish() }
+        }))
+    })
+    .workers(1)
+    .bind("127.0.0.1:0")
+    .unwrap();
+    let url = format!("http://{}", server.addrs()[0]);
+    tokio::spawn(server.run());
+    let err = Verifier::new(VerifierConfig::new(&url, BILLING)).await.unwrap_err().to_string();
+    assert!(err.contains("302"), "the redirect itself is the error, not where it led: {err}");
+}
+
 #[path = "../examples/billing/app.rs"]
 mod billing;
 #[path = "../examples/payments/client.rs"]
