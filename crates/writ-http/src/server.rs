@@ -72,16 +72,13 @@ impl Application {
         let server = HttpServer::new(move || {
             let mut app = App::new()
                 .app_data(data.clone())
-                .wrap(actix_web::middleware::from_fn(no_store_under_oauth))
                 .wrap(TracingLogger::<RequestSpan>::new())
                 .configure(crate::configure_extractors)
                 .configure(crate::health::configure);
             for configure in &services {
                 app = app.configure(*configure);
             }
-            app.default_service(web::to(|| async {
-                Err::<actix_web::HttpResponse, _>(ApiError(AppError::not_found()))
-            }))
+            app.default_service(web::to(not_found))
         })
         .listen(listener)
         .map_err(bind)?
@@ -106,26 +103,18 @@ impl Application {
     }
 }
 
-/// Every answer under `/oauth/` is `Cache-Control: no-store` (RFC 6749 §5.1), the unknown paths and
-/// wrong methods too: nothing a cache keeps may carry a token or say anything about one.
-async fn no_store_under_oauth(
-    req: actix_web::dev::ServiceRequest,
-    next: actix_web::middleware::Next<impl actix_web::body::MessageBody>,
-) -> Result<actix_web::dev::ServiceResponse<impl actix_web::body::MessageBody>, actix_web::Error> {
-    let oauth = req.path().starts_with("/oauth/");
-    let mut res = next.call(req).await?;
-    if oauth {
-        let headers = res.headers_mut();
-        headers.insert(
-            actix_web::http::header::CACHE_CONTROL,
-            actix_web::http::header::HeaderValue::from_static("no-store"),
-        );
-        headers.insert(
-            actix_web::http::header::PRAGMA,
-            actix_web::http::header::HeaderValue::from_static("no-cache"),
-        );
+/// What no route answers: `404`, a wrong method on a known path included. Under `/oauth/` it is
+/// `Cache-Control: no-store` like every answer of the OAuth endpoints (RFC 6749 §5.1), which set it
+/// themselves, so the token path pays for no middleware.
+async fn not_found(req: actix_web::HttpRequest) -> actix_web::HttpResponse {
+    use actix_web::ResponseError;
+    use actix_web::http::header::{CACHE_CONTROL, HeaderValue, PRAGMA};
+    let mut res = ApiError(AppError::not_found()).error_response();
+    if req.path().starts_with("/oauth/") {
+        res.headers_mut().insert(CACHE_CONTROL, HeaderValue::from_static("no-store"));
+        res.headers_mut().insert(PRAGMA, HeaderValue::from_static("no-cache"));
     }
-    Ok(res)
+    res
 }
 
 /// The whole `main` of a single-service binary: settings, telemetry, build, run.
