@@ -129,6 +129,30 @@ def check_ingress(label: str, docs: list[dict], release: str) -> None:
     check(paths == want, f"{label}: ingress routes {paths}")
 
 
+def check_metrics_and_policies(label: str, docs: list[dict]) -> None:
+    """/metrics on its own port, never the API's; a NetworkPolicy per component admitting the API
+    port from the ingress controller only and the metrics port from the scraper only; every
+    component trusting the proxies in front of it."""
+    for name, d in by_kind(docs, "Deployment").items():
+        c = d["spec"]["template"]["spec"]["containers"][0]
+        ports = {p["name"]: p["containerPort"] for p in c["ports"]}
+        env = {e["name"]: e.get("value") for e in c["env"]}
+        metrics_addr = env.get("WRIT_METRICS_ADDR") or ""
+        check("metrics" in ports and metrics_addr.endswith(f":{ports['metrics']}") and ports["metrics"] != ports["http"],
+              f"{label}: {name} metrics on {metrics_addr}, ports {ports}")
+        check(bool(env.get("WRIT_TRUSTED_PROXIES")), f"{label}: {name} trusts no proxy")
+    for name, svc in by_kind(docs, "Service").items():
+        check("metrics" in {p["name"] for p in svc["spec"]["ports"]}, f"{label}: service {name} has no metrics port")
+    policies = by_kind(docs, "NetworkPolicy")
+    check(len(policies) == 3, f"{label}: {len(policies)} network policies")
+    for name, policy in policies.items():
+        rules = {r["ports"][0]["port"]: r.get("from", []) for r in policy["spec"]["ingress"]}
+        check(set(rules) == {"http", "metrics"}, f"{label}: {name} admits ports {sorted(rules)}")
+        check(all(f.get("namespaceSelector") for f in rules.get("http", [{}])), f"{label}: {name} API open to {rules.get('http')}")
+    for monitor in by_kind(docs, "ServiceMonitor").values():
+        check([e["port"] for e in monitor["spec"]["endpoints"]] == ["metrics"], f"{label}: ServiceMonitor scrapes {monitor['spec']['endpoints']}")
+
+
 def check_hooks(label: str, docs: list[dict]) -> None:
     jobs = by_kind(docs, "Job")
     check(len(jobs) == 1, f"{label}: {len(jobs)} jobs")
@@ -177,6 +201,11 @@ def check_compose() -> None:
         check(service.get("environment", {}).get("WRIT_AUTO_MIGRATE") == "false", f"compose: {name} migrates itself")
         check(service.get("read_only") is True, f"compose: {name} has a writable root filesystem")
     check(services.get("migrate", {}).get("command") == ["migrate"], "compose: no migration step")
+    # The services believe the gateway's X-Forwarded-For, and only the gateway's.
+    gateway_ip = services.get("gateway", {}).get("networks", {}).get("default", {}).get("ipv4_address")
+    for name in COMPONENTS:
+        trusted = services.get(name, {}).get("environment", {}).get("WRIT_TRUSTED_PROXIES")
+        check(gateway_ip is not None and trusted == gateway_ip, f"compose: {name} trusts {trusted}, the gateway is {gateway_ip}")
     # Revocations must outlive a Redis restart: the append-only file, on a volume.
     redis = services.get("redis", {})
     command = redis.get("command", [])
@@ -216,8 +245,8 @@ def main() -> int:
         for key in ["kek", "pepper"]:
             raw = base64.b64decode(base64.b64decode(secret["data"][key]))
             check(len(raw) == 32, f"default values: generated {key} is {len(raw)} bytes, not 32")
-    check(not by_kind(docs, "NetworkPolicy") and not by_kind(docs, "ServiceMonitor"),
-          "default values: optional resources rendered")
+    check_metrics_and_policies("default values", docs)
+    check(not by_kind(docs, "ServiceMonitor"), "default values: a ServiceMonitor without the operator's CRDs")
 
     docs = render(production, name="auth")
     validate("values-production.yaml", docs)
@@ -231,7 +260,7 @@ def main() -> int:
                 check(e["valueFrom"]["secretKeyRef"]["name"] == "writ-production",
                       f"values-production.yaml: {e['name']} not from the existing Secret")
     check(len(by_kind(docs, "HorizontalPodAutoscaler")) == 3, "values-production.yaml: HPAs")
-    check(len(by_kind(docs, "NetworkPolicy")) == 3, "values-production.yaml: network policies")
+    check_metrics_and_policies("values-production.yaml", docs)
     check(len(by_kind(docs, "ServiceMonitor")) == 1, "values-production.yaml: ServiceMonitor")
 
     # Bad values are refused by values.schema.json before anything renders.
@@ -240,6 +269,8 @@ def main() -> int:
         {"components": {"issuer": {"replicas": 0}}},
         {"secrets": {"kek": "not base64 of 32 bytes"}},
         {"settings": {"WRIT_DATABASE_URL": "postgres://bypassing-the-secret"}},
+        {"settings": {"WRIT_METRICS_ADDR": "0.0.0.0:8080"}},
+        {"trustedProxies": ["proxy.internal"]},
         {"database": {"url": "mysql://nope"}},
         {"unknownKey": True},
     ]:

@@ -61,7 +61,8 @@ fn reset_peak_rss(pid: u32) {
     let _ = std::fs::write(format!("/proc/{pid}/clear_refs"), "5");
 }
 
-/// A gauge of a Writ server's `/metrics`; `None` for a server without them (the peer).
+/// A gauge of a Writ server's `/metrics` (on its metrics port); `None` for a server without them
+/// (the peer).
 fn metric(port: u16, name: &str) -> Option<f64> {
     let answer = http_get(port, "/metrics")?;
     answer.lines().find_map(|l| l.strip_prefix(name)?.strip_prefix(' ')?.trim().parse().ok())
@@ -148,6 +149,13 @@ fn wrk(port: u16, load: &Load, connections: u32, seconds: u32, sequential: bool)
         .ok_or_else(|| format!("wrk printed no summary: {stdout}{}", String::from_utf8_lossy(&out.stderr)))
 }
 
+/// Every client of `credentials` gets a token once, in turn: a warm client cache.
+pub(crate) fn warm_up(server: &Server, credentials: &Path) -> Result<(), String> {
+    let clients = std::fs::read_to_string(credentials).map_err(|e| e.to_string())?.lines().count();
+    let seconds = u32::try_from(clients / 1_000).unwrap_or(30) + 3;
+    wrk(server.port, &Load::token(credentials), 32, seconds, true).map(drop)
+}
+
 /// Warms the server up, then measures one load; the row of the report.
 fn measure(
     name: &str,
@@ -163,7 +171,7 @@ fn measure(
     let warm_up = u32::try_from(active / 1_000).unwrap_or(30) + 3;
     reset_peak_rss(server.pid());
     let cold = wrk(server.port, load, connections, warm_up, true)?;
-    wait_for_audit(server.port);
+    wait_for_audit(server.metrics_port);
     let cpu_before = cpu_seconds(server.pid())?;
     let w = wrk(server.port, load, connections, seconds, false)?;
     let cpu = cpu_seconds(server.pid())? - cpu_before;
@@ -188,7 +196,7 @@ fn measure(
         "cpu_us_per_token": if requests > 0.0 { (cpu * 1e6 / requests).round() } else { 0.0 },
         "server_cpu_cores": cpu / secs,
         "peak_rss_mib": peak_rss_mib(server.pid()).round(),
-        "cached_clients": metric(server.port, "writ_client_cache_entries"),
+        "cached_clients": metric(server.metrics_port, "writ_client_cache_entries"),
         "errors": errors,
         "active_clients": active,
         "warm_up_tokens_per_second": (cold["requests"].as_f64().unwrap_or(0.0) / (cold["duration_us"].as_f64().unwrap_or(1.0) / 1e6)).round(),
@@ -198,7 +206,7 @@ fn measure(
 }
 
 /// Seeds `clients` clients with `writ bench-seed` under `env`; the credentials file.
-fn seed(dir: &Path, env: &[(&str, String)], clients: usize) -> Result<PathBuf, String> {
+pub(crate) fn seed(dir: &Path, env: &[(&str, String)], clients: usize) -> Result<PathBuf, String> {
     let credentials = dir.join("credentials.txt");
     run(Command::new(target_dir().join("release/writ"))
         .args([
@@ -265,6 +273,12 @@ pub fn bench(args: &[String]) -> Result<(), String> {
             endpoints: rows("endpoints"),
             verify: rows("writ_verify"),
         });
+    }
+    if let [flag, n] = args
+        && flag == "--flood"
+    {
+        ensure_wrk()?;
+        return crate::flood::flood(n.parse().map_err(|e| format!("--flood: {e}"))?);
     }
     let plan = Plan::from_args(args)?;
     ensure_wrk()?;

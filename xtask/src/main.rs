@@ -8,6 +8,7 @@
 //!   one's scenario against a live `writ serve` on the embedded default.
 
 mod bench;
+mod flood;
 mod server;
 
 use std::path::{Path, PathBuf};
@@ -20,7 +21,7 @@ fn main() -> ExitCode {
         Some("openapi") => openapi(args.iter().any(|a| a == "--check")),
         Some("sdk") => sdk(),
         Some("bench") => bench::bench(&args[1..]),
-        _ => Err("usage: cargo xtask <ci | openapi [--check] | sdk | bench [--clients N,…] [--connections C,…] [--seconds S]>"
+        _ => Err("usage: cargo xtask <ci | openapi [--check] | sdk | bench [--clients N,…] [--connections C,…] [--seconds S] | bench --flood N>"
             .to_owned()),
     };
     match result {

@@ -11,6 +11,8 @@ use crate::root;
 pub(crate) struct Server {
     child: Child,
     pub(crate) port: u16,
+    /// Writ's `/metrics` listener (`WRIT_METRICS_ADDR`).
+    pub(crate) metrics_port: u16,
 }
 
 impl Drop for Server {
@@ -31,6 +33,7 @@ impl Server {
         ready: &str,
     ) -> Result<Self, String> {
         let port = free_port()?;
+        let metrics_port = free_port()?;
         let log = std::fs::File::create(log).map_err(|e| e.to_string())?;
         let child = Command::new(binary)
             .args(args)
@@ -39,12 +42,13 @@ impl Server {
             .env("WRIT_LOG", "warn")
             .envs(env.iter().map(|(k, v)| (*k, v.as_str())))
             .env("WRIT_ADDR", format!("127.0.0.1:{port}"))
+            .env("WRIT_METRICS_ADDR", format!("127.0.0.1:{metrics_port}"))
             .env("PORT", port.to_string())
             .stdout(Stdio::null())
             .stderr(log)
             .spawn()
             .map_err(|e| format!("cannot start {}: {e}", binary.display()))?;
-        let server = Self { child, port };
+        let server = Self { child, port, metrics_port };
         for _ in 0..300 {
             if http_get(port, ready).is_some_and(|r| r.starts_with("HTTP/1.1 200")) {
                 return Ok(server);

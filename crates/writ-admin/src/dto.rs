@@ -171,6 +171,12 @@ pub(crate) fn page(limit: Option<u64>, after: &Option<String>) -> Result<writ_st
     if !(1..=writ_store::Page::MAX_LIMIT).contains(&limit) {
         return Err(AppError::validation("limit", "must be between 1 and 200"));
     }
+    if after.as_deref().is_some_and(|a| !writ_core::id::is_prefixed_id(a)) {
+        return Err(AppError::new(
+            writ_app::ErrorCode::InvalidQuery,
+            "after: not a cursor this API returned",
+        ));
+    }
     Ok(writ_store::Page { limit, after: after.clone() })
 }
 

@@ -52,17 +52,7 @@ pub(crate) async fn idempotency(
     let Some(key) = req.headers().get(HEADER).filter(|_| req.method() == Method::POST) else {
         return Ok(next.call(req).await?.map_into_boxed_body());
     };
-    let key = key
-        .to_str()
-        .ok()
-        .filter(|k| (1..=255).contains(&k.len()) && k.bytes().all(|b| b.is_ascii_graphic()))
-        .ok_or_else(|| {
-            problem(
-                ErrorCode::InvalidIdempotencyKey,
-                "Idempotency-Key must be 1 to 255 visible ASCII characters",
-            )
-        })?
-        .to_owned();
+    let key = key.clone();
     // Keys belong to the caller; a caller we cannot name (a bad or revoked token) goes on to be
     // refused as usual, and never sees a stored answer.
     let ctx = req
@@ -77,6 +67,18 @@ pub(crate) async fn idempotency(
         return Ok(next.call(req).await?.map_into_boxed_body());
     };
     let owner = claims.client_id.clone();
+    // Read only now: an unauthenticated request learns nothing, not even how keys are checked.
+    let key = key
+        .to_str()
+        .ok()
+        .filter(|k| (1..=255).contains(&k.len()) && k.bytes().all(|b| b.is_ascii_graphic()))
+        .ok_or_else(|| {
+            problem(
+                ErrorCode::InvalidIdempotencyKey,
+                "Idempotency-Key must be 1 to 255 visible ASCII characters",
+            )
+        })?
+        .to_owned();
 
     let body = req.extract::<web::Bytes>().await?;
     if body.len() > MAX_BODY {

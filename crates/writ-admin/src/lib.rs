@@ -12,6 +12,10 @@ mod routes;
 use utoipa_actix_web::{scope, service_config::ServiceConfig};
 
 /// Registers the admin routes under `/admin/v1`.
+/// The service, as a binary serves it.
+pub const SERVICE: writ_http::server::Service =
+    writ_http::server::Service { name: "admin", configure, openapi };
+
 pub fn configure(cfg: &mut actix_web::web::ServiceConfig) {
     register(&mut ServiceConfig::new(cfg));
     writ_http::openapi::serve(cfg, "admin", openapi);

@@ -12,5 +12,5 @@ struct Cli {
 
 #[tokio::main]
 async fn main() -> std::process::ExitCode {
-    writ_http::server::serve_main("writ-admin", Cli::parse().settings, &[writ_admin::configure]).await
+    writ_http::server::serve_main("writ-admin", Cli::parse().settings, &[writ_admin::SERVICE]).await
 }

@@ -5,12 +5,12 @@
 //! 30 seconds while not. Expiry times are spread over the second half of the TTL, so a cache filled
 //! at once is not refilled at once. Bounded in size.
 
-use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, RwLock};
 use std::time::{Duration, Instant};
 
 use writ_core::ClientId;
+use writ_core::bounded::BoundedMap;
 use writ_store::ClientCredentials;
 
 use crate::changes::Change;
@@ -18,19 +18,36 @@ use crate::changes::Change;
 /// `None` caches that the client does not exist.
 pub type Cached = Option<Arc<ClientCredentials>>;
 
+type Entries<V> = RwLock<BoundedMap<ClientId, (V, Instant)>>;
+
+/// Clients that exist and ids that do not live apart, each in a [`BoundedMap`] (O(1) per request,
+/// entries in use kept): a flood of made-up ids churns only the second, so real clients keep their
+/// entries, and neither grows past its bound.
 pub struct ClientCache {
-    map: RwLock<HashMap<ClientId, (Cached, Instant)>>,
+    known: Entries<Arc<ClientCredentials>>,
+    unknown: Entries<()>,
     /// Bumped by every invalidation. A value loaded from the database is stored only if no
     /// invalidation happened since the load started, so a slow load cannot resurrect stale data.
     generation: AtomicU64,
     ttl: Duration,
     /// Whether every other instance's changes reach this one (set by the change feed).
     following: Arc<AtomicBool>,
-    capacity: usize,
+    /// Lookups, by whether the client exists and whether the cache answered.
+    counts: [[AtomicU64; 2]; 2],
 }
 
 /// How long an entry lives while the change feed is followed.
 pub const FOLLOWED_TTL: Duration = Duration::from_secs(300);
+
+/// Lookups the cache answered and lookups that went to the database, for clients that exist
+/// (`known`) and ids that do not.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Lookups {
+    pub known_hits: u64,
+    pub known_misses: u64,
+    pub unknown_hits: u64,
+    pub unknown_misses: u64,
+}
 
 impl std::fmt::Debug for ClientCache {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -39,10 +56,17 @@ impl std::fmt::Debug for ClientCache {
 }
 
 impl ClientCache {
-    /// A cache whose entries live `ttl`, or [`FOLLOWED_TTL`] while `following` is true.
+    /// A cache of at most `capacity` clients and `capacity / 4` unknown ids, whose entries live
+    /// `ttl`, or [`FOLLOWED_TTL`] while `following` is true.
     pub fn new(ttl: Duration, capacity: usize, following: Arc<AtomicBool>) -> Self {
-        let generation = AtomicU64::new(0);
-        Self { map: RwLock::default(), generation, ttl, following, capacity: capacity.max(1) }
+        Self {
+            known: RwLock::new(BoundedMap::new(capacity / 2)),
+            unknown: RwLock::new(BoundedMap::new(capacity / 8)),
+            generation: AtomicU64::new(0),
+            ttl,
+            following,
+            counts: Default::default(),
+        }
     }
 
     /// How long the entry of `id` lives now: the TTL less up to a half, by a hash of the id.
@@ -55,58 +79,121 @@ impl ClientCache {
 
     /// The cached answer for `id`, if fresh.
     pub fn get(&self, id: &ClientId) -> Option<Cached> {
-        let map = self.map.read().unwrap_or_else(|p| p.into_inner());
-        map.get(id).filter(|(_, at)| at.elapsed() < self.ttl_of(id)).map(|(v, _)| v.clone())
+        let hit = match fresh(&self.known, id, self.ttl_of(id)) {
+            Some(client) => Some(Some(client)),
+            None => fresh(&self.unknown, id, self.ttl_of(id)).map(|()| None),
+        };
+        if let Some(found) = &hit {
+            self.counts[usize::from(found.is_none())][0].fetch_add(1, Ordering::Relaxed);
+        }
+        hit
+    }
+
+    /// Whether `id` has a fresh entry, without counting a lookup.
+    pub fn contains(&self, id: &ClientId) -> bool {
+        let ttl = self.ttl_of(id);
+        let live = |at: &Instant| at.elapsed() < ttl;
+        read(&self.known).peek(id).is_some_and(|(_, at)| live(at))
+            || read(&self.unknown).peek(id).is_some_and(|(_, at)| live(at))
     }
 
     pub fn generation(&self) -> u64 {
         self.generation.load(Ordering::Acquire)
     }
 
-    /// Stores `value` unless an invalidation happened after `generation` was read.
+    /// Stores `value`, loaded from the database, unless an invalidation happened after
+    /// `generation` was read.
     pub fn insert(&self, generation: u64, id: ClientId, value: Cached) {
-        let mut map = self.map.write().unwrap_or_else(|p| p.into_inner());
-        if self.generation.load(Ordering::Acquire) != generation {
-            return;
+        self.counts[usize::from(value.is_none())][1].fetch_add(1, Ordering::Relaxed);
+        match value {
+            Some(client) => self.store(&self.known, generation, id, client),
+            None => self.store(&self.unknown, generation, id, ()),
         }
-        if map.len() >= self.capacity {
-            // Expired entries go first; if that frees nothing, an arbitrary tenth of the entries.
-            map.retain(|id, (_, at)| at.elapsed() < self.ttl_of(id));
-            if map.len() >= self.capacity {
-                let drop: Vec<ClientId> = map.keys().take(self.capacity / 10 + 1).cloned().collect();
-                for k in drop {
-                    map.remove(&k);
-                }
+    }
+
+    fn store<V>(&self, entries: &Entries<V>, generation: u64, id: ClientId, value: V) {
+        let retired = {
+            let mut map = write(entries);
+            if self.generation.load(Ordering::Acquire) != generation {
+                return;
             }
-        }
-        map.insert(id, (value, Instant::now()));
+            map.insert(id, (value, Instant::now()))
+        };
+        drop(retired);
     }
 
     pub fn invalidate(&self, change: &Change) {
-        let mut map = self.map.write().unwrap_or_else(|p| p.into_inner());
+        let mut known = write(&self.known);
+        let mut unknown = write(&self.unknown);
         self.generation.fetch_add(1, Ordering::AcqRel);
-        match change {
+        let _retired = match change {
             Change::Client(id) => {
-                map.remove(id);
+                known.remove(id);
+                unknown.remove(id);
+                None
             }
             Change::Org(org) => {
-                map.retain(|_, (v, _)| v.as_ref().is_none_or(|c| c.client.kind.org_id() != Some(org)))
+                known.retain(|_, (c, _)| c.client.kind.org_id() != Some(org));
+                None
             }
             Change::User(user) => {
-                map.retain(|_, (v, _)| v.as_ref().is_none_or(|c| c.client.kind.user_id() != Some(user)))
+                known.retain(|_, (c, _)| c.client.kind.user_id() != Some(user));
+                None
             }
-            Change::Resource(_) | Change::All => map.clear(),
-            Change::Keys => {}
-        }
+            Change::Resource(_) | Change::All => Some((known.clear(), unknown.clear())),
+            Change::Keys => None,
+        };
+        drop((known, unknown));
     }
 
+    /// Entries of clients that exist.
     pub fn len(&self) -> usize {
-        self.map.read().unwrap_or_else(|p| p.into_inner()).len()
+        read(&self.known).len()
     }
 
     pub fn is_empty(&self) -> bool {
         self.len() == 0
     }
+
+    /// Entries of ids that do not exist.
+    pub fn unknown_len(&self) -> usize {
+        read(&self.unknown).len()
+    }
+
+    /// The lookups so far.
+    pub fn lookups(&self) -> Lookups {
+        let n = |known: bool, hit: bool| {
+            self.counts[usize::from(!known)][usize::from(!hit)].load(Ordering::Relaxed)
+        };
+        Lookups {
+            known_hits: n(true, true),
+            known_misses: n(true, false),
+            unknown_hits: n(false, true),
+            unknown_misses: n(false, false),
+        }
+    }
+}
+
+/// The fresh entry of `id` in `entries`; one in the old generation is moved to the young one, as it
+/// is in use.
+fn fresh<V: Clone>(entries: &Entries<V>, id: &ClientId, ttl: Duration) -> Option<V> {
+    let map = read(entries);
+    let (value, _) = map.peek(id).filter(|(_, at)| at.elapsed() < ttl)?;
+    let value = value.clone();
+    if map.is_old(id) {
+        drop(map);
+        let retired = write(entries).touch(id);
+        drop(retired);
+    }
+    Some(value)
+}
+
+fn read<T>(lock: &RwLock<T>) -> std::sync::RwLockReadGuard<'_, T> {
+    lock.read().unwrap_or_else(|p| p.into_inner())
+}
+
+fn write<T>(lock: &RwLock<T>) -> std::sync::RwLockWriteGuard<'_, T> {
+    lock.write().unwrap_or_else(|p| p.into_inner())
 }
 
 #[cfg(test)]
@@ -127,6 +214,24 @@ mod tests {
         assert!(cache.get(&id).is_none());
     }
 
+    fn real_client() -> (ClientId, Arc<ClientCredentials>) {
+        let now = time::OffsetDateTime::now_utc();
+        let client = writ_core::Client {
+            id: ClientId::generate(),
+            kind: writ_core::ClientKind::Service,
+            name: writ_core::Name::parse("real").unwrap(),
+            status: writ_core::Status::Active,
+            token_ttl: writ_core::TokenTtl::default(),
+            grants: writ_core::Grants::new(),
+            metadata: writ_core::Metadata::default(),
+            rate_limits: writ_core::RateLimits::default(),
+            created_at: now,
+            updated_at: now,
+        };
+        let id = client.id.clone();
+        (id, Arc::new(ClientCredentials { client, secrets: Vec::new(), org: None, user: None }))
+    }
+
     #[test]
     fn entries_expire_and_size_stays_bounded() {
         let following = Arc::new(AtomicBool::new(true));
@@ -137,11 +242,29 @@ mod tests {
         assert!(cache.get(&id).is_some(), "alive while the change feed is followed");
         following.store(false, Ordering::Relaxed);
         assert!(cache.get(&id).is_none(), "expired once it is not");
-        let cache = ClientCache::new(Duration::from_secs(30), 10, Arc::default());
-        for _ in 0..100 {
+        let cache = ClientCache::new(Duration::from_secs(30), 100, Arc::default());
+        for _ in 0..1000 {
             cache.insert(cache.generation(), ClientId::generate(), None);
+            cache.insert(cache.generation(), real_client().0, Some(real_client().1));
         }
-        assert!(cache.len() <= 10);
+        assert!(cache.len() <= 100 && cache.unknown_len() <= 25, "{} {}", cache.len(), cache.unknown_len());
+    }
+
+    #[test]
+    fn a_flood_of_made_up_ids_leaves_real_clients_cached() {
+        let cache = ClientCache::new(Duration::from_secs(30), 1000, Arc::default());
+        let (id, real) = real_client();
+        cache.insert(cache.generation(), id.clone(), Some(real));
+        for _ in 0..100_000 {
+            let made_up = ClientId::generate();
+            assert!(cache.get(&made_up).is_none());
+            cache.insert(cache.generation(), made_up, None);
+        }
+        assert!(matches!(cache.get(&id), Some(Some(_))), "the real client is still cached");
+        let lookups = cache.lookups();
+        assert_eq!((lookups.known_hits, lookups.known_misses), (1, 1));
+        assert_eq!((lookups.unknown_hits, lookups.unknown_misses), (0, 100_000));
+        assert!(cache.unknown_len() <= 250);
     }
 
     #[test]

@@ -177,6 +177,7 @@ impl Context {
                 Arc::new(writ_guard_store::MemoryStore::with_feed_length(settings.revocation_feed_length))
             }
         };
+        let metrics = crate::metrics::Metrics::new(settings.metrics_org_labels);
         let ctx = Arc::new(Self {
             deployment,
             keys: RwLock::new(keys),
@@ -187,7 +188,7 @@ impl Context {
             audit,
             guard,
             local_limits: writ_guard_store::MemoryStore::new(),
-            metrics: Default::default(),
+            metrics,
             keys_changed,
             reloading: tokio::sync::Mutex::new(()),
         });

@@ -47,6 +47,8 @@ error_codes! {
     Forbidden = "forbidden", 403, "Forbidden";
     /// No such object, or not visible to the caller.
     NotFound = "not_found", 404, "Not Found";
+    /// The path exists, the method does not: `Allow` lists those that do.
+    MethodNotAllowed = "method_not_allowed", 405, "Method Not Allowed";
     /// A unique value is taken, or the object is still in use.
     Conflict = "conflict", 409, "Conflict";
     /// The client already holds as many usable secrets as it may.

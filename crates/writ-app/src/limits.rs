@@ -18,6 +18,12 @@ pub(crate) fn secs(ms: i64) -> i64 {
     (ms.max(0) + 999) / 1000
 }
 
+/// When the limit admits a request again: once refused, at `Retry-After` (a rate refills one
+/// request at a time, so that comes before it is full again), else when it is full.
+fn reset_ms(decision: &Decision) -> i64 {
+    if decision.allowed { decision.reset_ms } else { decision.retry_after_ms }
+}
+
 /// The header fields that describe `applied`, in order.
 pub fn headers(applied: &[Applied<'_>]) -> Vec<(&'static str, String)> {
     let Some(closest) = applied.iter().min_by_key(|a| (a.decision.allowed, a.decision.remaining)) else {
@@ -30,13 +36,13 @@ pub fn headers(applied: &[Applied<'_>]) -> Vec<(&'static str, String)> {
         format!("\"{}\";q={q};w={w}", a.name)
     });
     let state =
-        list(&|a| format!("\"{}\";r={};t={}", a.name, a.decision.remaining, secs(a.decision.reset_ms)));
+        list(&|a| format!("\"{}\";r={};t={}", a.name, a.decision.remaining, secs(reset_ms(a.decision))));
     let mut out = vec![
         ("RateLimit-Policy", policy),
         ("RateLimit", state),
         ("RateLimit-Limit", closest.decision.limit.to_string()),
         ("RateLimit-Remaining", closest.decision.remaining.to_string()),
-        ("RateLimit-Reset", secs(closest.decision.reset_ms).to_string()),
+        ("RateLimit-Reset", secs(reset_ms(closest.decision)).to_string()),
     ];
     if !closest.decision.allowed {
         out.push(("Retry-After", secs(closest.decision.retry_after_ms).to_string()));

@@ -1,5 +1,6 @@
-//! Prometheus metrics (`GET /metrics`, text format 0.0.4), kept by hand: a handful of counters and
-//! one histogram do not need a metrics framework. Per-org counts are bounded: the first
+//! Prometheus metrics (`GET /metrics` on the `metrics_addr` listener, text format 0.0.4), kept by
+//! hand: a handful of counters and one histogram do not need a metrics framework. Per-org counts
+//! name tenants, so they are opt-in (`metrics_org_labels`) and bounded: the first
 //! [`MAX_ORG_LABELS`] orgs seen get their own label, the rest count under `org="other"`.
 
 use std::collections::HashMap;
@@ -24,14 +25,16 @@ pub const REFUSAL_REASONS: [&str; 7] = [
 ];
 
 /// The token endpoint's limits, as they are named in `RateLimit` headers and metrics.
-pub const LIMITS: [&str; 4] = ["rate", "hour", "day", "failed_auth"];
+pub const LIMITS: [&str; 5] = ["rate", "hour", "day", "failed_auth", "failed_auth_address"];
 
 /// Upper bounds of the latency buckets, in seconds.
 const BUCKETS: [f64; 12] = [0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.5, 1.0];
 
 #[derive(Debug, Default)]
 pub struct Metrics {
-    issued: Mutex<HashMap<String, u64>>,
+    /// Tokens issued per org, when counted per org.
+    issued_by_org: Option<Mutex<HashMap<String, u64>>>,
+    issued: AtomicU64,
     refused: [AtomicU64; REFUSAL_REASONS.len()],
     latency_buckets: [AtomicU64; BUCKETS.len()],
     latency_count: AtomicU64,
@@ -41,9 +44,18 @@ pub struct Metrics {
 }
 
 impl Metrics {
+    /// Metrics that count issued tokens per org if `org_labels`, else in one total.
+    pub fn new(org_labels: bool) -> Self {
+        Self { issued_by_org: org_labels.then(Mutex::default), ..Self::default() }
+    }
+
     /// Counts an issued token for `org` (`None` for service clients).
     pub fn token_issued(&self, org: Option<&str>) {
-        let mut issued = self.issued.lock().unwrap_or_else(|p| p.into_inner());
+        let Some(by_org) = &self.issued_by_org else {
+            self.issued.fetch_add(1, Ordering::Relaxed);
+            return;
+        };
+        let mut issued = by_org.lock().unwrap_or_else(|p| p.into_inner());
         let label = org.unwrap_or("none");
         let label = if issued.contains_key(label) || issued.len() < MAX_ORG_LABELS { label } else { "other" };
         *issued.entry(label.to_owned()).or_default() += 1;
@@ -79,19 +91,25 @@ impl Metrics {
         let mut out = String::with_capacity(4096);
         let _ = writeln!(
             out,
-            "# HELP writ_tokens_issued_total Access tokens issued, by org (bounded; service clients: none)."
+            "# HELP writ_tokens_issued_total Access tokens issued (by org with metrics_org_labels; service clients: none)."
         );
         let _ = writeln!(out, "# TYPE writ_tokens_issued_total counter");
-        let mut issued: Vec<(String, u64)> = self
-            .issued
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .iter()
-            .map(|(k, v)| (k.clone(), *v))
-            .collect();
-        issued.sort();
-        for (org, n) in issued {
-            let _ = writeln!(out, "writ_tokens_issued_total{{org=\"{org}\"}} {n}");
+        match &self.issued_by_org {
+            Some(by_org) => {
+                let mut issued: Vec<(String, u64)> = by_org
+                    .lock()
+                    .unwrap_or_else(|p| p.into_inner())
+                    .iter()
+                    .map(|(k, v)| (k.clone(), *v))
+                    .collect();
+                issued.sort();
+                for (org, n) in issued {
+                    let _ = writeln!(out, "writ_tokens_issued_total{{org=\"{org}\"}} {n}");
+                }
+            }
+            None => {
+                let _ = writeln!(out, "writ_tokens_issued_total {}", self.issued.load(Ordering::Relaxed));
+            }
         }
         let _ =
             writeln!(out, "# HELP writ_tokens_refused_total Token requests refused, by RFC 6749 error code.");
@@ -129,9 +147,16 @@ impl Metrics {
         let sum = self.latency_sum_nanos.load(Ordering::Relaxed) as f64 / 1e9;
         let _ = writeln!(out, "writ_token_request_duration_seconds_sum {sum}");
         let _ = writeln!(out, "writ_token_request_duration_seconds_count {count}");
+        // A name with labels (`name{a="b"}`) shares its family's HELP and TYPE with the one before.
+        let mut family = "";
         for (name, help, value) in gauges {
-            let kind = if name.ends_with("_total") { "counter" } else { "gauge" };
-            let _ = writeln!(out, "# HELP {name} {help}\n# TYPE {name} {kind}\n{name} {value}");
+            let base = name.split('{').next().unwrap_or(name);
+            if base != family {
+                let kind = if base.ends_with("_total") { "counter" } else { "gauge" };
+                let _ = writeln!(out, "# HELP {base} {help}\n# TYPE {base} {kind}");
+                family = base;
+            }
+            let _ = writeln!(out, "{name} {value}");
         }
         out
     }
@@ -142,8 +167,13 @@ mod tests {
     use super::*;
 
     #[test]
-    fn org_labels_are_bounded_and_the_histogram_is_cumulative() {
-        let m = Metrics::default();
+    fn org_labels_are_opt_in_and_bounded_and_the_histogram_is_cumulative() {
+        let anonymous = Metrics::default();
+        anonymous.token_issued(Some("org_0"));
+        anonymous.token_issued(None);
+        let text = anonymous.render(&[]);
+        assert!(text.contains("\nwrit_tokens_issued_total 2\n") && !text.contains("org_0"), "{text}");
+        let m = Metrics::new(true);
         for i in 0..(MAX_ORG_LABELS + 50) {
             m.token_issued(Some(&format!("org_{i}")));
         }
@@ -166,6 +196,11 @@ mod tests {
         let text = m.render(&[("writ_x", "x", 7)]);
         assert!(text.contains("writ_tokens_refused_total{reason=\"invalid_scope\"} 1"));
         assert!(text.contains("# TYPE writ_x gauge\nwrit_x 7"));
+        let text = m.render(&[("writ_y_total{a=\"1\"}", "y", 1), ("writ_y_total{a=\"2\"}", "y", 2)]);
+        assert!(
+            text.contains("# TYPE writ_y_total counter\nwrit_y_total{a=\"1\"} 1\nwrit_y_total{a=\"2\"} 2\n"),
+            "{text}"
+        );
         m.token_limited("day", false);
         m.token_limited("day", false);
         m.token_limited("rate", true);

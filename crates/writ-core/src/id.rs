@@ -113,6 +113,14 @@ pub fn is_token_id(jti: &str) -> bool {
     jti.len() == BODY_LEN && jti.bytes().all(base32::is_char) && jti.as_bytes()[0] <= b'7'
 }
 
+/// Whether `s` has the shape of some prefixed id (`cli_…`, `evt_…`): a list's cursor is the id of
+/// its last item.
+pub fn is_prefixed_id(s: &str) -> bool {
+    s.split_once('_').is_some_and(|(prefix, body)| {
+        prefix.len() == 3 && prefix.bytes().all(|b| b.is_ascii_lowercase()) && is_token_id(body)
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -132,6 +140,19 @@ mod tests {
         assert!(is_token_id(&new_token_id()));
         for bad in ["", "x", &"0".repeat(27), &format!("8{}", "0".repeat(25)), "01JD8X4C2V9Q0M7K3N5P6R8S0T"] {
             assert!(!is_token_id(bad), "{bad}");
+        }
+        assert!(
+            is_prefixed_id(ClientId::generate().as_str()) && is_prefixed_id(EventId::generate().as_str())
+        );
+        for bad in [
+            "",
+            "cli_",
+            "cli-01",
+            "CLI_0000000000000000000000000",
+            "clients_00000000000000000000000000",
+            "cli_x'--",
+        ] {
+            assert!(!is_prefixed_id(bad), "{bad}");
         }
     }
 

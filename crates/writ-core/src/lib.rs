@@ -5,6 +5,7 @@
 //! I/O; the only outside input it takes is randomness for new ids and secrets.
 
 pub mod base32;
+pub mod bounded;
 pub mod grant;
 pub mod id;
 pub mod model;

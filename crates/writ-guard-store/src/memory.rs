@@ -4,9 +4,14 @@
 use std::collections::{HashMap, VecDeque};
 use std::sync::Mutex;
 
+use writ_core::bounded::BoundedMap;
+
 use crate::{
     Check, Decision, FEED_LENGTH, FeedEntry, FeedRead, GuardStore, Result, Revoked, Snapshot, TokenFacts,
 };
+
+/// At most this many rate-limit keys in memory (about 100 bytes each).
+pub const RATE_KEYS: usize = 200_000;
 
 #[derive(Debug)]
 pub struct MemoryStore {
@@ -14,8 +19,9 @@ pub struct MemoryStore {
     entries: Mutex<HashMap<String, Revoked>>,
     feed: Mutex<Feed>,
     /// Rate-limit state by key: a rate's arrival time or a quota's count, and when it may be
-    /// forgotten (ms).
-    rates: Mutex<HashMap<String, (i64, i64)>>,
+    /// forgotten (ms). Bounded, O(1) per check: a flood of new keys retires the keys nobody
+    /// counted against for the longest, never the whole map at once.
+    rates: Mutex<BoundedMap<String, (i64, i64)>>,
 }
 
 #[derive(Debug, Default)]
@@ -50,7 +56,7 @@ impl MemoryStore {
         Self {
             entries: Mutex::default(),
             feed: Mutex::new(Feed { length: length.max(1), ..Feed::default() }),
-            rates: Mutex::default(),
+            rates: Mutex::new(BoundedMap::new(RATE_KEYS / 2)),
         }
     }
 
@@ -120,16 +126,21 @@ impl GuardStore for MemoryStore {
     }
 
     async fn throttle(&self, shard: &str, checks: &[Check], now_ms: i64) -> Result<Vec<Decision>> {
-        let mut rates = self.rates.lock().unwrap_or_else(|p| p.into_inner());
-        if rates.len() >= 100_000 {
-            rates.retain(|_, (_, until)| *until > now_ms);
-        }
-        let (decisions, writes) = crate::limit::decide_all(checks, now_ms, |key| {
-            rates.get(&format!("{shard}:{key}")).filter(|(_, until)| *until > now_ms).map(|(value, _)| *value)
-        });
-        for (key, value, until) in writes {
-            rates.insert(format!("{shard}:{key}"), (value, until));
-        }
+        let mut retired = Vec::new();
+        let decisions = {
+            let mut rates = self.rates.lock().unwrap_or_else(|p| p.into_inner());
+            let (decisions, writes) = crate::limit::decide_all(checks, now_ms, |key| {
+                rates
+                    .peek(&format!("{shard}:{key}"))
+                    .filter(|(_, until)| *until > now_ms)
+                    .map(|(value, _)| *value)
+            });
+            for (key, value, until) in writes {
+                retired.push(rates.insert(format!("{shard}:{key}"), (value, until)));
+            }
+            decisions
+        };
+        drop(retired);
         Ok(decisions)
     }
 

@@ -21,6 +21,10 @@ pub const MAX_PAGE: usize = 1_000;
 pub const MAX_WAIT_SECONDS: u64 = 30;
 
 /// The guard's routes under `/guard/v1`.
+/// The service, as a binary serves it.
+pub const SERVICE: writ_http::server::Service =
+    writ_http::server::Service { name: "guard", configure, openapi };
+
 pub fn configure(cfg: &mut web::ServiceConfig) {
     register(&mut ServiceConfig::new(cfg));
     writ_http::openapi::serve(cfg, "guard", openapi);
@@ -66,6 +70,15 @@ async fn status(ctx: web::Data<Context>) -> HttpResponse {
 
 fn unavailable(e: writ_guard_store::GuardError) -> ApiError {
     writ_app::revocations::unreachable(e, "revocation state unreachable; retry shortly").into()
+}
+
+/// Whether `s` is a feed cursor: one or two runs of up to 20 digits, joined by `-`.
+fn is_cursor(s: &str) -> bool {
+    let digits = |p: &str| (1..=20).contains(&p.len()) && p.bytes().all(|b| b.is_ascii_digit());
+    match s.split_once('-') {
+        Some((ms, seq)) => digits(ms) && digits(seq),
+        None => digits(s),
+    }
 }
 
 #[derive(Debug, Deserialize, IntoParams)]
@@ -146,6 +159,7 @@ pub struct FeedPage {
     params(FeedQuery),
     responses(
         (status = 200, description = "A page of the feed", body = FeedPage),
+        (status = 400, description = "`invalid_query`: an unknown parameter, or an `after` this feed did not return", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "Missing scope, or an org-bound token", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "`limit` or `wait` out of range", body = Problem, content_type = "application/problem+json"),
         (status = 503, description = "The revocation state is unreachable", body = Problem, content_type = "application/problem+json"),
@@ -162,6 +176,14 @@ async fn feed(
     let limit = query.limit.unwrap_or(500);
     if !(1..=MAX_PAGE).contains(&limit) {
         return Err(AppError::validation("limit", format!("must be between 1 and {MAX_PAGE}")).into());
+    }
+    // A cursor is a feed position: digits, or a Redis stream id (`1700000000000-0`).
+    if query.after.as_deref().is_some_and(|a| !is_cursor(a)) {
+        return Err(AppError::new(
+            writ_app::ErrorCode::InvalidQuery,
+            "after: not a cursor this feed returned",
+        )
+        .into());
     }
     let wait = query.wait.unwrap_or(0);
     if wait > MAX_WAIT_SECONDS {

@@ -12,5 +12,5 @@ struct Cli {
 
 #[tokio::main]
 async fn main() -> std::process::ExitCode {
-    writ_http::server::serve_main("writ-guard", Cli::parse().settings, &[writ_guard::configure]).await
+    writ_http::server::serve_main("writ-guard", Cli::parse().settings, &[writ_guard::SERVICE]).await
 }

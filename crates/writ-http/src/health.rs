@@ -1,20 +1,29 @@
-//! `GET /healthz` (the process is alive) and `GET /readyz` (its database answers), on every binary.
+//! `GET /healthz` (the process is alive) and `GET /readyz` (its database answers), on every binary;
+//! `GET /metrics` on the metrics listener only (`metrics_addr`).
 
-use actix_web::{HttpResponse, web};
+use actix_web::{HttpResponse, guard, web};
 use serde_json::json;
 use writ_app::AppError;
 
 use crate::ApiError;
+use crate::server::allowing;
 use writ_app::Context;
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
-    cfg.route("/healthz", web::get().to(healthz))
-        .route("/readyz", web::get().to(readyz))
-        .route("/metrics", web::get().to(metrics));
+    cfg.service(web::resource("/healthz").guard(guard::Get()).to(healthz))
+        .service(web::resource("/readyz").guard(guard::Get()).to(readyz));
 }
 
-/// `GET /metrics`: Prometheus text. Like `/healthz`, it is meant for the cluster network only.
+/// The routes of the metrics listener.
+pub fn configure_metrics(cfg: &mut web::ServiceConfig) {
+    cfg.service(web::resource("/metrics").guard(guard::Get()).to(metrics))
+        .service(allowing("/metrics", "GET, HEAD".into()));
+}
+
+/// `GET /metrics`: Prometheus text, for the scraper alone.
 async fn metrics(ctx: web::Data<Context>) -> HttpResponse {
+    let lookups = ctx.clients.lookups();
+    let lookup_help = "Client lookups at the token endpoint: answered by the cache (hit) or the database (miss), for clients that exist (known) and ids that do not.";
     let published = ctx.published_keys().await.unwrap_or_default() as u64;
     let body = ctx.metrics.render(&[
         (
@@ -36,6 +45,19 @@ async fn metrics(ctx: web::Data<Context>) -> HttpResponse {
             "writ_client_cache_entries",
             "Clients held in the token endpoint's cache.",
             ctx.clients.len() as u64,
+        ),
+        (
+            "writ_client_cache_unknown_entries",
+            "Ids of no client remembered as such (bounded apart from the clients).",
+            ctx.clients.unknown_len() as u64,
+        ),
+        ("writ_client_lookups_total{client=\"known\",result=\"hit\"}", lookup_help, lookups.known_hits),
+        ("writ_client_lookups_total{client=\"known\",result=\"miss\"}", lookup_help, lookups.known_misses),
+        ("writ_client_lookups_total{client=\"unknown\",result=\"hit\"}", lookup_help, lookups.unknown_hits),
+        (
+            "writ_client_lookups_total{client=\"unknown\",result=\"miss\"}",
+            lookup_help,
+            lookups.unknown_misses,
         ),
         ("writ_signing_keys_published", "Keys in the JWKS.", published),
         (

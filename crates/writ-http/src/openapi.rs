@@ -33,9 +33,8 @@ pub fn serve(cfg: &mut actix_web::web::ServiceConfig, name: &'static str, doc: f
             }
         }
     };
-    cfg.route(
-        &format!("/openapi/{name}.json"),
-        web::get().to(move || {
+    cfg.service(web::resource(format!("/openapi/{name}.json")).guard(actix_web::guard::Get()).to(
+        move || {
             let json = json.clone();
             async move {
                 HttpResponse::Ok()
@@ -44,20 +43,34 @@ pub fn serve(cfg: &mut actix_web::web::ServiceConfig, name: &'static str, doc: f
                     .insert_header(("Access-Control-Allow-Origin", "*"))
                     .body(json)
             }
-        }),
-    )
-    .route(
-        "/docs",
-        web::get().to(|| async {
-            HttpResponse::Ok()
-                .content_type("text/html; charset=utf-8")
-                .insert_header((
-                    "Content-Security-Policy",
-                    "default-src 'self'; script-src 'unsafe-inline'; style-src 'unsafe-inline'",
-                ))
-                .body(DOCS_PAGE)
-        }),
-    );
+        },
+    ))
+    .service(web::resource("/docs").guard(actix_web::guard::Get()).to(|| async {
+        HttpResponse::Ok()
+            .content_type("text/html; charset=utf-8")
+            .insert_header((
+                "Content-Security-Policy",
+                "default-src 'self'; script-src 'unsafe-inline'; style-src 'unsafe-inline'",
+            ))
+            .body(DOCS_PAGE)
+    }));
+}
+
+/// Each path of `doc` with the methods it has, as `Allow` lists them (`HEAD` wherever `GET` is).
+pub(crate) fn allowed_methods(doc: &Value) -> Vec<(String, String)> {
+    const METHODS: [&str; 5] = ["get", "post", "put", "patch", "delete"];
+    let Some(paths) = doc["paths"].as_object() else { return Vec::new() };
+    paths
+        .iter()
+        .map(|(path, item)| {
+            let mut allow: Vec<String> =
+                METHODS.iter().filter(|m| item.get(**m).is_some()).map(|m| m.to_uppercase()).collect();
+            if item.get("get").is_some() {
+                allow.push("HEAD".into());
+            }
+            (path.clone(), allow.join(", "))
+        })
+        .collect()
 }
 
 /// The document of the routes `register` adds, with examples filled in.

@@ -1,10 +1,12 @@
 //! The request's origin as an extractor: the caller's address and its `X-Request-Id`, read once,
-//! for the audit events and the limits of the use cases (`writ_app::Origin`).
+//! for the audit events and the limits of the use cases (`writ_app::Origin`). The address is the
+//! TCP peer's, or what a trusted proxy forwarded (`writ_app::origin::TrustedProxies`).
 
 use std::future::{Ready, ready};
 
-use actix_web::{FromRequest, HttpRequest, dev::Payload};
-use writ_app::Origin;
+use actix_web::{FromRequest, HttpRequest, dev::Payload, web};
+use writ_app::origin::{forwarded, forwarded_for};
+use writ_app::{Context, Origin};
 
 /// Where the request came from.
 #[derive(Debug, Clone)]
@@ -13,10 +15,25 @@ pub struct RequestOrigin(pub Origin);
 impl RequestOrigin {
     pub fn of(req: &HttpRequest) -> Origin {
         Origin {
-            ip: req.peer_addr().map(|a| a.ip()),
+            ip: client_address(req),
             request_id: req.headers().get("x-request-id").and_then(|v| v.to_str().ok()).map(str::to_owned),
         }
     }
+}
+
+/// The peer, or the caller a trusted proxy names: `X-Forwarded-For` if the request has one, else
+/// `Forwarded` (RFC 7239).
+fn client_address(req: &HttpRequest) -> Option<std::net::IpAddr> {
+    let peer = req.peer_addr().map(|a| a.ip());
+    let Some(ctx) = req.app_data::<web::Data<Context>>() else { return peer };
+    let trusted = &ctx.settings.trusted_proxies;
+    if trusted.is_empty() {
+        return peer;
+    }
+    let values = |name| req.headers().get_all(name).filter_map(|v| v.to_str().ok()).collect::<Vec<_>>();
+    let xff = values("x-forwarded-for");
+    let hops = if xff.is_empty() { forwarded(&values("forwarded")) } else { forwarded_for(&xff) };
+    trusted.client_address(peer, hops.iter().map(String::as_str))
 }
 
 impl std::ops::Deref for RequestOrigin {

@@ -6,7 +6,7 @@ use std::sync::Arc;
 use writ_app::AppError;
 
 use actix_web::body::MessageBody;
-use actix_web::dev::Server;
+use actix_web::dev::{Server, Service as _};
 use actix_web::dev::{ServiceRequest, ServiceResponse};
 use actix_web::{App, HttpServer, web};
 use tracing_actix_web::{DefaultRootSpanBuilder, RootSpanBuilder, TracingLogger};
@@ -34,12 +34,58 @@ impl RootSpanBuilder for RequestSpan {
     }
 }
 
-/// Adds a service's routes to the app.
-pub type Configure = fn(&mut web::ServiceConfig);
+/// A service an application serves: its routes, and the OpenAPI document that describes them.
+#[derive(Clone, Copy)]
+pub struct Service {
+    /// The document's name: it is served at `/openapi/{name}.json`.
+    pub name: &'static str,
+    pub configure: fn(&mut web::ServiceConfig),
+    pub openapi: fn() -> serde_json::Value,
+}
+
+/// The paths an application serves, as templates (`/admin/v1/clients/{client_id}`), with what
+/// `Allow` says for each. Routes are guarded by method, so a request with another method finds no
+/// route and reaches the default answer, which looks here.
+struct Paths(Vec<(String, String)>);
+
+impl Paths {
+    fn of(services: &[Service]) -> Self {
+        let get = || "GET, HEAD".to_owned();
+        let mut paths = vec![("/healthz".to_owned(), get()), ("/readyz".to_owned(), get())];
+        for service in services {
+            paths.extend(crate::openapi::allowed_methods(&(service.openapi)()));
+            paths.push((format!("/openapi/{}.json", service.name), get()));
+            paths.push(("/docs".to_owned(), get()));
+        }
+        Self(paths)
+    }
+
+    /// The `Allow` of `path`, if it is served at all. A literal path comes before a template it also
+    /// fits (`…/revocations/snapshot`, `…/revocations/{jti}`).
+    fn allowed(&self, path: &str) -> Option<&str> {
+        let fits = |template: &str| {
+            let (mut t, mut p) = (template.split('/'), path.split('/'));
+            loop {
+                match (t.next(), p.next()) {
+                    (None, None) => return true,
+                    (Some(t), Some(p)) if t == p || (t.starts_with('{') && !p.is_empty()) => {}
+                    _ => return false,
+                }
+            }
+        };
+        self.0
+            .iter()
+            .find(|(template, _)| template == path)
+            .or_else(|| self.0.iter().find(|(template, _)| fits(template)))
+            .map(|(_, allow)| allow.as_str())
+    }
+}
 
 pub struct Application {
     port: u16,
     server: Server,
+    /// The `/metrics` listener's port and server, unless `metrics_addr` is empty.
+    metrics: Option<(u16, Server)>,
     ctx: Arc<Context>,
 }
 
@@ -58,36 +104,74 @@ pub enum BuildError {
 }
 
 impl Application {
-    /// Binds `settings.addr`, initializes the shared context and builds a server with the health
-    /// routes and every service in `services`.
-    pub async fn build(settings: Settings, services: &[Configure]) -> Result<Self, BuildError> {
+    /// Binds `settings.addr` (and `settings.metrics_addr`), initializes the shared context and
+    /// builds a server with the health routes and every service in `services`, and one with
+    /// `/metrics`.
+    pub async fn build(settings: Settings, services: &[Service]) -> Result<Self, BuildError> {
         let addr = settings.addr.clone();
         let bind = |source| BuildError::Bind { addr: addr.clone(), source };
         let listener = TcpListener::bind(&addr).map_err(bind)?;
         let port = listener.local_addr().map_err(bind)?.port();
+        let metrics_listener = match settings.metrics_addr.trim() {
+            "" => None,
+            metrics_addr => {
+                let bind =
+                    |source| BuildError::Bind { addr: format!("{metrics_addr} (metrics_addr)"), source };
+                let listener = TcpListener::bind(metrics_addr).map_err(bind)?;
+                let port = listener.local_addr().map_err(bind)?.port();
+                Some((listener, port))
+            }
+        };
         let issuer = settings.issuer_for_port(port);
         let ctx = Context::init(settings, issuer).await?;
         let data = web::Data::from(ctx.clone());
         let services = services.to_vec();
+        let paths = Arc::new(Paths::of(&services));
         let server = HttpServer::new(move || {
             let mut app = App::new()
                 .app_data(data.clone())
+                .app_data(paths.clone())
+                .wrap_fn(|req, srv| srv.call(head_as_get(req)))
                 .wrap(TracingLogger::<RequestSpan>::new())
                 .configure(crate::configure_extractors)
                 .configure(crate::health::configure);
-            for configure in &services {
-                app = app.configure(*configure);
+            for service in &services {
+                app = app.configure(service.configure);
             }
             app.default_service(web::to(not_found))
         })
         .listen(listener)
         .map_err(bind)?
         .run();
-        Ok(Self { port, server, ctx })
+        let metrics = match metrics_listener {
+            Some((listener, metrics_port)) => {
+                let data = web::Data::from(ctx.clone());
+                let server = HttpServer::new(move || {
+                    App::new()
+                        .app_data(data.clone())
+                        .wrap_fn(|req, srv| srv.call(head_as_get(req)))
+                        .configure(crate::health::configure_metrics)
+                        .default_service(web::to(not_found))
+                })
+                .workers(1)
+                .disable_signals()
+                .listen(listener)
+                .map_err(|source| BuildError::Bind { addr: "metrics_addr".into(), source })?
+                .run();
+                Some((metrics_port, server))
+            }
+            None => None,
+        };
+        Ok(Self { port, server, metrics, ctx })
     }
 
     pub fn port(&self) -> u16 {
         self.port
+    }
+
+    /// The port of the `/metrics` listener, if there is one.
+    pub fn metrics_port(&self) -> Option<u16> {
+        self.metrics.as_ref().map(|(port, _)| *port)
     }
 
     pub fn context(&self) -> &Arc<Context> {
@@ -97,19 +181,46 @@ impl Application {
     /// Serves until SIGINT or SIGTERM, then finishes in-flight requests and writes the audit
     /// records still queued.
     pub async fn run_until_stopped(self) -> std::io::Result<()> {
+        let metrics = self.metrics.map(|(_, server)| {
+            let handle = server.handle();
+            (tokio::spawn(server), handle)
+        });
         let result = self.server.await;
+        if let Some((task, handle)) = metrics {
+            handle.stop(false).await;
+            let _ = task.await;
+        }
         self.ctx.audit.shutdown().await;
         result
     }
 }
 
-/// What no route answers: `404`, a wrong method on a known path included. Under `/oauth/` it is
-/// `Cache-Control: no-store` like every answer of the OAuth endpoints (RFC 6749 §5.1), which set it
-/// themselves, so the token path pays for no middleware.
+/// What no route answers: `405` with `Allow` for a path the application serves with other methods
+/// ([`Paths`]), else `404`. Under `/oauth/` either is `Cache-Control: no-store` like
+/// every answer of the OAuth endpoints (RFC 6749 §5.1), which set it themselves, so the token path
+/// pays for no middleware.
 async fn not_found(req: actix_web::HttpRequest) -> actix_web::HttpResponse {
+    let allowed = req.app_data::<Arc<Paths>>().and_then(|paths| paths.allowed(req.path()));
+    match allowed.filter(|allow| !allow.split(", ").any(|m| m == req.method().as_str())) {
+        Some(allow) => method_not_allowed(&req, allow),
+        None => refusal(&req, AppError::not_found()),
+    }
+}
+
+/// `405` for a known path and a method it lacks, with the methods it has in `Allow`.
+fn method_not_allowed(req: &actix_web::HttpRequest, allow: &str) -> actix_web::HttpResponse {
+    let detail = format!("{} is not allowed here: {allow}", req.method());
+    let mut res = refusal(req, AppError::new(writ_app::ErrorCode::MethodNotAllowed, detail));
+    if let Ok(value) = actix_web::http::header::HeaderValue::from_str(allow) {
+        res.headers_mut().insert(actix_web::http::header::ALLOW, value);
+    }
+    res
+}
+
+fn refusal(req: &actix_web::HttpRequest, error: AppError) -> actix_web::HttpResponse {
     use actix_web::ResponseError;
     use actix_web::http::header::{CACHE_CONTROL, HeaderValue, PRAGMA};
-    let mut res = ApiError(AppError::not_found()).error_response();
+    let mut res = ApiError(error).error_response();
     if req.path().starts_with("/oauth/") {
         res.headers_mut().insert(CACHE_CONTROL, HeaderValue::from_static("no-store"));
         res.headers_mut().insert(PRAGMA, HeaderValue::from_static("no-cache"));
@@ -117,11 +228,29 @@ async fn not_found(req: actix_web::HttpRequest) -> actix_web::HttpResponse {
     res
 }
 
+/// A resource at `path` answering every request `405` with `allow`: registered after the routes of
+/// `path` (outside any scope), whose method guards let other methods through to it.
+pub(crate) fn allowing(path: &str, allow: String) -> actix_web::Resource {
+    web::resource(path).default_service(web::to(move |req: actix_web::HttpRequest| {
+        let res = method_not_allowed(&req, &allow);
+        async move { res }
+    }))
+}
+
+/// `HEAD` is `GET` without the body (RFC 9110 §9.3.2): routing sees a `GET`, and the HTTP/1
+/// codec, which remembers the request was a `HEAD`, sends the head of the answer only.
+fn head_as_get(mut req: ServiceRequest) -> ServiceRequest {
+    if req.method() == actix_web::http::Method::HEAD {
+        req.head_mut().method = actix_web::http::Method::GET;
+    }
+    req
+}
+
 /// The whole `main` of a single-service binary: settings, telemetry, build, run.
 pub async fn serve_main(
     name: &'static str,
     args: crate::settings::SettingsArgs,
-    services: &[Configure],
+    services: &[Service],
 ) -> std::process::ExitCode {
     let settings = match args.load() {
         Ok(s) => s,
@@ -133,7 +262,12 @@ pub async fn serve_main(
     let _telemetry = crate::telemetry::init(&settings.log, name);
     match Application::build(settings, services).await {
         Ok(app) => {
-            tracing::info!(port = app.port(), issuer = %app.context().issuer, "listening");
+            tracing::info!(
+                port = app.port(),
+                metrics_port = app.metrics_port(),
+                issuer = %app.context().issuer,
+                "listening"
+            );
             match app.run_until_stopped().await {
                 Ok(()) => std::process::ExitCode::SUCCESS,
                 Err(e) => {

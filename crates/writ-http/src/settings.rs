@@ -4,6 +4,7 @@
 
 use std::path::{Path, PathBuf};
 
+use writ_app::origin::TrustedProxies;
 use writ_app::settings::{Secret, Settings, SettingsError};
 use writ_core::{QuotaMode, SigningAlg};
 
@@ -16,6 +17,12 @@ pub struct SettingsArgs {
     /// Address to listen on [default: 127.0.0.1:8080].
     #[arg(long, env = "WRIT_ADDR", global = true)]
     pub addr: Option<String>,
+    /// Address of the /metrics listener, empty for none [default: 127.0.0.1:9464].
+    #[arg(long, env = "WRIT_METRICS_ADDR", global = true)]
+    pub metrics_addr: Option<String>,
+    /// Count issued tokens per org in /metrics [default: false].
+    #[arg(long, env = "WRIT_METRICS_ORG_LABELS", global = true)]
+    pub metrics_org_labels: Option<bool>,
     /// Issuer URL (`iss`) [default: http://localhost:<port>].
     #[arg(long, env = "WRIT_ISSUER", global = true)]
     pub issuer: Option<String>,
@@ -64,6 +71,14 @@ pub struct SettingsArgs {
     /// Failed authentications per minute per client id and IP [default: 10].
     #[arg(long, env = "WRIT_FAILED_AUTH_PER_MINUTE", global = true)]
     pub failed_auth_per_minute: Option<u32>,
+    /// Failed authentications per minute per IP, whatever the client ids, 0 for no limit
+    /// [default: 100].
+    #[arg(long, env = "WRIT_FAILED_AUTH_PER_ADDRESS_PER_MINUTE", global = true)]
+    pub failed_auth_per_address_per_minute: Option<u32>,
+    /// Proxies whose X-Forwarded-For names the caller: CIDR blocks or addresses, comma-separated
+    /// [default: none].
+    #[arg(long, env = "WRIT_TRUSTED_PROXIES", global = true, value_parser = TrustedProxies::parse)]
+    pub trusted_proxies: Option<TrustedProxies>,
     /// Revocations per minute per caller, 0 for no limit [default: 60].
     #[arg(long, env = "WRIT_REVOCATIONS_PER_MINUTE", global = true)]
     pub revocations_per_minute: Option<u32>,
@@ -106,9 +121,9 @@ impl SettingsArgs {
             };
         }
         set!(
-            value: addr, redis_prefix, data_dir, auto_migrate, log, signing_alg, jwks_max_age_seconds,
+            value: addr, metrics_addr, metrics_org_labels, redis_prefix, data_dir, auto_migrate, log, signing_alg, jwks_max_age_seconds,
                 key_publish_delay_seconds, key_rotation_days, rate_limit_per_second, rate_limit_burst,
-                failed_auth_per_minute, revocations_per_minute, revocation_feed_length, quota_per_hour, quota_per_day, quota_mode, redis_cluster;
+                failed_auth_per_minute, failed_auth_per_address_per_minute, trusted_proxies, revocations_per_minute, revocation_feed_length, quota_per_hour, quota_per_day, quota_mode, redis_cluster;
             optional: issuer, kek, pepper;
             url: database_url, redis_url
         );

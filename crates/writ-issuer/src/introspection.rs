@@ -18,9 +18,14 @@ fn ok(body: serde_json::Value) -> HttpResponse {
     res.json(body)
 }
 
-async fn query(req: &HttpRequest, payload: web::Payload, ctx: &Context) -> Result<TokenQuery, OAuthError> {
+async fn query(
+    req: &HttpRequest,
+    payload: web::Payload,
+    ctx: &Context,
+    origin: &RequestOrigin,
+) -> Result<TokenQuery, OAuthError> {
     let body = request::read_body(payload).await?;
-    TokenQuery::read(ctx, request::content_type(req), request::authorization(req), &body).await
+    TokenQuery::read(ctx, origin, request::content_type(req), request::authorization(req), &body).await
 }
 
 /// Revoke a token
@@ -35,7 +40,7 @@ async fn query(req: &HttpRequest, payload: web::Payload, ctx: &Context) -> Resul
         (status = 200, description = "Revoked, or nothing to revoke", body = Object, example = json!({})),
         (status = 400, description = "`invalid_request`, or `unauthorized_client` for another client's token", body = OAuthErrorBody),
         (status = 401, description = "`invalid_client`", body = OAuthErrorBody),
-        (status = 429, description = "`rate_limited`: more revocations than `revocations_per_minute` allows; see `Retry-After`", body = OAuthErrorBody),
+        (status = 429, description = "`rate_limited`: too many failed authentications, or more revocations than `revocations_per_minute` allows; see `Retry-After`", body = OAuthErrorBody),
         (status = 503, description = "`temporarily_unavailable`: the revocation state is unreachable", body = OAuthErrorBody),
     ),
     security(("client_basic" = []), ())
@@ -47,7 +52,7 @@ pub async fn revoke(
     origin: RequestOrigin,
     ctx: web::Data<Context>,
 ) -> Result<HttpResponse, OAuthFailure> {
-    let query = query(&req, payload, &ctx).await?;
+    let query = query(&req, payload, &ctx, &origin).await?;
     introspection::revoke(&ctx, &query, &origin).await?;
     Ok(ok(json!({})))
 }
@@ -65,6 +70,7 @@ pub async fn revoke(
         (status = 200, description = "What the token says, or `{\"active\": false}`", body = Introspection),
         (status = 400, description = "`invalid_request`", body = OAuthErrorBody),
         (status = 401, description = "`invalid_client`", body = OAuthErrorBody),
+        (status = 429, description = "`rate_limited`: too many failed authentications; see `Retry-After`", body = OAuthErrorBody),
         (status = 503, description = "`temporarily_unavailable`: introspection fails closed", body = OAuthErrorBody),
     ),
     security(("client_basic" = []), ())
@@ -73,9 +79,10 @@ pub async fn revoke(
 pub async fn introspect(
     req: HttpRequest,
     payload: web::Payload,
+    origin: RequestOrigin,
     ctx: web::Data<Context>,
 ) -> Result<HttpResponse, OAuthFailure> {
-    let query = query(&req, payload, &ctx).await?;
+    let query = query(&req, payload, &ctx, &origin).await?;
     let Some(claims) = introspection::introspect(&ctx, &query).await? else {
         return Ok(ok(json!({ "active": false })));
     };

@@ -17,6 +17,10 @@ pub use oauth_error::OAuthFailure;
 use utoipa_actix_web::service_config::ServiceConfig;
 
 /// The issuer's routes: `/oauth/*` and `/.well-known/*`.
+/// The service, as a binary serves it.
+pub const SERVICE: writ_http::server::Service =
+    writ_http::server::Service { name: "issuer", configure, openapi };
+
 pub fn configure(cfg: &mut actix_web::web::ServiceConfig) {
     register(&mut ServiceConfig::new(cfg));
     writ_http::openapi::serve(cfg, "issuer", openapi);

@@ -135,6 +135,7 @@ impl TestDb {
         let redis_url = if self.backend == Backend::Postgres { redis_url() } else { None };
         Settings {
             addr: "127.0.0.1:0".into(),
+            metrics_addr: "127.0.0.1:0".into(),
             database_url: Some(self.url.clone()),
             redis_url,
             redis_prefix: redis_prefix(),
@@ -155,6 +156,8 @@ impl TestDb {
 pub struct TestApp {
     pub address: String,
     pub port: u16,
+    /// The `/metrics` listener's `http://127.0.0.1:port`.
+    pub metrics_address: String,
     pub http: reqwest::Client,
     pub ctx: Arc<Context>,
     pub operator_id: String,
@@ -175,12 +178,14 @@ pub async fn spawn_app_with(backend: Backend, adjust: impl FnOnce(&mut Settings)
     let _ = writ_http::telemetry::init(&settings.log, "writ-test");
     let app = writ::build(settings).await.unwrap();
     let port = app.port();
+    let metrics_address = format!("http://127.0.0.1:{}", app.metrics_port().unwrap_or_default());
     let ctx = app.context().clone();
     let operator = writ_app::operator::create_operator(&ctx).await.unwrap();
     tokio::spawn(app.run_until_stopped());
     Some(TestApp {
         address: format!("http://127.0.0.1:{port}"),
         port,
+        metrics_address,
         http: http_client(),
         ctx,
         operator_id: operator.client_id.to_string(),
@@ -192,6 +197,13 @@ pub async fn spawn_app_with(backend: Backend, adjust: impl FnOnce(&mut Settings)
 impl TestApp {
     pub fn url(&self, path: &str) -> String {
         format!("{}{path}", self.address)
+    }
+
+    /// The text of `GET /metrics`, from the metrics listener.
+    pub async fn metrics(&self) -> String {
+        let res = self.http.get(format!("{}/metrics", self.metrics_address)).send().await.unwrap();
+        assert_eq!(res.status(), 200);
+        res.text().await.unwrap()
     }
 
     /// `POST /oauth/token` with `client_secret_post` and extra form parameters.

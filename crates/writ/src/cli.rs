@@ -174,7 +174,7 @@ async fn serve(settings: writ_app::Settings) -> ExitCode {
         Ok(None) => tracing::warn!("no operator exists yet: run `writ bootstrap` to create one"),
         Err(e) => return fail(&e),
     }
-    tracing::info!(port = app.port(), issuer = %ctx.issuer, "listening");
+    tracing::info!(port = app.port(), metrics_port = app.metrics_port(), issuer = %ctx.issuer, "listening");
     match app.run_until_stopped().await {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => fail(&e),

@@ -8,11 +8,10 @@ mod seed;
 
 use writ_app::Settings;
 use writ_http::Application;
-use writ_http::server::{BuildError, Configure};
+use writ_http::server::{BuildError, Service};
 
 /// Every service, as `writ serve` runs them.
-pub const ALL_SERVICES: &[Configure] =
-    &[writ_issuer::configure, writ_admin::configure, writ_guard::configure];
+pub const ALL_SERVICES: &[Service] = &[writ_issuer::SERVICE, writ_admin::SERVICE, writ_guard::SERVICE];
 
 /// Builds the all-in-one application (tests use this too, so what is tested is what ships).
 pub async fn build(settings: Settings) -> Result<Application, BuildError> {
@@ -21,9 +20,5 @@ pub async fn build(settings: Settings) -> Result<Application, BuildError> {
 
 /// The OpenAPI documents Writ publishes, by name.
 pub fn openapi_documents() -> Vec<(&'static str, serde_json::Value)> {
-    vec![
-        ("admin", writ_admin::openapi()),
-        ("issuer", writ_issuer::openapi()),
-        ("guard", writ_guard::openapi()),
-    ]
+    ALL_SERVICES.iter().map(|s| (s.name, (s.openapi)())).collect()
 }

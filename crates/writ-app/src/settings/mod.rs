@@ -13,6 +13,8 @@ use std::path::PathBuf;
 use serde::Deserialize;
 use writ_core::{QuotaMode, SigningAlg};
 
+use crate::origin::TrustedProxies;
+
 /// A configuration secret. `Debug` never prints it.
 #[derive(Clone, Deserialize, PartialEq, Eq)]
 #[serde(transparent)]
@@ -51,6 +53,12 @@ impl From<String> for Secret {
 pub struct Settings {
     /// Address to listen on.
     pub addr: String,
+    /// Address of the `/metrics` listener, apart from the API so that it is never public by
+    /// accident; empty for none. Loopback by default.
+    pub metrics_addr: String,
+    /// Whether `writ_tokens_issued_total` counts per org (the first 100 orgs seen, then `other`):
+    /// it names tenants, so only where the scraper may know them.
+    pub metrics_org_labels: bool,
     /// The `iss` of tokens and the base of discovery URLs. Default: `http://localhost:<port>`.
     pub issuer: Option<String>,
     /// `postgres://…` or `sqlite://…`. Default: the SQLite file `<data_dir>/writ.db`.
@@ -84,6 +92,14 @@ pub struct Settings {
     /// Failed authentications per minute for one client id from one IP before further attempts
     /// (right or wrong) are refused with 429.
     pub failed_auth_per_minute: u32,
+    /// Failed authentications per minute from one address, whatever client ids it names, before
+    /// its further failures, and its requests naming a client this instance has not loaded, are
+    /// refused with 429; 0 turns the limit off. A correct secret for a loaded client still works,
+    /// so the clients behind one NAT address are not all locked out by one of them.
+    pub failed_auth_per_address_per_minute: u32,
+    /// The proxies in front of Writ (CIDR blocks or addresses) whose `X-Forwarded-For` (or, without
+    /// it, `Forwarded`) names the caller. None by default: the caller is the TCP peer.
+    pub trusted_proxies: TrustedProxies,
     /// Revocations one caller (an admin client, or a client revoking its own tokens) may write per
     /// minute; 0 turns the limit off. Bounds how fast anyone can push entries through the
     /// revocation feed.
@@ -108,6 +124,8 @@ impl Default for Settings {
     fn default() -> Self {
         Self {
             addr: "127.0.0.1:8080".into(),
+            metrics_addr: "127.0.0.1:9464".into(),
+            metrics_org_labels: false,
             issuer: None,
             database_url: None,
             redis_url: None,
@@ -123,6 +141,8 @@ impl Default for Settings {
             rate_limit_per_second: 100,
             rate_limit_burst: 200,
             failed_auth_per_minute: 10,
+            failed_auth_per_address_per_minute: 100,
+            trusted_proxies: TrustedProxies::default(),
             revocations_per_minute: 60,
             revocation_feed_length: writ_guard_store::FEED_LENGTH,
             quota_per_hour: 0,
@@ -141,6 +161,8 @@ impl fmt::Debug for Settings {
         let url = |u: &Option<String>| u.as_deref().map(redact_url);
         f.debug_struct("Settings")
             .field("addr", &self.addr)
+            .field("metrics_addr", &self.metrics_addr)
+            .field("metrics_org_labels", &self.metrics_org_labels)
             .field("issuer", &self.issuer)
             .field("database_url", &url(&self.database_url))
             .field("redis_url", &url(&self.redis_url))
@@ -156,6 +178,8 @@ impl fmt::Debug for Settings {
             .field("rate_limit_per_second", &self.rate_limit_per_second)
             .field("rate_limit_burst", &self.rate_limit_burst)
             .field("failed_auth_per_minute", &self.failed_auth_per_minute)
+            .field("failed_auth_per_address_per_minute", &self.failed_auth_per_address_per_minute)
+            .field("trusted_proxies", &self.trusted_proxies)
             .field("revocations_per_minute", &self.revocations_per_minute)
             .field("revocation_feed_length", &self.revocation_feed_length)
             .field("quota_per_hour", &self.quota_per_hour)

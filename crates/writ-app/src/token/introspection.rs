@@ -26,9 +26,11 @@ pub struct TokenQuery {
 }
 
 impl TokenQuery {
-    /// Reads the request and authenticates its caller.
+    /// Reads the request and authenticates its caller, under the token endpoint's
+    /// failed-authentication limits.
     pub async fn read(
         ctx: &Context,
+        origin: &Origin,
         content_type: &str,
         authorization: Option<&str>,
         body: &[u8],
@@ -38,7 +40,10 @@ impl TokenQuery {
             .token
             .clone()
             .ok_or_else(|| OAuthError::InvalidRequest("missing parameter `token`".into()))?;
-        let caller = ClientAuth::parse(authorization, &params)?.authenticate(ctx).await?;
+        let client = ClientAuth::parse(authorization, &params)?;
+        let plan = super::Plan::new(ctx, origin, client.client_id());
+        let caller = plan.authenticate(&client).await?;
+        plan.unlocked().await?;
         tracing::Span::current().record("client_id", caller.client.client.id.as_str());
         Ok(Self { caller, token })
     }

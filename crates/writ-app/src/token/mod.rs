@@ -59,11 +59,7 @@ pub struct Issued {
 /// Issues a token for `request`, or says why not (RFC 6749 §5.2).
 pub async fn issue(ctx: &Context, request: TokenRequest, origin: &Origin) -> Result<Issued, OAuthError> {
     let plan = Plan::new(ctx, origin, request.client.client_id());
-    let auth = match request.client.authenticate(ctx).await {
-        Ok(auth) => auth,
-        Err(e @ OAuthError::InvalidClient { .. }) => return Err(plan.failed(e).await),
-        Err(e) => return Err(e),
-    };
+    let auth = plan.authenticate(&request.client).await?;
     let rate_limits = plan.admit(&auth).await?;
     if let Some(org) = auth.client.client.kind.org_id() {
         tracing::Span::current().record("org_id", org.as_str());

@@ -1,12 +1,13 @@
-//! The token endpoint's rate limits, planned per request: failed authentications per address and
-//! client id, then the client's rate and quotas (the client's own limits, else its org's, else the
-//! deployment's), checked in one round trip. What the `RateLimit` headers say is `crate::limits`.
+//! The rate limits of the endpoints where clients authenticate, planned per request: failed
+//! authentications per address, and per address and client id; at the token endpoint, then the
+//! client's rate and quotas (the client's own limits, else its org's, else the deployment's),
+//! checked in one round trip with the lockout. What the `RateLimit` headers say is `crate::limits`.
 
 use writ_core::{QuotaMode, RateLimits};
 use writ_guard_store::{Check, Limit, Rate};
 
 use super::OAuthError;
-use super::client_auth::Authenticated;
+use super::client_auth::{Authenticated, ClientAuth};
 use crate::context::Context;
 use crate::limits::{Applied, headers};
 use crate::origin::Origin;
@@ -25,17 +26,51 @@ impl<'a> Plan<'a> {
         Self { ctx, origin, shard: client_id.chars().take(64).collect() }
     }
 
-    /// Counts a failed authentication against this address and client id; past the limit, the
-    /// answer is `429` instead of `invalid_client`.
-    pub async fn failed(&self, refused: OAuthError) -> OAuthError {
-        if let Some(check) = self.failure_check(1)
-            && let Some(decision) = self.ctx.throttle(&self.shard, std::slice::from_ref(&check)).await.first()
-            && !decision.allowed
-        {
-            let applied = [Applied { name: "failed_auth", check: &check, decision }];
-            return self.refuse("failed_auth", &applied);
+    /// Checks the client's credentials, counting a failure against this address and this client
+    /// id. An address over its failure limit is refused before a client this instance has not
+    /// loaded is looked up, so made-up ids from it cost no database read.
+    pub async fn authenticate(&self, client: &ClientAuth) -> Result<Authenticated, OAuthError> {
+        let loaded =
+            writ_core::ClientId::parse(client.client_id()).is_ok_and(|id| self.ctx.clients.contains(&id));
+        if !loaded {
+            self.check(ADDRESS_LIMIT, self.address_check(0)).await?;
         }
-        refused
+        match client.authenticate(self.ctx).await {
+            Err(e @ OAuthError::InvalidClient { .. }) => Err(self.failed(e).await),
+            result => result,
+        }
+    }
+
+    /// Counts a failed authentication against this address, then (if the address is within its
+    /// limit) against this address and client id; past either limit, the answer is `429` instead
+    /// of `invalid_client`.
+    async fn failed(&self, refused: OAuthError) -> OAuthError {
+        if let Err(limited) = self.check(ADDRESS_LIMIT, self.address_check(1)).await {
+            return limited;
+        }
+        self.check(LOCKOUT, self.failure_check(1)).await.err().unwrap_or(refused)
+    }
+
+    /// Refuses a client authenticated at revocation or introspection while this address is locked
+    /// out for it, as the token endpoint does (`admit`).
+    pub async fn unlocked(&self) -> Result<(), OAuthError> {
+        self.check(LOCKOUT, self.failure_check(0)).await
+    }
+
+    /// Applies one failed-authentication check: `ADDRESS_LIMIT` in the address's own shard,
+    /// `LOCKOUT` in the client id's.
+    async fn check(&self, name: &'static str, check: Option<Check>) -> Result<(), OAuthError> {
+        let Some(check) = check else { return Ok(()) };
+        let shard = match (name, self.origin.ip) {
+            (ADDRESS_LIMIT, Some(ip)) => format!("addr:{ip}"),
+            _ => self.shard.clone(),
+        };
+        match self.ctx.throttle(&shard, std::slice::from_ref(&check)).await.first() {
+            Some(decision) if !decision.allowed => {
+                Err(self.refuse(name, &[Applied { name, check: &check, decision }]))
+            }
+            _ => Ok(()),
+        }
     }
 
     /// Admits an authenticated client, in one round trip for every limit: whether this address is
@@ -47,7 +82,7 @@ impl<'a> Plan<'a> {
         let limits = loaded.client.rate_limits.or(org_limits).or(self.ctx.default_limits);
         let (names, checks): (Vec<&'static str>, Vec<Check>) = self
             .failure_check(0)
-            .map(|c| ("failed_auth", c))
+            .map(|c| (LOCKOUT, c))
             .into_iter()
             .chain(client_checks(loaded.client.id.as_str(), &limits))
             .unzip();
@@ -59,14 +94,14 @@ impl<'a> Plan<'a> {
             .map(|((name, check), decision)| Applied { name, check, decision })
             .collect();
         if let Some(refused) = applied.iter().find(|a| a.check.enforced && !a.decision.allowed) {
-            let shown: Vec<Applied<'_>> = if refused.name == "failed_auth" {
+            let shown: Vec<Applied<'_>> = if refused.name == LOCKOUT {
                 vec![*refused]
             } else {
-                applied.iter().filter(|a| a.name != "failed_auth").copied().collect()
+                applied.iter().filter(|a| a.name != LOCKOUT).copied().collect()
             };
             return Err(self.refuse(refused.name, &shown));
         }
-        let applied: Vec<Applied<'_>> = applied.into_iter().filter(|a| a.name != "failed_auth").collect();
+        let applied: Vec<Applied<'_>> = applied.into_iter().filter(|a| a.name != LOCKOUT).collect();
         for over in applied.iter().filter(|a| !a.decision.allowed) {
             self.ctx.metrics.token_limited(over.name, false);
             tracing::warn!(
@@ -76,6 +111,14 @@ impl<'a> Plan<'a> {
             );
         }
         Ok(headers(&applied))
+    }
+
+    /// The failed-authentication limit of this address, whatever the client ids (`None` when turned
+    /// off, or the address is unknown).
+    fn address_check(&self, cost: u32) -> Option<Check> {
+        let per_minute = self.ctx.settings.failed_auth_per_address_per_minute;
+        let ip = self.origin.ip.filter(|_| per_minute > 0)?;
+        Some(Check::rate(format!("fail:{ip}"), Rate::per_minute(per_minute, per_minute), cost))
     }
 
     /// The failed-authentication limit of this client id from this address (`None` when turned off).
@@ -96,6 +139,10 @@ impl<'a> Plan<'a> {
         OAuthError::RateLimited { reason: reason(limit), headers: headers(shown) }
     }
 }
+
+/// The names of the failed-authentication limits, in the headers and the metrics.
+const LOCKOUT: &str = "failed_auth";
+const ADDRESS_LIMIT: &str = "failed_auth_address";
 
 /// The limits of one authenticated client, named as in the `RateLimit` headers: its rate and its
 /// hourly and daily quotas (each only when not 0). A quota in log-only mode is not enforced.
@@ -123,7 +170,8 @@ fn client_checks(client_id: &str, limits: &RateLimits) -> Vec<(&'static str, Che
 
 fn reason(limit: &str) -> &'static str {
     match limit {
-        "failed_auth" => "too many failed authentications: retry later",
+        LOCKOUT => "too many failed authentications: retry later",
+        ADDRESS_LIMIT => "too many failed authentications from this address: retry later",
         "rate" => "token rate limit reached: retry later",
         _ => "token quota reached: retry when the window ends",
     }

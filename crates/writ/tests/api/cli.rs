@@ -41,7 +41,7 @@ pub fn serve(dir: &std::path::Path, args: &[&str]) -> Serve {
 
 pub fn serve_with_env(dir: &std::path::Path, args: &[&str], envs: &[(&str, &str)]) -> Serve {
     let mut child = writ()
-        .args(["serve", "--addr", "127.0.0.1:0"])
+        .args(["serve", "--addr", "127.0.0.1:0", "--metrics-addr", "127.0.0.1:0"])
         .args(args)
         .envs(envs.iter().copied())
         .current_dir(dir)

@@ -68,6 +68,145 @@ async fn failed_authentications_lock_out_the_address(backend: Backend) {
     assert_eq!(app.token_request(&b, &b_secret, &[]).await.status(), 200);
 }
 
+/// A token request sent through a proxy on loopback that says it came from `address` (after a
+/// leftmost entry the caller made up, which no trusted proxy vouches for).
+async fn via_proxy(app: &TestApp, address: &str, id: &str, secret: &str) -> reqwest::Response {
+    let form = [("grant_type", "client_credentials"), ("client_id", id), ("client_secret", secret)];
+    let xff = format!("6.6.6.6, {address}");
+    app.http.post(app.url("/oauth/token")).header("x-forwarded-for", xff).form(&form).send().await.unwrap()
+}
+
+async fn behind_a_trusted_proxy_each_caller_has_its_own_lockout(backend: Backend) {
+    let Some(app) = spawn_app_with(backend, |s| {
+        s.failed_auth_per_minute = 3;
+        s.trusted_proxies = writ_app::origin::TrustedProxies::parse("127.0.0.0/8, ::1").unwrap();
+    })
+    .await
+    else {
+        return;
+    };
+    let ((a, a_secret), _) = two_clients(&app).await;
+    let wrong = writ_core::secret::PlainSecret::generate().unwrap();
+    for _ in 0..3 {
+        assert_eq!(via_proxy(&app, "203.0.113.1", &a, wrong.expose()).await.status(), 401);
+    }
+    let locked = via_proxy(&app, "203.0.113.1", &a, &a_secret).await;
+    assert_eq!(locked.status(), 429, "the address that failed is locked out, even with the right secret");
+    // The lockout's headers agree on when it ends.
+    let retry = header(&locked, "retry-after").to_owned();
+    assert_eq!(header(&locked, "ratelimit-reset"), retry);
+    assert_eq!(header(&locked, "ratelimit"), format!("\"failed_auth\";r=0;t={retry}"));
+    // Revocation and introspection answer the locked-out address the same way.
+    let form = [("token", "x"), ("client_id", a.as_str()), ("client_secret", a_secret.as_str())];
+    let introspect = app
+        .http
+        .post(app.url("/oauth/introspect"))
+        .header("x-forwarded-for", "203.0.113.1")
+        .form(&form)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(introspect.status(), 429);
+    // Another caller behind the same proxy is not: its own address, its own count.
+    assert_eq!(via_proxy(&app, "203.0.113.2", &a, &a_secret).await.status(), 200);
+    // And the audit record names the caller, not the proxy.
+    app.ctx.audit.flush().await;
+    let issued = writ_store::Audit::new(app.ctx.store.conn())
+        .list(
+            &writ_store::Tenant::Operator,
+            &writ_store::Page { limit: 200, after: None },
+            &writ_store::AuditFilter::action("token.issued"),
+        )
+        .await
+        .unwrap()
+        .items;
+    assert_eq!(issued.last().unwrap().ip.as_deref(), Some("203.0.113.2"));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn behind_a_trusted_proxy_each_caller_has_its_own_lockout_memory() {
+    behind_a_trusted_proxy_each_caller_has_its_own_lockout(Backend::Sqlite).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn behind_a_trusted_proxy_each_caller_has_its_own_lockout_redis() {
+    behind_a_trusted_proxy_each_caller_has_its_own_lockout(Backend::Postgres).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn forwarding_headers_mean_nothing_from_a_peer_nobody_trusts() {
+    let Some(app) = app(Backend::Sqlite).await else { return };
+    let ((a, a_secret), _) = two_clients(&app).await;
+    let wrong = writ_core::secret::PlainSecret::generate().unwrap();
+    for _ in 0..3 {
+        assert_eq!(via_proxy(&app, "203.0.113.1", &a, wrong.expose()).await.status(), 401);
+    }
+    assert_eq!(
+        via_proxy(&app, "203.0.113.2", &a, &a_secret).await.status(),
+        429,
+        "a caller cannot escape its lockout by naming another address"
+    );
+}
+
+async fn one_address_fails_only_so_often_whatever_the_ids(backend: Backend) {
+    let Some(app) = spawn_app_with(backend, |s| {
+        s.failed_auth_per_minute = 3;
+        s.failed_auth_per_address_per_minute = 4;
+        s.trusted_proxies = writ_app::origin::TrustedProxies::parse("127.0.0.1, ::1").unwrap();
+    })
+    .await
+    else {
+        return;
+    };
+    let ((a, a_secret), (b, b_secret)) = two_clients(&app).await;
+    let wrong = writ_core::secret::PlainSecret::generate().unwrap();
+    for id in [&a, &a, &b, &b] {
+        assert_eq!(via_proxy(&app, "198.51.100.7", id, wrong.expose()).await.status(), 401);
+    }
+    let over = via_proxy(&app, "198.51.100.7", &b, wrong.expose()).await;
+    assert_eq!(over.status(), 429, "the fifth failure from one address, over two client ids");
+    assert!(header(&over, "ratelimit-policy").starts_with("\"failed_auth_address\";q=4;w=60"));
+    let made_up = writ_core::ClientId::generate().to_string();
+    assert_eq!(
+        via_proxy(&app, "198.51.100.7", &made_up, wrong.expose()).await.status(),
+        429,
+        "an id this instance has not loaded is not looked up for that address"
+    );
+    // A loaded client's right secret still works from there (a NAT's other clients), and other
+    // addresses are untouched.
+    assert_eq!(via_proxy(&app, "198.51.100.7", &a, &a_secret).await.status(), 200);
+    assert_eq!(via_proxy(&app, "198.51.100.8", &made_up, wrong.expose()).await.status(), 401);
+    assert_eq!(via_proxy(&app, "198.51.100.8", &b, &b_secret).await.status(), 200);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn one_address_fails_only_so_often_whatever_the_ids_memory() {
+    one_address_fails_only_so_often_whatever_the_ids(Backend::Sqlite).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn one_address_fails_only_so_often_whatever_the_ids_redis() {
+    one_address_fails_only_so_often_whatever_the_ids(Backend::Postgres).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_lockout_ends_when_its_headers_say() {
+    // 30 a minute: one more every two seconds once the 30 are spent.
+    let Some(app) = spawn_app_with(Backend::Sqlite, |s| s.failed_auth_per_minute = 30).await else { return };
+    let ((a, a_secret), _) = two_clients(&app).await;
+    let wrong = writ_core::secret::PlainSecret::generate().unwrap();
+    for _ in 0..30 {
+        assert_eq!(app.token_request(&a, wrong.expose(), &[]).await.status(), 401);
+    }
+    let locked = app.token_request(&a, &a_secret, &[]).await;
+    assert_eq!(locked.status(), 429);
+    let retry: u64 = header(&locked, "retry-after").parse().unwrap();
+    assert!((1..=2).contains(&retry), "Retry-After {retry}");
+    assert_eq!(header(&locked, "ratelimit-reset"), retry.to_string());
+    tokio::time::sleep(std::time::Duration::from_millis(retry * 1000 + 50)).await;
+    assert_eq!(app.token_request(&a, &a_secret, &[]).await.status(), 200, "released when announced");
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn issuance_is_limited_per_client_memory() {
     issuance_is_limited_per_client(Backend::Sqlite).await;
@@ -218,7 +357,7 @@ async fn quotas_refuse_until_the_window_ends(backend: Backend) {
     let res = app.token_request(id, secret, &[]).await;
     assert_eq!(res.status(), 200, "no hourly quota now");
     assert!(header(&res, "ratelimit").contains("\"day\";r=97;"), "{}", header(&res, "ratelimit"));
-    let metrics = app.http.get(app.url("/metrics")).send().await.unwrap().text().await.unwrap();
+    let metrics = app.metrics().await;
     assert!(metrics.contains("writ_tokens_limited_total{limit=\"hour\",action=\"refused\"} 1"), "{metrics}");
 }
 
@@ -243,7 +382,7 @@ async fn log_only_quotas_issue_and_count(backend: Backend) {
     let (state, reset) = header(&res, "ratelimit").split_once(";t=").unwrap();
     assert_eq!(state, "\"day\";r=0");
     assert!((reset.parse::<i64>().unwrap() - until_window_end(86_400)).abs() <= 2, "until the day ends");
-    let metrics = app.http.get(app.url("/metrics")).send().await.unwrap().text().await.unwrap();
+    let metrics = app.metrics().await;
     assert!(metrics.contains("writ_tokens_limited_total{limit=\"day\",action=\"logged\"} 3"), "{metrics}");
     // An org that enforces overrides the deployment's log-only mode for its clients.
     let path = format!("/admin/v1/orgs/{org}");
@@ -338,7 +477,8 @@ async fn a_token_request_is_one_redis_round_trip() {
     assert_eq!(app.ctx.guard.round_trips() - before, 10, "rate, daily quota and lockout in one");
     let wrong = writ_core::secret::PlainSecret::generate().unwrap();
     assert_eq!(app.token_request(&a, wrong.expose(), &[]).await.status(), 401);
-    assert_eq!(app.ctx.guard.round_trips() - before, 11);
-    let metrics = app.http.get(app.url("/metrics")).send().await.unwrap().text().await.unwrap();
-    assert!(metrics.contains(&format!("writ_guard_redis_round_trips_total {}", before + 11)), "{metrics}");
+    // A failure counts against the address, then against the address and client id: two shards.
+    assert_eq!(app.ctx.guard.round_trips() - before, 12);
+    let metrics = app.metrics().await;
+    assert!(metrics.contains(&format!("writ_guard_redis_round_trips_total {}", before + 12)), "{metrics}");
 }

@@ -4,6 +4,7 @@
 mod admin;
 mod cli;
 mod cluster;
+mod conformance;
 mod e2e;
 mod guard;
 mod instances;

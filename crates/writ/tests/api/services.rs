@@ -2,7 +2,7 @@
 //! path prefixes; `/readyz` follows the database.
 
 use writ_http::Application;
-use writ_http::server::Configure;
+use writ_http::server::Service;
 use writ_testkit::{Backend, TestDb};
 
 async fn status_of(port: u16, method: reqwest::Method, path: &str) -> u16 {
@@ -10,7 +10,7 @@ async fn status_of(port: u16, method: reqwest::Method, path: &str) -> u16 {
     writ_testkit::http_client().request(method, url).send().await.unwrap().status().as_u16()
 }
 
-async fn serve(db: &TestDb, services: &[Configure]) -> u16 {
+async fn serve(db: &TestDb, services: &[Service]) -> u16 {
     let app = Application::build(db.settings(), services).await.unwrap();
     let port = app.port();
     tokio::spawn(app.run_until_stopped());
@@ -21,9 +21,9 @@ async fn serve(db: &TestDb, services: &[Configure]) -> u16 {
 async fn each_service_serves_its_own_prefix() {
     use reqwest::Method;
     let db = TestDb::new(Backend::Sqlite).await.unwrap();
-    let issuer = serve(&db, &[writ_issuer::configure]).await;
-    let admin = serve(&db, &[writ_admin::configure]).await;
-    let guard = serve(&db, &[writ_guard::configure]).await;
+    let issuer = serve(&db, &[writ_issuer::SERVICE]).await;
+    let admin = serve(&db, &[writ_admin::SERVICE]).await;
+    let guard = serve(&db, &[writ_guard::SERVICE]).await;
 
     for port in [issuer, admin, guard] {
         assert_eq!(status_of(port, Method::GET, "/healthz").await, 200);
@@ -36,6 +36,9 @@ async fn each_service_serves_its_own_prefix() {
     assert_eq!(status_of(admin, Method::POST, "/oauth/token").await, 404);
     assert_eq!(status_of(guard, Method::GET, "/guard/v1/status").await, 200);
     assert_eq!(status_of(guard, Method::GET, "/.well-known/jwks.json").await, 404);
+    // A wrong method is 405 on the service that has the path, and 404 elsewhere.
+    assert_eq!(status_of(admin, Method::DELETE, "/admin/v1/orgs").await, 405);
+    assert_eq!(status_of(issuer, Method::DELETE, "/admin/v1/orgs").await, 404);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

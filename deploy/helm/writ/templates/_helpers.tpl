@@ -38,6 +38,12 @@ app.kubernetes.io/component: {{ .component }}
 {{- define "writ.env" -}}
 - name: WRIT_ADDR
   value: "0.0.0.0:8080"
+- name: WRIT_METRICS_ADDR
+  value: {{ printf "0.0.0.0:%d" (int .Values.metrics.port) | quote }}
+- name: WRIT_METRICS_ORG_LABELS
+  value: {{ .Values.metrics.orgLabels | quote }}
+- name: WRIT_TRUSTED_PROXIES
+  value: {{ join "," .Values.trustedProxies | quote }}
 - name: WRIT_ISSUER
   value: {{ include "writ.issuer" . | quote }}
 - name: WRIT_AUTO_MIGRATE
