@@ -64,6 +64,13 @@ impl PlainSecret {
     }
 }
 
+/// Wiped from memory when dropped.
+impl Drop for PlainSecret {
+    fn drop(&mut self) {
+        zeroize::Zeroize::zeroize(&mut self.0);
+    }
+}
+
 impl fmt::Debug for PlainSecret {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str("PlainSecret(<redacted>)")
@@ -89,6 +96,13 @@ impl Pepper {
             Ok(mac) => mac,
             Err(_) => unreachable!("HMAC takes keys of any length"),
         }
+    }
+}
+
+/// Wiped from memory when dropped.
+impl Drop for Pepper {
+    fn drop(&mut self) {
+        zeroize::Zeroize::zeroize(&mut self.0);
     }
 }
 

@@ -4,6 +4,7 @@
 use std::fmt;
 
 use openssl::symm::{Cipher, decrypt_aead, encrypt_aead};
+use zeroize::{Zeroize, Zeroizing};
 
 use crate::TokenError;
 
@@ -27,14 +28,23 @@ impl Kek {
         Ok([&nonce[..], &ct, &tag].concat())
     }
 
-    pub fn decrypt(&self, sealed: &[u8], aad: &[u8]) -> Result<Vec<u8>, TokenError> {
+    /// The plaintext, wiped from memory when dropped.
+    pub fn decrypt(&self, sealed: &[u8], aad: &[u8]) -> Result<Zeroizing<Vec<u8>>, TokenError> {
         if sealed.len() < NONCE + TAG {
             return Err(TokenError::Decrypt);
         }
         let (nonce, rest) = sealed.split_at(NONCE);
         let (ct, tag) = rest.split_at(rest.len() - TAG);
         decrypt_aead(Cipher::aes_256_gcm(), &self.0, Some(nonce), aad, ct, tag)
+            .map(Zeroizing::new)
             .map_err(|_| TokenError::Decrypt)
+    }
+}
+
+/// Wiped from memory when dropped.
+impl Drop for Kek {
+    fn drop(&mut self) {
+        self.0.zeroize();
     }
 }
 
@@ -52,7 +62,7 @@ mod tests {
     fn round_trips_and_detects_tampering_and_wrong_keys() {
         let kek = Kek::new([3; 32]);
         let sealed = kek.encrypt(b"private key", b"key_1").unwrap();
-        assert_eq!(kek.decrypt(&sealed, b"key_1").unwrap(), b"private key");
+        assert_eq!(kek.decrypt(&sealed, b"key_1").unwrap().as_slice(), b"private key");
         assert!(kek.decrypt(&sealed, b"key_2").is_err(), "bound to its key id");
         assert!(Kek::new([4; 32]).decrypt(&sealed, b"key_1").is_err());
         let mut bad = sealed.clone();

@@ -40,6 +40,7 @@ pub fn generate_key(alg: SigningAlg, state: KeyState, kek: &Kek) -> Result<Signi
     jwk.set_algorithm(alg.as_str());
     jwk.set_key_use("sig");
     let now = writ_core::now();
+    let private_pem = zeroize::Zeroizing::new(private_pem);
     Ok(SigningKey {
         private_key_encrypted: kek.encrypt(&private_pem, kid.as_str().as_bytes())?,
         public_jwk: serde_json::Value::Object(jwk.as_ref().clone()),
@@ -78,7 +79,7 @@ impl SigningKeyPair {
                 let jwk = ES256.key_pair_from_pem(pem)?.to_jwk_key_pair();
                 let d = jwk_bytes(&jwk, "d")?;
                 // An uncompressed SEC1 point: 0x04 ‖ x ‖ y.
-                let point = [&[4][..], &jwk_bytes(&jwk, "x")?, &jwk_bytes(&jwk, "y")?].concat();
+                let point = [&[4][..], &*jwk_bytes(&jwk, "x")?, &*jwk_bytes(&jwk, "y")?].concat();
                 let rng = ring::rand::SystemRandom::new();
                 let pair = EcdsaKeyPair::from_private_key_and_public_key(
                     &ECDSA_P256_SHA256_FIXED_SIGNING,
@@ -113,10 +114,12 @@ impl SigningKeyPair {
 }
 
 /// A base64url member of a JWK, decoded.
-fn jwk_bytes(jwk: &Jwk, name: &str) -> Result<Vec<u8>, TokenError> {
+/// A member of a JWK, decoded; wiped from memory when dropped (`d` is the private key).
+fn jwk_bytes(jwk: &Jwk, name: &str) -> Result<zeroize::Zeroizing<Vec<u8>>, TokenError> {
     jwk.parameter(name)
         .and_then(serde_json::Value::as_str)
         .and_then(|v| B64.decode(v).ok())
+        .map(zeroize::Zeroizing::new)
         .ok_or_else(|| TokenError::Crypto(format!("the key has no `{name}`")))
 }
 

@@ -157,6 +157,10 @@ impl Drop for Inner {
 
 /// The follower's loop; it ends when the follower is dropped.
 async fn follow(inner: std::sync::Weak<Inner>, url: String, source: TokenSource) {
+    if let Err(e) = crate::transport::check_url(&url) {
+        tracing::error!(error = %e, "not following the revocation feed");
+        return;
+    }
     let http = crate::verifier::http_client();
     let snapshot_url = format!("{url}/snapshot");
     // `None`: take a snapshot first.
@@ -185,7 +189,12 @@ async fn follow(inner: std::sync::Weak<Inner>, url: String, source: TokenSource)
         };
         let page = match page {
             Ok(res) if res.status().is_success() => {
-                res.json::<serde_json::Value>().await.map_err(|e| e.to_string())
+                let limit = if after.is_none() {
+                    crate::transport::SNAPSHOT_LIMIT
+                } else {
+                    crate::transport::FEED_LIMIT
+                };
+                crate::transport::json(res, limit).await
             }
             Ok(res) => {
                 if res.status().as_u16() == 401 {

@@ -11,7 +11,8 @@
 //! never outlives their `exp` nor a key withdrawn from the JWKS.
 //!
 //! Invariant: no database or Redis crate; the only network calls are the JWKS and metadata
-//! fetches described above.
+//! fetches described above, the revocation feed and the token endpoint — each over HTTPS (plain
+//! HTTP to loopback only), following no redirect, its body bounded (`transport.rs`).
 
 #[cfg(feature = "actix")]
 pub mod actix;
@@ -19,6 +20,7 @@ mod cache;
 mod error;
 mod follower;
 mod source;
+mod transport;
 mod verifier;
 
 pub use error::VerifyError;

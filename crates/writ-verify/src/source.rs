@@ -14,6 +14,10 @@ pub enum TokenSourceError {
     /// The token endpoint refused (RFC 6749 §5.2): `invalid_client`, `invalid_scope`, …
     #[error("the token endpoint refused: {error} ({description})")]
     Refused { status: u16, error: String, description: String },
+    /// The token endpoint is not HTTPS (plain HTTP is allowed to loopback only): the secret would
+    /// cross the network in the clear.
+    #[error("{0}")]
+    Insecure(String),
 }
 
 #[derive(Clone)]
@@ -121,6 +125,7 @@ impl TokenSource {
 
     async fn fetch(&self) -> Result<Held, TokenSourceError> {
         let inner = &self.inner;
+        crate::transport::check_url(&inner.token_endpoint).map_err(TokenSourceError::Insecure)?;
         inner.fetches.fetch_add(1, Ordering::Relaxed);
         let mut form = vec![("grant_type", "client_credentials")];
         if let Some(r) = &inner.resource {
@@ -139,8 +144,9 @@ impl TokenSource {
             .await
             .map_err(|e| TokenSourceError::Unreachable(e.to_string()))?;
         let status = res.status().as_u16();
-        let body: serde_json::Value =
-            res.json().await.map_err(|e| TokenSourceError::Unreachable(e.to_string()))?;
+        let body = crate::transport::json(res, crate::transport::TOKEN_LIMIT)
+            .await
+            .map_err(TokenSourceError::Unreachable)?;
         let (Some(token), Some(expires_in)) = (body["access_token"].as_str(), body["expires_in"].as_u64())
         else {
             return Err(TokenSourceError::Refused {

@@ -52,6 +52,8 @@ pub enum SetupError {
     Unreachable { url: String, reason: String },
     #[error("the authorization server metadata is not usable: {0}")]
     BadMetadata(String),
+    #[error("{0}")]
+    Insecure(String),
 }
 
 /// A verified token's claims. Cheap to clone.
@@ -124,18 +126,20 @@ pub fn http_client() -> reqwest::Client {
 }
 
 async fn get_json(http: &reqwest::Client, url: &str) -> Result<serde_json::Value, SetupError> {
+    crate::transport::check_url(url).map_err(SetupError::Insecure)?;
     let unreachable = |reason: String| SetupError::Unreachable { url: url.to_owned(), reason };
     let res = http.get(url).send().await.map_err(|e| unreachable(e.to_string()))?;
     if !res.status().is_success() {
         return Err(unreachable(format!("status {}", res.status())));
     }
-    res.json().await.map_err(|e| unreachable(e.to_string()))
+    crate::transport::json(res, crate::transport::DOCUMENT_LIMIT).await.map_err(unreachable)
 }
 
 impl Verifier {
     /// Discovers the JWKS (unless configured) and fetches the keys. Fails if the issuer cannot be
-    /// reached or its metadata names another issuer (RFC 8414 §3.3).
+    /// reached, is not HTTPS (but on loopback), or its metadata names another issuer (RFC 8414 §3.3).
     pub async fn new(config: VerifierConfig) -> Result<Self, SetupError> {
+        crate::transport::check_url(&config.issuer).map_err(SetupError::Insecure)?;
         let http = http_client();
         let jwks_uri = match &config.jwks_uri {
             Some(uri) => uri.clone(),

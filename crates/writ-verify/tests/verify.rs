@@ -261,6 +261,52 @@ async fn redirects_are_not_followed() {
     assert!(err.contains("302"), "the redirect itself is the error, not where it led: {err}");
 }
 
+/// Plain HTTP only to loopback, and no body read past its bound, announced or not (issue 17,
+/// point 9).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn plain_http_elsewhere_and_huge_bodies_are_refused() {
+    use actix_web::{App, HttpResponse, HttpServer, web};
+    use writ_verify::SetupError;
+
+    let insecure = Verifier::new(VerifierConfig::new("http://auth.example.com", BILLING)).await.unwrap_err();
+    assert!(matches!(insecure, SetupError::Insecure(_)), "{insecure}");
+    let source =
+        writ_verify::TokenSource::new("http://auth.example.com/oauth/token", "cli_x", "s", None, None);
+    assert!(matches!(source.token().await, Err(writ_verify::TokenSourceError::Insecure(_))));
+
+    // 300 KiB of JSON, once with its length announced and once chunked without one.
+    let huge = format!("{{\"issuer\": \"{}\"}}", "x".repeat(300 * 1024));
+    let server = HttpServer::new(move || {
+        let huge = huge.clone();
+        App::new().default_service(web::to(move |req: actix_web::HttpRequest| {
+            let huge = huge.clone();
+            async move {
+                if req.path().starts_with("/chunked") {
+                    let chunks = huge
+                        .into_bytes()
+                        .chunks(8192)
+                        .map(|c| Ok::<_, actix_web::Error>(web::Bytes::copy_from_slice(c)))
+                        .collect::<Vec<_>>();
+                    HttpResponse::Ok()
+                        .content_type("application/json")
+                        .streaming(futures_util::stream::iter(chunks))
+                } else {
+                    HttpResponse::Ok().content_type("application/json").body(huge)
+                }
+            }
+        }))
+    })
+    .workers(1)
+    .bind("127.0.0.1:0")
+    .unwrap();
+    let base = format!("http://{}", server.addrs()[0]);
+    tokio::spawn(server.run());
+    for issuer in [base.clone(), format!("{base}/chunked")] {
+        let err = Verifier::new(VerifierConfig::new(&issuer, BILLING)).await.unwrap_err().to_string();
+        assert!(err.contains("exceeds 262144 bytes"), "{issuer}: {err}");
+    }
+}
+
 #[path = "../examples/billing/app.rs"]
 mod billing;
 #[path = "../examples/payments/client.rs"]

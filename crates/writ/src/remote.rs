@@ -1,8 +1,10 @@
 //! The everyday admin commands (`writ orgs`, `clients`, `secrets`, `revoke`): thin callers of the
 //! admin API over HTTP, so they work against any deployment and are authorized and audited exactly
 //! like every other admin call. They authenticate as the operator (or any client holding admin
-//! scopes) with `--client-id`/`--client-secret`, or with the credential file `writ serve` writes
-//! (`<data_dir>/operator.json`), and print readable tables, or the API's JSON with `--json`.
+//! scopes) with `--client-id` and the secret in `WRIT_CLIENT_SECRET` or a file
+//! (`--client-secret-file`; never a flag, which every user of the machine sees in `ps`), or with the
+//! credential file `writ serve` writes (`<data_dir>/operator.json`), and print readable tables, or
+//! the API's JSON with `--json`.
 
 use std::path::Path;
 
@@ -19,15 +21,12 @@ pub struct Remote {
     /// Client id to authenticate as [default: the credential file's].
     #[arg(long = "client-id", id = "remote_client_id", env = "WRIT_CLIENT_ID", global = true)]
     pub client_id: Option<String>,
-    /// Its secret [default: the credential file's].
-    #[arg(
-        long = "client-secret",
-        id = "remote_client_secret",
-        env = "WRIT_CLIENT_SECRET",
-        global = true,
-        hide_env_values = true
-    )]
-    pub client_secret: Option<String>,
+    /// A file holding its secret; or set WRIT_CLIENT_SECRET [default: the credential file's].
+    #[arg(long = "client-secret-file", env = "WRIT_CLIENT_SECRET_FILE", global = true)]
+    pub client_secret_file: Option<std::path::PathBuf>,
+    /// Refused: a secret on the command line is visible to every user of the machine.
+    #[arg(long = "client-secret", id = "remote_client_secret", global = true, hide = true)]
+    pub client_secret_flag: Option<writ_app::Secret>,
     /// Print the API's JSON instead of a table.
     #[arg(long, global = true)]
     pub json: bool,
@@ -179,14 +178,29 @@ impl Api {
             .to_owned();
         let missing = || {
             Failure(format!(
-                "no credentials: pass --client-id and --client-secret (or WRIT_CLIENT_ID and \
-                 WRIT_CLIENT_SECRET), or run where {} exists",
+                "no credentials: pass --client-id (or WRIT_CLIENT_ID) with the secret in WRIT_CLIENT_SECRET \
+                 or --client-secret-file, or run where {} exists",
                 file.display()
             ))
         };
+        if remote.client_secret_flag.is_some() {
+            return Err(Failure(
+                "--client-secret is refused: every user of this machine can read it in `ps`. Put the \
+                 secret in WRIT_CLIENT_SECRET or a file named by --client-secret-file"
+                    .into(),
+            ));
+        }
         let id = remote.client_id.clone().or_else(|| from_file("client_id")).ok_or_else(missing)?;
-        let secret =
-            remote.client_secret.clone().or_else(|| from_file("client_secret")).ok_or_else(missing)?;
+        let secret = match &remote.client_secret_file {
+            Some(path) => Some(
+                std::fs::read_to_string(path)
+                    .map_err(|e| Failure(format!("cannot read {}: {e}", path.display())))?
+                    .trim()
+                    .to_owned(),
+            ),
+            None => std::env::var("WRIT_CLIENT_SECRET").ok().filter(|s| !s.is_empty()),
+        };
+        let secret = secret.or_else(|| from_file("client_secret")).ok_or_else(missing)?;
         let _ = rustls::crypto::ring::default_provider().install_default();
         let http = reqwest::Client::builder()
             .timeout(std::time::Duration::from_secs(30))

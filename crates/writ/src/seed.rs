@@ -53,7 +53,18 @@ pub async fn seed(ctx: &Deployment, count: usize, emit: usize, out: &Path) -> Re
     let operator = Tenant::Operator;
     Orgs::new(ctx.store.conn(), &operator).create(&org).await.map_err(err)?;
 
-    let mut file = std::io::BufWriter::new(std::fs::File::create(out).map_err(|e| e.to_string())?);
+    // Secrets in the clear: readable by the owner only, like every secret file Writ writes.
+    let file = {
+        use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
+        std::fs::OpenOptions::new()
+            .write(true)
+            .create(true)
+            .truncate(true)
+            .mode(0o600)
+            .open(out)
+            .and_then(|f| f.set_permissions(std::fs::Permissions::from_mode(0o600)).map(|()| f))
+    };
+    let mut file = std::io::BufWriter::new(file.map_err(|e| e.to_string())?);
     let mut made = 0;
     while made < count {
         let n = (count - made).min(10_000);

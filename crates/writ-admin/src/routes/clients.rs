@@ -222,7 +222,7 @@ impl From<&Client> for ClientDto {
 }
 
 /// The answer to creating a client: the client, and its first secret — shown this once only.
-#[derive(Debug, Serialize, Deserialize, ToSchema)]
+#[derive(Serialize, Deserialize, ToSchema)]
 #[schema(example = json!({
     "client_id": "cli_01jd8x4c5d0a1b2c3d4e5f6g7h", "kind": "org", "org_id": "org_01jd8x4c2v9q0m7k3n5p6r8s0t", "user_id": null, "name": "acme-sync",
     "status": "active", "grants": [{"resource": "https://api.example.com/billing", "scopes": ["invoices:read"]}],
@@ -236,6 +236,15 @@ pub struct CreatedClient {
     #[schema(example = "writ_cs_…")]
     pub client_secret: String,
     pub secret_id: String,
+}
+
+impl std::fmt::Debug for CreatedClient {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("CreatedClient")
+            .field("client", &self.client)
+            .field("secret_id", &self.secret_id)
+            .finish_non_exhaustive()
+    }
 }
 
 /// Changes to a client; absent fields stay as they are.

@@ -135,7 +135,7 @@ impl From<&writ_core::ClientSecret> for SecretDto {
 }
 
 /// A new secret: its metadata and its value, shown this once only.
-#[derive(Debug, Serialize, Deserialize, ToSchema)]
+#[derive(Serialize, Deserialize, ToSchema)]
 #[schema(example = json!({
     "secret_id": "sec_01jd8x4c5e9w8v7t6s5r4q3p2n", "display_prefix": "writ_cs_k3m9", "created_at": "2026-11-23T10:00:00Z",
     "expires_at": "2027-01-01T00:00:00Z", "last_used_at": null, "client_secret": "writ_cs_…"
@@ -144,6 +144,12 @@ pub struct CreatedSecret {
     #[serde(flatten)]
     pub secret: SecretDto,
     pub client_secret: String,
+}
+
+impl std::fmt::Debug for CreatedSecret {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("CreatedSecret").field("secret", &self.secret).finish_non_exhaustive()
+    }
 }
 
 /// Parses an RFC 3339 time in the future.

@@ -29,8 +29,15 @@ impl Secret {
         &self.0
     }
 
-    pub fn into_string(self) -> String {
-        self.0
+    pub fn into_string(mut self) -> String {
+        std::mem::take(&mut self.0)
+    }
+}
+
+/// Wiped from memory when dropped.
+impl Drop for Secret {
+    fn drop(&mut self) {
+        zeroize::Zeroize::zeroize(&mut self.0);
     }
 }
 

@@ -47,13 +47,21 @@ impl TokenRequest {
 }
 
 /// An issued access token and what its answer says about it.
-#[derive(Debug)]
 pub struct Issued {
     pub access_token: String,
     pub expires_in: i64,
     pub scope: String,
     /// The `RateLimit` header fields of the answer.
     pub rate_limits: Vec<(&'static str, String)>,
+}
+
+impl std::fmt::Debug for Issued {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Issued")
+            .field("expires_in", &self.expires_in)
+            .field("scope", &self.scope)
+            .finish_non_exhaustive()
+    }
 }
 
 /// Issues a token for `request`, or says why not (RFC 6749 §5.2).

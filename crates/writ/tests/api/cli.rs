@@ -362,7 +362,44 @@ async fn admin_commands_print_tables_and_json(app: writ_testkit::TestApp) {
     let out = tokio::task::spawn_blocking(move || cmd.output()).await.unwrap().unwrap();
     assert!(!out.status.success());
     assert!(String::from_utf8_lossy(&out.stderr).contains("could not sign in"));
+    // The secret from a file works; on the command line, where `ps` shows it, it is refused.
+    let dir = tempfile::tempdir().unwrap();
+    let secret_file = dir.path().join("secret");
+    std::fs::write(&secret_file, format!("{}\n", app.operator_secret)).unwrap();
+    let mut cmd = writ();
+    cmd.args(["orgs", "list", "--client-secret-file"]).arg(&secret_file);
+    cmd.env("WRIT_URL", app.url(""))
+        .env("WRIT_CLIENT_ID", &app.operator_id)
+        .env("WRIT_DATA_DIR", "/nonexistent");
+    let out = tokio::task::spawn_blocking(move || cmd.output()).await.unwrap().unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let mut cmd = writ();
+    cmd.args(["orgs", "list", "--client-secret", &app.operator_secret]);
+    cmd.env("WRIT_URL", app.url(""))
+        .env("WRIT_CLIENT_ID", &app.operator_id)
+        .env("WRIT_DATA_DIR", "/nonexistent");
+    let out = tokio::task::spawn_blocking(move || cmd.output()).await.unwrap().unwrap();
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("WRIT_CLIENT_SECRET"));
 
     let (ok, out, _) = admin_cli(&app, &["orgs", "delete", org_id]).await;
     assert!(ok && out.contains("deleted org"), "{out}");
+}
+
+#[test]
+fn bench_seed_writes_its_credentials_for_the_owner_only() {
+    let dir = tempfile::tempdir().unwrap();
+    let credentials = dir.path().join("credentials.txt");
+    std::fs::write(&credentials, "left from an earlier run\n").unwrap();
+    std::fs::set_permissions(&credentials, std::os::unix::fs::PermissionsExt::from_mode(0o644)).unwrap();
+    let out = writ()
+        .args(["bench-seed", "--clients", "3", "--emit", "3", "--credentials"])
+        .arg(&credentials)
+        .env("WRIT_DATA_DIR", dir.path().join("data"))
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert_eq!(mode(&credentials), 0o600);
+    assert_eq!(std::fs::read_to_string(&credentials).unwrap().lines().count(), 3);
+    assert_eq!(mode(&dir.path().join("data/writ.db")), 0o600);
 }

@@ -14,11 +14,17 @@ use crate::token::{OAuthError, Params};
 pub const BASIC: &str = "client_secret_basic";
 pub const POST: &str = "client_secret_post";
 
-/// A client id and the secret presented with it, as sent (nothing is checked yet).
-#[derive(Debug)]
+/// A client id and the secret presented with it, as sent (nothing is checked yet). `Debug` leaves
+/// the secret out.
 pub struct SecretCredentials {
     pub client_id: String,
     pub client_secret: String,
+}
+
+impl std::fmt::Debug for SecretCredentials {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SecretCredentials").field("client_id", &self.client_id).finish_non_exhaustive()
+    }
 }
 
 /// The client's credentials from `Authorization: Basic` (both parts are form-urlencoded before
@@ -109,6 +115,14 @@ mod tests {
     fn params(pairs: &[(&str, &str)]) -> Params {
         let body: String = form_urlencoded::Serializer::new(String::new()).extend_pairs(pairs).finish();
         Params::parse("application/x-www-form-urlencoded", body.as_bytes()).unwrap()
+    }
+
+    #[test]
+    fn debug_never_shows_the_secret() {
+        let creds =
+            || SecretCredentials { client_id: "cli_a".into(), client_secret: "writ_cs_hunter2".into() };
+        let shown = format!("{:?} {:?}", creds(), ClientAuth::SecretPost(creds()));
+        assert!(shown.contains("cli_a") && !shown.contains("hunter2"), "{shown}");
     }
 
     #[test]
