@@ -9,6 +9,7 @@
 
 mod bench;
 mod flood;
+mod fuzz;
 mod server;
 
 use std::path::{Path, PathBuf};
@@ -20,8 +21,9 @@ fn main() -> ExitCode {
         Some("ci") => ci(),
         Some("openapi") => openapi(args.iter().any(|a| a == "--check")),
         Some("sdk") => sdk(),
+        Some("schemathesis") => fuzz::schemathesis(),
         Some("bench") => bench::bench(&args[1..]),
-        _ => Err("usage: cargo xtask <ci | openapi [--check] | sdk | bench [--clients N,…] [--connections C,…] [--seconds S] | bench --flood N>"
+        _ => Err("usage: cargo xtask <ci | openapi [--check] | sdk | bench [--clients N,…] [--connections C,…] [--seconds S] | bench --flood N | schemathesis>"
             .to_owned()),
     };
     match result {
@@ -66,7 +68,8 @@ fn ci() -> Result<(), String> {
     if failed != 0 {
         return Err("tests failed".into());
     }
-    sdk()
+    sdk()?;
+    fuzz::schemathesis()
 }
 
 /// `cargo test --workspace` (the README's test command), passing its output through and adding up

@@ -46,7 +46,80 @@ pub fn openapi() -> serde_json::Value {
             document_idempotency(op);
         }
     });
+    document_limits(&mut doc);
     doc
+}
+
+/// The limits the request bodies' values are held to (`writ_core`'s validators), written into the
+/// request schemas by property name, so a generated client or a fuzzer knows them.
+fn document_limits(doc: &mut serde_json::Value) {
+    use serde_json::json;
+    use writ_core::{Metadata, Name, RateLimits, ResourceUri, ScopeName, TokenTtl};
+    let id = |prefix: &str| json!({"pattern": format!("^{prefix}_[0-7][0-9a-hjkmnp-tv-z]{{25}}$")});
+    let scope = json!({"pattern": format!("^[!#-\\[\\]-~]{{1,{}}}$", ScopeName::MAX_LEN)});
+    let limits: Vec<(&str, serde_json::Value)> = vec![
+        ("name", json!({"minLength": 1, "maxLength": Name::MAX_CHARS})),
+        ("slug", json!({"minLength": 2, "maxLength": 63, "pattern": "^[a-z][a-z0-9-]*[a-z0-9]$"})),
+        ("email", json!({"maxLength": 254, "pattern": "^[^@\\s]+@[^@\\s]+\\.[^@\\s]+$"})),
+        (
+            "metadata",
+            json!({
+                "maxProperties": Metadata::MAX_KEYS,
+                "propertyNames": {"minLength": 1, "maxLength": 40},
+                "additionalProperties": {"type": "string", "maxLength": 500}
+            }),
+        ),
+        ("token_ttl_seconds", json!({"minimum": TokenTtl::MIN, "maximum": TokenTtl::MAX})),
+        ("per_second", json!({"maximum": RateLimits::MAX_RATE})),
+        ("burst", json!({"maximum": RateLimits::MAX_RATE})),
+        ("per_hour", json!({"maximum": RateLimits::MAX_QUOTA})),
+        ("per_day", json!({"maximum": RateLimits::MAX_QUOTA})),
+        ("identifier", json!({"minLength": 1, "maxLength": ResourceUri::MAX_LEN})),
+        ("resource", json!({"minLength": 1, "maxLength": ResourceUri::MAX_LEN})),
+        ("description", json!({"maxLength": writ_app::resources::MAX_DESCRIPTION})),
+        ("org_id", id("org")),
+        ("user_id", id("usr")),
+        ("client_id", id("cli")),
+        ("secret_id", id("sec")),
+        ("kind", json!({"enum": ["org", "user", "service"]})),
+        ("quota_mode", json!({"enum": ["enforce", "log_only"]})),
+    ];
+    let Some(schemas) = doc.pointer_mut("/components/schemas").and_then(|s| s.as_object_mut()) else {
+        return;
+    };
+    let requests = |name: &str| {
+        ["Create", "Update", "Rotate", "Revoke"].iter().any(|p| name.starts_with(p))
+            || matches!(name, "GrantDto" | "ScopeDto" | "RateLimitsDto")
+    };
+    for (_, schema) in schemas.iter_mut().filter(|(name, _)| requests(name)) {
+        let Some(properties) = schema.get_mut("properties").and_then(|p| p.as_object_mut()) else { continue };
+        for (property, rules) in &limits {
+            if let Some(target) = properties.get_mut(*property).and_then(|p| p.as_object_mut()) {
+                for (k, v) in rules.as_object().into_iter().flatten() {
+                    target.insert(k.clone(), v.clone());
+                }
+            }
+        }
+        if let Some(items) =
+            properties.get_mut("scopes").and_then(|s| s.get_mut("items")).and_then(|i| i.as_object_mut())
+            && items.get("type").and_then(|t| t.as_str()) == Some("string")
+        {
+            for (k, v) in scope.as_object().into_iter().flatten() {
+                items.insert(k.clone(), v.clone());
+            }
+        }
+    }
+    if let Some(name) = schemas
+        .get_mut("ScopeDto")
+        .and_then(|s| s.pointer_mut("/properties/name"))
+        .and_then(|n| n.as_object_mut())
+    {
+        // A scope's name is a scope, not a display name.
+        name.insert("maxLength".into(), json!(ScopeName::MAX_LEN));
+        for (k, v) in scope.as_object().into_iter().flatten() {
+            name.insert(k.clone(), v.clone());
+        }
+    }
 }
 
 /// Every `POST` takes an `Idempotency-Key` (the middleware serves them all, so the document says so

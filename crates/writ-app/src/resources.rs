@@ -45,6 +45,13 @@ pub fn scope_defs(list: impl IntoIterator<Item = (ScopeName, String)>) -> Result
             if description.chars().count() > MAX_DESCRIPTION {
                 return Err(AppError::validation("scopes", "descriptions are at most 500 characters"));
             }
+            // A consent page shows it to people.
+            if description.chars().any(writ_core::is_unsafe_char) {
+                return Err(AppError::validation(
+                    "scopes",
+                    "descriptions must not contain control characters or bidirectional marks",
+                ));
+            }
             Ok(ScopeDef { name, description })
         })
         .collect()

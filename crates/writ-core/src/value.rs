@@ -40,8 +40,18 @@ macro_rules! string_value {
     };
 }
 
+/// Whether `c` has no place in text a person reads: a control character (NUL, CR, LF, …), a line
+/// or paragraph separator, or a bidirectional formatting mark (U+061C, U+200E/F, U+202A–E,
+/// U+2066–9), which can make a name read differently from what it is (Trojan Source).
+pub fn is_unsafe_char(c: char) -> bool {
+    c.is_control()
+        || matches!(c, '\u{061C}' | '\u{200E}' | '\u{200F}' | '\u{2028}' | '\u{2029}')
+        || ('\u{202A}'..='\u{202E}').contains(&c)
+        || ('\u{2066}'..='\u{2069}').contains(&c)
+}
+
 /// A display name (org, resource, client): 1..=200 characters after trimming, no control
-/// characters.
+/// characters or bidirectional marks ([`is_unsafe_char`]).
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct Name(String);
 string_value!(Name);
@@ -57,8 +67,8 @@ impl Name {
         if s.chars().count() > Self::MAX_CHARS {
             return Err(Invalid::new("name", format!("must be at most {} characters", Self::MAX_CHARS)));
         }
-        if s.chars().any(char::is_control) {
-            return Err(Invalid::new("name", "must not contain control characters"));
+        if s.chars().any(is_unsafe_char) {
+            return Err(Invalid::new("name", "must not contain control characters or bidirectional marks"));
         }
         Ok(Self(s.to_owned()))
     }
@@ -96,7 +106,7 @@ impl Email {
     pub fn parse(s: &str) -> Result<Self, Invalid> {
         let s = s.trim();
         let ok = s.len() <= 254
-            && !s.chars().any(|c| c.is_whitespace() || c.is_control())
+            && !s.chars().any(|c| c.is_whitespace() || is_unsafe_char(c))
             && matches!(s.split_once('@'), Some((local, domain))
                 if !local.is_empty() && domain.contains('.') && !domain.contains('@')
                     && !domain.starts_with('.') && !domain.ends_with('.'));
@@ -339,7 +349,8 @@ impl<'de> Deserialize<'de> for TokenTtl {
 }
 
 /// Free-form key/value metadata on orgs and clients, bounded like Stripe's: at most 50 keys, keys
-/// of at most 40 characters, string values of at most 500.
+/// of at most 40 characters, string values of at most 500; neither holds a control character or a
+/// bidirectional mark ([`is_unsafe_char`]).
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
 pub struct Metadata(serde_json::Map<String, serde_json::Value>);
 
@@ -358,7 +369,15 @@ impl Metadata {
             if k.is_empty() || k.chars().count() > 40 {
                 return Err(bad("keys must be 1 to 40 characters".into()));
             }
+            if k.chars().any(is_unsafe_char) {
+                return Err(bad("keys must not contain control characters or bidirectional marks".into()));
+            }
             match v {
+                serde_json::Value::String(s) if s.chars().any(is_unsafe_char) => {
+                    return Err(bad(format!(
+                        "value of `{k}` must not contain control characters or bidirectional marks"
+                    )));
+                }
                 serde_json::Value::String(s) if s.chars().count() <= 500 => {}
                 _ => {
                     return Err(bad(format!("value of `{k}` must be a string of at most 500 characters")));
@@ -476,6 +495,24 @@ mod tests {
         for bad in ["a", "Acme", "acme-", "-acme", "1acme", "ac me", "acme_inc"] {
             assert!(Slug::parse(bad).is_err(), "{bad}");
         }
+    }
+
+    #[test]
+    fn text_a_person_reads_holds_no_control_characters_or_bidirectional_marks() {
+        for bad in
+            ["a\u{0}b", "a\rb", "a\nb", "a\u{202E}b", "a\u{2066}b", "a\u{200F}b", "a\u{2028}b", "a\u{61C}b"]
+        {
+            assert!(Name::parse(bad).is_err(), "{bad:?}");
+            assert!(Email::parse(&format!("{bad}@example.com")).is_err(), "{bad:?}");
+            assert!(Slug::parse(bad).is_err(), "{bad:?}");
+            assert!(Metadata::parse(serde_json::json!({ "k": bad })).is_err(), "{bad:?}");
+            assert!(Metadata::parse(serde_json::json!({ bad: "v" })).is_err(), "{bad:?}");
+        }
+        // Other scripts, right-to-left ones included, are names like any other.
+        for ok in ["Ünïcödé GmbH", "شركة", "株式会社", "a\u{200D}b"] {
+            assert!(Name::parse(ok).is_ok(), "{ok}");
+        }
+        assert!(Metadata::parse(serde_json::json!({ "team": "payments — EU" })).is_ok());
     }
 
     #[test]

@@ -97,6 +97,7 @@ pub fn document(register: Register, title: &str, description: &str) -> Value {
     );
     let mut doc = serde_json::to_value(&api).unwrap_or_default();
     add_bearer_refusals(&mut doc);
+    add_input_refusals(&mut doc);
     add_examples(&mut doc);
     optional_parameters_are_not_null(&mut doc);
     doc
@@ -170,6 +171,39 @@ fn add_bearer_refusals(doc: &mut Value) {
             "description": "The token lacks the scope this operation requires",
             "content": {"application/problem+json": problem(403, "Forbidden", "insufficient_scope", &format!("this call requires the scope {scope}"))}
         }));
+    });
+}
+
+/// What every problem+json route answers for input it cannot read, so the document says so for
+/// each of them here: `400` for a malformed query, path or JSON body, `422` for a value out of its
+/// rules; with a body, `413` past 64 KiB and `415` for anything but JSON.
+fn add_input_refusals(doc: &mut Value) {
+    let problem = |description: &str| {
+        json!({
+            "description": description,
+            "content": {"application/problem+json": {"schema": {"$ref": "#/components/schemas/Problem"}}}
+        })
+    };
+    for_each_operation(doc, |_, op| {
+        let bearer = op["security"].as_array().into_iter().flatten().any(|r| r.get("bearer").is_some());
+        let takes_parameters = op["parameters"].as_array().is_some_and(|p| !p.is_empty());
+        let takes_body = op.get("requestBody").is_some();
+        let Some(responses) = op.get_mut("responses").and_then(Value::as_object_mut) else { return };
+        if !bearer || !(takes_parameters || takes_body) {
+            return;
+        }
+        responses.entry("400").or_insert_with(|| {
+            problem("`invalid_query`, `malformed_json` or `bad_request`: a query, path or body that cannot be read")
+        });
+        responses
+            .entry("422")
+            .or_insert_with(|| problem("`validation_failed`: a value breaks its rules; `field` names it"));
+        if takes_body {
+            responses.entry("413").or_insert_with(|| problem("`payload_too_large`: the body exceeds 64 KiB"));
+            responses
+                .entry("415")
+                .or_insert_with(|| problem("`unsupported_media_type`: the body is not `application/json`"));
+        }
     });
 }
 

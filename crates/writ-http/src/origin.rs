@@ -16,7 +16,13 @@ impl RequestOrigin {
     pub fn of(req: &HttpRequest) -> Origin {
         Origin {
             ip: client_address(req),
-            request_id: req.headers().get("x-request-id").and_then(|v| v.to_str().ok()).map(str::to_owned),
+            // Visible ASCII (`to_str`), and short: it goes into every audit record of the request.
+            request_id: req
+                .headers()
+                .get("x-request-id")
+                .and_then(|v| v.to_str().ok())
+                .filter(|id| (1..=128).contains(&id.len()))
+                .map(str::to_owned),
         }
     }
 }

@@ -24,7 +24,8 @@ use crate::schema::{OAuthErrorBody, TokenForm, TokenResponse};
         (status = 200, description = "The token", body = TokenResponse),
         (status = 400, description = "`invalid_request`, `unsupported_grant_type`, `invalid_scope`, `invalid_target` or `unauthorized_client`", body = OAuthErrorBody),
         (status = 401, description = "`invalid_client`: unknown client, wrong secret, disabled client or suspended org", body = OAuthErrorBody),
-        (status = 413, description = "The body exceeds 16 KiB", body = OAuthErrorBody),
+        (status = 413, description = "`invalid_request`: the body exceeds 16 KiB", body = OAuthErrorBody),
+        (status = 415, description = "`invalid_request`: the body is neither a form nor JSON", body = OAuthErrorBody),
         (status = 429, description = "`rate_limited`: see `Retry-After` and the `RateLimit` headers", body = OAuthErrorBody),
     ),
     security(("client_basic" = []), ())

@@ -129,10 +129,24 @@ impl From<&AuditEvent> for AuditEventDto {
 
 impl AuditQuery {
     pub(crate) fn filter(&self) -> Result<writ_store::AuditFilter, AppError> {
+        let id = |field: &'static str, v: &Option<String>, also: &[&str]| match v.as_deref() {
+            Some(s) if !writ_core::id::is_prefixed_id(s) && !also.contains(&s) => {
+                Err(AppError::validation(field, "must be an id like cli_01jd8x4c2v9q0m7k3n5p6r8s0t"))
+            }
+            _ => Ok(v.clone()),
+        };
+        // `client.created`, `client.*`: lower-case words and dots, at most 64 characters.
+        let action_ok = |a: &str| {
+            (1..=64).contains(&a.len())
+                && a.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b"._*".contains(&b))
+        };
+        if self.action.as_deref().is_some_and(|a| !action_ok(a)) {
+            return Err(AppError::validation("action", "must be an action like client.created, or client.*"));
+        }
         Ok(writ_store::AuditFilter {
             org: org_filter(self.org_id.as_deref())?,
-            client: self.client_id.clone(),
-            actor: self.actor.clone(),
+            client: id("client_id", &self.client_id, &[])?,
+            actor: id("actor", &self.actor, &["operator", "system"])?,
             action: self.action.clone(),
             since: instant("since", self.since.as_deref())?,
             until: instant("until", self.until.as_deref())?,

@@ -27,6 +27,8 @@ pub enum OAuthError {
     InvalidTarget(String),
     /// The body exceeds the endpoint's limit (413, reported as `invalid_request`).
     TooLarge,
+    /// The body is neither a form nor JSON (415, reported as `invalid_request`).
+    UnsupportedMediaType,
     /// Something broke on our side (500, `server_error`); the cause is logged, not sent.
     Server,
     /// Too many requests (429): the client's issuance rate or quota, or failed authentications
@@ -45,7 +47,7 @@ impl OAuthError {
 
     pub fn code(&self) -> &'static str {
         match self {
-            Self::InvalidRequest(_) | Self::TooLarge => "invalid_request",
+            Self::InvalidRequest(_) | Self::TooLarge | Self::UnsupportedMediaType => "invalid_request",
             Self::InvalidClient { .. } => "invalid_client",
             Self::UnauthorizedClient(_) => "unauthorized_client",
             Self::UnsupportedGrantType => "unsupported_grant_type",
@@ -66,6 +68,9 @@ impl OAuthError {
             Self::InvalidClient { .. } => "client authentication failed",
             Self::UnsupportedGrantType => "only grant_type=client_credentials is supported",
             Self::TooLarge => "the request body is too large",
+            Self::UnsupportedMediaType => {
+                "the body must be application/x-www-form-urlencoded (or application/json)"
+            }
             Self::Server => "the server could not handle the request",
             Self::Unavailable => "revocation state is unreachable; retry shortly",
             Self::RateLimited { reason, .. } => reason,
@@ -77,6 +82,7 @@ impl OAuthError {
         match self {
             Self::InvalidClient { .. } => 401,
             Self::TooLarge => 413,
+            Self::UnsupportedMediaType => 415,
             Self::Server => 500,
             Self::Unavailable => 503,
             Self::RateLimited { .. } => 429,

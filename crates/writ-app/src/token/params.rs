@@ -61,6 +61,8 @@ impl Params {
         let mime = content_type.split(';').next().unwrap_or("").trim().to_ascii_lowercase();
         let mut params = Params::default();
         match mime.as_str() {
+            // No body at all reads as an empty form: what is missing is then named.
+            "" if body.is_empty() => {}
             "application/x-www-form-urlencoded" => {
                 for (k, v) in form_urlencoded::parse(body) {
                     params.set(&k, v.into_owned())?;
@@ -102,11 +104,7 @@ impl Params {
                     }
                 }
             }
-            _ => {
-                return Err(OAuthError::InvalidRequest(
-                    "the body must be application/x-www-form-urlencoded (or application/json)".into(),
-                ));
-            }
+            _ => return Err(OAuthError::UnsupportedMediaType),
         }
         Ok(params)
     }

@@ -161,3 +161,54 @@ async fn a_cursor_the_api_did_not_give_is_400() {
     assert_eq!(app.get("/guard/v1/revocations?after=abc", &guard).await.0, 400);
     assert_eq!(app.get("/guard/v1/revocations?after=1700000000000-0", &guard).await.0, 200);
 }
+
+writ_testkit::on_every_backend!(hostile_text_is_refused_before_it_is_stored);
+
+/// NUL, CR, LF and bidirectional marks in names, emails and metadata are `422` (Postgres would
+/// refuse a NUL itself, as a server error); odd filters and content types are the caller's error.
+async fn hostile_text_is_refused_before_it_is_stored(app: TestApp) {
+    use serde_json::json;
+    let op = app.operator_token().await;
+    for bad in ["Ac\u{0}me", "Acme\r\nX-Injected: 1", "\u{202E}emcA", "Acme\u{2066}"] {
+        let (status, body) = app.post("/admin/v1/orgs", &op, &json!({"name": bad, "slug": "acme"})).await;
+        assert_eq!((status, body["field"].as_str()), (422, Some("name")), "{bad:?}: {body}");
+        let metadata = json!({"name": "Acme", "slug": "acme", "metadata": {"team": bad}});
+        let (status, body) = app.post("/admin/v1/orgs", &op, &metadata).await;
+        assert_eq!(status, 422, "{bad:?}: {body}");
+    }
+    let (status, org) = app.post("/admin/v1/orgs", &op, &json!({"name": "Acme", "slug": "acme"})).await;
+    assert_eq!(status, 201);
+    let org_id = org["id"].as_str().unwrap();
+    let user = json!({"email": "ann\u{0}@example.com", "org_id": org_id});
+    let (status, _) = app.post("/admin/v1/users", &op, &user).await;
+    assert_eq!(status, 422);
+    let (_, orgs) = app.get("/admin/v1/orgs", &op).await;
+    assert_eq!(orgs["data"].as_array().unwrap().len(), 1, "nothing half-written: {orgs}");
+    for filter in ["action=client.%00", "client_id=cli_%00", "actor=%27%20OR%201%3D1", "action=x%0Ay"] {
+        let (status, body) = app.get(&format!("/admin/v1/audit-events?{filter}"), &op).await;
+        assert_eq!(status, 422, "{filter}: {body}");
+    }
+    // Bodies the endpoints do not document.
+    let res = app
+        .http
+        .post(app.url("/admin/v1/orgs"))
+        .bearer_auth(&op)
+        .header("content-type", "text/plain")
+        .body("name=Acme")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 415);
+    for path in ["/oauth/token", "/oauth/introspect", "/oauth/revoke"] {
+        let res = app
+            .http
+            .post(app.url(path))
+            .header("content-type", "text/xml")
+            .body("<a/>")
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(res.status(), 415, "{path}");
+        assert_eq!(res.json::<Value>().await.unwrap()["error"], "invalid_request", "{path}");
+    }
+}

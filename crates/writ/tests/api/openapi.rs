@@ -43,3 +43,30 @@ async fn documents_and_the_reference_page_are_served(app: TestApp) {
     assert!(!html.contains("https://"), "the reference page loads nothing from elsewhere");
     assert_eq!(app.http.get(app.url("/openapi/nothing.json")).send().await.unwrap().status(), 404);
 }
+
+/// The request schemas state the limits the validators enforce, so generated clients and fuzzers
+/// know them (issue 17, point 7).
+#[test]
+fn request_schemas_state_the_limits() {
+    let docs = writ::openapi_documents();
+    let admin = &docs.iter().find(|(n, _)| *n == "admin").unwrap().1;
+    let property =
+        |schema: &str, name: &str| admin["components"]["schemas"][schema]["properties"][name].clone();
+    assert_eq!(property("CreateOrg", "name")["maxLength"], writ_core::Name::MAX_CHARS);
+    assert_eq!(property("CreateOrg", "slug")["maxLength"], 63);
+    assert_eq!(property("CreateOrg", "metadata")["maxProperties"], writ_core::Metadata::MAX_KEYS);
+    assert_eq!(property("UpdateClient", "token_ttl_seconds")["maximum"], writ_core::TokenTtl::MAX);
+    assert_eq!(property("CreateClient", "org_id")["pattern"], "^org_[0-7][0-9a-hjkmnp-tv-z]{25}$");
+    assert_eq!(property("ScopeDto", "name")["maxLength"], writ_core::ScopeName::MAX_LEN);
+    assert!(property("GrantDto", "scopes")["items"]["pattern"].is_string());
+    // Every operation that reads input says what it answers when it cannot.
+    for (path, item) in admin["paths"].as_object().unwrap() {
+        for (method, op) in item.as_object().unwrap() {
+            if op.get("requestBody").is_some() {
+                for status in ["400", "413", "415", "422"] {
+                    assert!(op["responses"].get(status).is_some(), "{method} {path} lacks {status}");
+                }
+            }
+        }
+    }
+}
