@@ -45,13 +45,17 @@ async fn main() -> Result<(), Error> {
         .create_resource()
         .body_map(|b| {
             b.identifier(api.clone()).name("SDK scenario").scopes(vec![admin::types::ScopeDto {
-                name: "things:read".into(),
-                description: Some("Read things".into()),
+                name: "things:read".parse().expect("a scope name"),
+                description: Some("Read things".parse().expect("a description")),
             }])
         })
         .send()
         .await?;
-    let grant = admin::types::GrantDto { resource: api.clone(), scopes: vec!["things:read".into()] };
+    // The generated types hold the documents' limits: a value out of them does not parse.
+    let grant = admin::types::GrantDto { resource: api.parse()?, scopes: vec!["things:read".parse()?] };
+    if "things read".parse::<admin::types::GrantDtoScopesItem>().is_ok() {
+        return Err("a scope with a space parsed".into());
+    }
     let org = admin
         .create_org()
         .idempotency_key(format!("sdk-rust-org-{run}"))
@@ -62,7 +66,12 @@ async fn main() -> Result<(), Error> {
         .await?;
     let client = admin
         .create_client()
-        .body_map(|b| b.name("sdk-rust").kind("org").org_id(Some(org.id.clone())).grants(vec![grant]))
+        .body_map(|b| {
+            b.name("sdk-rust")
+                .kind("org")
+                .org_id(Some(org.id.parse().expect("an org id")))
+                .grants(vec![grant])
+        })
         .send()
         .await?;
 

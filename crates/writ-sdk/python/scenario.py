@@ -17,7 +17,15 @@ from writ_admin import AuthenticatedClient  # noqa: E402
 from writ_admin.api.clients import create_client  # noqa: E402
 from writ_admin.api.orgs import create_org, get_org  # noqa: E402
 from writ_admin.api.resources import create_resource  # noqa: E402
-from writ_admin.models import CreateClient, CreateOrg, CreateResource, GrantDto, Problem, ScopeDto  # noqa: E402
+from writ_admin.models import (  # noqa: E402
+    CreateClient,
+    CreateClientKind,
+    CreateOrg,
+    CreateResource,
+    GrantDto,
+    Problem,
+    ScopeDto,
+)
 from writ_issuer import Client  # noqa: E402
 from writ_issuer.api.oauth import token  # noqa: E402
 from writ_issuer.models import OAuthErrorBody, TokenForm, TokenResponse  # noqa: E402
@@ -64,7 +72,7 @@ def main():
     )
     org = expect(org, create_org.OrgDto, "create org")
     client = create_client.sync(
-        client=admin, body=CreateClient(name="sdk-python", kind="org", org_id=org.id, grants=[grant])
+        client=admin, body=CreateClient(name="sdk-python", kind=CreateClientKind.ORG, org_id=org.id, grants=[grant])
     )
     client = expect(client, create_client.CreatedClient, "create client")
 
