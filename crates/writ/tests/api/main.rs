@@ -6,6 +6,7 @@ mod cli;
 mod cluster;
 mod conformance;
 mod e2e;
+mod fetch;
 mod guard;
 mod instances;
 mod interop;
