@@ -198,6 +198,10 @@ pub enum GuardError {
     Redis(#[from] redis::RedisError),
     #[error("redis did not answer in time")]
     Timeout,
+    /// The in-memory replay store holds as many live entries as it may: it refuses rather than
+    /// forget one early.
+    #[error("the replay store is full")]
+    Full,
 }
 
 pub type Result<T, E = GuardError> = std::result::Result<T, E>;
@@ -229,6 +233,11 @@ pub trait GuardStore: Send + Sync + std::fmt::Debug {
     /// cluster). `now_ms` is the caller's clock in milliseconds.
     async fn throttle(&self, shard: &str, checks: &[Check], now_ms: i64) -> Result<Vec<Decision>>;
 
+    /// Records that `id` was used within `scope` (an assertion's `jti` under its client, say)
+    /// until `until` (seconds), and says whether this was its first use. A replay store: an entry
+    /// is never forgotten before `until`. One already over (`until <= now`) is not recorded.
+    async fn first_use(&self, scope: &str, id: &str, until: i64, now: i64) -> Result<bool>;
+
     /// Whether the store answers (for `/readyz`).
     async fn ping(&self) -> Result<()>;
 
@@ -248,6 +257,15 @@ pub(crate) mod contract {
 
     pub async fn check(store: &dyn GuardStore) {
         let now = 1_800_000_000;
+        // Replays: once per id and scope, until it expires.
+        let scope = format!("cli_replay_{}", std::process::id());
+        assert!(store.first_use(&scope, "jti-a", now + 300, now).await.unwrap());
+        assert!(!store.first_use(&scope, "jti-a", now + 300, now + 1).await.unwrap(), "a replay");
+        assert!(store.first_use(&scope, "jti-b", now + 300, now).await.unwrap());
+        assert!(store.first_use(&format!("{scope}-other"), "jti-a", now + 300, now).await.unwrap());
+        assert!(store.first_use(&scope, "jti-c", now - 1, now).await.unwrap(), "over: nothing kept");
+        assert!(store.first_use(&scope, "jti-c", now + 300, now).await.unwrap());
+
         let token = TokenFacts {
             jti: "jti-1",
             client_id: "cli_a",

@@ -13,6 +13,9 @@ use crate::{
 /// At most this many rate-limit keys in memory (about 100 bytes each).
 pub const RATE_KEYS: usize = 200_000;
 
+/// At most this many live replay entries in memory; past it, new ones are refused.
+pub const ONCE_KEYS: usize = 200_000;
+
 #[derive(Debug)]
 pub struct MemoryStore {
     /// Live revocations by [`Revoked::key`].
@@ -22,6 +25,8 @@ pub struct MemoryStore {
     /// forgotten (ms). Bounded, O(1) per check: a flood of new keys retires the keys nobody
     /// counted against for the longest, never the whole map at once.
     rates: Mutex<BoundedMap<String, (i64, i64)>>,
+    /// Replay entries (`scope`, `id`) and until when they hold.
+    once: Mutex<HashMap<(String, String), i64>>,
 }
 
 #[derive(Debug, Default)]
@@ -57,6 +62,7 @@ impl MemoryStore {
             entries: Mutex::default(),
             feed: Mutex::new(Feed { length: length.max(1), ..Feed::default() }),
             rates: Mutex::new(BoundedMap::new(RATE_KEYS / 2)),
+            once: Mutex::default(),
         }
     }
 
@@ -144,6 +150,25 @@ impl GuardStore for MemoryStore {
         Ok(decisions)
     }
 
+    async fn first_use(&self, scope: &str, id: &str, until: i64, now: i64) -> Result<bool> {
+        if until <= now {
+            return Ok(true);
+        }
+        let mut once = self.once.lock().unwrap_or_else(|p| p.into_inner());
+        let key = (scope.to_owned(), id.to_owned());
+        if once.get(&key).is_some_and(|u| *u > now) {
+            return Ok(false);
+        }
+        if once.len() >= ONCE_KEYS || once.len().is_multiple_of(1024) {
+            once.retain(|_, u| *u > now);
+            if once.len() >= ONCE_KEYS {
+                return Err(crate::GuardError::Full);
+            }
+        }
+        once.insert(key, until);
+        Ok(true)
+    }
+
     async fn ping(&self) -> Result<()> {
         Ok(())
     }
@@ -161,6 +186,11 @@ mod tests {
     #[tokio::test]
     async fn keeps_the_contract() {
         crate::contract::check(&MemoryStore::new()).await;
+        // In memory an entry is forgotten once over, and the id may be used again.
+        let store = MemoryStore::new();
+        assert!(store.first_use("s", "j", 110, 100).await.unwrap());
+        assert!(!store.first_use("s", "j", 110, 109).await.unwrap());
+        assert!(store.first_use("s", "j", 130, 111).await.unwrap());
         crate::contract::window(&MemoryStore::with_feed_length(3)).await;
     }
 

@@ -293,6 +293,18 @@ impl GuardStore for RedisStore {
             .collect())
     }
 
+    async fn first_use(&self, scope: &str, id: &str, until: i64, now: i64) -> Result<bool> {
+        if until <= now {
+            return Ok(true);
+        }
+        // A scope's entries live together, like a client's limits.
+        let key = format!("{}once:{{{scope}}}:{id}", self.base);
+        let set = redis::cmd("SET").arg(key).arg(1).arg("NX").arg("EXAT").arg(until).clone();
+        let mut conn = self.conn.clone();
+        let stored: Option<String> = self.timed(set.query_async(&mut conn)).await?;
+        Ok(stored.is_some())
+    }
+
     async fn ping(&self) -> Result<()> {
         let mut conn = self.conn.clone();
         self.timed(redis::cmd("PING").query_async::<String>(&mut conn)).await.map(drop)
