@@ -89,14 +89,6 @@ impl ClientCache {
         hit
     }
 
-    /// Whether `id` has a fresh entry, without counting a lookup.
-    pub fn contains(&self, id: &ClientId) -> bool {
-        let ttl = self.ttl_of(id);
-        let live = |at: &Instant| at.elapsed() < ttl;
-        read(&self.known).peek(id).is_some_and(|(_, at)| live(at))
-            || read(&self.unknown).peek(id).is_some_and(|(_, at)| live(at))
-    }
-
     pub fn generation(&self) -> u64 {
         self.generation.load(Ordering::Acquire)
     }

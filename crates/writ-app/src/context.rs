@@ -203,13 +203,31 @@ impl Context {
 
     /// A client's credentials, from the cache or the database; `None` if there is no such client.
     pub async fn client_credentials(&self, id: &ClientId) -> Result<Cached, StoreError> {
-        if let Some(hit) = self.clients.get(id) {
-            return Ok(hit);
+        let admitted: Result<(), std::convert::Infallible> = Ok(());
+        match self.client_credentials_unless(id, std::future::ready(admitted)).await {
+            Ok(loaded) => loaded,
+            Err(never) => match never {},
         }
+    }
+
+    /// Like [`Self::client_credentials`], but a cache miss first awaits `before_load`, which may
+    /// refuse the database read (the outer error: an address over its failure limit, say).
+    pub async fn client_credentials_unless<E>(
+        &self,
+        id: &ClientId,
+        before_load: impl std::future::Future<Output = Result<(), E>>,
+    ) -> Result<Result<Cached, StoreError>, E> {
+        if let Some(hit) = self.clients.get(id) {
+            return Ok(Ok(hit));
+        }
+        before_load.await?;
         let generation = self.clients.generation();
-        let loaded = writ_store::load_credentials(self.store.conn(), id).await?.map(Arc::new);
+        let loaded = match writ_store::load_credentials(self.store.conn(), id).await {
+            Ok(loaded) => loaded.map(Arc::new),
+            Err(e) => return Ok(Err(e)),
+        };
         self.clients.insert(generation, id.clone(), loaded.clone());
-        Ok(loaded)
+        Ok(Ok(loaded))
     }
 
     /// Applies rate-limit checks on the shared store; while it cannot be reached, on this process's

@@ -6,7 +6,6 @@ use serde_json::json;
 use writ_app::AppError;
 
 use crate::ApiError;
-use crate::server::allowing;
 use writ_app::Context;
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
@@ -16,8 +15,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
 
 /// The routes of the metrics listener.
 pub fn configure_metrics(cfg: &mut web::ServiceConfig) {
-    cfg.service(web::resource("/metrics").guard(guard::Get()).to(metrics))
-        .service(allowing("/metrics", "GET, HEAD".into()));
+    cfg.service(web::resource("/metrics").guard(guard::Get()).to(metrics));
 }
 
 /// `GET /metrics`: Prometheus text, for the scraper alone.

@@ -58,7 +58,6 @@ pub fn serve(cfg: &mut actix_web::web::ServiceConfig, name: &'static str, doc: f
 
 /// Each path of `doc` with the methods it has, as `Allow` lists them (`HEAD` wherever `GET` is).
 pub(crate) fn allowed_methods(doc: &Value) -> Vec<(String, String)> {
-    const METHODS: [&str; 5] = ["get", "post", "put", "patch", "delete"];
     let Some(paths) = doc["paths"].as_object() else { return Vec::new() };
     paths
         .iter()

@@ -146,9 +146,11 @@ impl Application {
         let metrics = match metrics_listener {
             Some((listener, metrics_port)) => {
                 let data = web::Data::from(ctx.clone());
+                let paths = Arc::new(Paths(vec![("/metrics".to_owned(), "GET, HEAD".to_owned())]));
                 let server = HttpServer::new(move || {
                     App::new()
                         .app_data(data.clone())
+                        .app_data(paths.clone())
                         .wrap_fn(|req, srv| srv.call(head_as_get(req)))
                         .configure(crate::health::configure_metrics)
                         .default_service(web::to(not_found))
@@ -226,15 +228,6 @@ fn refusal(req: &actix_web::HttpRequest, error: AppError) -> actix_web::HttpResp
         res.headers_mut().insert(PRAGMA, HeaderValue::from_static("no-cache"));
     }
     res
-}
-
-/// A resource at `path` answering every request `405` with `allow`: registered after the routes of
-/// `path` (outside any scope), whose method guards let other methods through to it.
-pub(crate) fn allowing(path: &str, allow: String) -> actix_web::Resource {
-    web::resource(path).default_service(web::to(move |req: actix_web::HttpRequest| {
-        let res = method_not_allowed(&req, &allow);
-        async move { res }
-    }))
 }
 
 /// `HEAD` is `GET` without the body (RFC 9110 §9.3.2): routing sees a `GET`, and the HTTP/1

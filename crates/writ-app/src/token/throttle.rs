@@ -30,12 +30,9 @@ impl<'a> Plan<'a> {
     /// id. An address over its failure limit is refused before a client this instance has not
     /// loaded is looked up, so made-up ids from it cost no database read.
     pub async fn authenticate(&self, client: &ClientAuth) -> Result<Authenticated, OAuthError> {
-        let loaded =
-            writ_core::ClientId::parse(client.client_id()).is_ok_and(|id| self.ctx.clients.contains(&id));
-        if !loaded {
-            self.check(ADDRESS_LIMIT, self.address_check(0)).await?;
-        }
-        match client.authenticate(self.ctx).await {
+        // Built and awaited only on a cache miss.
+        let before_load = async { self.check(ADDRESS_LIMIT, self.address_check(0)).await };
+        match client.authenticate(self.ctx, before_load).await {
             Err(e @ OAuthError::InvalidClient { .. }) => Err(self.failed(e).await),
             result => result,
         }

@@ -63,11 +63,17 @@ impl ClientAuth {
         }
     }
 
-    /// Checks the credentials. Every failure is `invalid_client`, whatever its cause.
-    pub async fn authenticate(&self, ctx: &Context) -> Result<Authenticated, OAuthError> {
+    /// Checks the credentials. Every failure is `invalid_client`, whatever its cause;
+    /// `before_load` runs only when the client is not in the cache, and may refuse (429) before the
+    /// database is read.
+    pub async fn authenticate(
+        &self,
+        ctx: &Context,
+        before_load: impl std::future::Future<Output = Result<(), OAuthError>>,
+    ) -> Result<Authenticated, OAuthError> {
         match self {
             Self::SecretBasic(c) | Self::SecretPost(c) => {
-                secret::authenticate(ctx, c, self.challenge()).await
+                secret::authenticate(ctx, c, self.challenge(), before_load).await
             }
         }
     }

@@ -71,13 +71,14 @@ fn form_decode(s: &str) -> String {
     percent_encoding::percent_decode_str(&plus_as_space).decode_utf8_lossy().into_owned()
 }
 
-/// Checks the secret. Every failure — malformed secret, unknown client, wrong or expired secret —
+/// Checks the secret; `before_load` runs only if the client must be read from the database. Every failure — malformed secret, unknown client, wrong or expired secret —
 /// is the same `invalid_client`; an unknown client still pays for a hash comparison, so timing does
 /// not tell which it was.
 pub async fn authenticate(
     ctx: &Context,
     creds: &SecretCredentials,
     challenge: Option<Challenge>,
+    before_load: impl std::future::Future<Output = Result<(), OAuthError>>,
 ) -> Result<Authenticated, OAuthError> {
     let fail = || OAuthError::InvalidClient { challenge: challenge.clone() };
     // A malformed secret (bad prefix or checksum) is refused before any lookup.
@@ -85,7 +86,7 @@ pub async fn authenticate(
     let presented = secret.hash(&ctx.pepper);
     let client_id = ClientId::parse(&creds.client_id).ok();
     let loaded = match &client_id {
-        Some(id) => ctx.client_credentials(id).await.map_err(|e| {
+        Some(id) => ctx.client_credentials_unless(id, before_load).await?.map_err(|e| {
             tracing::error!(error = %e, "loading client credentials failed");
             OAuthError::Server
         })?,
