@@ -11,6 +11,7 @@ mod m20261125_000003_idempotency;
 mod m20261129_000004_operator_lock;
 mod m20261129_000005_audit_indexes;
 mod m20261130_000006_lean_audit_indexes;
+mod m20261130_000007_client_keys;
 
 pub struct Migrator;
 
@@ -24,6 +25,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261129_000004_operator_lock::Migration),
             Box::new(m20261129_000005_audit_indexes::Migration),
             Box::new(m20261130_000006_lean_audit_indexes::Migration),
+            Box::new(m20261130_000007_client_keys::Migration),
         ]
     }
 }

@@ -83,6 +83,24 @@ fn document_limits(doc: &mut serde_json::Value) {
         ("secret_id", id("sec")),
         ("kind", json!({"enum": ["org", "user", "service"]})),
         ("quota_mode", json!({"enum": ["enforce", "log_only"]})),
+        (
+            "jwks_uri",
+            json!({"minLength": 1, "maxLength": ResourceUri::MAX_LEN, "pattern": "^[hH][tT][tT][pP][sS]?://"}),
+        ),
+        (
+            "jwks",
+            json!({
+                "required": ["keys"],
+                "properties": {"keys": {"type": "array", "minItems": 1, "maxItems": writ_core::MAX_CLIENT_KEYS, "items": {"type": "object"}}}
+            }),
+        ),
+        (
+            "token_endpoint_auth_methods",
+            json!({
+                "minItems": 1,
+                "items": {"type": "string", "enum": writ_core::AuthMethod::ALL.map(writ_core::AuthMethod::as_str)}
+            }),
+        ),
     ];
     let Some(schemas) = doc.pointer_mut("/components/schemas").and_then(|s| s.as_object_mut()) else {
         return;

@@ -217,6 +217,8 @@ mod tests {
             grants: writ_core::Grants::new(),
             metadata: writ_core::Metadata::default(),
             rate_limits: writ_core::RateLimits::default(),
+            auth_methods: writ_core::AuthMethods::default(),
+            keys: None,
             created_at: now,
             updated_at: now,
         };

@@ -5,8 +5,8 @@
 use serde::Deserialize;
 use writ_core::secret::PlainSecret;
 use writ_core::{
-    Client, ClientId, ClientKind, ClientSecret, Grants, MAX_ACTIVE_SECRETS, Metadata, Name, Org, OrgId,
-    RateLimits, SecretId, Status, TokenTtl, User, UserId,
+    AuthMethod, AuthMethods, Client, ClientId, ClientKeys, ClientKind, ClientSecret, Grants,
+    MAX_ACTIVE_SECRETS, Metadata, Name, Org, OrgId, RateLimits, SecretId, Status, TokenTtl, User, UserId,
 };
 use writ_guard_store::Watermark;
 use writ_store::{Audit, Clients, Orgs, Page, Paged, StoreError, Tenant, Users};
@@ -40,14 +40,17 @@ pub struct NewClient {
     pub metadata: Metadata,
     /// Operator only.
     pub rate_limits: Option<RateLimits>,
+    /// Default: `private_key_jwt` when `keys` are given, else the secret methods.
+    pub auth_methods: Option<AuthMethods>,
+    pub keys: Option<ClientKeys>,
 }
 
-/// A new client and its first secret, whose plaintext exists only here.
+/// A new client and its first secret (none for a client that does not use secrets), whose
+/// plaintext exists only here.
 #[derive(Debug)]
 pub struct CreatedClient {
     pub client: Client,
-    pub secret: ClientSecret,
-    pub plaintext: PlainSecret,
+    pub secret: Option<(ClientSecret, PlainSecret)>,
 }
 
 /// Changes to a client; `None` leaves a field as it is.
@@ -60,6 +63,10 @@ pub struct ClientChanges {
     /// Operator only.
     pub rate_limits: Option<RateLimits>,
     pub grants: Option<Grants>,
+    /// Leaving the secret methods deletes the client's secrets.
+    pub auth_methods: Option<AuthMethods>,
+    /// `Some(None)` removes the keys.
+    pub keys: Option<Option<ClientKeys>>,
 }
 
 /// The operator is how the operator gets in: nobody locks it out through the API.
@@ -91,6 +98,35 @@ pub fn check_within_user(user: &User, grants: &Grants) -> Result<(), AppError> {
         )),
         None => Ok(()),
     }
+}
+
+/// A client's way of authenticating holds together: `private_key_jwt` needs keys; a registered
+/// JWKS holds 1 to [`writ_core::MAX_CLIENT_KEYS`] public signing keys; a `jwks_uri` is one the
+/// fetcher may fetch.
+fn check_authentication(
+    ctx: &Context,
+    methods: AuthMethods,
+    keys: Option<&ClientKeys>,
+) -> Result<(), AppError> {
+    match keys {
+        Some(ClientKeys::Jwks(jwks)) => {
+            writ_token::PublicKeys::check_registered(jwks, writ_core::MAX_CLIENT_KEYS)
+                .map_err(|e| AppError::validation("jwks", e))?;
+        }
+        Some(ClientKeys::JwksUri(url))
+            if !ctx.fetcher.policy().allow_loopback && url.as_str().starts_with("http:") =>
+        {
+            return Err(AppError::validation("jwks_uri", "must be an https URL"));
+        }
+        _ => {}
+    }
+    if methods.allows(AuthMethod::PrivateKeyJwt) && keys.is_none() {
+        return Err(AppError::validation(
+            "token_endpoint_auth_methods",
+            "private_key_jwt needs keys: give `jwks` or `jwks_uri`",
+        ));
+    }
+    Ok(())
 }
 
 /// The client's kind, from the request's words and the org and user they name. An org or user the
@@ -160,6 +196,11 @@ pub async fn create(ctx: &Context, caller: &Caller, new: NewClient) -> Result<Cr
     if let Some(org) = &org {
         check_entitled(org, &new.grants)?;
     }
+    let auth_methods = new.auth_methods.unwrap_or(match new.keys {
+        Some(_) => AuthMethods::PRIVATE_KEY_JWT,
+        None => AuthMethods::SECRETS,
+    });
+    check_authentication(ctx, auth_methods, new.keys.as_ref())?;
     let now = ctx.clock.now();
     let client = Client {
         id: ClientId::generate(),
@@ -170,24 +211,45 @@ pub async fn create(ctx: &Context, caller: &Caller, new: NewClient) -> Result<Cr
         grants: new.grants,
         metadata: new.metadata,
         rate_limits: new.rate_limits.unwrap_or_default(),
+        auth_methods,
+        keys: new.keys,
         created_at: now,
         updated_at: now,
     };
-    let (plaintext, secret) = new_secret(&client.id, &ctx.pepper, now).map_err(|e| AppError::internal(&e))?;
-    Clients::new(&txn, &caller.tenant).create(&client, &secret).await?;
+    let secret = if auth_methods.uses_secrets() {
+        let (plaintext, secret) =
+            new_secret(&client.id, &ctx.pepper, now).map_err(|e| AppError::internal(&e))?;
+        Some((secret, plaintext))
+    } else {
+        None
+    };
+    Clients::new(&txn, &caller.tenant).create(&client, secret.as_ref().map(|(s, _)| s)).await?;
     let event = caller
         .event(client.kind.org_id().cloned(), "client.created", Some(client.id.to_string()))
         .with_details(serde_json::json!({
             "kind": client.kind.name(),
             "name": client.name.as_str(),
-            "secret_id": secret.id.as_str(),
+            "secret_id": secret.as_ref().map(|(s, _)| s.id.as_str()),
             "rate_limits": client.rate_limits,
+            "token_endpoint_auth_methods": client.auth_methods.to_string(),
+            "keys": keys_summary(client.keys.as_ref()),
         }));
     Audit::new(&txn).record(&event).await?;
     txn.commit().await.map_err(StoreError::from)?;
     // Clears a cached "no such client" for this id on every instance.
     ctx.publish(Change::Client(client.id.clone())).await;
-    Ok(CreatedClient { client, secret, plaintext })
+    Ok(CreatedClient { client, secret })
+}
+
+/// What the audit log says about a client's keys: the kids of a registered set, or the URL.
+fn keys_summary(keys: Option<&ClientKeys>) -> serde_json::Value {
+    match keys {
+        Some(ClientKeys::Jwks(jwks)) => serde_json::json!({
+            "kids": jwks["keys"].as_array().map(|k| k.iter().map(|k| k["kid"].clone()).collect::<Vec<_>>()),
+        }),
+        Some(ClientKeys::JwksUri(url)) => serde_json::json!({ "jwks_uri": url.as_str() }),
+        None => serde_json::Value::Null,
+    }
 }
 
 /// A page of the clients the caller may see, of one org or all.
@@ -222,7 +284,9 @@ pub async fn update(
     precondition(&client)?;
     let touches_access = changes.status.is_some_and(|s| s != client.status)
         || changes.grants.as_ref().is_some_and(|g| *g != client.grants)
-        || changes.rate_limits.is_some_and(|l| l != client.rate_limits);
+        || changes.rate_limits.is_some_and(|l| l != client.rate_limits)
+        || changes.auth_methods.is_some_and(|m| m != client.auth_methods)
+        || changes.keys.is_some();
     if touches_access && crate::operator::is_operator(&txn, id).await? {
         return Err(operator_protected());
     }
@@ -272,6 +336,22 @@ pub async fn update(
         }
         changed.push("grants");
     }
+    let had_secrets = client.auth_methods.uses_secrets();
+    if let Some(methods) = changes.auth_methods.filter(|m| *m != client.auth_methods) {
+        client.auth_methods = methods;
+        changed.push("token_endpoint_auth_methods");
+    }
+    if let Some(keys) = changes.keys {
+        client.keys = keys;
+        changed.push("keys");
+    }
+    check_authentication(ctx, client.auth_methods, client.keys.as_ref())?;
+    // A client that may no longer use secrets has none.
+    let secrets_deleted = if had_secrets && !client.auth_methods.uses_secrets() {
+        clients.delete_secrets(id).await?
+    } else {
+        Vec::new()
+    };
     client.updated_at = ctx.clock.now();
     clients.update(&client).await?;
     let event = caller
@@ -280,6 +360,9 @@ pub async fn update(
             "changed": changed,
             "status": client.status.as_str(),
             "rate_limits": client.rate_limits,
+            "token_endpoint_auth_methods": client.auth_methods.to_string(),
+            "keys": keys_summary(client.keys.as_ref()),
+            "secrets_deleted": secrets_deleted,
         }));
     Audit::new(&txn).record(&event).await?;
     let watermarks: &[Watermark<'_>] = if cuts { &[Watermark::Client(id.as_str())] } else { &[] };
@@ -315,6 +398,13 @@ pub async fn add_secret(
     let txn = ctx.store.begin().await?;
     let clients = Clients::new(&txn, &caller.tenant);
     let client = clients.get(client_id).await?;
+    if !client.auth_methods.uses_secrets() {
+        return Err(AppError::new(
+            ErrorCode::Conflict,
+            "this client does not authenticate with secrets: add client_secret_basic or \
+             client_secret_post to its token_endpoint_auth_methods first",
+        ));
+    }
     let now = ctx.clock.now();
     let usable = clients.secrets(client_id).await?.iter().filter(|s| s.is_usable(now)).count();
     if usable >= MAX_ACTIVE_SECRETS {

@@ -113,6 +113,10 @@ pub struct Context {
     /// Rate limits of this process alone, used while Redis cannot be reached.
     local_limits: writ_guard_store::MemoryStore,
     pub metrics: crate::metrics::Metrics,
+    /// The one outbound fetcher (clients' `jwks_uri`, trusted issuers).
+    pub fetcher: crate::fetch::Fetcher,
+    /// Clients' public keys, parsed once.
+    pub client_keys: crate::token::client_auth::private_key_jwt::KeyCache,
     keys_changed: Arc<tokio::sync::Notify>,
     /// Held across a reload's read and write, so a reload that read the database before a change
     /// cannot overwrite the ring of one that read it after.
@@ -178,6 +182,7 @@ impl Context {
             }
         };
         let metrics = crate::metrics::Metrics::new(settings.metrics_org_labels);
+        let fetcher = crate::fetch::Fetcher::new(settings.fetch_policy());
         let ctx = Arc::new(Self {
             deployment,
             keys: RwLock::new(keys),
@@ -189,6 +194,8 @@ impl Context {
             guard,
             local_limits: writ_guard_store::MemoryStore::new(),
             metrics,
+            fetcher,
+            client_keys: Default::default(),
             keys_changed,
             reloading: tokio::sync::Mutex::new(()),
         });

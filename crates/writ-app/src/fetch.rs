@@ -94,6 +94,10 @@ impl Fetcher {
         }
     }
 
+    pub fn policy(&self) -> &FetchPolicy {
+        &self.policy
+    }
+
     /// How many requests went out (for metrics and tests).
     pub fn fetches(&self) -> u64 {
         self.fetches.load(std::sync::atomic::Ordering::Relaxed)

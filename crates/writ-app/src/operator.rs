@@ -74,6 +74,8 @@ pub async fn create_operator(d: &Deployment) -> Result<OperatorCredential, Boots
         grants,
         metadata: Metadata::default(),
         rate_limits: Default::default(),
+        auth_methods: writ_core::AuthMethods::SECRETS,
+        keys: None,
         created_at: now,
         updated_at: now,
     };
@@ -85,7 +87,7 @@ pub async fn create_operator(d: &Deployment) -> Result<OperatorCredential, Boots
             (e, _) => e.into(),
         });
     }
-    Clients::new(&txn, &Tenant::Operator).create(&client, &secret).await?;
+    Clients::new(&txn, &Tenant::Operator).create(&client, Some(&secret)).await?;
     Audit::new(&txn)
         .record(&AuditEvent::new(Actor::System, None, "operator.created", Some(client.id.to_string())))
         .await?;

@@ -232,6 +232,8 @@ mod tests {
             grants,
             metadata: Metadata::default(),
             rate_limits: Default::default(),
+            auth_methods: Default::default(),
+            keys: None,
             created_at: now,
             updated_at: now,
         }

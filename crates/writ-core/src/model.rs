@@ -227,6 +227,115 @@ impl ClientKind {
     }
 }
 
+/// A way a client proves who it is at the token endpoint (docs/clients.md).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum AuthMethod {
+    /// RFC 6749 §2.3.1, HTTP Basic.
+    ClientSecretBasic,
+    /// RFC 6749 §2.3.1, in the body.
+    ClientSecretPost,
+    /// RFC 7523 §2.2: an assertion signed by one of the client's registered keys.
+    PrivateKeyJwt,
+}
+
+impl AuthMethod {
+    pub const ALL: [AuthMethod; 3] = [Self::ClientSecretBasic, Self::ClientSecretPost, Self::PrivateKeyJwt];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::ClientSecretBasic => "client_secret_basic",
+            Self::ClientSecretPost => "client_secret_post",
+            Self::PrivateKeyJwt => "private_key_jwt",
+        }
+    }
+
+    pub fn parse(s: &str) -> Result<Self, crate::Invalid> {
+        Self::ALL.into_iter().find(|m| m.as_str() == s).ok_or_else(|| {
+            crate::Invalid::new(
+                "token endpoint auth method",
+                "must be client_secret_basic, client_secret_post or private_key_jwt",
+            )
+        })
+    }
+
+    /// Whether the method presents a secret Writ generated.
+    pub fn uses_secret(self) -> bool {
+        matches!(self, Self::ClientSecretBasic | Self::ClientSecretPost)
+    }
+
+    fn bit(self) -> u8 {
+        1 << self as u8
+    }
+}
+
+/// The methods a client may use; never empty. Every client could use secrets before keys existed,
+/// so that is the default.
+#[derive(Clone, Copy, PartialEq, Eq, Hash)]
+pub struct AuthMethods(u8);
+
+impl AuthMethods {
+    pub const SECRETS: AuthMethods = AuthMethods(0b011);
+    pub const PRIVATE_KEY_JWT: AuthMethods = AuthMethods(0b100);
+
+    /// The set of `methods`, which must name at least one.
+    pub fn new(methods: impl IntoIterator<Item = AuthMethod>) -> Result<Self, crate::Invalid> {
+        let bits = methods.into_iter().fold(0, |bits, m| bits | m.bit());
+        if bits == 0 {
+            return Err(crate::Invalid::new("token endpoint auth methods", "must name at least one method"));
+        }
+        Ok(Self(bits))
+    }
+
+    /// Parses a space-separated list (how it is stored).
+    pub fn parse(s: &str) -> Result<Self, crate::Invalid> {
+        Self::new(s.split_whitespace().map(AuthMethod::parse).collect::<Result<Vec<_>, _>>()?)
+    }
+
+    pub fn allows(self, method: AuthMethod) -> bool {
+        self.0 & method.bit() != 0
+    }
+
+    /// Whether any allowed method uses a secret.
+    pub fn uses_secrets(self) -> bool {
+        self.0 & Self::SECRETS.0 != 0
+    }
+
+    pub fn iter(self) -> impl Iterator<Item = AuthMethod> {
+        AuthMethod::ALL.into_iter().filter(move |m| self.allows(*m))
+    }
+}
+
+impl Default for AuthMethods {
+    fn default() -> Self {
+        Self::SECRETS
+    }
+}
+
+impl std::fmt::Debug for AuthMethods {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_list().entries(self.iter().map(AuthMethod::as_str)).finish()
+    }
+}
+
+impl std::fmt::Display for AuthMethods {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let names: Vec<&str> = self.iter().map(AuthMethod::as_str).collect();
+        f.write_str(&names.join(" "))
+    }
+}
+
+/// The most keys a client registers inline: enough to rotate.
+pub const MAX_CLIENT_KEYS: usize = 10;
+
+/// Where a client's public keys are: registered with it (a JWKS, checked by the use case that
+/// stores it) or published by the client at a URL Writ fetches. Shared, so caches can tell by
+/// pointer that a client's keys did not change.
+#[derive(Debug, Clone, PartialEq)]
+pub enum ClientKeys {
+    Jwks(std::sync::Arc<serde_json::Value>),
+    JwksUri(crate::FetchUrl),
+}
+
 #[derive(Debug, Clone, PartialEq)]
 pub struct Client {
     pub id: ClientId,
@@ -238,6 +347,10 @@ pub struct Client {
     pub metadata: Metadata,
     /// Its own token-endpoint limits, over its org's and the deployment's.
     pub rate_limits: RateLimits,
+    /// How it may authenticate at the token endpoint; one without secret methods has no secrets.
+    pub auth_methods: AuthMethods,
+    /// Its public keys, for `private_key_jwt`.
+    pub keys: Option<ClientKeys>,
     pub created_at: OffsetDateTime,
     pub updated_at: OffsetDateTime,
 }

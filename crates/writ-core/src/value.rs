@@ -297,6 +297,33 @@ impl ResourceUri {
     }
 }
 
+/// A URL Writ fetches (a client's `jwks_uri`, a trusted issuer's documents): `https://`, or
+/// `http://` on a loopback host, with no user info and no fragment, at most 2048 bytes. Whether a
+/// loopback host may be fetched at all is the fetcher's setting (`writ_app::fetch`).
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct FetchUrl(String);
+string_value!(FetchUrl);
+
+impl FetchUrl {
+    pub fn parse(s: &str) -> Result<Self, Invalid> {
+        let bad = |why: &str| Invalid::new("URL", why.to_owned());
+        let uri = ResourceUri::parse(s).map_err(|e| bad(&e.to_string()))?;
+        let rest = ["https://", "http://"]
+            .iter()
+            .find_map(|scheme| {
+                uri.as_str()
+                    .get(..scheme.len())
+                    .filter(|p| p.eq_ignore_ascii_case(scheme))
+                    .map(|_| &uri.as_str()[scheme.len()..])
+            })
+            .ok_or_else(|| bad("must be an https URL"))?;
+        if rest.split(['/', '?']).next().unwrap_or("").contains('@') {
+            return Err(bad("must not carry user info"));
+        }
+        Ok(Self(uri.as_str().to_owned()))
+    }
+}
+
 /// A token lifetime in seconds, within 300..=86400 (docs/admin-api.md); 3600 by default.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct TokenTtl(u32);

@@ -79,6 +79,10 @@ pub struct SettingsArgs {
     /// [default: none].
     #[arg(long, env = "WRIT_TRUSTED_PROXIES", global = true, value_parser = TrustedProxies::parse)]
     pub trusted_proxies: Option<TrustedProxies>,
+    /// Let the outbound fetcher (client jwks_uri, trusted issuers) reach loopback addresses, over
+    /// plain HTTP too [default: true for the embedded default, else false].
+    #[arg(long, env = "WRIT_FETCH_ALLOW_LOOPBACK", global = true)]
+    pub fetch_allow_loopback: Option<bool>,
     /// Revocations per minute per caller, 0 for no limit [default: 60].
     #[arg(long, env = "WRIT_REVOCATIONS_PER_MINUTE", global = true)]
     pub revocations_per_minute: Option<u32>,
@@ -124,7 +128,7 @@ impl SettingsArgs {
             value: addr, metrics_addr, metrics_org_labels, redis_prefix, data_dir, auto_migrate, log, signing_alg, jwks_max_age_seconds,
                 key_publish_delay_seconds, key_rotation_days, rate_limit_per_second, rate_limit_burst,
                 failed_auth_per_minute, failed_auth_per_address_per_minute, trusted_proxies, revocations_per_minute, revocation_feed_length, quota_per_hour, quota_per_day, quota_mode, redis_cluster;
-            optional: issuer, kek, pepper;
+            optional: issuer, kek, pepper, fetch_allow_loopback;
             url: database_url, redis_url
         );
         s

@@ -52,6 +52,7 @@ fn server_metadata(ctx: &Context) -> HttpResponse {
     let issuer = &ctx.issuer;
     // What the engine registers, and nothing else (docs/architecture.md, "The token engine").
     const CLIENT_AUTH: &[&str] = client_auth::METHODS;
+    let assertion_algs = || writ_token::JwsAlg::EXTERNAL.iter().map(|a| a.as_str()).collect::<Vec<_>>();
     HttpResponse::Ok().insert_header((header::CACHE_CONTROL, "public, max-age=3600")).json(ServerMetadata {
         issuer: issuer.clone(),
         token_endpoint: ctx.token_endpoint(),
@@ -59,10 +60,13 @@ fn server_metadata(ctx: &Context) -> HttpResponse {
         scopes_supported: ctx.scope_names().to_vec(),
         grant_types_supported: GrantType::ALL.iter().map(|t| t.name()).collect(),
         token_endpoint_auth_methods_supported: CLIENT_AUTH,
+        token_endpoint_auth_signing_alg_values_supported: assertion_algs(),
         revocation_endpoint: format!("{issuer}/oauth/revoke"),
         revocation_endpoint_auth_methods_supported: CLIENT_AUTH,
+        revocation_endpoint_auth_signing_alg_values_supported: assertion_algs(),
         introspection_endpoint: format!("{issuer}/oauth/introspect"),
         introspection_endpoint_auth_methods_supported: CLIENT_AUTH,
+        introspection_endpoint_auth_signing_alg_values_supported: assertion_algs(),
         response_types_supported: [],
         access_token_signing_alg_values_supported: ["ES256", "RS256", "EdDSA"],
     })

@@ -24,6 +24,11 @@ pub struct TokenForm {
     client_id: Option<String>,
     /// The client secret (`client_secret_post` only).
     client_secret: Option<String>,
+    /// `urn:ietf:params:oauth:client-assertion-type:jwt-bearer` (`private_key_jwt` only).
+    client_assertion_type: Option<String>,
+    /// `private_key_jwt`: a JWT signed with one of the client's keys; `iss` and `sub` the client
+    /// id, `aud` the issuer or this endpoint, `exp` at most 5 minutes ahead, a `jti` used once.
+    client_assertion: Option<String>,
     /// RFC 8707: the API the token is for (its audience). Repeat for several; required when the
     /// client is granted more than one.
     resource: Option<String>,
@@ -78,6 +83,9 @@ pub struct TokenParams {
     token_type_hint: Option<String>,
     client_id: Option<String>,
     client_secret: Option<String>,
+    /// `private_key_jwt`, as at the token endpoint (`aud` may name this endpoint).
+    client_assertion_type: Option<String>,
+    client_assertion: Option<String>,
 }
 
 /// What a token says (RFC 7662 §2.2): `active` and, when active, its claims.
@@ -120,11 +128,14 @@ pub struct Introspection {
     "jwks_uri": "https://auth.example.com/.well-known/jwks.json",
     "scopes_supported": ["admin:clients:read", "invoices:read"],
     "grant_types_supported": ["client_credentials"],
-    "token_endpoint_auth_methods_supported": ["client_secret_basic", "client_secret_post"],
+    "token_endpoint_auth_methods_supported": ["client_secret_basic", "client_secret_post", "private_key_jwt"],
+    "token_endpoint_auth_signing_alg_values_supported": ["ES256", "RS256", "PS256", "EdDSA"],
     "revocation_endpoint": "https://auth.example.com/oauth/revoke",
-    "revocation_endpoint_auth_methods_supported": ["client_secret_basic", "client_secret_post"],
+    "revocation_endpoint_auth_methods_supported": ["client_secret_basic", "client_secret_post", "private_key_jwt"],
+    "revocation_endpoint_auth_signing_alg_values_supported": ["ES256", "RS256", "PS256", "EdDSA"],
     "introspection_endpoint": "https://auth.example.com/oauth/introspect",
-    "introspection_endpoint_auth_methods_supported": ["client_secret_basic", "client_secret_post"],
+    "introspection_endpoint_auth_methods_supported": ["client_secret_basic", "client_secret_post", "private_key_jwt"],
+    "introspection_endpoint_auth_signing_alg_values_supported": ["ES256", "RS256", "PS256", "EdDSA"],
     "response_types_supported": [],
     "access_token_signing_alg_values_supported": ["ES256", "RS256", "EdDSA"]
 }))]
@@ -136,10 +147,14 @@ pub struct ServerMetadata {
     pub scopes_supported: Vec<String>,
     pub grant_types_supported: Vec<&'static str>,
     pub token_endpoint_auth_methods_supported: &'static [&'static str],
+    /// What a `private_key_jwt` assertion may be signed with.
+    pub token_endpoint_auth_signing_alg_values_supported: Vec<&'static str>,
     pub revocation_endpoint: String,
     pub revocation_endpoint_auth_methods_supported: &'static [&'static str],
+    pub revocation_endpoint_auth_signing_alg_values_supported: Vec<&'static str>,
     pub introspection_endpoint: String,
     pub introspection_endpoint_auth_methods_supported: &'static [&'static str],
+    pub introspection_endpoint_auth_signing_alg_values_supported: Vec<&'static str>,
     pub response_types_supported: [&'static str; 0],
     pub access_token_signing_alg_values_supported: [&'static str; 3],
 }

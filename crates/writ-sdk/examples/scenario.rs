@@ -75,7 +75,8 @@ async fn main() -> Result<(), Error> {
         .send()
         .await?;
 
-    let issued = token(&issuer, &client.client_id, &client.client_secret, &api).await?;
+    let secret = client.client_secret.as_deref().ok_or("a client created without keys has a secret")?;
+    let issued = token(&issuer, &client.client_id, secret, &api).await?;
     if issued.token_type != "Bearer"
         || issued.scope != "things:read"
         || issued.access_token.matches('.').count() != 2

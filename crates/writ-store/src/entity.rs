@@ -94,6 +94,11 @@ pub mod clients {
         pub updated_at: TimeDateTimeWithTimeZone,
         /// The operator disabled it: only the operator re-enables it.
         pub disabled_by_operator: bool,
+        /// Space-separated token-endpoint auth methods.
+        pub auth_methods: String,
+        /// A JWKS document, for `private_key_jwt`.
+        pub jwks: Option<String>,
+        pub jwks_uri: Option<String>,
     }
     no_relations!();
 }

@@ -141,6 +141,8 @@ impl TestDb {
             redis_prefix: redis_prefix(),
             data_dir: self.dir.path().to_path_buf(),
             log: "warn".into(),
+            // The servers tests start (a client's jwks_uri, a trusted issuer) listen on loopback.
+            fetch_allow_loopback: Some(true),
             ..Settings::default()
         }
     }

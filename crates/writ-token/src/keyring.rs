@@ -7,11 +7,11 @@ use std::sync::Arc;
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD as B64;
 use josekit::jwk::{Jwk, KeyPair};
-use josekit::jws::{ES256, EdDSA, JwsSigner, JwsVerifier, RS256};
-use serde::{Deserialize, Serialize};
+use josekit::jws::{ES256, EdDSA, JwsSigner, RS256};
+use serde::Serialize;
 use writ_core::{KeyId, KeyState, SigningAlg, SigningKey};
 
-use crate::{AccessClaims, Kek, TokenError};
+use crate::{AccessClaims, Kek, PublicKeys, TokenError};
 
 /// The JWS `typ` of an access token (RFC 9068 §2.1).
 pub const TOKEN_TYPE: &str = "at+jwt";
@@ -123,182 +123,6 @@ fn jwk_bytes(jwk: &Jwk, name: &str) -> Result<zeroize::Zeroizing<Vec<u8>>, Token
         .ok_or_else(|| TokenError::Crypto(format!("the key has no `{name}`")))
 }
 
-struct Verifier {
-    alg: SigningAlg,
-    verifier: Box<dyn JwsVerifier>,
-}
-
-/// The `typ` header values a verifier accepts (compared without case), and what a refusal says.
-#[derive(Debug, Clone, Copy)]
-pub struct Typ {
-    pub accepted: &'static [&'static str],
-    pub refusal: &'static str,
-}
-
-/// An access token's `typ` (RFC 9068 §2.1), with or without its `application/` prefix.
-pub const ACCESS_TOKEN_TYP: Typ =
-    Typ { accepted: &[TOKEN_TYPE, "application/at+jwt"], refusal: "typ is not at+jwt" };
-
-/// The protected header of a verified JWS.
-#[derive(Debug, Clone, Deserialize)]
-pub struct JwsHeader {
-    pub alg: String,
-    pub typ: Option<String>,
-    pub kid: Option<String>,
-}
-
-/// A JWS whose signature verified: its header, and its payload (not yet interpreted).
-#[derive(Debug, Clone)]
-pub struct Jws {
-    pub header: JwsHeader,
-    pub payload: Vec<u8>,
-}
-
-/// Public keys by kid, each parsed once into a verifier, and the access-token checks that use
-/// them. The issuer's [`KeyRing`] holds one; so does a resource server's JWKS cache.
-#[derive(Default)]
-pub struct PublicKeys {
-    verifiers: HashMap<String, Verifier>,
-}
-
-impl std::fmt::Debug for PublicKeys {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("PublicKeys").field("kids", &self.verifiers.keys().collect::<Vec<_>>()).finish()
-    }
-}
-
-/// The algorithm a public JWK is for: its `alg` if it names one, else what its key type implies.
-/// Symmetric (`oct`) keys have none: a public key set never verifies an HMAC.
-fn jwk_alg(jwk: &Jwk) -> Option<SigningAlg> {
-    match (jwk.algorithm(), jwk.key_type(), jwk.curve()) {
-        (Some(alg), _, _) => SigningAlg::parse(alg).ok(),
-        (None, "EC", Some("P-256")) => Some(SigningAlg::ES256),
-        (None, "RSA", _) => Some(SigningAlg::RS256),
-        (None, "OKP", Some("Ed25519")) => Some(SigningAlg::EdDSA),
-        _ => None,
-    }
-}
-
-impl PublicKeys {
-    /// The keys of a JWKS document (`{"keys": [...]}`) whose algorithm is in `allowed`. Keys of other
-    /// algorithms, symmetric keys, keys without a kid, and keys meant for encryption are left out;
-    /// the second value counts them.
-    pub fn from_jwks(jwks: &serde_json::Value, allowed: &[SigningAlg]) -> Result<(Self, usize), TokenError> {
-        let list =
-            jwks["keys"].as_array().ok_or_else(|| TokenError::Crypto("a JWKS has a `keys` array".into()))?;
-        let mut keys = Self::default();
-        let mut skipped = 0;
-        for value in list {
-            let Some(map) = value.as_object() else {
-                skipped += 1;
-                continue;
-            };
-            let Ok(jwk) = Jwk::from_map(map.clone()) else {
-                skipped += 1;
-                continue;
-            };
-            let usable = jwk.key_use().is_none_or(|u| u == "sig");
-            match (jwk.key_id(), jwk_alg(&jwk)) {
-                (Some(kid), Some(alg)) if usable && allowed.contains(&alg) => {
-                    keys.insert(kid.to_owned(), alg, &jwk)?;
-                }
-                _ => skipped += 1,
-            }
-        }
-        Ok((keys, skipped))
-    }
-
-    fn insert(&mut self, kid: String, alg: SigningAlg, jwk: &Jwk) -> Result<(), TokenError> {
-        let verifier: Box<dyn JwsVerifier> = match alg {
-            SigningAlg::ES256 => Box::new(ES256.verifier_from_jwk(jwk)?),
-            SigningAlg::RS256 => Box::new(RS256.verifier_from_jwk(jwk)?),
-            SigningAlg::EdDSA => Box::new(EdDSA.verifier_from_jwk(jwk)?),
-        };
-        self.verifiers.insert(kid, Verifier { alg, verifier });
-        Ok(())
-    }
-
-    pub fn contains(&self, kid: &str) -> bool {
-        self.verifiers.contains_key(kid)
-    }
-
-    /// The kids, sorted.
-    pub fn kids(&self) -> Vec<&str> {
-        let mut kids: Vec<&str> = self.verifiers.keys().map(String::as_str).collect();
-        kids.sort_unstable();
-        kids
-    }
-
-    pub fn len(&self) -> usize {
-        self.verifiers.len()
-    }
-
-    pub fn is_empty(&self) -> bool {
-        self.verifiers.is_empty()
-    }
-
-    /// Verifies a compact JWS signed by one of these keys: the `kid` names the key, the key decides
-    /// the algorithm (the header must agree, so no token picks its own, and `none` never verifies),
-    /// the header's `typ` must be one `typ` accepts, and the signature must hold. Returns the header and the
-    /// payload's bytes; what the payload must say is the caller's business (access tokens:
-    /// [`PublicKeys::verify_any_audience`]; client assertions and external tokens reuse this).
-    pub fn verify_jws(&self, token: &str, typ: &Typ) -> Result<Jws, TokenError> {
-        let mut parts = token.split('.');
-        let (Some(h), Some(p), Some(sig), None) = (parts.next(), parts.next(), parts.next(), parts.next())
-        else {
-            return Err(TokenError::Malformed);
-        };
-        let header: JwsHeader = serde_json::from_slice(&B64.decode(h).map_err(|_| TokenError::Malformed)?)
-            .map_err(|_| TokenError::Malformed)?;
-        let kid = header.kid.as_deref().ok_or(TokenError::BadHeader("no kid"))?;
-        let v = self.verifiers.get(kid).ok_or(TokenError::UnknownKey)?;
-        if header.alg != v.alg.as_str() {
-            return Err(TokenError::BadHeader("algorithm does not match the key"));
-        }
-        if !header.typ.as_deref().is_some_and(|t| typ.accepted.iter().any(|a| t.eq_ignore_ascii_case(a))) {
-            return Err(TokenError::BadHeader(typ.refusal));
-        }
-        let signature = B64.decode(sig).map_err(|_| TokenError::Malformed)?;
-        let signed_len = h.len() + 1 + p.len();
-        v.verifier
-            .verify(&token.as_bytes()[..signed_len], &signature)
-            .map_err(|_| TokenError::BadSignature)?;
-        let payload = B64.decode(p).map_err(|_| TokenError::Malformed)?;
-        Ok(Jws { header, payload })
-    }
-
-    /// Verifies an access token signed by one of these keys (`typ` `at+jwt`, RFC 9068 §2.1) and
-    /// checks `exp`, `nbf` (with [`LEEWAY_SECONDS`]) and `iss`; the audience and scopes are the
-    /// caller's business.
-    pub fn verify_any_audience(
-        &self,
-        token: &str,
-        issuer: &str,
-        now: i64,
-    ) -> Result<AccessClaims, TokenError> {
-        let jws = self.verify_jws(token, &ACCESS_TOKEN_TYP)?;
-        let claims: AccessClaims = serde_json::from_slice(&jws.payload).map_err(|_| TokenError::Malformed)?;
-        if claims.exp <= now - LEEWAY_SECONDS {
-            return Err(TokenError::Expired);
-        }
-        if claims.nbf > now + LEEWAY_SECONDS {
-            return Err(TokenError::NotYetValid);
-        }
-        if claims.iss != issuer {
-            return Err(TokenError::WrongIssuer);
-        }
-        Ok(claims)
-    }
-
-    /// The `kid` a token's header names, without verifying anything (to decide whether the keys
-    /// must be fetched again).
-    pub fn kid_of(token: &str) -> Option<String> {
-        let header = token.split('.').next()?;
-        let header: serde_json::Value = serde_json::from_slice(&B64.decode(header).ok()?).ok()?;
-        header["kid"].as_str().map(str::to_owned)
-    }
-}
-
 /// The keys of a deployment, ready to use. Cheap to clone; replaced whole when keys change.
 #[derive(Clone)]
 pub struct KeyRing {
@@ -318,7 +142,7 @@ impl std::fmt::Debug for KeyRing {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("KeyRing")
             .field("active", &self.inner.signers.values().map(|s| s.kid.as_str()).collect::<Vec<_>>())
-            .field("published", &self.inner.keys.verifiers.keys().collect::<Vec<_>>())
+            .field("published", &self.inner.keys.kids())
             .finish()
     }
 }
@@ -520,7 +344,11 @@ mod tests {
         let kek = Kek::new([7; 32]);
         let ring =
             KeyRing::load(&[generate_key(SigningAlg::EdDSA, KeyState::Active, &kek).unwrap()], &kek).unwrap();
-        const GRANT: Typ = Typ { accepted: &["oauth-id-jag+jwt"], refusal: "typ is not oauth-id-jag+jwt" };
+        const GRANT: crate::Typ = crate::Typ {
+            accepted: &["oauth-id-jag+jwt"],
+            rejected: &[],
+            refusal: "typ is not oauth-id-jag+jwt",
+        };
         let assertion = serde_json::json!({"iss": "https://idp.example", "sub": "ada", "jti": "j1"});
         let (token, kid) = ring.sign(SigningAlg::EdDSA, "oauth-id-jag+jwt", &assertion).unwrap();
         let keys = &ring.inner.keys;

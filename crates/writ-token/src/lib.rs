@@ -8,11 +8,14 @@
 mod claims;
 mod kek;
 mod keyring;
+mod public_keys;
 
 pub use claims::{AccessClaims, Audience};
 pub use kek::Kek;
-pub use keyring::{
-    ACCESS_TOKEN_TYP, Jws, JwsHeader, KeyRing, LEEWAY_SECONDS, PublicKeys, TOKEN_TYPE, Typ, generate_key,
+pub use keyring::{KeyRing, LEEWAY_SECONDS, TOKEN_TYPE, generate_key};
+pub use public_keys::{
+    ACCESS_TOKEN_TYP, ASSERTION_TYP, AssertionSigner, Jws, JwsAlg, JwsHeader, PublicKeys, Typ,
+    public_jwk_from_pem,
 };
 
 #[derive(Debug, thiserror::Error)]

@@ -25,7 +25,7 @@ mod verifier;
 
 pub use error::VerifyError;
 pub use follower::RevocationFollower;
-pub use source::{TokenSource, TokenSourceError};
+pub use source::{Credential, TokenSource, TokenSourceError};
 pub use verifier::{Claims, SetupError, Verifier, VerifierConfig, http_client};
 pub use writ_core::SigningAlg;
-pub use writ_token::AccessClaims;
+pub use writ_token::{AccessClaims, AssertionSigner};

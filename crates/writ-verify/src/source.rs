@@ -1,6 +1,7 @@
 //! The client side: a machine client's token, fetched with the client-credentials grant, kept
 //! until shortly before it expires and renewed by one caller while the others wait for it — so a
-//! client never fetches a token per call.
+//! client never fetches a token per call. The client authenticates with a secret
+//! (`client_secret_basic`) or a private key (`private_key_jwt`: a fresh assertion per renewal).
 
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, RwLock};
@@ -18,6 +19,18 @@ pub enum TokenSourceError {
     /// cross the network in the clear.
     #[error("{0}")]
     Insecure(String),
+    /// The client's own credential cannot be used (a key that does not sign, an unreadable file).
+    #[error("the client's credential: {0}")]
+    Credential(String),
+}
+
+/// How the client authenticates.
+pub enum Credential {
+    /// `client_secret_basic`.
+    Secret(String),
+    /// `private_key_jwt`: each renewal signs a new assertion (`aud` the token endpoint, one
+    /// minute, a random `jti`).
+    PrivateKey(writ_token::AssertionSigner),
 }
 
 #[derive(Clone)]
@@ -37,7 +50,7 @@ struct Inner {
     http: reqwest::Client,
     token_endpoint: String,
     client_id: String,
-    client_secret: String,
+    credential: Credential,
     resource: Option<String>,
     scope: Option<String>,
     held: RwLock<Option<Held>>,
@@ -66,12 +79,29 @@ impl TokenSource {
         resource: Option<&str>,
         scope: Option<&str>,
     ) -> Self {
+        Self::with_credential(
+            token_endpoint,
+            client_id,
+            Credential::Secret(client_secret.into()),
+            resource,
+            scope,
+        )
+    }
+
+    /// Like [`TokenSource::new`], authenticating with `credential`.
+    pub fn with_credential(
+        token_endpoint: impl Into<String>,
+        client_id: impl Into<String>,
+        credential: Credential,
+        resource: Option<&str>,
+        scope: Option<&str>,
+    ) -> Self {
         Self {
             inner: Arc::new(Inner {
                 http: crate::verifier::http_client(),
                 token_endpoint: token_endpoint.into(),
                 client_id: client_id.into(),
-                client_secret: client_secret.into(),
+                credential,
                 resource: resource.map(str::to_owned),
                 scope: scope.map(str::to_owned),
                 held: RwLock::new(None),
@@ -135,14 +165,19 @@ impl TokenSource {
             form.push(("scope", s));
         }
         let started = Instant::now();
-        let res = inner
-            .http
-            .post(&inner.token_endpoint)
-            .basic_auth(&inner.client_id, Some(&inner.client_secret))
-            .form(&form)
-            .send()
-            .await
-            .map_err(|e| TokenSourceError::Unreachable(e.to_string()))?;
+        let request = inner.http.post(&inner.token_endpoint);
+        let assertion;
+        let request = match &inner.credential {
+            Credential::Secret(secret) => request.basic_auth(&inner.client_id, Some(secret)),
+            Credential::PrivateKey(signer) => {
+                assertion = self.assertion(signer)?;
+                form.push(("client_assertion_type", ASSERTION_TYPE));
+                form.push(("client_assertion", &assertion));
+                request
+            }
+        };
+        let res =
+            request.form(&form).send().await.map_err(|e| TokenSourceError::Unreachable(e.to_string()))?;
         let status = res.status().as_u16();
         let body = crate::transport::json(res, crate::transport::TOKEN_LIMIT)
             .await
@@ -158,4 +193,19 @@ impl TokenSource {
         let life = Duration::from_secs(expires_in);
         Ok(Held { token: token.into(), renew_at: started + life * 4 / 5, expires_at: started + life })
     }
+
+    /// A new `private_key_jwt` assertion: this client, for the token endpoint, for a minute.
+    fn assertion(&self, signer: &writ_token::AssertionSigner) -> Result<String, TokenSourceError> {
+        let now = time::OffsetDateTime::now_utc().unix_timestamp();
+        let id = &self.inner.client_id;
+        let claims = serde_json::json!({
+            "iss": id, "sub": id, "aud": self.inner.token_endpoint,
+            "iat": now, "exp": now + 60, "jti": writ_core::id::new_token_id(),
+        });
+        signer
+            .sign(&claims)
+            .map_err(|e| TokenSourceError::Credential(format!("cannot sign the assertion: {e}")))
+    }
 }
+
+const ASSERTION_TYPE: &str = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer";

@@ -507,3 +507,48 @@ fn depends_on_no_database_or_redis_crate() {
         assert!(!deps.contains("sea-orm") && !deps.contains("redis"));
     }
 }
+
+/// Issue 18, point 5: a token source that holds a private key signs a new assertion for every
+/// renewal (a replayed one would be refused), and a key Writ does not know is `invalid_client`.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_token_source_authenticates_with_a_private_key() {
+    use writ_verify::{AssertionSigner, Credential, TokenSource, TokenSourceError};
+    let app = spawn_app(Backend::Sqlite).await.unwrap();
+    let op = app.operator_token().await;
+    let p256 = openssl::ec::EcGroup::from_curve_name(openssl::nid::Nid::X9_62_PRIME256V1).unwrap();
+    let key = openssl::pkey::PKey::from_ec_key(openssl::ec::EcKey::generate(&p256).unwrap()).unwrap();
+    let mut jwk = writ_token::public_jwk_from_pem(&key.public_key_to_pem().unwrap()).unwrap();
+    jwk["kid"] = "svc-1".into();
+    let body = json!({"name": "svc", "kind": "service", "jwks": {"keys": [jwk]},
+                      "grants": [{"resource": "urn:writ:guard", "scopes": ["guard:revocations:read"]}]});
+    let (status, created) = app.post("/admin/v1/clients", &op, &body).await;
+    assert_eq!(status, 201, "{created}");
+    let id = created["client_id"].as_str().unwrap();
+    let token_url = format!("{}/oauth/token", app.ctx.issuer);
+    let pem = key.private_key_to_pem_pkcs8().unwrap();
+    let signer = AssertionSigner::from_pem(&pem, Some("svc-1"), false).unwrap();
+    let source = TokenSource::with_credential(
+        &token_url,
+        id,
+        Credential::PrivateKey(signer),
+        Some("urn:writ:guard"),
+        None,
+    );
+    let first = source.token().await.unwrap();
+    source.invalidate();
+    let second = source.token().await.unwrap();
+    assert_ne!(first, second);
+    assert_eq!(source.fetches(), 2, "each renewal with its own assertion");
+    let verifier = Verifier::new(VerifierConfig::new(&app.ctx.issuer, "urn:writ:guard")).await.unwrap();
+    assert_eq!(verifier.verify(&second).await.unwrap().sub, id);
+
+    let stranger = openssl::pkey::PKey::from_ec_key(openssl::ec::EcKey::generate(&p256).unwrap()).unwrap();
+    let signer =
+        AssertionSigner::from_pem(&stranger.private_key_to_pem_pkcs8().unwrap(), Some("svc-1"), false)
+            .unwrap();
+    let refused = TokenSource::with_credential(&token_url, id, Credential::PrivateKey(signer), None, None);
+    assert!(matches!(
+        refused.token().await,
+        Err(TokenSourceError::Refused { status: 401, ref error, .. }) if error == "invalid_client"
+    ));
+}

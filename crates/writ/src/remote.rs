@@ -106,6 +106,17 @@ pub enum ClientsCommand {
         /// Token lifetime in seconds (300 to 86400).
         #[arg(long)]
         ttl: Option<u32>,
+        #[command(flatten)]
+        keys: KeyArgs,
+    },
+    /// Set how a client authenticates: its keys (private_key_jwt) and its methods.
+    SetKeys {
+        client_id: String,
+        #[command(flatten)]
+        keys: KeyArgs,
+        /// Remove the client's keys.
+        #[arg(long, conflicts_with_all = ["public_key", "jwks_uri"])]
+        remove: bool,
     },
     /// Disable a client: its next token request is refused.
     Disable { client_id: String },
@@ -113,6 +124,50 @@ pub enum ClientsCommand {
     Enable { client_id: String },
     /// Delete a client with its secrets, revoking its tokens.
     Delete { client_id: String },
+}
+
+/// A client's keys and methods, for `private_key_jwt`.
+#[derive(Debug, Args)]
+pub struct KeyArgs {
+    /// A file with the client's public key: PEM (`openssl pkey -pubout`), a JWK or a JWKS. With
+    /// no --auth-method, the client then uses private_key_jwt only (and has no secret).
+    #[arg(long, conflicts_with = "jwks_uri")]
+    public_key: Option<std::path::PathBuf>,
+    /// Where the client publishes its public keys (https://).
+    #[arg(long)]
+    jwks_uri: Option<String>,
+    /// client_secret_basic, client_secret_post or private_key_jwt (repeatable).
+    #[arg(long = "auth-method")]
+    auth_methods: Vec<String>,
+}
+
+impl KeyArgs {
+    /// The request fields these flags set.
+    fn fields(self) -> Result<Vec<(&'static str, Value)>, Failure> {
+        let mut fields = Vec::new();
+        if let Some(path) = self.public_key {
+            fields.push(("jwks", read_jwks(&path)?));
+        }
+        if let Some(uri) = self.jwks_uri {
+            fields.push(("jwks_uri", Value::from(uri)));
+        }
+        if !self.auth_methods.is_empty() {
+            fields.push(("token_endpoint_auth_methods", Value::from(self.auth_methods)));
+        }
+        Ok(fields)
+    }
+}
+
+/// A JWKS from a file holding a PEM public key, a JWK or a JWKS.
+fn read_jwks(path: &Path) -> Result<Value, Failure> {
+    let bytes = std::fs::read(path).map_err(|e| Failure(format!("cannot read {}: {e}", path.display())))?;
+    let bad = |e: &dyn std::fmt::Display| Failure(format!("{}: {e}", path.display()));
+    if bytes.starts_with(b"-----BEGIN") {
+        let jwk = writ_token::public_jwk_from_pem(&bytes).map_err(|e| bad(&e))?;
+        return Ok(json!({ "keys": [jwk] }));
+    }
+    let value: Value = serde_json::from_slice(&bytes).map_err(|e| bad(&e))?;
+    Ok(if value.get("keys").is_some() { value } else { json!({ "keys": [value] }) })
 }
 
 #[derive(Debug, Subcommand)]
@@ -352,7 +407,7 @@ pub async fn clients(remote: &Remote, data_dir: &Path, cmd: ClientsCommand) -> R
         ClientsCommand::Get { client_id } => {
             Shown::Object(api.call(Method::GET, &format!("/clients/{client_id}"), None).await?)
         }
-        ClientsCommand::Create { name, kind, org_id, user_id, grants, ttl } => {
+        ClientsCommand::Create { name, kind, org_id, user_id, grants, ttl, keys } => {
             let mut body = json!({ "name": name, "kind": kind, "grants": grants });
             for (key, value) in [
                 ("org_id", org_id.map(Value::from)),
@@ -363,9 +418,29 @@ pub async fn clients(remote: &Remote, data_dir: &Path, cmd: ClientsCommand) -> R
                     body[key] = value;
                 }
             }
+            for (key, value) in keys.fields()? {
+                body[key] = value;
+            }
             let created = api.call(Method::POST, "/clients", Some(body)).await?;
-            eprintln!("note: store client_secret now; Writ keeps only a hash and cannot show it again");
+            if created.get("client_secret").is_some() {
+                eprintln!("note: store client_secret now; Writ keeps only a hash and cannot show it again");
+            }
             Shown::Object(created)
+        }
+        ClientsCommand::SetKeys { client_id, keys, remove } => {
+            let mut body = json!({});
+            if remove {
+                body["jwks"] = Value::Null;
+            }
+            for (key, value) in keys.fields()? {
+                body[key] = value;
+            }
+            if body.as_object().is_some_and(serde_json::Map::is_empty) {
+                return Err(Failure(
+                    "nothing to set: give --public-key, --jwks-uri, --remove or --auth-method".into(),
+                ));
+            }
+            Shown::Object(api.call(Method::PATCH, &format!("/clients/{client_id}"), Some(body)).await?)
         }
         ClientsCommand::Disable { client_id } => {
             Shown::Object(api.set_status(&format!("/clients/{client_id}"), "disabled").await?)

@@ -79,6 +79,8 @@ pub async fn seed(ctx: &Deployment, count: usize, emit: usize, out: &Path) -> Re
                 grants: grants.clone(),
                 metadata: Metadata::default(),
                 rate_limits: Default::default(),
+                auth_methods: Default::default(),
+                keys: None,
                 created_at: now,
                 updated_at: now,
             };

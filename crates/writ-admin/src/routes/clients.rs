@@ -2,7 +2,7 @@
 
 use actix_web::{HttpRequest, HttpResponse, delete, get, patch, post, web};
 use writ_app::{Context, clients};
-use writ_core::ClientId;
+use writ_core::{AuthMethod, AuthMethods, ClientId, ClientKeys, FetchUrl};
 use writ_http::auth::{ClientsRead, ClientsWrite};
 use writ_http::{ApiError, Authorized};
 
@@ -13,7 +13,9 @@ use crate::etag::{if_match, tagged};
 /// Create a client
 ///
 /// Creates a machine client and its first secret. The answer carries `client_secret` — the only
-/// time it is ever shown. Grants must stay within the org's entitlements (deny by default).
+/// time it is ever shown. A client registered with keys (`jwks` or `jwks_uri`) authenticates with
+/// `private_key_jwt` and gets no secret, unless `token_endpoint_auth_methods` says otherwise.
+/// Grants must stay within the org's entitlements (deny by default).
 /// Requires `admin:clients:write`. Tenant admins create `org` and `user` clients of their own org
 /// only; `service` clients are the operator's.
 #[utoipa::path(
@@ -39,8 +41,8 @@ pub async fn create_client(
         .insert_header(("Cache-Control", "no-store"))
         .json(CreatedClient {
             client: dto,
-            client_secret: created.plaintext.expose().to_owned(),
-            secret_id: created.secret.id.to_string(),
+            client_secret: created.secret.as_ref().map(|(_, plain)| plain.expose().to_owned()),
+            secret_id: created.secret.as_ref().map(|(s, _)| s.id.to_string()),
         }))
 }
 
@@ -91,8 +93,10 @@ pub async fn get_client(
 
 /// Update a client
 ///
-/// Changes the name, status, grants, token TTL or metadata; absent fields stay. Disabling a client
-/// refuses its next token request on every instance. Grants must stay within the org's
+/// Changes the name, status, grants, token TTL, metadata, authentication methods or keys; absent
+/// fields stay (`jwks` or `jwks_uri` set to `null` removes the keys). Leaving the secret methods
+/// deletes the client's secrets. Disabling a client refuses its next token request on every
+/// instance. Grants must stay within the org's
 /// entitlements (and, for a user client, its user's grants). With `If-Match`, the update applies
 /// only to that version (`412` otherwise). Requires `admin:clients:write`.
 #[utoipa::path(
@@ -175,13 +179,25 @@ pub struct CreateClient {
     pub metadata: Option<Metadata>,
     /// The client's own token-endpoint limits (operator only).
     pub rate_limits: Option<RateLimitsDto>,
+    /// `client_secret_basic`, `client_secret_post`, `private_key_jwt`. Default: `private_key_jwt`
+    /// when keys are given, else both secret methods. A client without secret methods has no
+    /// secret.
+    #[schema(example = json!(["private_key_jwt"]))]
+    pub token_endpoint_auth_methods: Option<Vec<String>>,
+    /// The client's public keys (a JWKS, at most 10 keys: P-256, RSA of 2048 bits or more, or
+    /// Ed25519), for `private_key_jwt`.
+    #[schema(value_type = Option<Object>)]
+    pub jwks: Option<serde_json::Value>,
+    /// Where the client publishes its public keys instead (`https://`), for `private_key_jwt`.
+    pub jwks_uri: Option<String>,
 }
 
 #[derive(Debug, Serialize, Deserialize, ToSchema)]
 #[schema(example = json!({
     "client_id": "cli_01jd8x4c5d0a1b2c3d4e5f6g7h", "kind": "org", "org_id": "org_01jd8x4c2v9q0m7k3n5p6r8s0t", "user_id": null, "name": "acme-sync",
     "status": "active", "grants": [{"resource": "https://api.example.com/billing", "scopes": ["invoices:read"]}],
-    "token_ttl_seconds": 3600, "metadata": {}, "rate_limits": {}, "created_at": "2026-11-23T10:00:00Z", "updated_at": "2026-11-23T10:00:00Z"
+    "token_ttl_seconds": 3600, "metadata": {}, "rate_limits": {}, "token_endpoint_auth_methods": ["client_secret_basic", "client_secret_post"],
+    "jwks": null, "jwks_uri": null, "created_at": "2026-11-23T10:00:00Z", "updated_at": "2026-11-23T10:00:00Z"
 }))]
 pub struct ClientDto {
     #[schema(example = "cli_01jd8x4c2v9q0m7k3n5p6r8s0t")]
@@ -198,6 +214,13 @@ pub struct ClientDto {
     pub metadata: serde_json::Value,
     /// The client's own limits (empty: its org's, then the deployment's).
     pub rate_limits: RateLimitsDto,
+    /// How it may authenticate at the token endpoint.
+    pub token_endpoint_auth_methods: Vec<String>,
+    /// Its registered public keys, if any.
+    #[schema(value_type = Option<Object>)]
+    pub jwks: Option<serde_json::Value>,
+    /// Where it publishes its public keys, if it does.
+    pub jwks_uri: Option<String>,
     pub created_at: String,
     pub updated_at: String,
 }
@@ -215,6 +238,15 @@ impl From<&Client> for ClientDto {
             token_ttl_seconds: c.token_ttl.seconds(),
             metadata: serde_json::Value::Object(c.metadata.as_map().clone()),
             rate_limits: (&c.rate_limits).into(),
+            token_endpoint_auth_methods: c.auth_methods.iter().map(|m| m.as_str().to_owned()).collect(),
+            jwks: match &c.keys {
+                Some(ClientKeys::Jwks(jwks)) => Some((**jwks).clone()),
+                _ => None,
+            },
+            jwks_uri: match &c.keys {
+                Some(ClientKeys::JwksUri(uri)) => Some(uri.to_string()),
+                _ => None,
+            },
             created_at: rfc3339(c.created_at),
             updated_at: rfc3339(c.updated_at),
         }
@@ -226,16 +258,20 @@ impl From<&Client> for ClientDto {
 #[schema(example = json!({
     "client_id": "cli_01jd8x4c5d0a1b2c3d4e5f6g7h", "kind": "org", "org_id": "org_01jd8x4c2v9q0m7k3n5p6r8s0t", "user_id": null, "name": "acme-sync",
     "status": "active", "grants": [{"resource": "https://api.example.com/billing", "scopes": ["invoices:read"]}],
-    "token_ttl_seconds": 3600, "metadata": {}, "rate_limits": {}, "created_at": "2026-11-23T10:00:00Z", "updated_at": "2026-11-23T10:00:00Z",
+    "token_ttl_seconds": 3600, "metadata": {}, "rate_limits": {}, "token_endpoint_auth_methods": ["client_secret_basic", "client_secret_post"],
+    "jwks": null, "jwks_uri": null, "created_at": "2026-11-23T10:00:00Z", "updated_at": "2026-11-23T10:00:00Z",
     "client_secret": "writ_cs_…", "secret_id": "sec_01jd8x4c5e9w8v7t6s5r4q3p2n"
 }))]
 pub struct CreatedClient {
     #[serde(flatten)]
     pub client: ClientDto,
     /// The plaintext secret. Writ keeps only a keyed hash: store it now, it cannot be shown again.
+    /// Absent for a client that does not use secrets.
     #[schema(example = "writ_cs_…")]
-    pub client_secret: String,
-    pub secret_id: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub client_secret: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub secret_id: Option<String>,
 }
 
 impl std::fmt::Debug for CreatedClient {
@@ -265,6 +301,47 @@ pub struct UpdateClient {
     pub metadata: Option<Metadata>,
     /// Replaces the client's own limits; `{}` inherits everything again (operator only).
     pub rate_limits: Option<RateLimitsDto>,
+    /// Replaces the methods; leaving the secret methods deletes the client's secrets.
+    pub token_endpoint_auth_methods: Option<Vec<String>>,
+    /// Replaces the keys with this JWKS; `null` removes them.
+    #[schema(value_type = Option<Object>)]
+    #[serde(default, deserialize_with = "present")]
+    pub jwks: Option<Option<serde_json::Value>>,
+    /// Replaces the keys with this URL; `null` removes them.
+    #[schema(value_type = Option<String>)]
+    #[serde(default, deserialize_with = "present")]
+    pub jwks_uri: Option<Option<String>>,
+}
+
+/// A field that is present, even as `null` (`Some(None)`), as opposed to absent (`None`).
+fn present<'de, D: serde::Deserializer<'de>, T: Deserialize<'de>>(
+    d: D,
+) -> Result<Option<Option<T>>, D::Error> {
+    Option::<T>::deserialize(d).map(Some)
+}
+
+fn auth_methods(list: Option<&[String]>) -> Result<Option<AuthMethods>, AppError> {
+    let field = "token_endpoint_auth_methods";
+    list.map(|names| {
+        let methods = names
+            .iter()
+            .map(|n| AuthMethod::parse(n).map_err(|e| AppError::validation(field, e.to_string())))
+            .collect::<Result<Vec<_>, _>>()?;
+        AuthMethods::new(methods).map_err(|e| AppError::validation(field, e.to_string()))
+    })
+    .transpose()
+}
+
+/// The keys a request names: a JWKS or a URL, not both.
+fn client_keys(jwks: Option<serde_json::Value>, uri: Option<&str>) -> Result<Option<ClientKeys>, AppError> {
+    match (jwks, uri) {
+        (Some(_), Some(_)) => Err(AppError::validation("jwks_uri", "give `jwks` or `jwks_uri`, not both")),
+        (Some(jwks), None) => Ok(Some(ClientKeys::Jwks(std::sync::Arc::new(jwks)))),
+        (None, Some(uri)) => FetchUrl::parse(uri)
+            .map(|u| Some(ClientKeys::JwksUri(u)))
+            .map_err(|e| AppError::validation("jwks_uri", e.to_string())),
+        (None, None) => Ok(None),
+    }
 }
 
 impl CreateClient {
@@ -292,6 +369,8 @@ impl CreateClient {
             token_ttl: self.token_ttl_seconds.unwrap_or_default(),
             metadata: self.metadata.unwrap_or_default(),
             rate_limits: limits(self.rate_limits.as_ref())?,
+            auth_methods: auth_methods(self.token_endpoint_auth_methods.as_deref())?,
+            keys: client_keys(self.jwks, self.jwks_uri.as_deref())?,
         })
     }
 }
@@ -305,6 +384,11 @@ impl UpdateClient {
             metadata: self.metadata,
             rate_limits: limits(self.rate_limits.as_ref())?,
             grants: self.grants.as_deref().map(|g| grants("grants", g)).transpose()?,
+            auth_methods: auth_methods(self.token_endpoint_auth_methods.as_deref())?,
+            keys: match (self.jwks, self.jwks_uri) {
+                (None, None) => None,
+                (jwks, uri) => Some(client_keys(jwks.flatten(), uri.flatten().as_deref())?),
+            },
         })
     }
 }

@@ -107,6 +107,10 @@ pub struct Settings {
     /// The proxies in front of Writ (CIDR blocks or addresses) whose `X-Forwarded-For` (or, without
     /// it, `Forwarded`) names the caller. None by default: the caller is the TCP peer.
     pub trusted_proxies: TrustedProxies,
+    /// Whether the outbound fetcher (`crate::fetch`: clients' `jwks_uri`, trusted issuers) may
+    /// reach loopback addresses, over plain HTTP too. Default: yes for the embedded default (no
+    /// `database_url` or `redis_url`: everything is on this machine anyway), no otherwise.
+    pub fetch_allow_loopback: Option<bool>,
     /// Revocations one caller (an admin client, or a client revoking its own tokens) may write per
     /// minute; 0 turns the limit off. Bounds how fast anyone can push entries through the
     /// revocation feed.
@@ -150,6 +154,7 @@ impl Default for Settings {
             failed_auth_per_minute: 10,
             failed_auth_per_address_per_minute: 100,
             trusted_proxies: TrustedProxies::default(),
+            fetch_allow_loopback: None,
             revocations_per_minute: 60,
             revocation_feed_length: writ_guard_store::FEED_LENGTH,
             quota_per_hour: 0,
@@ -187,6 +192,7 @@ impl fmt::Debug for Settings {
             .field("failed_auth_per_minute", &self.failed_auth_per_minute)
             .field("failed_auth_per_address_per_minute", &self.failed_auth_per_address_per_minute)
             .field("trusted_proxies", &self.trusted_proxies)
+            .field("fetch_allow_loopback", &self.fetch_allow_loopback)
             .field("revocations_per_minute", &self.revocations_per_minute)
             .field("revocation_feed_length", &self.revocation_feed_length)
             .field("quota_per_hour", &self.quota_per_hour)
@@ -268,6 +274,16 @@ impl Settings {
     /// The Redis to connect to, if any.
     pub fn redis_target(&self) -> Option<writ_guard_store::RedisTarget> {
         self.redis_url.as_deref().map(|urls| writ_guard_store::RedisTarget::new(urls, self.redis_cluster))
+    }
+
+    /// How the outbound fetcher fetches: loopback as `fetch_allow_loopback` says, else only for
+    /// the embedded default.
+    pub fn fetch_policy(&self) -> crate::fetch::FetchPolicy {
+        let embedded = self.database_url.is_none() && self.redis_url.is_none();
+        crate::fetch::FetchPolicy {
+            allow_loopback: self.fetch_allow_loopback.unwrap_or(embedded),
+            ..Default::default()
+        }
     }
 
     /// Whether this deployment keeps state in the data directory (SQLite or generated secrets).

@@ -25,6 +25,10 @@ use writ_token::{AccessClaims, Audience, TOKEN_TYPE};
 use crate::context::Context;
 use crate::origin::Origin;
 
+/// The paths of the endpoints where clients authenticate; a client assertion's `aud` may name
+/// any of them, or the issuer.
+pub const ENDPOINTS: &[&str] = &["/oauth/token", "/oauth/revoke", "/oauth/introspect"];
+
 /// A token request, parsed: how the client authenticates, and what it asks for.
 #[derive(Debug)]
 pub struct TokenRequest {
@@ -123,7 +127,9 @@ fn mint(
         Some(claims.jti.clone()),
     )
     .with_details(json!({
+        "auth_method": auth.method.as_str(),
         "secret_id": auth.secret_id.as_ref().map(|s| s.as_str()),
+        "client_key_id": auth.key_id,
         "kid": kid.as_str(),
         "jti": claims.jti,
         "scope": claims.scope,

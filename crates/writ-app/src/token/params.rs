@@ -15,6 +15,9 @@ pub struct Params {
     pub grant_type: Option<String>,
     pub client_id: Option<String>,
     pub client_secret: Option<String>,
+    /// RFC 7521 §4.2: a client authenticating with an assertion.
+    pub client_assertion: Option<String>,
+    pub client_assertion_type: Option<String>,
     pub scope: Option<String>,
     pub resources: Vec<String>,
     pub audience: Option<String>,
@@ -42,6 +45,8 @@ impl Params {
             "grant_type" => &mut self.grant_type,
             "client_id" => &mut self.client_id,
             "client_secret" => &mut self.client_secret,
+            "client_assertion" => &mut self.client_assertion,
+            "client_assertion_type" => &mut self.client_assertion_type,
             "scope" => &mut self.scope,
             "audience" => &mut self.audience,
             "token" => &mut self.token,

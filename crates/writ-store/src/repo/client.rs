@@ -46,15 +46,19 @@ impl<'c, C: ConnectionTrait> Clients<'c, C> {
         self.tenant.owns(kind.org_id())
     }
 
-    /// Creates a client, its grants and its first secret.
-    pub async fn create(&self, client: &Client, secret: &ClientSecret) -> Result<()> {
+    /// Creates a client, its grants and its first secret (a client without secret methods has
+    /// none).
+    pub async fn create(&self, client: &Client, secret: Option<&ClientSecret>) -> Result<()> {
         if !self.owns(&client.kind) {
             return Err(StoreError::NotFound);
         }
         clients::Entity::insert(client_row(client)).exec(self.c).await?;
         grants::replace(self.c, GrantTable::ClientGrants, client.id.as_str(), &client.grants, "grants")
             .await?;
-        self.add_secret(secret).await
+        match secret {
+            Some(secret) => self.add_secret(secret).await,
+            None => Ok(()),
+        }
     }
 
     /// Creates many clients with their grants and first secrets (imports, benchmark seeding): on
@@ -126,8 +130,10 @@ impl<'c, C: ConnectionTrait> Clients<'c, C> {
         .await
     }
 
-    /// Writes a client's name, status, TTL, metadata and grants. Its kind and org never change.
+    /// Writes a client's name, status, TTL, metadata, limits, authentication and grants. Its kind
+    /// and org never change.
     pub async fn update(&self, client: &Client) -> Result<()> {
+        let (jwks, jwks_uri) = keys_text(client.keys.as_ref());
         let res = clients::Entity::update_many()
             .col_expr(clients::Column::Name, Expr::value(client.name.as_str()))
             .col_expr(clients::Column::Status, Expr::value(enum_name(&client.status)))
@@ -137,6 +143,9 @@ impl<'c, C: ConnectionTrait> Clients<'c, C> {
             )
             .col_expr(clients::Column::Metadata, Expr::value(metadata_text(&client.metadata)))
             .col_expr(clients::Column::RateLimits, Expr::value(limits_text(&client.rate_limits)))
+            .col_expr(clients::Column::AuthMethods, Expr::value(client.auth_methods.to_string()))
+            .col_expr(clients::Column::Jwks, Expr::value(jwks))
+            .col_expr(clients::Column::JwksUri, Expr::value(jwks_uri))
             .col_expr(clients::Column::UpdatedAt, Expr::value(client.updated_at))
             .filter(clients::Column::Id.eq(client.id.as_str()))
             .filter(self.visible())
@@ -144,6 +153,17 @@ impl<'c, C: ConnectionTrait> Clients<'c, C> {
             .await?;
         found(res.rows_affected)?;
         grants::replace(self.c, GrantTable::ClientGrants, client.id.as_str(), &client.grants, "grants").await
+    }
+
+    /// Deletes every secret of a visible client (it no longer authenticates with secrets); returns
+    /// their ids.
+    pub async fn delete_secrets(&self, client_id: &ClientId) -> Result<Vec<SecretId>> {
+        let ids = self.secrets(client_id).await?.into_iter().map(|s| s.id).collect();
+        client_secrets::Entity::delete_many()
+            .filter(client_secrets::Column::ClientId.eq(client_id.as_str()))
+            .exec(self.c)
+            .await?;
+        Ok(ids)
     }
 
     /// Deletes one secret of a visible client.
@@ -238,7 +258,17 @@ async fn secrets_of(c: &impl ConnectionTrait, id: &ClientId) -> Result<Vec<Clien
     Ok(secrets)
 }
 
+/// The `jwks` and `jwks_uri` columns of a client's keys.
+fn keys_text(keys: Option<&ClientKeys>) -> (Option<String>, Option<String>) {
+    match keys {
+        Some(ClientKeys::Jwks(jwks)) => (Some(jwks.to_string()), None),
+        Some(ClientKeys::JwksUri(uri)) => (None, Some(uri.to_string())),
+        None => (None, None),
+    }
+}
+
 fn client_row(client: &Client) -> clients::ActiveModel {
+    let (jwks, jwks_uri) = keys_text(client.keys.as_ref());
     clients::ActiveModel {
         id: Set(client.id.to_string()),
         kind: Set(client.kind.name().to_owned()),
@@ -252,6 +282,9 @@ fn client_row(client: &Client) -> clients::ActiveModel {
         created_at: Set(client.created_at),
         updated_at: Set(client.updated_at),
         disabled_by_operator: Set(false),
+        auth_methods: Set(client.auth_methods.to_string()),
+        jwks: Set(jwks),
+        jwks_uri: Set(jwks_uri),
     }
 }
 
@@ -277,7 +310,19 @@ fn client_from_row(r: clients::Model, grants: &mut HashMap<String, Grants>) -> R
         (k, _, _) => return Err(StoreError::Corrupt(format!("client {} of kind {k}", r.id))),
     };
     let ttl = u32::try_from(r.token_ttl_seconds).map_err(|_| StoreError::Corrupt("token ttl".into()))?;
+    let keys = match (r.jwks.as_deref(), r.jwks_uri.as_deref()) {
+        (Some(jwks), None) => Some(ClientKeys::Jwks(Arc::new(
+            serde_json::from_str(jwks).map_err(|_| StoreError::Corrupt(format!("jwks of {}", r.id)))?,
+        ))),
+        (None, Some(uri)) => Some(ClientKeys::JwksUri(FetchUrl::parse(uri)?)),
+        (None, None) => None,
+        (Some(_), Some(_)) => {
+            return Err(StoreError::Corrupt(format!("client {} has jwks and jwks_uri", r.id)));
+        }
+    };
     Ok(Client {
+        auth_methods: AuthMethods::parse(&r.auth_methods)?,
+        keys,
         grants: grants.remove(&r.id).unwrap_or_default(),
         id: parse(ClientId::parse, &r.id)?,
         kind,

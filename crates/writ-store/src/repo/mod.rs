@@ -3,6 +3,7 @@
 //! helper (`Tenant::scope`), so a use case cannot forget the check.
 
 use std::collections::HashMap;
+use std::sync::Arc;
 
 use sea_orm::sea_query::{Expr, OnConflict};
 use sea_orm::{
@@ -12,9 +13,9 @@ use sea_orm::{
 use time::OffsetDateTime;
 use writ_core::secret::SecretHash;
 use writ_core::{
-    Actor, AuditEvent, Client, ClientId, ClientKind, ClientSecret, Email, Grants, KeyId, KeyState, Name, Org,
-    OrgId, Outcome, Resource, ResourceId, ResourceUri, ScopeDef, ScopeName, SecretId, SigningAlg, SigningKey,
-    Slug, TokenTtl, User, UserId,
+    Actor, AuditEvent, AuthMethods, Client, ClientId, ClientKeys, ClientKind, ClientSecret, Email, FetchUrl,
+    Grants, KeyId, KeyState, Name, Org, OrgId, Outcome, Resource, ResourceId, ResourceUri, ScopeDef,
+    ScopeName, SecretId, SigningAlg, SigningKey, Slug, TokenTtl, User, UserId,
 };
 
 use crate::convert::{

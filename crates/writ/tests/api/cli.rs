@@ -338,6 +338,40 @@ async fn admin_commands_print_tables_and_json(app: writ_testkit::TestApp) {
         admin_cli(&app, &["secrets", "delete", id, second["secret_id"].as_str().unwrap()]).await;
     assert!(ok && out.contains("deleted secret"), "{out}");
 
+    // A client with a key: the PEM public key becomes its JWKS, and it has no secret.
+    let dir = tempfile::tempdir().unwrap();
+    let p256 = openssl::ec::EcGroup::from_curve_name(openssl::nid::Nid::X9_62_PRIME256V1).unwrap();
+    let key = openssl::pkey::PKey::from_ec_key(openssl::ec::EcKey::generate(&p256).unwrap()).unwrap();
+    let public = dir.path().join("agent.pub");
+    std::fs::write(&public, key.public_key_to_pem().unwrap()).unwrap();
+    let args =
+        ["clients", "create", "--name", "agent", "--org", org_id, "--grant", grant, "--json", "--public-key"];
+    let (ok, out, err) = admin_cli(&app, &[&args[..], &[public.to_str().unwrap()]].concat()).await;
+    assert!(ok, "{err}");
+    assert!(!err.contains("store client_secret"), "{err}");
+    let agent: Value = serde_json::from_str(&out).unwrap();
+    assert!(agent.get("client_secret").is_none() && agent["jwks"]["keys"][0]["kty"] == "EC", "{agent}");
+    let agent_id = agent["client_id"].as_str().unwrap();
+    let signer =
+        writ_token::AssertionSigner::from_pem(&key.private_key_to_pem_pkcs8().unwrap(), None, false).unwrap();
+    let assertion = signer.sign(&super::private_key_jwt::claims(&app, agent_id)).unwrap();
+    assert_eq!(super::private_key_jwt::with_assertion(&app, &assertion, &[]).await.0, 200);
+    // set-keys: a JWK file replaces the key; the old one stops working.
+    let rotated = super::private_key_jwt::Key::new("EdDSA", "agent-2");
+    let jwk = dir.path().join("agent-2.json");
+    std::fs::write(&jwk, rotated.public.to_string()).unwrap();
+    let (ok, out, err) =
+        admin_cli(&app, &["clients", "set-keys", agent_id, "--public-key", jwk.to_str().unwrap(), "--json"])
+            .await;
+    assert!(ok, "{err}");
+    assert_eq!(serde_json::from_str::<Value>(&out).unwrap()["jwks"]["keys"][0]["kid"], "agent-2");
+    let assertion = signer.sign(&super::private_key_jwt::claims(&app, agent_id)).unwrap();
+    assert_eq!(super::private_key_jwt::with_assertion(&app, &assertion, &[]).await.0, 401);
+    let assertion = rotated.sign(&super::private_key_jwt::claims(&app, agent_id));
+    assert_eq!(super::private_key_jwt::with_assertion(&app, &assertion, &[]).await.0, 200);
+    let (ok, _, err) = admin_cli(&app, &["clients", "set-keys", agent_id, "--remove"]).await;
+    assert!(!ok && err.contains("token_endpoint_auth_methods"), "private_key_jwt needs keys: {err}");
+
     // Disable, revoke, suspend: each takes effect.
     assert!(admin_cli(&app, &["clients", "disable", id]).await.0);
     assert_eq!(app.token_request(id, secret, &[]).await.status(), 401);

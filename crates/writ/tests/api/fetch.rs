@@ -9,7 +9,11 @@ use writ_app::fetch::{FetchError, FetchPolicy, Fetcher};
 
 /// A server on loopback answering every request with `answer(path)` (head and body, raw), after
 /// `delay`; counts the requests.
-async fn server(delay: Duration, answer: fn(&str) -> String) -> (String, Arc<AtomicU64>) {
+pub async fn server(
+    delay: Duration,
+    answer: impl Fn(&str) -> String + Send + Sync + 'static,
+) -> (String, Arc<AtomicU64>) {
+    let answer = Arc::new(answer);
     use tokio::io::{AsyncReadExt, AsyncWriteExt};
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let base = format!("http://127.0.0.1:{}", listener.local_addr().unwrap().port());
@@ -18,6 +22,7 @@ async fn server(delay: Duration, answer: fn(&str) -> String) -> (String, Arc<Ato
     tokio::spawn(async move {
         while let Ok((mut stream, _)) = listener.accept().await {
             counted.fetch_add(1, Ordering::Relaxed);
+            let answer = answer.clone();
             tokio::spawn(async move {
                 let mut buf = vec![0u8; 4096];
                 let n = stream.read(&mut buf).await.unwrap_or(0);
@@ -31,7 +36,7 @@ async fn server(delay: Duration, answer: fn(&str) -> String) -> (String, Arc<Ato
     (base, hits)
 }
 
-fn ok(body: &str, cache_control: &str) -> String {
+pub fn ok(body: &str, cache_control: &str) -> String {
     format!(
         "HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncache-control: {cache_control}\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{body}",
         body.len()

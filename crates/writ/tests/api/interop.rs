@@ -10,7 +10,7 @@ use writ_testkit::{Backend, spawn_app};
 fn python_ready() -> bool {
     let required = std::env::var("WRIT_TEST_INTEROP").is_ok_and(|v| v == "1");
     let importable = Command::new("python3")
-        .args(["-c", "import jwt, authlib, requests"])
+        .args(["-c", "import jwt, authlib, joserfc, requests"])
         .output()
         .is_ok_and(|o| o.status.success());
     assert!(
@@ -47,5 +47,49 @@ async fn python_oauth_and_jwt_libraries_accept_writ() {
         let result: Value = serde_json::from_slice(&out.stdout).unwrap();
         assert_eq!(result["alg"], alg.unwrap_or("ES256"));
         assert_eq!(result["claims"]["oid"], org.as_str());
+    }
+}
+
+/// Issue 18: private_key_jwt with authlib's client authentication and with assertions built by
+/// PyJWT and joserfc, for each algorithm Writ accepts.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn python_clients_authenticate_with_a_private_key() {
+    use openssl::pkey::PKey;
+    if !python_ready() {
+        eprintln!("PyJWT/authlib not installed: interop not run");
+        return;
+    }
+    let app = spawn_app(Backend::Sqlite).await.unwrap();
+    let op = app.operator_token().await;
+    let resource = "https://api.example.com/billing";
+    app.create_resource(&op, resource, &["invoices:read"]).await;
+    let org = app.create_org(&op, "acme", &[(resource, &["invoices:read"])]).await;
+    let dir = tempfile::tempdir().unwrap();
+    let script = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/interop/private_key_jwt.py");
+    let p256 = || openssl::ec::EcGroup::from_curve_name(openssl::nid::Nid::X9_62_PRIME256V1).unwrap();
+    let keys: Vec<(&str, PKey<openssl::pkey::Private>)> = vec![
+        ("ES256", PKey::from_ec_key(openssl::ec::EcKey::generate(&p256()).unwrap()).unwrap()),
+        ("RS256", PKey::from_rsa(openssl::rsa::Rsa::generate(2048).unwrap()).unwrap()),
+        ("PS256", PKey::from_rsa(openssl::rsa::Rsa::generate(2048).unwrap()).unwrap()),
+        ("EdDSA", PKey::generate_ed25519().unwrap()),
+    ];
+    for (alg, key) in keys {
+        let mut jwk = writ_token::public_jwk_from_pem(&key.public_key_to_pem().unwrap()).unwrap();
+        jwk["kid"] = format!("{alg}-1").into();
+        let body = json!({"name": alg, "kind": "org", "org_id": org, "jwks": {"keys": [jwk]},
+                          "grants": [{"resource": resource, "scopes": ["invoices:read"]}]});
+        let (status, created) = app.post("/admin/v1/clients", &op, &body).await;
+        assert_eq!(status, 201, "{created}");
+        let id = created["client_id"].as_str().unwrap();
+        let pem = dir.path().join(format!("{alg}.pem"));
+        std::fs::write(&pem, key.private_key_to_pem_pkcs8().unwrap()).unwrap();
+        let out = Command::new("python3")
+            .args([script, &app.ctx.issuer, id, pem.to_str().unwrap(), &format!("{alg}-1"), alg, resource])
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "{alg}:\n{}", String::from_utf8_lossy(&out.stderr));
+        let tokens: Vec<Value> = serde_json::from_slice(&out.stdout).unwrap();
+        assert_eq!(tokens.len(), 3, "authlib, PyJWT and joserfc");
+        assert!(tokens.iter().all(|t| t["sub"] == id && t["oid"] == org.as_str()), "{tokens:?}");
     }
 }

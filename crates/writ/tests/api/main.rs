@@ -16,6 +16,7 @@ mod layers;
 mod limits;
 mod openapi;
 mod outage;
+mod private_key_jwt;
 mod security;
 mod services;
 mod storage;

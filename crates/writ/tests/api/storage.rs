@@ -158,6 +158,8 @@ async fn clients_created_in_bulk_load_back_whole(backend: Backend) {
                 metadata: Metadata::parse(serde_json::json!({ "n": i.to_string(), "team": "o'brien" }))
                     .unwrap(),
                 rate_limits: writ_core::RateLimits { per_second: Some(5), ..Default::default() },
+                auth_methods: Default::default(),
+                keys: None,
                 created_at: now,
                 updated_at: now,
             };

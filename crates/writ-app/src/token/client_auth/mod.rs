@@ -1,12 +1,14 @@
 //! How a client proves who it is at the token endpoint (RFC 6749 §2.3): one variant and one module
-//! per method. A new method (`private_key_jwt`, a federated assertion, `none` for public clients)
-//! is a variant here and a module beside `secret.rs`; discovery lists [`METHODS`].
+//! per method (`secret.rs`, `private_key_jwt.rs`). A new method (a federated assertion, `none`
+//! for public clients) is a variant here and a module beside them; discovery lists [`METHODS`].
+//! A client uses only the methods its `auth_methods` allow.
 
+pub mod private_key_jwt;
 pub mod secret;
 
 use std::sync::Arc;
 
-use writ_core::SecretId;
+use writ_core::{AuthMethod, SecretId};
 use writ_store::ClientCredentials;
 
 use super::{OAuthError, Params};
@@ -20,10 +22,12 @@ pub enum ClientAuth {
     SecretBasic(secret::SecretCredentials),
     /// `client_secret_post`: `client_id` and `client_secret` in the body.
     SecretPost(secret::SecretCredentials),
+    /// `private_key_jwt`: an assertion signed with one of the client's keys.
+    PrivateKeyJwt(private_key_jwt::Assertion),
 }
 
 /// The methods the token, revocation and introspection endpoints accept, as discovery names them.
-pub const METHODS: &[&str] = &[secret::BASIC, secret::POST];
+pub const METHODS: &[&str] = &[secret::BASIC, secret::POST, private_key_jwt::METHOD];
 
 /// A client whose credentials held, and what it proved them with.
 #[derive(Debug, Clone)]
@@ -31,11 +35,17 @@ pub struct Authenticated {
     pub client: Arc<ClientCredentials>,
     /// The secret that matched, for secret methods (audited, and its last use recorded).
     pub secret_id: Option<SecretId>,
+    pub method: AuthMethod,
+    /// The `kid` of the client's key that signed its assertion, if it named one (audited).
+    pub key_id: Option<String>,
 }
 
 impl ClientAuth {
     /// Reads the client authentication of a request from its `Authorization` header and its body.
     pub fn parse(authorization: Option<&str>, params: &Params) -> Result<Self, OAuthError> {
+        if params.client_assertion.is_some() || params.client_assertion_type.is_some() {
+            return private_key_jwt::parse(authorization, params);
+        }
         secret::parse(authorization, params)
     }
 
@@ -43,6 +53,7 @@ impl ClientAuth {
     pub fn client_id(&self) -> &str {
         match self {
             Self::SecretBasic(c) | Self::SecretPost(c) => &c.client_id,
+            Self::PrivateKeyJwt(a) => &a.client_id,
         }
     }
 
@@ -51,6 +62,7 @@ impl ClientAuth {
         match self {
             Self::SecretBasic(_) => secret::BASIC,
             Self::SecretPost(_) => secret::POST,
+            Self::PrivateKeyJwt(_) => private_key_jwt::METHOD,
         }
     }
 
@@ -59,7 +71,7 @@ impl ClientAuth {
     pub fn challenge(&self) -> Option<Challenge> {
         match self {
             Self::SecretBasic(_) => Some(Challenge::Basic),
-            Self::SecretPost(_) => None,
+            Self::SecretPost(_) | Self::PrivateKeyJwt(_) => None,
         }
     }
 
@@ -72,9 +84,14 @@ impl ClientAuth {
         before_load: impl std::future::Future<Output = Result<(), OAuthError>>,
     ) -> Result<Authenticated, OAuthError> {
         match self {
-            Self::SecretBasic(c) | Self::SecretPost(c) => {
-                secret::authenticate(ctx, c, self.challenge(), before_load).await
+            Self::SecretBasic(c) => {
+                secret::authenticate(ctx, c, AuthMethod::ClientSecretBasic, self.challenge(), before_load)
+                    .await
             }
+            Self::SecretPost(c) => {
+                secret::authenticate(ctx, c, AuthMethod::ClientSecretPost, None, before_load).await
+            }
+            Self::PrivateKeyJwt(a) => private_key_jwt::authenticate(ctx, a, before_load).await,
         }
     }
 }

@@ -3,8 +3,8 @@
 //! (docs/architecture.md), so checking one costs microseconds.
 
 use base64::Engine;
-use writ_core::ClientId;
 use writ_core::secret::{PlainSecret, SecretHash};
+use writ_core::{AuthMethod, ClientId};
 
 use super::{Authenticated, ClientAuth};
 use crate::challenge::Challenge;
@@ -71,12 +71,14 @@ fn form_decode(s: &str) -> String {
     percent_encoding::percent_decode_str(&plus_as_space).decode_utf8_lossy().into_owned()
 }
 
-/// Checks the secret; `before_load` runs only if the client must be read from the database. Every failure — malformed secret, unknown client, wrong or expired secret —
-/// is the same `invalid_client`; an unknown client still pays for a hash comparison, so timing does
-/// not tell which it was.
+/// Checks the secret; `before_load` runs only if the client must be read from the database. Every
+/// failure — malformed secret, unknown client, wrong or expired secret, a client that may not use
+/// `method` — is the same `invalid_client`; an unknown client still pays for a hash comparison,
+/// so timing does not tell which it was.
 pub async fn authenticate(
     ctx: &Context,
     creds: &SecretCredentials,
+    method: AuthMethod,
     challenge: Option<Challenge>,
     before_load: impl std::future::Future<Output = Result<(), OAuthError>>,
 ) -> Result<Authenticated, OAuthError> {
@@ -104,8 +106,10 @@ pub async fn authenticate(
         .filter(|s| s.is_usable(now))
         .fold(None, |found, s| if s.hash.matches(&presented) { Some(s.id.clone()) } else { found });
     match matched {
-        Some(secret_id) => Ok(Authenticated { client: loaded, secret_id: Some(secret_id) }),
-        None => Err(fail()),
+        Some(secret_id) if loaded.client.auth_methods.allows(method) => {
+            Ok(Authenticated { client: loaded, secret_id: Some(secret_id), method, key_id: None })
+        }
+        _ => Err(fail()),
     }
 }
 
