@@ -12,6 +12,7 @@ mod m20261129_000004_operator_lock;
 mod m20261129_000005_audit_indexes;
 mod m20261130_000006_lean_audit_indexes;
 mod m20261130_000007_client_keys;
+mod m20261130_000008_federation;
 
 pub struct Migrator;
 
@@ -26,6 +27,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261129_000005_audit_indexes::Migration),
             Box::new(m20261130_000006_lean_audit_indexes::Migration),
             Box::new(m20261130_000007_client_keys::Migration),
+            Box::new(m20261130_000008_federation::Migration),
         ]
     }
 }

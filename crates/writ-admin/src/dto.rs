@@ -185,3 +185,10 @@ pub use writ_http::error::Problem;
 pub(crate) fn limits(v: Option<&RateLimitsDto>) -> Result<Option<RateLimits>, AppError> {
     v.map(RateLimitsDto::parse).transpose()
 }
+
+/// A field that is present, even as `null` (`Some(None)`), as opposed to absent (`None`).
+pub(crate) fn present<'de, D: serde::Deserializer<'de>, T: Deserialize<'de>>(
+    d: D,
+) -> Result<Option<Option<T>>, D::Error> {
+    Option::<T>::deserialize(d).map(Some)
+}

@@ -91,7 +91,7 @@ fn document_limits(doc: &mut serde_json::Value) {
             "jwks",
             json!({
                 "required": ["keys"],
-                "properties": {"keys": {"type": "array", "minItems": 1, "maxItems": writ_core::MAX_CLIENT_KEYS, "items": {"type": "object"}}}
+                "properties": {"keys": {"type": "array", "minItems": 1, "maxItems": writ_app::federation::MAX_ISSUER_KEYS, "items": {"type": "object"}}}
             }),
         ),
         (

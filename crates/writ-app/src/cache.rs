@@ -223,7 +223,16 @@ mod tests {
             updated_at: now,
         };
         let id = client.id.clone();
-        (id, Arc::new(ClientCredentials { client, secrets: Vec::new(), org: None, user: None }))
+        (
+            id,
+            Arc::new(ClientCredentials {
+                client,
+                secrets: Vec::new(),
+                federated: Vec::new(),
+                org: None,
+                user: None,
+            }),
+        )
     }
 
     #[test]

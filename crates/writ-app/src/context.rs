@@ -106,6 +106,8 @@ pub struct Context {
     resource_algs: RwLock<Arc<HashMap<String, SigningAlg>>>,
     /// Every scope name some resource defines (discovery's `scopes_supported`).
     scope_names: RwLock<Arc<Vec<String>>>,
+    /// The trusted issuers, by the exact `iss` of their tokens.
+    trusted_issuers: RwLock<Arc<TrustedIssuerMap>>,
     pub clients: Arc<ClientCache>,
     pub audit: AuditWriter,
     /// Revocation state: Redis when configured, else this process's memory.
@@ -121,6 +123,13 @@ pub struct Context {
     /// Held across a reload's read and write, so a reload that read the database before a change
     /// cannot overwrite the ring of one that read it after.
     reloading: tokio::sync::Mutex<()>,
+}
+
+type TrustedIssuerMap = HashMap<String, Arc<writ_core::federation::TrustedIssuer>>;
+
+async fn trusted_issuers(store: &Store) -> Result<TrustedIssuerMap, StoreError> {
+    let all = writ_store::TrustedIssuers::new(store.conn()).all().await?;
+    Ok(all.into_iter().map(|t| (t.issuer.to_string(), Arc::new(t))).collect())
 }
 
 impl std::ops::Deref for Context {
@@ -151,6 +160,7 @@ impl Context {
         let keys = KeyRing::load(&Keys::new(store.conn()).list().await?, &deployment.kek)?;
         let resource_algs = Resources::new(store.conn()).signing_algs().await?;
         let scope_names = Resources::new(store.conn()).scope_names().await?;
+        let issuers = trusted_issuers(store).await?;
         // A SQLite database belongs to one process, whose own changes reach its cache at once: it
         // follows every change. With Redis, the subscription says when it does.
         let embedded = settings.redis_url.is_none() && settings.database_url().starts_with("sqlite:");
@@ -189,6 +199,7 @@ impl Context {
             default_limits,
             resource_algs: RwLock::new(Arc::new(resource_algs)),
             scope_names: RwLock::new(Arc::new(scope_names)),
+            trusted_issuers: RwLock::new(Arc::new(issuers)),
             clients,
             audit,
             guard,
@@ -280,18 +291,25 @@ impl Context {
         }
     }
 
-    /// Reloads the keys, the resources' algorithms and the scope names from the database (after
-    /// a rotation, or a resource change).
+    /// Reloads the keys, the trusted issuers, the resources' algorithms and the scope names from
+    /// the database (after a rotation, a trusted issuer's change, or a resource change).
     pub async fn reload_keys(&self) -> Result<(), InitError> {
         let _one_at_a_time = self.reloading.lock().await;
         let ring = KeyRing::load(&Keys::new(self.store.conn()).list().await?, &self.kek)?;
+        let issuers = Arc::new(trusted_issuers(&self.store).await?);
         let resources = Resources::new(self.store.conn());
         let algs = Arc::new(resources.signing_algs().await?);
         let scopes = Arc::new(resources.scope_names().await?);
         *self.keys.write().unwrap_or_else(|p| p.into_inner()) = ring;
+        *self.trusted_issuers.write().unwrap_or_else(|p| p.into_inner()) = issuers;
         *self.resource_algs.write().unwrap_or_else(|p| p.into_inner()) = algs;
         *self.scope_names.write().unwrap_or_else(|p| p.into_inner()) = scopes;
         Ok(())
+    }
+
+    /// The trusted issuer whose tokens carry `iss`, if there is one.
+    pub fn trusted_issuer(&self, iss: &str) -> Option<Arc<writ_core::federation::TrustedIssuer>> {
+        self.trusted_issuers.read().unwrap_or_else(|p| p.into_inner()).get(iss).cloned()
     }
 
     /// Every scope name some resource defines, sorted.

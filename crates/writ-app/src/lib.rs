@@ -18,6 +18,7 @@ pub mod clock;
 pub mod context;
 pub mod error;
 pub mod events;
+pub mod federation;
 pub mod fetch;
 pub mod keys;
 pub mod limits;

@@ -91,6 +91,10 @@ prefixed_id!(/// An audit event.
     EventId, "evt", "event id");
 prefixed_id!(/// A signing key: the JWS `kid`.
     KeyId, "key", "key id");
+prefixed_id!(/// An identity provider whose tokens Writ trusts (a Kubernetes cluster, GitHub Actions…).
+    TrustedIssuerId, "tis", "trusted issuer id");
+prefixed_id!(/// A federated credential: which external identities stand for a client.
+    FederatedCredentialId, "fcr", "federated credential id");
 
 impl EventId {
     /// The least id an event created at or after `at` can have: a UUIDv7 begins with its Unix

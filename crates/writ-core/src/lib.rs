@@ -6,6 +6,7 @@
 
 pub mod base32;
 pub mod bounded;
+pub mod federation;
 pub mod grant;
 pub mod id;
 pub mod model;
@@ -13,7 +14,9 @@ pub mod secret;
 pub mod value;
 
 pub use grant::{Grant, GrantError, TokenRequest, grant};
-pub use id::{ClientId, EventId, KeyId, OrgId, ResourceId, SecretId, UserId};
+pub use id::{
+    ClientId, EventId, FederatedCredentialId, KeyId, OrgId, ResourceId, SecretId, TrustedIssuerId, UserId,
+};
 pub use model::*;
 pub use value::*;
 

@@ -236,16 +236,21 @@ pub enum AuthMethod {
     ClientSecretPost,
     /// RFC 7523 §2.2: an assertion signed by one of the client's registered keys.
     PrivateKeyJwt,
+    /// A token from a trusted issuer that one of the client's federated credentials names
+    /// (as `client_assertion`, or the jwt-bearer grant's `assertion`).
+    Federated,
 }
 
 impl AuthMethod {
-    pub const ALL: [AuthMethod; 3] = [Self::ClientSecretBasic, Self::ClientSecretPost, Self::PrivateKeyJwt];
+    pub const ALL: [AuthMethod; 4] =
+        [Self::ClientSecretBasic, Self::ClientSecretPost, Self::PrivateKeyJwt, Self::Federated];
 
     pub fn as_str(self) -> &'static str {
         match self {
             Self::ClientSecretBasic => "client_secret_basic",
             Self::ClientSecretPost => "client_secret_post",
             Self::PrivateKeyJwt => "private_key_jwt",
+            Self::Federated => "federated",
         }
     }
 
@@ -253,7 +258,7 @@ impl AuthMethod {
         Self::ALL.into_iter().find(|m| m.as_str() == s).ok_or_else(|| {
             crate::Invalid::new(
                 "token endpoint auth method",
-                "must be client_secret_basic, client_secret_post or private_key_jwt",
+                "must be client_secret_basic, client_secret_post, private_key_jwt or federated",
             )
         })
     }
@@ -274,8 +279,9 @@ impl AuthMethod {
 pub struct AuthMethods(u8);
 
 impl AuthMethods {
-    pub const SECRETS: AuthMethods = AuthMethods(0b011);
-    pub const PRIVATE_KEY_JWT: AuthMethods = AuthMethods(0b100);
+    pub const SECRETS: AuthMethods = AuthMethods(0b0011);
+    pub const PRIVATE_KEY_JWT: AuthMethods = AuthMethods(0b0100);
+    pub const FEDERATED: AuthMethods = AuthMethods(0b1000);
 
     /// The set of `methods`, which must name at least one.
     pub fn new(methods: impl IntoIterator<Item = AuthMethod>) -> Result<Self, crate::Invalid> {

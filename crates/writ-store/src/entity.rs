@@ -188,3 +188,41 @@ pub mod idempotency_keys {
     }
     no_relations!();
 }
+
+pub mod trusted_issuers {
+    use sea_orm::entity::prelude::*;
+    #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+    #[sea_orm(table_name = "trusted_issuers")]
+    pub struct Model {
+        #[sea_orm(primary_key, auto_increment = false)]
+        pub id: String,
+        pub issuer: String,
+        pub name: String,
+        pub jwks: Option<String>,
+        pub jwks_uri: Option<String>,
+        pub max_token_lifetime_seconds: i32,
+        pub single_use: bool,
+        pub created_at: TimeDateTimeWithTimeZone,
+        pub updated_at: TimeDateTimeWithTimeZone,
+    }
+    no_relations!();
+}
+
+pub mod federated_credentials {
+    use sea_orm::entity::prelude::*;
+    #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+    #[sea_orm(table_name = "federated_credentials")]
+    pub struct Model {
+        #[sea_orm(primary_key, auto_increment = false)]
+        pub id: String,
+        pub client_id: String,
+        pub issuer_id: String,
+        pub name: String,
+        pub subject: String,
+        pub audience: Option<String>,
+        /// A JSON object of claim → value.
+        pub claims: String,
+        pub created_at: TimeDateTimeWithTimeZone,
+    }
+    no_relations!();
+}

@@ -56,6 +56,27 @@ macro_rules! on_every_backend {
     )*};
 }
 
+/// Like [`on_every_backend!`], with the settings adjusted by `$adjust` (a `fn(&mut Settings)`):
+/// `on_every_backend_with!(lenient; test_a, test_b)`.
+#[macro_export]
+macro_rules! on_every_backend_with {
+    ($adjust:expr; $($name:ident),* $(,)?) => {$(
+        mod $name {
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn sqlite() {
+                super::$name($crate::spawn_app_with($crate::Backend::Sqlite, $adjust).await.unwrap()).await
+            }
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn postgres() {
+                match $crate::spawn_app_with($crate::Backend::Postgres, $adjust).await {
+                    Some(app) => super::$name(app).await,
+                    None => eprintln!("WRIT_TEST_DATABASE_URL is not set: Postgres variant not run"),
+                }
+            }
+        }
+    )*};
+}
+
 /// A fresh database for one test: a SQLite file in a temporary directory, or a new Postgres
 /// database that is dropped again when this value is.
 pub struct TestDb {

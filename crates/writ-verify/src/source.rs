@@ -31,6 +31,9 @@ pub enum Credential {
     /// `private_key_jwt`: each renewal signs a new assertion (`aud` the token endpoint, one
     /// minute, a random `jti`).
     PrivateKey(writ_token::AssertionSigner),
+    /// A token from a trusted issuer (workload identity federation), read from this file on every
+    /// renewal: a Kubernetes projected service-account token, which the kubelet rotates on disk.
+    FederatedTokenFile(std::path::PathBuf),
 }
 
 #[derive(Clone)]
@@ -171,6 +174,18 @@ impl TokenSource {
             Credential::Secret(secret) => request.basic_auth(&inner.client_id, Some(secret)),
             Credential::PrivateKey(signer) => {
                 assertion = self.assertion(signer)?;
+                form.push(("client_assertion_type", ASSERTION_TYPE));
+                form.push(("client_assertion", &assertion));
+                request
+            }
+            Credential::FederatedTokenFile(path) => {
+                assertion = std::fs::read_to_string(path)
+                    .map_err(|e| {
+                        TokenSourceError::Credential(format!("cannot read {}: {e}", path.display()))
+                    })?
+                    .trim()
+                    .to_owned();
+                form.push(("client_id", &inner.client_id));
                 form.push(("client_assertion_type", ASSERTION_TYPE));
                 form.push(("client_assertion", &assertion));
                 request

@@ -552,3 +552,60 @@ async fn a_token_source_authenticates_with_a_private_key() {
         Err(TokenSourceError::Refused { status: 401, ref error, .. }) if error == "invalid_client"
     ));
 }
+
+/// Issue 18, point 5: a token source with a federated token file reads it on every renewal, as a
+/// kubelet rotates a projected service-account token on disk.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_token_source_reads_its_federated_token_file_on_every_renewal() {
+    use writ_verify::{AssertionSigner, Credential, TokenSource, TokenSourceError};
+    let app = spawn_app(Backend::Sqlite).await.unwrap();
+    let op = app.operator_token().await;
+    let p256 = openssl::ec::EcGroup::from_curve_name(openssl::nid::Nid::X9_62_PRIME256V1).unwrap();
+    let cluster = openssl::pkey::PKey::from_ec_key(openssl::ec::EcKey::generate(&p256).unwrap()).unwrap();
+    let mut jwk = writ_token::public_jwk_from_pem(&cluster.public_key_to_pem().unwrap()).unwrap();
+    jwk["kid"] = "cluster-1".into();
+    let iss = "https://oidc.cluster.example.com";
+    let body = json!({"issuer": iss, "name": "cluster", "jwks": {"keys": [jwk]}, "single_use": false});
+    assert_eq!(app.post("/admin/v1/trusted-issuers", &op, &body).await.0, 201);
+    let body = json!({"name": "svc", "kind": "service", "token_endpoint_auth_methods": ["federated"],
+                      "grants": [{"resource": "urn:writ:guard", "scopes": ["guard:revocations:read"]}]});
+    let (_, created) = app.post("/admin/v1/clients", &op, &body).await;
+    let id = created["client_id"].as_str().unwrap();
+    let credential = json!({"issuer": iss, "name": "pods", "subject": "system:serviceaccount:payments:api"});
+    assert_eq!(
+        app.post(&format!("/admin/v1/clients/{id}/federated-credentials"), &op, &credential).await.0,
+        201
+    );
+
+    let signer =
+        AssertionSigner::from_pem(&cluster.private_key_to_pem_pkcs8().unwrap(), Some("cluster-1"), false)
+            .unwrap();
+    let token_url = format!("{}/oauth/token", app.ctx.issuer);
+    let projected = |namespace: &str| {
+        let now = time::OffsetDateTime::now_utc().unix_timestamp();
+        let claims = json!({"iss": iss, "sub": format!("system:serviceaccount:{namespace}:api"), "aud": [token_url],
+                            "iat": now, "nbf": now, "exp": now + 3600, "kubernetes.io": {"namespace": namespace}});
+        signer.sign(&claims).unwrap()
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("token");
+    std::fs::write(&file, projected("payments")).unwrap();
+    let source = TokenSource::with_credential(
+        &token_url,
+        id,
+        Credential::FederatedTokenFile(file.clone()),
+        Some("urn:writ:guard"),
+        None,
+    );
+    source.token().await.unwrap();
+    // The kubelet writes another token: the next renewal reads it (this one stands for nobody).
+    std::fs::write(&file, projected("billing")).unwrap();
+    source.invalidate();
+    assert!(matches!(source.token().await, Err(TokenSourceError::Refused { status: 401, .. })));
+    std::fs::write(&file, format!("{}\n", projected("payments"))).unwrap();
+    source.token().await.unwrap();
+    assert_eq!(source.fetches(), 3);
+    std::fs::remove_file(&file).unwrap();
+    source.invalidate();
+    assert!(matches!(source.token().await, Err(TokenSourceError::Credential(_))));
+}

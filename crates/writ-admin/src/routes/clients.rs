@@ -186,9 +186,10 @@ pub struct CreateClient {
     pub token_endpoint_auth_methods: Option<Vec<String>>,
     /// The client's public keys (a JWKS, at most 10 keys: P-256, RSA of 2048 bits or more, or
     /// Ed25519), for `private_key_jwt`.
-    #[schema(value_type = Option<Object>)]
+    #[schema(value_type = Option<Object>, example = json!({"keys": [{"kty": "OKP", "crv": "Ed25519", "x": "11qYAYKxCrfVS_7TyWQHOg7hcvPapiMlrwIaaPcHURo", "kid": "agent-1"}]}))]
     pub jwks: Option<serde_json::Value>,
     /// Where the client publishes its public keys instead (`https://`), for `private_key_jwt`.
+    #[schema(example = "https://agent.example.com/.well-known/jwks.json")]
     pub jwks_uri: Option<String>,
 }
 
@@ -302,22 +303,16 @@ pub struct UpdateClient {
     /// Replaces the client's own limits; `{}` inherits everything again (operator only).
     pub rate_limits: Option<RateLimitsDto>,
     /// Replaces the methods; leaving the secret methods deletes the client's secrets.
+    #[schema(example = json!(["private_key_jwt"]))]
     pub token_endpoint_auth_methods: Option<Vec<String>>,
     /// Replaces the keys with this JWKS; `null` removes them.
-    #[schema(value_type = Option<Object>)]
+    #[schema(value_type = Option<Object>, example = json!({"keys": [{"kty": "OKP", "crv": "Ed25519", "x": "11qYAYKxCrfVS_7TyWQHOg7hcvPapiMlrwIaaPcHURo", "kid": "agent-2"}]}))]
     #[serde(default, deserialize_with = "present")]
     pub jwks: Option<Option<serde_json::Value>>,
     /// Replaces the keys with this URL; `null` removes them.
-    #[schema(value_type = Option<String>)]
+    #[schema(value_type = Option<String>, example = "https://agent.example.com/.well-known/jwks.json")]
     #[serde(default, deserialize_with = "present")]
     pub jwks_uri: Option<Option<String>>,
-}
-
-/// A field that is present, even as `null` (`Some(None)`), as opposed to absent (`None`).
-fn present<'de, D: serde::Deserializer<'de>, T: Deserialize<'de>>(
-    d: D,
-) -> Result<Option<Option<T>>, D::Error> {
-    Option::<T>::deserialize(d).map(Some)
 }
 
 fn auth_methods(list: Option<&[String]>) -> Result<Option<AuthMethods>, AppError> {

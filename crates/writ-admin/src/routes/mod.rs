@@ -3,6 +3,7 @@
 
 mod audit;
 mod clients;
+mod federation;
 mod keys;
 mod orgs;
 mod resources;
@@ -36,6 +37,14 @@ pub(crate) fn configure(cfg: &mut ServiceConfig) {
         .service(secrets::create_secret)
         .service(secrets::list_secrets)
         .service(secrets::delete_secret)
+        .service(federation::create_federated_credential)
+        .service(federation::list_federated_credentials)
+        .service(federation::delete_federated_credential)
+        .service(federation::create_trusted_issuer)
+        .service(federation::list_trusted_issuers)
+        .service(federation::get_trusted_issuer)
+        .service(federation::update_trusted_issuer)
+        .service(federation::delete_trusted_issuer)
         .service(keys::list_keys)
         .service(keys::rotate_key)
         .service(keys::revoke_key)

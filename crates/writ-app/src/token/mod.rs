@@ -43,7 +43,10 @@ impl TokenRequest {
     pub fn parse(content_type: &str, authorization: Option<&str>, body: &[u8]) -> Result<Self, OAuthError> {
         let params = Params::parse(content_type, body)?;
         let grant_type = GrantType::parse(&params)?;
-        let client = ClientAuth::parse(authorization, &params)?;
+        let client = match grant_type {
+            GrantType::JwtBearer => client_auth::federated::from_grant(authorization, &params)?,
+            GrantType::ClientCredentials => ClientAuth::parse(authorization, &params)?,
+        };
         tracing::Span::current().record("client_id", client.client_id());
         let grant = Grant::parse(grant_type, &params)?;
         Ok(Self { client, grant })
@@ -107,7 +110,7 @@ fn mint(
         jti: writ_core::id::new_token_id(),
         oid: grant.org_id.as_ref().map(ToString::to_string),
         uid: grant.user_id.as_ref().map(ToString::to_string),
-        cred: auth.secret_id.as_ref().map(ToString::to_string),
+        cred: auth.credential().map(str::to_owned),
     };
     let alg = ctx.signing_alg_for(grant.audiences.iter().map(|a| a.as_str())).ok_or_else(|| {
         OAuthError::InvalidTarget(
@@ -130,6 +133,9 @@ fn mint(
         "auth_method": auth.method.as_str(),
         "secret_id": auth.secret_id.as_ref().map(|s| s.as_str()),
         "client_key_id": auth.key_id,
+        "federated_credential_id": auth.federation.as_ref().map(|f| f.credential.as_str()),
+        "external_issuer": auth.federation.as_ref().map(|f| f.issuer.as_str()),
+        "external_subject": auth.federation.as_ref().map(|f| f.subject.as_str()),
         "kid": kid.as_str(),
         "jti": claims.jti,
         "scope": claims.scope,
@@ -176,7 +182,7 @@ mod tests {
             request.client.challenge().is_none(),
             "a client that did not use Basic gets no Basic challenge"
         );
-        let Grant::ClientCredentials(g) = &request.grant;
+        let Grant::ClientCredentials(g) = &request.grant else { panic!("not client credentials") };
         assert_eq!(g.request.resources.len(), 2, "resource and audience together");
         assert_eq!(g.request.scope.as_ref().map(ToString::to_string).as_deref(), Some("read write"));
         let bad_target = "grant_type=client_credentials&client_id=cli_a&client_secret=s&resource=relative";

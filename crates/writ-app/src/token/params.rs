@@ -18,6 +18,8 @@ pub struct Params {
     /// RFC 7521 §4.2: a client authenticating with an assertion.
     pub client_assertion: Option<String>,
     pub client_assertion_type: Option<String>,
+    /// RFC 7523 §2.1: the jwt-bearer grant's assertion.
+    pub assertion: Option<String>,
     pub scope: Option<String>,
     pub resources: Vec<String>,
     pub audience: Option<String>,
@@ -47,6 +49,7 @@ impl Params {
             "client_secret" => &mut self.client_secret,
             "client_assertion" => &mut self.client_assertion,
             "client_assertion_type" => &mut self.client_assertion_type,
+            "assertion" => &mut self.assertion,
             "scope" => &mut self.scope,
             "audience" => &mut self.audience,
             "token" => &mut self.token,

@@ -354,6 +354,8 @@ fn secret_from_row(r: client_secrets::Model) -> Result<ClientSecret> {
 pub struct ClientCredentials {
     pub client: Client,
     pub secrets: Vec<ClientSecret>,
+    /// Which external identities stand for it.
+    pub federated: Vec<writ_core::federation::FederatedCredential>,
     pub org: Option<Org>,
     pub user: Option<User>,
 }
@@ -381,6 +383,12 @@ pub async fn load_credentials(c: &impl ConnectionTrait, id: &ClientId) -> Result
             None => Ok(None),
         }
     };
-    let (secrets, org, user) = futures_util::future::try_join3(secrets_of(c, id), org, user).await?;
-    Ok(Some(ClientCredentials { client, secrets, org, user }))
+    let (secrets, federated, org, user) = futures_util::future::try_join4(
+        secrets_of(c, id),
+        super::federation::credentials_of(c, id),
+        org,
+        user,
+    )
+    .await?;
+    Ok(Some(ClientCredentials { client, secrets, federated, org, user }))
 }

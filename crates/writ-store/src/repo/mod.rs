@@ -124,6 +124,7 @@ fn json_time(at: OffsetDateTime) -> Option<String> {
 
 mod audit_log;
 mod client;
+mod federation;
 mod idempotency;
 mod key;
 mod org;
@@ -133,6 +134,7 @@ mod user;
 
 pub use audit_log::*;
 pub use client::*;
+pub use federation::*;
 pub use idempotency::*;
 pub use key::*;
 pub use org::*;

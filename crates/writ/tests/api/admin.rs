@@ -594,9 +594,51 @@ async fn every_change_is_audited(app: TestApp) {
             "tokens.revoked",
             &cli,
         ),
+        (
+            "create_trusted_issuer",
+            M::POST,
+            "/admin/v1/trusted-issuers".into(),
+            Some(json!({"issuer": "https://issuer.example.com", "name": "I"})),
+            "trusted_issuer.created",
+            "",
+        ),
+        (
+            "update_trusted_issuer",
+            M::PATCH,
+            "/admin/v1/trusted-issuers/{issuer}".into(),
+            Some(json!({"single_use": false})),
+            "trusted_issuer.updated",
+            "{issuer}",
+        ),
+        (
+            "create_federated_credential",
+            M::POST,
+            format!("/admin/v1/clients/{cli}/federated-credentials"),
+            Some(
+                json!({"issuer": "https://issuer.example.com", "name": "f", "subject": "system:serviceaccount:a:b"}),
+            ),
+            "client.federated_credential_created",
+            &cli,
+        ),
+        (
+            "delete_federated_credential",
+            M::DELETE,
+            format!("/admin/v1/clients/{cli}/federated-credentials/{{credential}}"),
+            None,
+            "client.federated_credential_deleted",
+            &cli,
+        ),
+        (
+            "delete_trusted_issuer",
+            M::DELETE,
+            "/admin/v1/trusted-issuers/{issuer}".into(),
+            None,
+            "trusted_issuer.deleted",
+            "{issuer}",
+        ),
         ("delete_client", M::DELETE, format!("/admin/v1/clients/{cli}"), None, "client.deleted", &cli),
         ("delete_user", M::DELETE, format!("/admin/v1/users/{usr}"), None, "user.deleted", &usr),
-        ("delete_resource", M::DELETE, "/admin/v1/resources/{created}".into(), None, "resource.deleted", ""),
+        ("delete_resource", M::DELETE, "/admin/v1/resources/{resource}".into(), None, "resource.deleted", ""),
         ("delete_org", M::DELETE, format!("/admin/v1/orgs/{other}"), None, "org.deleted", &other),
     ];
 
@@ -620,14 +662,26 @@ async fn every_change_is_audited(app: TestApp) {
         let (app, op) = (&app, &op);
         async move { app.get(&path, op).await.1["data"].as_array().unwrap().clone() }
     };
-    let mut created_resource = String::new();
+    // Ids created along the walk, for the paths and targets of the steps after.
+    let mut created: std::collections::HashMap<&str, String> = std::collections::HashMap::new();
+    let fill = |created: &std::collections::HashMap<&str, String>, s: &str| {
+        ["resource", "issuer", "credential"].iter().fold(s.to_owned(), |s, name| {
+            s.replace(&format!("{{{name}}}"), created.get(name).map_or("", String::as_str))
+        })
+    };
     for (operation, method, path, body, action, target) in steps {
-        let path = path.replace("{created}", &created_resource);
+        let path = fill(&created, &path);
         let before = events(action).await.len();
         let (status, answer) = app.call(method, &path, &op, body.as_ref()).await;
         assert!((200..300).contains(&status), "{operation}: {status} {answer}");
-        if operation == "create_resource" {
-            created_resource = answer["id"].as_str().unwrap().to_owned();
+        for (creates, name) in [
+            ("create_resource", "resource"),
+            ("create_trusted_issuer", "issuer"),
+            ("create_federated_credential", "credential"),
+        ] {
+            if operation == creates {
+                created.insert(name, answer["id"].as_str().unwrap().to_owned());
+            }
         }
         let after = events(action).await;
         assert_eq!(after.len(), before + 1, "{operation} wrote no `{action}` event (or several)");
@@ -638,9 +692,8 @@ async fn every_change_is_audited(app: TestApp) {
                 .as_str()
                 .or(answer["client_id"].as_str())
                 .or(answer["kid"].as_str())
-                .unwrap_or(&created_resource)
-                .to_owned(),
-            t => t.to_owned(),
+                .map_or_else(|| fill(&created, "{resource}"), str::to_owned),
+            t => fill(&created, t),
         };
         assert_eq!(event["target_id"], expected_target.as_str(), "{operation}: {event}");
     }

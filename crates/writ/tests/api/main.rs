@@ -6,6 +6,7 @@ mod cli;
 mod cluster;
 mod conformance;
 mod e2e;
+mod federation;
 mod fetch;
 mod guard;
 mod instances;

@@ -9,7 +9,7 @@ use writ_core::{ADMIN_AUDIENCE, ADMIN_SCOPES};
 use writ_testkit::{TestApp, on_every_backend};
 
 const BILLING: &str = "https://api.example.com/billing";
-const TABLES: [&str; 9] = [
+const TABLES: [&str; 11] = [
     "orgs",
     "org_entitlements",
     "users",
@@ -17,6 +17,8 @@ const TABLES: [&str; 9] = [
     "clients",
     "client_grants",
     "client_secrets",
+    "federated_credentials",
+    "trusted_issuers",
     "resources",
     "audit_events",
 ];
@@ -40,8 +42,23 @@ enum Expect {
 fn plan(operation: &str, b: &Objects) -> (Expect, Option<Value>) {
     use Expect::*;
     match operation {
-        "get_org" | "get_client" | "get_user" | "list_secrets" | "delete_org" | "delete_client"
-        | "delete_user" | "delete_secret" => (NotFound, None),
+        "get_org"
+        | "get_client"
+        | "get_user"
+        | "list_secrets"
+        | "delete_org"
+        | "delete_client"
+        | "delete_user"
+        | "delete_secret"
+        | "list_federated_credentials"
+        | "delete_federated_credential" => (NotFound, None),
+        "create_federated_credential" => (
+            NotFound,
+            Some(json!({"issuer": b.issuer_url, "name": "x", "subject": "system:serviceaccount:a:*"})),
+        ),
+        "list_trusted_issuers" | "get_trusted_issuer" | "delete_trusted_issuer" => (Forbidden, None),
+        "create_trusted_issuer" => (Forbidden, Some(json!({"issuer": "https://x.example.com", "name": "x"}))),
+        "update_trusted_issuer" => (Forbidden, Some(json!({"single_use": false}))),
         "update_org" => (NotFound, Some(json!({"name": "pwned"}))),
         "update_client" | "update_user" => (NotFound, Some(json!({"status": "disabled"}))),
         "create_secret" | "revoke_client_tokens" => (NotFound, Some(json!({}))),
@@ -73,6 +90,9 @@ struct Objects {
     user_client: String,
     resource: String,
     kid: String,
+    issuer: String,
+    issuer_url: String,
+    credential: String,
 }
 
 impl Objects {
@@ -84,10 +104,12 @@ impl Objects {
             .replace("{user_id}", &self.user)
             .replace("{resource_id}", &self.resource)
             .replace("{kid}", &self.kid)
+            .replace("{issuer_id}", &self.issuer)
+            .replace("{credential_id}", &self.credential)
     }
 
     fn mentioned_in(&self, text: &str) -> Option<&str> {
-        [&self.org, &self.client, &self.secret, &self.user, &self.user_client]
+        [&self.org, &self.client, &self.secret, &self.user, &self.user_client, &self.credential]
             .into_iter()
             .map(String::as_str)
             .chain(["org-b", "bob@b.example"])
@@ -127,6 +149,13 @@ async fn every_admin_route_hides_other_tenants(app: TestApp) {
     let (_, resources) = app.get("/admin/v1/resources", &op).await;
     let billing = resources["data"].as_array().unwrap().iter().find(|r| r["identifier"] == BILLING).unwrap();
     let (_, keys) = app.get("/admin/v1/keys", &op).await;
+    let issuer_url = "https://token.actions.githubusercontent.com";
+    let (_, issuer) =
+        app.post("/admin/v1/trusted-issuers", &op, &json!({"issuer": issuer_url, "name": "GitHub"})).await;
+    let body = json!({"issuer": issuer_url, "name": "b deploys", "subject": "repo:b/app:*"});
+    let (status, credential) =
+        app.post(&format!("/admin/v1/clients/{b_client}/federated-credentials"), &op, &body).await;
+    assert_eq!(status, 201, "{credential}");
     let b = Objects {
         org: org_b.clone(),
         client: b_client.clone(),
@@ -135,11 +164,15 @@ async fn every_admin_route_hides_other_tenants(app: TestApp) {
         user_client: user_client["client_id"].as_str().unwrap().to_owned(),
         resource: billing["id"].as_str().unwrap().to_owned(),
         kid: keys["data"][0]["kid"].as_str().unwrap().to_owned(),
+        issuer: issuer["id"].as_str().unwrap().to_owned(),
+        issuer_url: issuer_url.to_owned(),
+        credential: credential["id"].as_str().unwrap().to_owned(),
     };
     let b_views = [
         format!("/admin/v1/orgs/{org_b}"),
         format!("/admin/v1/clients/{b_client}"),
         format!("/admin/v1/clients/{b_client}/secrets"),
+        format!("/admin/v1/clients/{b_client}/federated-credentials"),
         format!("/admin/v1/users/{}", b.user),
         format!("/admin/v1/clients/{}", b.user_client),
     ];
@@ -189,7 +222,7 @@ async fn every_admin_route_hides_other_tenants(app: TestApp) {
             walked += 1;
         }
     }
-    assert!(walked >= 29, "walked only {walked} routes");
+    assert!(walked >= 37, "walked only {walked} routes");
 
     // Nothing changed, nothing was written, and B's client still works.
     assert_eq!(counts(&app).await, rows_before, "rows of {TABLES:?}");

@@ -3,12 +3,13 @@
 //! for public clients) is a variant here and a module beside them; discovery lists [`METHODS`].
 //! A client uses only the methods its `auth_methods` allow.
 
+pub mod federated;
 pub mod private_key_jwt;
 pub mod secret;
 
 use std::sync::Arc;
 
-use writ_core::{AuthMethod, SecretId};
+use writ_core::{AuthMethod, FederatedCredentialId, SecretId};
 use writ_store::ClientCredentials;
 
 use super::{OAuthError, Params};
@@ -24,6 +25,8 @@ pub enum ClientAuth {
     SecretPost(secret::SecretCredentials),
     /// `private_key_jwt`: an assertion signed with one of the client's keys.
     PrivateKeyJwt(private_key_jwt::Assertion),
+    /// A token from a trusted issuer, standing for the client through a federated credential.
+    Federated(federated::FederatedAssertion),
 }
 
 /// The methods the token, revocation and introspection endpoints accept, as discovery names them.
@@ -36,8 +39,70 @@ pub struct Authenticated {
     /// The secret that matched, for secret methods (audited, and its last use recorded).
     pub secret_id: Option<SecretId>,
     pub method: AuthMethod,
-    /// The `kid` of the client's key that signed its assertion, if it named one (audited).
+    /// The `kid` of the key that signed its assertion, if it named one (audited).
     pub key_id: Option<String>,
+    /// Who the client was through a federated credential (audited; the credential goes into the
+    /// token's `cred`, so removing it revokes the token).
+    pub federation: Option<Federation>,
+}
+
+/// The external identity behind a federated authentication.
+#[derive(Debug, Clone)]
+pub struct Federation {
+    pub issuer: String,
+    pub subject: String,
+    pub credential: FederatedCredentialId,
+}
+
+/// The client a request names, if it exists and may use `method`; otherwise `fail`'s refusal,
+/// whose reason is logged. `before_load` runs only on a cache miss.
+async fn client_for(
+    ctx: &Context,
+    client_id: &str,
+    method: AuthMethod,
+    before_load: impl std::future::Future<Output = Result<(), OAuthError>>,
+    fail: impl Fn(&str) -> OAuthError,
+) -> Result<Arc<ClientCredentials>, OAuthError> {
+    let Ok(id) = writ_core::ClientId::parse(client_id) else { return Err(fail("no such client")) };
+    let loaded = ctx.client_credentials_unless(&id, before_load).await?.map_err(|e| {
+        tracing::error!(error = %e, "loading client credentials failed");
+        OAuthError::Server
+    })?;
+    let Some(loaded) = loaded else { return Err(fail("no such client")) };
+    if !loaded.client.auth_methods.allows(method) {
+        return Err(fail(&format!("the client may not use {}", method.as_str())));
+    }
+    Ok(loaded)
+}
+
+/// Records that an assertion's `jti` was used within `scope`, until `exp`: a replay is `fail`'s
+/// refusal; a replay store that cannot be reached refuses too (`temporarily_unavailable`), never
+/// lets it pass.
+async fn use_once(
+    ctx: &Context,
+    scope: &str,
+    jti: &str,
+    exp: i64,
+    fail: impl Fn(&str) -> OAuthError,
+) -> Result<(), OAuthError> {
+    match ctx.guard.first_use(scope, jti, exp, ctx.clock.unix()).await {
+        Ok(true) => Ok(()),
+        Ok(false) => Err(fail("replayed (jti seen before)")),
+        Err(e) => {
+            tracing::warn!(error = %e, "replay store unreachable: refusing assertions");
+            Err(OAuthError::Unavailable)
+        }
+    }
+}
+
+impl Authenticated {
+    /// The credential the token's `cred` names: the secret or the federated credential.
+    pub fn credential(&self) -> Option<&str> {
+        self.secret_id
+            .as_ref()
+            .map(SecretId::as_str)
+            .or_else(|| self.federation.as_ref().map(|f| f.credential.as_str()))
+    }
 }
 
 impl ClientAuth {
@@ -54,6 +119,7 @@ impl ClientAuth {
         match self {
             Self::SecretBasic(c) | Self::SecretPost(c) => &c.client_id,
             Self::PrivateKeyJwt(a) => &a.client_id,
+            Self::Federated(a) => &a.client_id,
         }
     }
 
@@ -62,7 +128,7 @@ impl ClientAuth {
         match self {
             Self::SecretBasic(_) => secret::BASIC,
             Self::SecretPost(_) => secret::POST,
-            Self::PrivateKeyJwt(_) => private_key_jwt::METHOD,
+            Self::PrivateKeyJwt(_) | Self::Federated(_) => private_key_jwt::METHOD,
         }
     }
 
@@ -71,7 +137,7 @@ impl ClientAuth {
     pub fn challenge(&self) -> Option<Challenge> {
         match self {
             Self::SecretBasic(_) => Some(Challenge::Basic),
-            Self::SecretPost(_) | Self::PrivateKeyJwt(_) => None,
+            Self::SecretPost(_) | Self::PrivateKeyJwt(_) | Self::Federated(_) => None,
         }
     }
 
@@ -92,6 +158,7 @@ impl ClientAuth {
                 secret::authenticate(ctx, c, AuthMethod::ClientSecretPost, None, before_load).await
             }
             Self::PrivateKeyJwt(a) => private_key_jwt::authenticate(ctx, a, before_load).await,
+            Self::Federated(a) => federated::authenticate(ctx, a, before_load).await,
         }
     }
 }

@@ -58,8 +58,10 @@ struct Claims {
     jti: String,
 }
 
-/// Reads a `client_assertion`, which must come alone: no Authorization header, no secret. The
-/// client id is the assertion's `sub`; a `client_id` parameter, if sent, must be the same.
+/// Reads a `client_assertion`, which must come alone: no Authorization header, no secret. An
+/// assertion whose `iss` is its `sub` is the client's own (`private_key_jwt`): the client id is the
+/// `sub`, and a `client_id` parameter, if sent, must be the same. Any other is a token from a
+/// trusted issuer (`federated.rs`).
 pub fn parse(authorization: Option<&str>, params: &Params) -> Result<ClientAuth, OAuthError> {
     if authorization.is_some() || params.client_secret.is_some() {
         return Err(OAuthError::InvalidRequest("more than one client authentication method".into()));
@@ -75,20 +77,40 @@ pub fn parse(authorization: Option<&str>, params: &Params) -> Result<ClientAuth,
         .client_assertion
         .clone()
         .ok_or_else(|| OAuthError::InvalidRequest("missing parameter `client_assertion`".into()))?;
-    let client_id = unverified_subject(&jwt).ok_or(OAuthError::InvalidClient { challenge: None })?;
+    let claims = unverified_claims(&jwt).ok_or(OAuthError::InvalidClient { challenge: None })?;
+    let (iss, sub) = (claims.get("iss").and_then(|v| v.as_str()), claims.get("sub").and_then(|v| v.as_str()));
+    if iss != sub {
+        return super::federated::parse(params, jwt);
+    }
+    let client_id = sub
+        .filter(|s| !s.is_empty() && s.len() <= 64)
+        .ok_or(OAuthError::InvalidClient { challenge: None })?
+        .to_owned();
     if params.client_id.as_ref().is_some_and(|id| *id != client_id) {
         return Err(OAuthError::InvalidRequest("client_id differs from the assertion's subject".into()));
     }
     Ok(ClientAuth::PrivateKeyJwt(Assertion { client_id, jwt }))
 }
 
-/// The `sub` of a compact JWS, read without verifying it: only to know which client's keys to
-/// verify it with.
-fn unverified_subject(jwt: &str) -> Option<String> {
-    let payload = jwt.split('.').nth(1)?;
+/// The claims of a compact JWS, read without verifying it: only to know whose keys to verify it
+/// with.
+pub(super) fn unverified_claims(jwt: &str) -> Option<serde_json::Value> {
+    let mut parts = jwt.split('.');
+    let (Some(_), Some(payload), Some(_), None) = (parts.next(), parts.next(), parts.next(), parts.next())
+    else {
+        return None;
+    };
     let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD.decode(payload).ok()?;
-    let value: serde_json::Value = serde_json::from_slice(&bytes).ok()?;
-    value.get("sub")?.as_str().filter(|s| !s.is_empty() && s.len() <= 64).map(str::to_owned)
+    serde_json::from_slice::<serde_json::Value>(&bytes).ok().filter(serde_json::Value::is_object)
+}
+
+/// Whether one of `audiences` is this issuer or one of the endpoints where clients authenticate.
+pub(super) fn names_us(ctx: &Context, audiences: &[&str]) -> bool {
+    audiences.iter().any(|aud| {
+        aud.trim_end_matches('/')
+            .strip_prefix(ctx.issuer.as_str())
+            .is_some_and(|path| path.is_empty() || crate::token::ENDPOINTS.contains(&path))
+    })
 }
 
 /// Checks the assertion. Every failure is `invalid_client` (its cause is logged); a replay store
@@ -102,33 +124,21 @@ pub async fn authenticate(
         tracing::info!(reason = why, "refused a client assertion");
         OAuthError::InvalidClient { challenge: None }
     };
-    let Ok(client_id) = ClientId::parse(&assertion.client_id) else { return Err(fail("no such client")) };
-    let loaded = ctx.client_credentials_unless(&client_id, before_load).await?.map_err(|e| {
-        tracing::error!(error = %e, "loading client credentials failed");
-        OAuthError::Server
-    })?;
-    let Some(loaded) = loaded else { return Err(fail("no such client")) };
-    if !loaded.client.auth_methods.allows(AuthMethod::PrivateKeyJwt) {
-        return Err(fail("the client may not use private_key_jwt"));
-    }
+    let loaded =
+        super::client_for(ctx, &assertion.client_id, AuthMethod::PrivateKeyJwt, before_load, fail).await?;
+    let client_id = &loaded.client.id;
     let jws = verify_signature(ctx, &loaded, &assertion.jwt).await.map_err(|why| fail(&why))?;
     let claims: Claims =
         serde_json::from_slice(&jws.payload).map_err(|_| fail("claims missing or malformed"))?;
     let now = ctx.clock.unix();
     check_claims(ctx, &claims, client_id.as_str(), now).map_err(fail)?;
-    match ctx.guard.first_use(&format!("pkj:{client_id}"), &claims.jti, claims.exp, now).await {
-        Ok(true) => {}
-        Ok(false) => return Err(fail("replayed (jti seen before)")),
-        Err(e) => {
-            tracing::warn!(error = %e, "replay store unreachable: refusing client assertions");
-            return Err(OAuthError::Unavailable);
-        }
-    }
+    super::use_once(ctx, &format!("pkj:{client_id}"), &claims.jti, claims.exp, fail).await?;
     Ok(Authenticated {
         client: loaded,
         secret_id: None,
         method: AuthMethod::PrivateKeyJwt,
         key_id: jws.header.kid,
+        federation: None,
     })
 }
 
@@ -138,14 +148,11 @@ fn check_claims(ctx: &Context, c: &Claims, client_id: &str, now: i64) -> Result<
     if c.iss != client_id || c.sub != client_id {
         return Err("iss and sub must both be the client id");
     }
-    let ours = |aud: &str| {
-        aud.trim_end_matches('/')
-            .strip_prefix(ctx.issuer.as_str())
-            .is_some_and(|path| path.is_empty() || crate::token::ENDPOINTS.contains(&path))
-    };
     let audience_ok = match &c.aud {
-        serde_json::Value::String(aud) => ours(aud),
-        serde_json::Value::Array(list) => list.iter().filter_map(serde_json::Value::as_str).any(ours),
+        serde_json::Value::String(aud) => names_us(ctx, &[aud]),
+        serde_json::Value::Array(list) => {
+            names_us(ctx, &list.iter().filter_map(serde_json::Value::as_str).collect::<Vec<_>>())
+        }
         _ => false,
     };
     if !audience_ok {
@@ -182,7 +189,9 @@ async fn verify_signature(
         Some(ClientKeys::JwksUri(url)) => {
             let keys = ctx.client_keys.fetched(ctx, url.as_str()).await?;
             match keys.verify_jws(jwt, &ASSERTION_TYP) {
-                Err(TokenError::UnknownKey) if ctx.client_keys.may_refetch(&loaded.client.id) => {
+                Err(TokenError::UnknownKey)
+                    if ctx.client_keys.may_refetch(loaded.client.id.as_str(), REFETCH_INTERVAL) =>
+                {
                     ctx.fetcher.forget(url.as_str());
                     let keys = ctx.client_keys.fetched(ctx, url.as_str()).await?;
                     keys.verify_jws(jwt, &ASSERTION_TYP).map_err(refused)
@@ -193,19 +202,23 @@ async fn verify_signature(
     }
 }
 
-/// Parsed client keys: inline sets by client (kept while the client's cached set is the same
-/// allocation, so a change is seen as soon as the client cache reloads), fetched sets by URL
-/// (kept while the fetcher returns the same document).
+/// Parsed public keys: clients' inline sets by client (kept while the client's cached set is the
+/// same allocation, so a change is seen as soon as the client cache reloads), trusted issuers'
+/// inline sets by issuer (the same way), fetched sets by URL (kept while the fetcher returns the
+/// same document).
 pub struct KeyCache {
     inline: Parsed<ClientId>,
+    issuers: Parsed<writ_core::TrustedIssuerId>,
     fetched: Parsed<String>,
-    refetched: Mutex<BoundedMap<ClientId, Instant>>,
+    /// When a client or an issuer last sent Writ back to its keys' URL.
+    refetched: Mutex<BoundedMap<String, Instant>>,
 }
 
 impl Default for KeyCache {
     fn default() -> Self {
         Self {
             inline: Mutex::new(BoundedMap::new(KEY_CACHE)),
+            issuers: Mutex::new(BoundedMap::new(KEY_CACHE)),
             fetched: Mutex::new(BoundedMap::new(KEY_CACHE)),
             refetched: Mutex::new(BoundedMap::new(KEY_CACHE)),
         }
@@ -247,19 +260,28 @@ impl KeyCache {
         parsed(&self.inline, client, jwks)
     }
 
-    async fn fetched(&self, ctx: &Context, url: &str) -> Result<Arc<PublicKeys>, String> {
+    pub(super) fn issuer(
+        &self,
+        id: &writ_core::TrustedIssuerId,
+        jwks: &Arc<serde_json::Value>,
+    ) -> Arc<PublicKeys> {
+        parsed(&self.issuers, id, jwks)
+    }
+
+    pub(super) async fn fetched(&self, ctx: &Context, url: &str) -> Result<Arc<PublicKeys>, String> {
         let doc = ctx.fetcher.json(url).await.map_err(|e| format!("jwks_uri: {e}"))?;
         Ok(parsed(&self.fetched, &url.to_owned(), &doc))
     }
 
-    /// Whether `client` may send Writ to its `jwks_uri` again now; if so, the interval restarts.
-    fn may_refetch(&self, client: &ClientId) -> bool {
+    /// Whether `owner` (a client or issuer id) may send Writ to its keys' URL again now; if so,
+    /// the interval restarts.
+    pub(super) fn may_refetch(&self, owner: &str, interval: Duration) -> bool {
         let now = Instant::now();
         let mut map = lock(&self.refetched);
-        if map.peek(client).is_some_and(|at| now.duration_since(*at) < REFETCH_INTERVAL) {
+        if map.peek(owner).is_some_and(|at| now.duration_since(*at) < interval) {
             return false;
         }
-        drop(map.insert(client.clone(), now));
+        drop(map.insert(owner.to_owned(), now));
         true
     }
 }

@@ -106,9 +106,13 @@ pub async fn authenticate(
         .filter(|s| s.is_usable(now))
         .fold(None, |found, s| if s.hash.matches(&presented) { Some(s.id.clone()) } else { found });
     match matched {
-        Some(secret_id) if loaded.client.auth_methods.allows(method) => {
-            Ok(Authenticated { client: loaded, secret_id: Some(secret_id), method, key_id: None })
-        }
+        Some(secret_id) if loaded.client.auth_methods.allows(method) => Ok(Authenticated {
+            client: loaded,
+            secret_id: Some(secret_id),
+            method,
+            key_id: None,
+            federation: None,
+        }),
         _ => Err(fail()),
     }
 }

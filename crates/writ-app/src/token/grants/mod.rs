@@ -3,6 +3,7 @@
 //! beside `client_credentials.rs`; discovery lists [`GrantType::ALL`].
 
 pub mod client_credentials;
+pub mod jwt_bearer;
 
 use super::client_auth::Authenticated;
 use super::{OAuthError, Params};
@@ -11,15 +12,17 @@ use super::{OAuthError, Params};
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum GrantType {
     ClientCredentials,
+    JwtBearer,
 }
 
 impl GrantType {
     /// Every grant type served, as discovery lists them.
-    pub const ALL: &[GrantType] = &[Self::ClientCredentials];
+    pub const ALL: &[GrantType] = &[Self::ClientCredentials, Self::JwtBearer];
 
     pub fn name(self) -> &'static str {
         match self {
             Self::ClientCredentials => client_credentials::GRANT_TYPE,
+            Self::JwtBearer => jwt_bearer::GRANT_TYPE,
         }
     }
 
@@ -37,6 +40,8 @@ impl GrantType {
 #[derive(Debug)]
 pub enum Grant {
     ClientCredentials(client_credentials::ClientCredentials),
+    /// Decided as client credentials are; the assertion was the client's authentication.
+    JwtBearer(client_credentials::ClientCredentials),
 }
 
 impl Grant {
@@ -44,13 +49,14 @@ impl Grant {
     pub fn parse(t: GrantType, params: &Params) -> Result<Self, OAuthError> {
         match t {
             GrantType::ClientCredentials => client_credentials::parse(params).map(Self::ClientCredentials),
+            GrantType::JwtBearer => jwt_bearer::parse(params).map(Self::JwtBearer),
         }
     }
 
     /// What the authenticated client may receive for this grant: audiences, scopes, subject.
     pub fn decide(&self, client: &Authenticated) -> Result<writ_core::Grant, OAuthError> {
         match self {
-            Self::ClientCredentials(g) => g.decide(client),
+            Self::ClientCredentials(g) | Self::JwtBearer(g) => g.decide(client),
         }
     }
 }
