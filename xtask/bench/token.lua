@@ -1,6 +1,7 @@
 -- wrk script for Writ's (and the peer's) endpoints. Arguments:
---   1. the requests file: one `Basic …` value per line, optionally followed by a tab and form
---      parameters for that line's request (`token=…` for introspection); `-` for plain GETs;
+--   1. the requests file: one `Basic …` value per line (or nothing), optionally followed by a tab
+--      and form parameters for that line's request (`token=…` for introspection, a
+--      `client_assertion`); `-` for plain GETs;
 --   2. `random` (each request takes a line picked at random, so the load spreads over all the
 --      clients) or `sequential` (the threads walk the file in turn, so a short run touches every
 --      client: the warm-up);
@@ -50,7 +51,8 @@ function request()
     i = math.random(#lines)
   end
   local line = lines[i]
-  headers["Authorization"] = line[1]
+  -- No Authorization header when the line's is empty (the client authenticates in the form).
+  headers["Authorization"] = line[1] ~= "" and line[1] or nil
   local form = body
   if line[2] then
     form = (form == "" and "" or form .. "&") .. line[2]

@@ -88,7 +88,7 @@ fn peak_rss_mib(pid: u32) -> f64 {
         .map_or(0.0, |kb| kb / 1024.0)
 }
 
-fn ensure_wrk() -> Result<(), String> {
+pub(crate) fn ensure_wrk() -> Result<(), String> {
     if Command::new("wrk").arg("--version").output().is_ok() {
         return Ok(());
     }
@@ -99,19 +99,34 @@ fn ensure_wrk() -> Result<(), String> {
 }
 
 /// What each request is: the requests file (`None` for plain GETs), the path, the form body.
-struct Load<'a> {
-    requests: Option<&'a Path>,
-    path: &'a str,
-    body: &'a str,
+pub(crate) struct Load<'a> {
+    pub(crate) requests: Option<&'a Path>,
+    /// The requests of the warm-up, when they are not `requests` (single-use assertions).
+    pub(crate) warm: Option<&'a Path>,
+    /// Each line is good once (an assertion's `jti`): the run walks the file in turn instead of
+    /// picking lines at random, and the file holds more lines than the run sends.
+    pub(crate) once: bool,
+    pub(crate) path: &'a str,
+    pub(crate) body: &'a str,
 }
 
 impl<'a> Load<'a> {
     fn token(credentials: &'a Path) -> Self {
-        Self { requests: Some(credentials), path: "/oauth/token", body: "grant_type=client_credentials" }
+        Self {
+            requests: Some(credentials),
+            warm: None,
+            once: false,
+            path: "/oauth/token",
+            body: "grant_type=client_credentials",
+        }
     }
 
     fn get(path: &'a str) -> Self {
-        Self { requests: None, path, body: "" }
+        Self { requests: None, warm: None, once: false, path, body: "" }
+    }
+
+    fn warm_up(&self) -> Self {
+        Self { requests: self.warm.or(self.requests), warm: None, once: self.once, ..*self }
     }
 }
 
@@ -157,7 +172,7 @@ pub(crate) fn warm_up(server: &Server, credentials: &Path) -> Result<(), String>
 }
 
 /// Warms the server up, then measures one load; the row of the report.
-fn measure(
+pub(crate) fn measure(
     name: &str,
     server: &Server,
     load: &Load,
@@ -167,13 +182,14 @@ fn measure(
 ) -> Result<Value, String> {
     // Warm-up: every active client once (a cold client cache), so the measurement is the steady
     // state of a warm one.
-    let active = load.requests.and_then(|f| std::fs::read_to_string(f).ok()).map_or(0, |c| c.lines().count());
+    let warm = load.warm_up();
+    let active = warm.requests.and_then(|f| std::fs::read_to_string(f).ok()).map_or(0, |c| c.lines().count());
     let warm_up = u32::try_from(active / 1_000).unwrap_or(30) + 3;
     reset_peak_rss(server.pid());
-    let cold = wrk(server.port, load, connections, warm_up, true)?;
+    let cold = wrk(server.port, &warm, connections, warm_up, true)?;
     wait_for_audit(server.metrics_port);
     let cpu_before = cpu_seconds(server.pid())?;
-    let w = wrk(server.port, load, connections, seconds, false)?;
+    let w = wrk(server.port, load, connections, seconds, load.once)?;
     let cpu = cpu_seconds(server.pid())? - cpu_before;
     let requests = w["requests"].as_f64().unwrap_or(0.0);
     let secs = w["duration_us"].as_f64().unwrap_or(1.0) / 1e6;
@@ -242,13 +258,13 @@ fn fresh_database(name: &str) -> Result<String, String> {
     Ok(format!("postgres://postgres@127.0.0.1:5432/{name}"))
 }
 
-const EMBEDDED: &str = "writ serve (SQLite, in-memory guard)";
+pub(crate) const EMBEDDED: &str = "writ serve (SQLite, in-memory guard)";
 const PRODUCTION: &str = "writ-issuer (Postgres + Redis, limits and audit on)";
-const PEER: &str = "node-oidc-provider 9 (Node 22, in memory)";
+pub(crate) const PEER: &str = "node-oidc-provider 9 (Node 22, in memory)";
 
 /// node-oidc-provider and Node 22 from npm (`xtask/bench/peer`, locked), installed into `dir`;
 /// the node binary.
-fn install_peer(dir: &Path) -> Result<PathBuf, String> {
+pub(crate) fn install_peer(dir: &Path) -> Result<PathBuf, String> {
     let node = dir.join("node_modules/.bin/node");
     if node.exists() {
         return Ok(node);
@@ -265,14 +281,15 @@ fn install_peer(dir: &Path) -> Result<PathBuf, String> {
 pub fn bench(args: &[String]) -> Result<(), String> {
     if args.first().is_some_and(|a| a == "--report-only") {
         // Rewrites docs/benchmarks.md from docs/benchmarks.json (after a change to the report).
-        let text = std::fs::read_to_string(root().join("docs/benchmarks.json")).map_err(|e| e.to_string())?;
-        let doc: Value = serde_json::from_str(&text).map_err(|e| e.to_string())?;
-        let rows = |k: &str| doc[k].as_array().cloned().unwrap_or_default();
-        return report(&Report {
-            tokens: rows("token_endpoint"),
-            endpoints: rows("endpoints"),
-            verify: rows("writ_verify"),
-        });
+        return report(&last_report()?);
+    }
+    if args.first().is_some_and(|a| a == "--client-auth") {
+        let seconds = match &args[1..] {
+            [] => 10,
+            [flag, s] if flag == "--seconds" => s.parse().map_err(|e| format!("--seconds: {e}"))?,
+            _ => return Err("usage: cargo xtask bench --client-auth [--seconds S]".into()),
+        };
+        return crate::client_auth::run(seconds);
     }
     if let [flag, n] = args
         && flag == "--flood"
@@ -317,6 +334,8 @@ pub fn bench(args: &[String]) -> Result<(), String> {
         let peer = Server::start(&node, &[&server_js], &env, &log, "/.well-known/openid-configuration")?;
         let load = Load {
             requests: Some(&credentials),
+            warm: None,
+            once: false,
             path: "/token",
             body: "grant_type=client_credentials&scope=bench:read",
         };
@@ -352,7 +371,8 @@ pub fn bench(args: &[String]) -> Result<(), String> {
     }
     let _ = std::fs::remove_dir_all(&work);
     let verify = verification()?;
-    report(&Report { tokens: rows, endpoints, verify })
+    let client_auth = last_report().map(|r| r.client_auth).unwrap_or_default();
+    report(&Report { tokens: rows, endpoints, verify, client_auth })
 }
 
 /// The introspection row: each of the first 1,000 active clients gets a token, then introspects
@@ -380,7 +400,7 @@ fn introspection(
     }
     let path = dir.join("introspect.txt");
     std::fs::write(&path, lines).map_err(|e| e.to_string())?;
-    let load = Load { requests: Some(&path), path: "/oauth/introspect", body: "" };
+    let load = Load { requests: Some(&path), warm: None, once: false, path: "/oauth/introspect", body: "" };
     measure(name, server, &load, clients, connections, seconds)
 }
 
@@ -415,6 +435,26 @@ struct Report {
     tokens: Vec<Value>,
     endpoints: Vec<Value>,
     verify: Vec<Value>,
+    /// `cargo xtask bench --client-auth`'s rows, kept across the other runs.
+    client_auth: Vec<Value>,
+}
+
+/// The report as last written, from docs/benchmarks.json.
+fn last_report() -> Result<Report, String> {
+    let text = std::fs::read_to_string(root().join("docs/benchmarks.json")).map_err(|e| e.to_string())?;
+    let doc: Value = serde_json::from_str(&text).map_err(|e| e.to_string())?;
+    let rows = |k: &str| doc[k].as_array().cloned().unwrap_or_default();
+    Ok(Report {
+        tokens: rows("token_endpoint"),
+        endpoints: rows("endpoints"),
+        verify: rows("writ_verify"),
+        client_auth: rows("client_authentication"),
+    })
+}
+
+/// Writes `cargo xtask bench --client-auth`'s rows into the report, the rest as it was.
+pub(crate) fn record_client_auth(rows: Vec<Value>) -> Result<(), String> {
+    report(&Report { client_auth: rows, ..last_report()? })
 }
 
 fn report(report: &Report) -> Result<(), String> {
@@ -433,6 +473,7 @@ fn report(report: &Report) -> Result<(), String> {
         "token_endpoint": rows,
         "endpoints": report.endpoints,
         "writ_verify": report.verify,
+        "client_authentication": report.client_auth,
     });
     let json_path = root().join("docs/benchmarks.json");
     std::fs::write(&json_path, serde_json::to_string_pretty(&doc).map_err(|e| e.to_string())? + "\n")
@@ -480,13 +521,56 @@ fn report(report: &Report) -> Result<(), String> {
             ));
         }
     }
+    md.push_str(&client_auth(&report.client_auth));
     md.push_str(
         "\nWhere the time goes, the targets and what would close the gaps: [performance.md](performance.md).\n",
     );
     std::fs::write(root().join("docs/benchmarks.md"), md).map_err(|e| e.to_string())?;
     eprintln!("xtask: wrote docs/benchmarks.md and docs/benchmarks.json");
-    let errors: u64 = rows.iter().chain(&report.endpoints).map(|r| r["errors"].as_u64().unwrap_or(0)).sum();
+    let errors: u64 = rows
+        .iter()
+        .chain(&report.endpoints)
+        .chain(&report.client_auth)
+        .map(|r| r["errors"].as_u64().unwrap_or(0))
+        .sum();
     if errors == 0 { Ok(()) } else { Err(format!("{errors} requests failed")) }
+}
+
+/// The client-authentication section: each method's rate and cost beside the secret path's.
+fn client_auth(rows: &[Value]) -> String {
+    if rows.is_empty() {
+        return String::new();
+    }
+    let secret = rows
+        .iter()
+        .find(|r| r["method"] == "client_secret_basic")
+        .and_then(|r| r["tokens_per_second"].as_f64())
+        .unwrap_or(0.0);
+    let mut md = String::from(
+        "\n## Client authentication\n\n`cargo xtask bench --client-auth`: one embedded `writ serve`, 1,000 clients per \
+         method, 32 connections, then node-oidc-provider in the same run. `private_key_jwt` sends a new ES256 \
+         assertion per request (each `jti` once, walked in turn); `federated` sends a Kubernetes-style ES256 token \
+         that its client reuses (a trusted issuer with `single_use` off, as for projected service-account tokens). \
+         Compare within this table: it is its own run, on the day's machine, apart from the table above.\n\n\
+         | server | method | tokens/s | vs secret | p50 ms | p99 ms | p99.9 ms | CPU µs/token | errors |\n\
+         |---|---|---|---|---|---|---|---|---|\n",
+    );
+    for r in rows {
+        let f = |k: &str| r[k].as_f64().unwrap_or(0.0);
+        md.push_str(&format!(
+            "| {} | {} | {:.0} | {:.0}% | {:.2} | {:.2} | {:.2} | {:.0} | {} |\n",
+            r["config"].as_str().unwrap_or(""),
+            r["method"].as_str().unwrap_or(""),
+            f("tokens_per_second"),
+            100.0 * f("tokens_per_second") / secret.max(1.0),
+            f("p50_ms"),
+            f("p99_ms"),
+            f("p999_ms"),
+            f("cpu_us_per_token"),
+            r["errors"],
+        ));
+    }
+    md
 }
 
 /// A row's rate, latency percentiles and CPU per request, as table cells.

@@ -8,6 +8,7 @@
 //!   one's scenario against a live `writ serve` on the embedded default.
 
 mod bench;
+mod client_auth;
 mod flood;
 mod fuzz;
 mod server;

@@ -86,6 +86,25 @@ pub(crate) fn http_post(port: u16, path: &str, authorization: &str, form: &str) 
     )
 }
 
+/// A JSON request with an `Authorization` header; the whole answer, head and body.
+pub(crate) fn http_json(
+    port: u16,
+    method: &str,
+    path: &str,
+    authorization: &str,
+    json: Option<&serde_json::Value>,
+) -> Option<String> {
+    let body = json.map(ToString::to_string).unwrap_or_default();
+    http(
+        port,
+        &format!(
+            "{method} {path} HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\nAuthorization: {authorization}\r\n\
+             Content-Type: application/json\r\nContent-Length: {}\r\n\r\n{body}",
+            body.len()
+        ),
+    )
+}
+
 fn http(port: u16, request: &str) -> Option<String> {
     use std::io::{Read, Write};
     let mut stream = std::net::TcpStream::connect(("127.0.0.1", port)).ok()?;

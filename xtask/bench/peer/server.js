@@ -11,6 +11,16 @@ const clients = readFileSync(process.env.CLIENTS, "utf8").trim().split("\n").map
   return { client_id, client_secret, grant_types: ["client_credentials"], redirect_uris: [], response_types: [],
            token_endpoint_auth_method: "client_secret_basic", scope: "bench:read", id_token_signed_response_alg: "ES256" };
 });
+// With KEY_CLIENTS (one client id per line) and KEY_CLIENTS_JWK (their public key), private_key_jwt
+// clients too, for `cargo xtask bench --client-auth`.
+if (process.env.KEY_CLIENTS) {
+  const keys = { keys: [JSON.parse(process.env.KEY_CLIENTS_JWK)] };
+  for (const client_id of readFileSync(process.env.KEY_CLIENTS, "utf8").trim().split("\n")) {
+    clients.push({ client_id, grant_types: ["client_credentials"], redirect_uris: [], response_types: [],
+                   token_endpoint_auth_method: "private_key_jwt", token_endpoint_auth_signing_alg: "ES256",
+                   jwks: keys, scope: "bench:read", id_token_signed_response_alg: "ES256" });
+  }
+}
 const { privateKey } = await crypto.subtle.generateKey({ name: "ECDSA", namedCurve: "P-256" }, true, ["sign", "verify"]);
 const jwk = { ...(await crypto.subtle.exportKey("jwk", privateKey)), use: "sig", alg: "ES256", kid: "peer-1" };
 

@@ -50,6 +50,17 @@ async fn python_oauth_and_jwt_libraries_accept_writ() {
     }
 }
 
+const BILLING: &str = "https://api.example.com/billing";
+
+/// A server, the operator's token, and an org entitled to `invoices:read` on [`BILLING`].
+async fn billing() -> (writ_testkit::TestApp, String, String) {
+    let app = spawn_app(Backend::Sqlite).await.unwrap();
+    let op = app.operator_token().await;
+    app.create_resource(&op, BILLING, &["invoices:read"]).await;
+    let org = app.create_org(&op, "acme", &[(BILLING, &["invoices:read"])]).await;
+    (app, op, org)
+}
+
 /// Issue 18: private_key_jwt with authlib's client authentication and with assertions built by
 /// PyJWT and joserfc, for each algorithm Writ accepts.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -59,11 +70,8 @@ async fn python_clients_authenticate_with_a_private_key() {
         eprintln!("PyJWT/authlib not installed: interop not run");
         return;
     }
-    let app = spawn_app(Backend::Sqlite).await.unwrap();
-    let op = app.operator_token().await;
-    let resource = "https://api.example.com/billing";
-    app.create_resource(&op, resource, &["invoices:read"]).await;
-    let org = app.create_org(&op, "acme", &[(resource, &["invoices:read"])]).await;
+    let (app, op, org) = billing().await;
+    let resource = BILLING;
     let dir = tempfile::tempdir().unwrap();
     let script = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/interop/private_key_jwt.py");
     let p256 = || openssl::ec::EcGroup::from_curve_name(openssl::nid::Nid::X9_62_PRIME256V1).unwrap();
@@ -92,4 +100,48 @@ async fn python_clients_authenticate_with_a_private_key() {
         assert_eq!(tokens.len(), 3, "authlib, PyJWT and joserfc");
         assert!(tokens.iter().all(|t| t["sub"] == id && t["oid"] == org.as_str()), "{tokens:?}");
     }
+}
+
+/// Issue 18: a GitHub-Actions-shaped token minted with PyJWT is traded for Writ tokens (the
+/// jwt-bearer grant and a client assertion), and PyJWT verifies them.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn python_workloads_trade_a_platform_token() {
+    if !python_ready() {
+        eprintln!("PyJWT/authlib not installed: interop not run");
+        return;
+    }
+    let (app, op, org) = billing().await;
+    let resource = BILLING;
+    let p256 = openssl::ec::EcGroup::from_curve_name(openssl::nid::Nid::X9_62_PRIME256V1).unwrap();
+    let platform_key =
+        openssl::pkey::PKey::from_ec_key(openssl::ec::EcKey::generate(&p256).unwrap()).unwrap();
+    let mut jwk = writ_token::public_jwk_from_pem(&platform_key.public_key_to_pem().unwrap()).unwrap();
+    jwk["kid"] = "gh-1".into();
+    let platform = "https://token.actions.githubusercontent.com";
+    let body = json!({"issuer": platform, "name": "GitHub Actions", "jwks": {"keys": [jwk]}});
+    assert_eq!(app.post("/admin/v1/trusted-issuers", &op, &body).await.0, 201);
+    let body = json!({"name": "deploy", "kind": "org", "org_id": org, "token_endpoint_auth_methods": ["federated"],
+                      "grants": [{"resource": resource, "scopes": ["invoices:read"]}]});
+    let (_, client) = app.post("/admin/v1/clients", &op, &body).await;
+    let id = client["client_id"].as_str().unwrap();
+    let credential = json!({"issuer": platform, "name": "main", "subject": "repo:acme/app:ref:refs/heads/main",
+                            "claims": {"repository_owner": "acme"}});
+    assert_eq!(
+        app.post(&format!("/admin/v1/clients/{id}/federated-credentials"), &op, &credential).await.0,
+        201
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let pem = dir.path().join("platform.pem");
+    std::fs::write(&pem, platform_key.private_key_to_pem_pkcs8().unwrap()).unwrap();
+    let script = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/interop/federated.py");
+    let out = Command::new("python3")
+        .args([script, &app.ctx.issuer, id, pem.to_str().unwrap(), platform, "gh-1", resource])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let tokens: Vec<Value> = serde_json::from_slice(&out.stdout).unwrap();
+    assert!(
+        tokens.len() == 2 && tokens.iter().all(|t| t["sub"] == id && t["oid"] == org.as_str()),
+        "{tokens:?}"
+    );
 }
