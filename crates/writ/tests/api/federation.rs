@@ -362,6 +362,19 @@ async fn kubernetes_and_spiffe_tokens_stand_for_clients(app: TestApp) {
         with_token(&app, &client, &cluster_key.sign(&kubernetes(cluster, &aud, "billing", "api"))).await.0,
         401
     );
+    // Two credentials that both match make the token ambiguous: refused until one goes.
+    let overlapping = attach(
+        &app,
+        &op,
+        &client,
+        json!({"issuer": cluster, "name": "the api pod", "subject": "system:serviceaccount:payments:api"}),
+    )
+    .await;
+    assert_eq!(with_token(&app, &client, &token).await.0, 401, "several credentials match");
+    let path =
+        format!("/admin/v1/clients/{client}/federated-credentials/{}", overlapping["id"].as_str().unwrap());
+    assert_eq!(app.delete(&path, &op).await.0, 204);
+    assert_eq!(with_token(&app, &client, &token).await.0, 200);
 
     // A SPIFFE trust domain, by its own audience.
     let spire_key = Key::new("ES256", "spire-1");

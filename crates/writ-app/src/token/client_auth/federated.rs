@@ -23,6 +23,8 @@ use crate::token::{OAuthError, Params};
 pub struct FederatedAssertion {
     pub client_id: String,
     jwt: String,
+    /// Its claims, read (not verified) once.
+    claims: Value,
 }
 
 impl std::fmt::Debug for FederatedAssertion {
@@ -31,12 +33,13 @@ impl std::fmt::Debug for FederatedAssertion {
     }
 }
 
-/// A `client_assertion` whose issuer is not the client: `client_id` says which client it is for.
-pub fn parse(params: &Params, jwt: String) -> Result<ClientAuth, OAuthError> {
+/// A `client_assertion` (with its unverified `claims`) whose issuer is not the client:
+/// `client_id` says which client it is for.
+pub fn parse(params: &Params, jwt: String, claims: Value) -> Result<ClientAuth, OAuthError> {
     let client_id = params.client_id.clone().ok_or_else(|| {
         OAuthError::InvalidRequest("`client_id` is required with a token from another issuer".into())
     })?;
-    Ok(ClientAuth::Federated(FederatedAssertion { client_id, jwt }))
+    Ok(ClientAuth::Federated(FederatedAssertion { client_id, jwt, claims }))
 }
 
 /// The jwt-bearer grant (RFC 7523 §2.1): the `assertion` authenticates `client_id`; no other
@@ -51,7 +54,8 @@ pub fn from_grant(authorization: Option<&str>, params: &Params) -> Result<Client
         .assertion
         .clone()
         .ok_or_else(|| OAuthError::InvalidRequest("missing parameter `assertion`".into()))?;
-    parse(params, jwt)
+    let claims = unverified_claims(&jwt).ok_or(OAuthError::InvalidClient { challenge: None })?;
+    parse(params, jwt, claims)
 }
 
 /// Checks the token. Every failure is `invalid_client` (its cause is logged); a replay store that
@@ -67,19 +71,16 @@ pub async fn authenticate(
     };
     let loaded =
         super::client_for(ctx, &assertion.client_id, AuthMethod::Federated, before_load, fail).await?;
-    let unverified = unverified_claims(&assertion.jwt).ok_or_else(|| fail("not a JWT"))?;
-    let iss = unverified.get("iss").and_then(Value::as_str).unwrap_or_default();
+    let iss = assertion.claims.get("iss").and_then(Value::as_str).unwrap_or_default();
     let Some(issuer) = ctx.trusted_issuer(iss) else { return Err(fail("not a trusted issuer")) };
     if !loaded.federated.iter().any(|f| f.issuer_id == issuer.id) {
         return Err(fail("the client has no credential for this issuer"));
     }
     let jws = verify_signature(ctx, &issuer, &assertion.jwt).await.map_err(|why| fail(&why))?;
-    let claims: Value = serde_json::from_slice(&jws.payload).map_err(|_| fail("claims malformed"))?;
+    // The signature covers the bytes the claims were read from: they hold as read.
+    let claims = &assertion.claims;
     let now = ctx.clock.unix();
-    check_times(&claims, &issuer, now).map_err(fail)?;
-    if claims.get("iss").and_then(Value::as_str) != Some(issuer.issuer.as_str()) {
-        return Err(fail("iss changed under the signature"));
-    }
+    check_times(claims, &issuer, now).map_err(fail)?;
     let audiences: Vec<&str> = match claims.get("aud") {
         Some(Value::String(aud)) => vec![aud.as_str()],
         Some(Value::Array(list)) => list.iter().filter_map(Value::as_str).collect(),
@@ -88,7 +89,7 @@ pub async fn authenticate(
     let ours = super::private_key_jwt::names_us(ctx, &audiences);
     let mut matching = loaded.federated.iter().filter(|f| {
         f.issuer_id == issuer.id
-            && f.matches(&claims)
+            && f.matches(claims)
             && (ours || f.audience.as_ref().is_some_and(|a| audiences.contains(&a.as_str())))
     });
     let credential = match (matching.next(), matching.next()) {

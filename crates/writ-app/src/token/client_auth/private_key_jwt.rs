@@ -80,7 +80,7 @@ pub fn parse(authorization: Option<&str>, params: &Params) -> Result<ClientAuth,
     let claims = unverified_claims(&jwt).ok_or(OAuthError::InvalidClient { challenge: None })?;
     let (iss, sub) = (claims.get("iss").and_then(|v| v.as_str()), claims.get("sub").and_then(|v| v.as_str()));
     if iss != sub {
-        return super::federated::parse(params, jwt);
+        return super::federated::parse(params, jwt, claims);
     }
     let client_id = sub
         .filter(|s| !s.is_empty() && s.len() <= 64)
