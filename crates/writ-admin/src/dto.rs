@@ -192,3 +192,28 @@ pub(crate) fn present<'de, D: serde::Deserializer<'de>, T: Deserialize<'de>>(
 ) -> Result<Option<Option<T>>, D::Error> {
     Option::<T>::deserialize(d).map(Some)
 }
+
+/// The keys a request names (a client's or a trusted issuer's): a JWKS or a URL, not both.
+pub(crate) fn key_source(
+    jwks: Option<serde_json::Value>,
+    uri: Option<&str>,
+) -> Result<Option<writ_core::KeySource>, AppError> {
+    use writ_core::KeySource;
+    match (jwks, uri) {
+        (Some(_), Some(_)) => Err(AppError::validation("jwks_uri", "give `jwks` or `jwks_uri`, not both")),
+        (Some(jwks), None) => Ok(Some(KeySource::Jwks(std::sync::Arc::new(jwks)))),
+        (None, Some(uri)) => writ_core::FetchUrl::parse(uri)
+            .map(|u| Some(KeySource::JwksUri(u)))
+            .map_err(|e| AppError::validation("jwks_uri", e.to_string())),
+        (None, None) => Ok(None),
+    }
+}
+
+/// The `jwks` and `jwks_uri` an answer shows for keys.
+pub(crate) fn key_fields(keys: Option<&writ_core::KeySource>) -> (Option<serde_json::Value>, Option<String>) {
+    match keys {
+        Some(writ_core::KeySource::Jwks(jwks)) => (Some((**jwks).clone()), None),
+        Some(writ_core::KeySource::JwksUri(uri)) => (None, Some(uri.to_string())),
+        None => (None, None),
+    }
+}

@@ -5,7 +5,7 @@
 use serde::Deserialize;
 use writ_core::secret::PlainSecret;
 use writ_core::{
-    AuthMethod, AuthMethods, Client, ClientId, ClientKeys, ClientKind, ClientSecret, Grants,
+    AuthMethod, AuthMethods, Client, ClientId, ClientKind, ClientSecret, Grants, KeySource,
     MAX_ACTIVE_SECRETS, Metadata, Name, Org, OrgId, RateLimits, SecretId, Status, TokenTtl, User, UserId,
 };
 use writ_guard_store::Watermark;
@@ -42,7 +42,7 @@ pub struct NewClient {
     pub rate_limits: Option<RateLimits>,
     /// Default: `private_key_jwt` when `keys` are given, else the secret methods.
     pub auth_methods: Option<AuthMethods>,
-    pub keys: Option<ClientKeys>,
+    pub keys: Option<KeySource>,
 }
 
 /// A new client and its first secret (none for a client that does not use secrets), whose
@@ -66,7 +66,7 @@ pub struct ClientChanges {
     /// Leaving the secret methods deletes the client's secrets.
     pub auth_methods: Option<AuthMethods>,
     /// `Some(None)` removes the keys.
-    pub keys: Option<Option<ClientKeys>>,
+    pub keys: Option<Option<KeySource>>,
 }
 
 /// The operator is how the operator gets in: nobody locks it out through the API.
@@ -100,25 +100,31 @@ pub fn check_within_user(user: &User, grants: &Grants) -> Result<(), AppError> {
     }
 }
 
-/// A client's way of authenticating holds together: `private_key_jwt` needs keys; a registered
-/// JWKS holds 1 to [`writ_core::MAX_CLIENT_KEYS`] public signing keys; a `jwks_uri` is one the
-/// fetcher may fetch.
+/// Keys to register (a client's or a trusted issuer's): a JWKS of 1 to `max` public signing
+/// keys, or a URL the fetcher may fetch.
+pub(crate) fn check_keys(ctx: &Context, keys: &KeySource, max: usize) -> Result<(), AppError> {
+    match keys {
+        KeySource::Jwks(jwks) => {
+            writ_token::PublicKeys::check_registered(jwks, max).map_err(|e| AppError::validation("jwks", e))
+        }
+        KeySource::JwksUri(url)
+            if !ctx.fetcher.policy().allow_loopback && url.as_str().starts_with("http:") =>
+        {
+            Err(AppError::validation("jwks_uri", "must be an https URL"))
+        }
+        KeySource::JwksUri(_) => Ok(()),
+    }
+}
+
+/// A client's way of authenticating holds together: its keys pass [`check_keys`] (at most
+/// [`writ_core::MAX_CLIENT_KEYS`]), and `private_key_jwt` needs keys.
 fn check_authentication(
     ctx: &Context,
     methods: AuthMethods,
-    keys: Option<&ClientKeys>,
+    keys: Option<&KeySource>,
 ) -> Result<(), AppError> {
-    match keys {
-        Some(ClientKeys::Jwks(jwks)) => {
-            writ_token::PublicKeys::check_registered(jwks, writ_core::MAX_CLIENT_KEYS)
-                .map_err(|e| AppError::validation("jwks", e))?;
-        }
-        Some(ClientKeys::JwksUri(url))
-            if !ctx.fetcher.policy().allow_loopback && url.as_str().starts_with("http:") =>
-        {
-            return Err(AppError::validation("jwks_uri", "must be an https URL"));
-        }
-        _ => {}
+    if let Some(keys) = keys {
+        check_keys(ctx, keys, writ_core::MAX_CLIENT_KEYS)?;
     }
     if methods.allows(AuthMethod::PrivateKeyJwt) && keys.is_none() {
         return Err(AppError::validation(
@@ -241,13 +247,13 @@ pub async fn create(ctx: &Context, caller: &Caller, new: NewClient) -> Result<Cr
     Ok(CreatedClient { client, secret })
 }
 
-/// What the audit log says about a client's keys: the kids of a registered set, or the URL.
-fn keys_summary(keys: Option<&ClientKeys>) -> serde_json::Value {
+/// What the audit log says about keys: the kids of a registered set, or the URL.
+pub(crate) fn keys_summary(keys: Option<&KeySource>) -> serde_json::Value {
     match keys {
-        Some(ClientKeys::Jwks(jwks)) => serde_json::json!({
+        Some(KeySource::Jwks(jwks)) => serde_json::json!({
             "kids": jwks["keys"].as_array().map(|k| k.iter().map(|k| k["kid"].clone()).collect::<Vec<_>>()),
         }),
-        Some(ClientKeys::JwksUri(url)) => serde_json::json!({ "jwks_uri": url.as_str() }),
+        Some(KeySource::JwksUri(url)) => serde_json::json!({ "jwks_uri": url.as_str() }),
         None => serde_json::Value::Null,
     }
 }

@@ -118,7 +118,7 @@ pub struct Context {
     /// The one outbound fetcher (clients' `jwks_uri`, trusted issuers).
     pub fetcher: crate::fetch::Fetcher,
     /// Clients' public keys, parsed once.
-    pub client_keys: crate::token::client_auth::private_key_jwt::KeyCache,
+    pub client_keys: crate::token::client_auth::KeyCache,
     keys_changed: Arc<tokio::sync::Notify>,
     /// Held across a reload's read and write, so a reload that read the database before a change
     /// cannot overwrite the ring of one that read it after.

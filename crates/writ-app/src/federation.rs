@@ -3,8 +3,8 @@
 //! clients. Removing a credential, or an issuer with all its credentials, revokes every token
 //! they minted (tokens carry the credential in `cred`).
 
-use writ_core::federation::{ClaimMatch, FederatedCredential, IssuerKeys, SubjectPattern, TrustedIssuer};
-use writ_core::{ClientId, FederatedCredentialId, Name, ResourceUri, TrustedIssuerId};
+use writ_core::federation::{ClaimMatch, FederatedCredential, SubjectPattern, TrustedIssuer};
+use writ_core::{ClientId, FederatedCredentialId, KeySource, Name, ResourceUri, TrustedIssuerId};
 use writ_guard_store::Watermark;
 use writ_store::{Audit, Clients, FederatedCredentials, Page, Paged, StoreError, Tenant, TrustedIssuers};
 
@@ -21,7 +21,8 @@ pub const MAX_ISSUER_KEYS: usize = 20;
 pub struct NewTrustedIssuer {
     pub issuer: ResourceUri,
     pub name: Name,
-    pub keys: IssuerKeys,
+    /// `None`: found through OIDC discovery.
+    pub keys: Option<KeySource>,
     pub max_token_lifetime: u32,
     pub single_use: bool,
 }
@@ -30,31 +31,16 @@ pub struct NewTrustedIssuer {
 #[derive(Debug, Default)]
 pub struct TrustedIssuerChanges {
     pub name: Option<Name>,
-    pub keys: Option<IssuerKeys>,
+    /// `Some(None)`: from now on, found through OIDC discovery.
+    pub keys: Option<Option<KeySource>>,
     pub max_token_lifetime: Option<u32>,
     pub single_use: Option<bool>,
 }
 
-fn check_keys(ctx: &Context, keys: &IssuerKeys) -> Result<(), AppError> {
-    match keys {
-        IssuerKeys::Jwks(jwks) => writ_token::PublicKeys::check_registered(jwks, MAX_ISSUER_KEYS)
-            .map_err(|e| AppError::validation("jwks", e)),
-        IssuerKeys::JwksUri(url)
-            if !ctx.fetcher.policy().allow_loopback && url.as_str().starts_with("http:") =>
-        {
-            Err(AppError::validation("jwks_uri", "must be an https URL"))
-        }
-        _ => Ok(()),
-    }
-}
-
 fn issuer_event(caller: &Caller, action: &str, t: &TrustedIssuer) -> writ_core::AuditEvent {
     let keys = match &t.keys {
-        IssuerKeys::Jwks(jwks) => serde_json::json!({
-            "kids": jwks["keys"].as_array().map(|k| k.iter().map(|k| k["kid"].clone()).collect::<Vec<_>>())
-        }),
-        IssuerKeys::JwksUri(url) => serde_json::json!({ "jwks_uri": url.as_str() }),
-        IssuerKeys::Discovery => serde_json::json!("discovery"),
+        Some(keys) => crate::clients::keys_summary(Some(keys)),
+        None => serde_json::json!("discovery"),
     };
     caller.event(None, action, Some(t.id.to_string())).with_details(serde_json::json!({
         "issuer": t.issuer.as_str(),
@@ -71,7 +57,9 @@ pub async fn create_issuer(
     new: NewTrustedIssuer,
 ) -> Result<TrustedIssuer, AppError> {
     caller.require_operator()?;
-    check_keys(ctx, &new.keys)?;
+    if let Some(keys) = &new.keys {
+        crate::clients::check_keys(ctx, keys, MAX_ISSUER_KEYS)?;
+    }
     let now = ctx.clock.now();
     let issuer = TrustedIssuer {
         id: TrustedIssuerId::generate(),
@@ -126,7 +114,9 @@ pub async fn update_issuer(
     let issuers = TrustedIssuers::new(&txn);
     let mut issuer = issuers.get(id).await?;
     if let Some(keys) = changes.keys {
-        check_keys(ctx, &keys)?;
+        if let Some(keys) = &keys {
+            crate::clients::check_keys(ctx, keys, MAX_ISSUER_KEYS)?;
+        }
         issuer.keys = keys;
     }
     issuer.name = changes.name.unwrap_or(issuer.name);

@@ -3,23 +3,11 @@
 //! subject (exact, or a pattern with `*`), an optional audience and claim equalities.
 
 use std::collections::BTreeMap;
-use std::sync::Arc;
 
 use serde_json::Value;
 use time::OffsetDateTime;
 
-use crate::{ClientId, FederatedCredentialId, FetchUrl, Invalid, Name, ResourceUri, TrustedIssuerId};
-
-/// Where a trusted issuer's keys are.
-#[derive(Debug, Clone, PartialEq)]
-pub enum IssuerKeys {
-    /// Registered with it: a cluster whose keys are not public.
-    Jwks(Arc<Value>),
-    /// Published at this URL.
-    JwksUri(FetchUrl),
-    /// Found through `{issuer}/.well-known/openid-configuration` → `jwks_uri`.
-    Discovery,
-}
+use crate::{ClientId, FederatedCredentialId, Invalid, KeySource, Name, ResourceUri, TrustedIssuerId};
 
 /// An identity provider whose tokens may authenticate clients (operator only).
 #[derive(Debug, Clone, PartialEq)]
@@ -28,7 +16,9 @@ pub struct TrustedIssuer {
     /// The `iss` of its tokens, compared exactly.
     pub issuer: ResourceUri,
     pub name: Name,
-    pub keys: IssuerKeys,
+    /// Registered (a cluster whose keys are not public) or at a URL; `None`: found through
+    /// `{issuer}/.well-known/openid-configuration` → `jwks_uri`.
+    pub keys: Option<KeySource>,
     /// The longest a token of it may live (`exp - iat`), in seconds.
     pub max_token_lifetime: u32,
     /// Each token (its `jti`) is accepted once. Off for issuers whose tokens are meant to be

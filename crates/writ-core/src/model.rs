@@ -333,11 +333,11 @@ impl std::fmt::Display for AuthMethods {
 /// The most keys a client registers inline: enough to rotate.
 pub const MAX_CLIENT_KEYS: usize = 10;
 
-/// Where a client's public keys are: registered with it (a JWKS, checked by the use case that
-/// stores it) or published by the client at a URL Writ fetches. Shared, so caches can tell by
-/// pointer that a client's keys did not change.
+/// Where someone's public keys are — a client's (`private_key_jwt`) or a trusted issuer's:
+/// registered (a JWKS, checked by the use case that stores it) or published at a URL Writ
+/// fetches. Shared, so caches can tell by pointer that the keys did not change.
 #[derive(Debug, Clone, PartialEq)]
-pub enum ClientKeys {
+pub enum KeySource {
     Jwks(std::sync::Arc<serde_json::Value>),
     JwksUri(crate::FetchUrl),
 }
@@ -356,7 +356,7 @@ pub struct Client {
     /// How it may authenticate at the token endpoint; one without secret methods has no secrets.
     pub auth_methods: AuthMethods,
     /// Its public keys, for `private_key_jwt`.
-    pub keys: Option<ClientKeys>,
+    pub keys: Option<KeySource>,
     pub created_at: OffsetDateTime,
     pub updated_at: OffsetDateTime,
 }

@@ -2,7 +2,7 @@
 
 use actix_web::{HttpRequest, HttpResponse, delete, get, patch, post, web};
 use writ_app::{Context, clients};
-use writ_core::{AuthMethod, AuthMethods, ClientId, ClientKeys, FetchUrl};
+use writ_core::{AuthMethod, AuthMethods, ClientId};
 use writ_http::auth::{ClientsRead, ClientsWrite};
 use writ_http::{ApiError, Authorized};
 
@@ -240,14 +240,8 @@ impl From<&Client> for ClientDto {
             metadata: serde_json::Value::Object(c.metadata.as_map().clone()),
             rate_limits: (&c.rate_limits).into(),
             token_endpoint_auth_methods: c.auth_methods.iter().map(|m| m.as_str().to_owned()).collect(),
-            jwks: match &c.keys {
-                Some(ClientKeys::Jwks(jwks)) => Some((**jwks).clone()),
-                _ => None,
-            },
-            jwks_uri: match &c.keys {
-                Some(ClientKeys::JwksUri(uri)) => Some(uri.to_string()),
-                _ => None,
-            },
+            jwks: key_fields(c.keys.as_ref()).0,
+            jwks_uri: key_fields(c.keys.as_ref()).1,
             created_at: rfc3339(c.created_at),
             updated_at: rfc3339(c.updated_at),
         }
@@ -328,17 +322,6 @@ fn auth_methods(list: Option<&[String]>) -> Result<Option<AuthMethods>, AppError
 }
 
 /// The keys a request names: a JWKS or a URL, not both.
-fn client_keys(jwks: Option<serde_json::Value>, uri: Option<&str>) -> Result<Option<ClientKeys>, AppError> {
-    match (jwks, uri) {
-        (Some(_), Some(_)) => Err(AppError::validation("jwks_uri", "give `jwks` or `jwks_uri`, not both")),
-        (Some(jwks), None) => Ok(Some(ClientKeys::Jwks(std::sync::Arc::new(jwks)))),
-        (None, Some(uri)) => FetchUrl::parse(uri)
-            .map(|u| Some(ClientKeys::JwksUri(u)))
-            .map_err(|e| AppError::validation("jwks_uri", e.to_string())),
-        (None, None) => Ok(None),
-    }
-}
-
 impl CreateClient {
     pub(crate) fn parse(self) -> Result<writ_app::clients::NewClient, AppError> {
         // An id that cannot exist names nothing, like one that does not exist.
@@ -365,7 +348,7 @@ impl CreateClient {
             metadata: self.metadata.unwrap_or_default(),
             rate_limits: limits(self.rate_limits.as_ref())?,
             auth_methods: auth_methods(self.token_endpoint_auth_methods.as_deref())?,
-            keys: client_keys(self.jwks, self.jwks_uri.as_deref())?,
+            keys: key_source(self.jwks, self.jwks_uri.as_deref())?,
         })
     }
 }
@@ -382,7 +365,7 @@ impl UpdateClient {
             auth_methods: auth_methods(self.token_endpoint_auth_methods.as_deref())?,
             keys: match (self.jwks, self.jwks_uri) {
                 (None, None) => None,
-                (jwks, uri) => Some(client_keys(jwks.flatten(), uri.flatten().as_deref())?),
+                (jwks, uri) => Some(key_source(jwks.flatten(), uri.flatten().as_deref())?),
             },
         })
     }

@@ -3,12 +3,11 @@
 //! client): workload identity federation, docs/clients.md.
 
 use std::collections::BTreeMap;
-use std::sync::Arc;
 
 use actix_web::{HttpResponse, delete, get, patch, post, web};
 use writ_app::{Context, federation};
-use writ_core::federation::{ClaimMatch, FederatedCredential, IssuerKeys, SubjectPattern, TrustedIssuer};
-use writ_core::{ClientId, FederatedCredentialId, FetchUrl, ResourceUri, TrustedIssuerId};
+use writ_core::federation::{ClaimMatch, FederatedCredential, SubjectPattern, TrustedIssuer};
+use writ_core::{ClientId, FederatedCredentialId, ResourceUri, TrustedIssuerId};
 use writ_http::auth::{ClientsRead, ClientsWrite, KeysRead, KeysWrite};
 use writ_http::{ApiError, Authorized};
 
@@ -270,19 +269,6 @@ pub struct UpdateTrustedIssuer {
     pub single_use: Option<bool>,
 }
 
-fn issuer_keys(jwks: Option<serde_json::Value>, uri: Option<&str>) -> Result<IssuerKeys, AppError> {
-    Ok(match (jwks, uri) {
-        (Some(_), Some(_)) => {
-            return Err(AppError::validation("jwks_uri", "give `jwks` or `jwks_uri`, not both"));
-        }
-        (Some(jwks), None) => IssuerKeys::Jwks(Arc::new(jwks)),
-        (None, Some(uri)) => IssuerKeys::JwksUri(
-            FetchUrl::parse(uri).map_err(|e| AppError::validation("jwks_uri", e.to_string()))?,
-        ),
-        (None, None) => IssuerKeys::Discovery,
-    })
-}
-
 fn lifetime(seconds: Option<u32>) -> Result<Option<u32>, AppError> {
     seconds
         .map(TrustedIssuer::check_lifetime)
@@ -300,7 +286,7 @@ impl CreateTrustedIssuer {
         Ok(federation::NewTrustedIssuer {
             issuer,
             name: self.name,
-            keys: issuer_keys(self.jwks, self.jwks_uri.as_deref())?,
+            keys: key_source(self.jwks, self.jwks_uri.as_deref())?,
             max_token_lifetime: lifetime(self.max_token_lifetime_seconds)?
                 .unwrap_or(TrustedIssuer::DEFAULT_LIFETIME),
             single_use: self.single_use.unwrap_or(true),
@@ -314,7 +300,7 @@ impl UpdateTrustedIssuer {
             name: self.name,
             keys: match (self.jwks, self.jwks_uri) {
                 (None, None) => None,
-                (jwks, uri) => Some(issuer_keys(jwks.flatten(), uri.flatten().as_deref())?),
+                (jwks, uri) => Some(key_source(jwks.flatten(), uri.flatten().as_deref())?),
             },
             max_token_lifetime: lifetime(self.max_token_lifetime_seconds)?,
             single_use: self.single_use,
@@ -350,14 +336,8 @@ impl From<&TrustedIssuer> for TrustedIssuerDto {
             id: t.id.to_string(),
             issuer: t.issuer.to_string(),
             name: t.name.to_string(),
-            jwks: match &t.keys {
-                IssuerKeys::Jwks(jwks) => Some((**jwks).clone()),
-                _ => None,
-            },
-            jwks_uri: match &t.keys {
-                IssuerKeys::JwksUri(uri) => Some(uri.to_string()),
-                _ => None,
-            },
+            jwks: key_fields(t.keys.as_ref()).0,
+            jwks_uri: key_fields(t.keys.as_ref()).1,
             max_token_lifetime_seconds: t.max_token_lifetime,
             single_use: t.single_use,
             created_at: rfc3339(t.created_at),

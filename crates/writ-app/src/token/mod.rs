@@ -123,7 +123,7 @@ fn mint(
         OAuthError::Server
     })?;
     tracing::debug!(kid = %kid, jti = %claims.jti, scope = %claims.scope, "issued a token");
-    let event = AuditEvent::new(
+    let mut event = AuditEvent::new(
         Actor::Client(client.id.clone()),
         grant.org_id.clone(),
         "token.issued",
@@ -132,16 +132,21 @@ fn mint(
     .with_details(json!({
         "auth_method": auth.method.as_str(),
         "secret_id": auth.secret_id.as_ref().map(|s| s.as_str()),
-        "client_key_id": auth.key_id,
-        "federated_credential_id": auth.federation.as_ref().map(|f| f.credential.as_str()),
-        "external_issuer": auth.federation.as_ref().map(|f| f.issuer.as_str()),
-        "external_subject": auth.federation.as_ref().map(|f| f.subject.as_str()),
         "kid": kid.as_str(),
         "jti": claims.jti,
         "scope": claims.scope,
         "aud": claims.aud,
         "exp": claims.exp,
     }));
+    // What only assertions have, only when there is one: every token's record stays as small.
+    if let Some(key) = &auth.key_id {
+        event.details["client_key_id"] = key.as_str().into();
+    }
+    if let Some(f) = &auth.federation {
+        event.details["federated_credential_id"] = f.credential.as_str().into();
+        event.details["external_issuer"] = f.issuer.as_str().into();
+        event.details["external_subject"] = f.subject.as_str().into();
+    }
     let event = origin.stamp(event);
     match &auth.secret_id {
         Some(secret_id) => ctx.audit.record_secret_use(event, secret_id.clone()),

@@ -258,11 +258,23 @@ async fn secrets_of(c: &impl ConnectionTrait, id: &ClientId) -> Result<Vec<Clien
     Ok(secrets)
 }
 
-/// The `jwks` and `jwks_uri` columns of a client's keys.
-fn keys_text(keys: Option<&ClientKeys>) -> (Option<String>, Option<String>) {
+/// The keys the `jwks` and `jwks_uri` columns of row `id` hold.
+pub(super) fn keys_from(id: &str, jwks: Option<&str>, uri: Option<&str>) -> Result<Option<KeySource>> {
+    Ok(match (jwks, uri) {
+        (Some(jwks), None) => Some(KeySource::Jwks(Arc::new(
+            serde_json::from_str(jwks).map_err(|_| StoreError::Corrupt(format!("jwks of {id}")))?,
+        ))),
+        (None, Some(uri)) => Some(KeySource::JwksUri(FetchUrl::parse(uri)?)),
+        (None, None) => None,
+        (Some(_), Some(_)) => return Err(StoreError::Corrupt(format!("{id} has jwks and jwks_uri"))),
+    })
+}
+
+/// The `jwks` and `jwks_uri` columns of a client's or a trusted issuer's keys.
+pub(super) fn keys_text(keys: Option<&KeySource>) -> (Option<String>, Option<String>) {
     match keys {
-        Some(ClientKeys::Jwks(jwks)) => (Some(jwks.to_string()), None),
-        Some(ClientKeys::JwksUri(uri)) => (None, Some(uri.to_string())),
+        Some(KeySource::Jwks(jwks)) => (Some(jwks.to_string()), None),
+        Some(KeySource::JwksUri(uri)) => (None, Some(uri.to_string())),
         None => (None, None),
     }
 }
@@ -310,16 +322,7 @@ fn client_from_row(r: clients::Model, grants: &mut HashMap<String, Grants>) -> R
         (k, _, _) => return Err(StoreError::Corrupt(format!("client {} of kind {k}", r.id))),
     };
     let ttl = u32::try_from(r.token_ttl_seconds).map_err(|_| StoreError::Corrupt("token ttl".into()))?;
-    let keys = match (r.jwks.as_deref(), r.jwks_uri.as_deref()) {
-        (Some(jwks), None) => Some(ClientKeys::Jwks(Arc::new(
-            serde_json::from_str(jwks).map_err(|_| StoreError::Corrupt(format!("jwks of {}", r.id)))?,
-        ))),
-        (None, Some(uri)) => Some(ClientKeys::JwksUri(FetchUrl::parse(uri)?)),
-        (None, None) => None,
-        (Some(_), Some(_)) => {
-            return Err(StoreError::Corrupt(format!("client {} has jwks and jwks_uri", r.id)));
-        }
-    };
+    let keys = keys_from(&r.id, r.jwks.as_deref(), r.jwks_uri.as_deref())?;
     Ok(Client {
         auth_methods: AuthMethods::parse(&r.auth_methods)?,
         keys,

@@ -1,9 +1,10 @@
 //! Trusted issuers (the operator's: no tenant sees or changes them) and federated credentials
 //! (a client's: reached through a tenant-built repository, so another org's are not found).
 
-use writ_core::federation::{ClaimMatch, FederatedCredential, IssuerKeys, SubjectPattern, TrustedIssuer};
+use writ_core::federation::{ClaimMatch, FederatedCredential, SubjectPattern, TrustedIssuer};
 use writ_core::{FederatedCredentialId, TrustedIssuerId};
 
+use super::client::{keys_from, keys_text};
 use super::*;
 
 pub struct TrustedIssuers<'c, C> {
@@ -72,11 +73,7 @@ impl<'c, C: ConnectionTrait> TrustedIssuers<'c, C> {
 }
 
 fn issuer_row(t: &TrustedIssuer) -> trusted_issuers::ActiveModel {
-    let (jwks, jwks_uri) = match &t.keys {
-        IssuerKeys::Jwks(jwks) => (Some(jwks.to_string()), None),
-        IssuerKeys::JwksUri(uri) => (None, Some(uri.to_string())),
-        IssuerKeys::Discovery => (None, None),
-    };
+    let (jwks, jwks_uri) = keys_text(t.keys.as_ref());
     trusted_issuers::ActiveModel {
         id: Set(t.id.to_string()),
         issuer: Set(t.issuer.to_string()),
@@ -91,16 +88,7 @@ fn issuer_row(t: &TrustedIssuer) -> trusted_issuers::ActiveModel {
 }
 
 fn issuer_from_row(r: trusted_issuers::Model) -> Result<TrustedIssuer> {
-    let keys = match (r.jwks.as_deref(), r.jwks_uri.as_deref()) {
-        (Some(jwks), None) => IssuerKeys::Jwks(Arc::new(
-            serde_json::from_str(jwks).map_err(|_| StoreError::Corrupt(format!("jwks of {}", r.id)))?,
-        )),
-        (None, Some(uri)) => IssuerKeys::JwksUri(FetchUrl::parse(uri)?),
-        (None, None) => IssuerKeys::Discovery,
-        (Some(_), Some(_)) => {
-            return Err(StoreError::Corrupt(format!("issuer {} has jwks and jwks_uri", r.id)));
-        }
-    };
+    let keys = keys_from(&r.id, r.jwks.as_deref(), r.jwks_uri.as_deref())?;
     let lifetime =
         u32::try_from(r.max_token_lifetime_seconds).map_err(|_| StoreError::Corrupt("lifetime".into()))?;
     Ok(TrustedIssuer {

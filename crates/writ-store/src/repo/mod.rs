@@ -13,8 +13,8 @@ use sea_orm::{
 use time::OffsetDateTime;
 use writ_core::secret::SecretHash;
 use writ_core::{
-    Actor, AuditEvent, AuthMethods, Client, ClientId, ClientKeys, ClientKind, ClientSecret, Email, FetchUrl,
-    Grants, KeyId, KeyState, Name, Org, OrgId, Outcome, Resource, ResourceId, ResourceUri, ScopeDef,
+    Actor, AuditEvent, AuthMethods, Client, ClientId, ClientKind, ClientSecret, Email, FetchUrl, Grants,
+    KeyId, KeySource, KeyState, Name, Org, OrgId, Outcome, Resource, ResourceId, ResourceUri, ScopeDef,
     ScopeName, SecretId, SigningAlg, SigningKey, Slug, TokenTtl, User, UserId,
 };
 

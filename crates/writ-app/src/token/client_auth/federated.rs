@@ -7,14 +7,11 @@
 //! credentials must match the subject, the claims and the audience (Writ's issuer or token
 //! endpoint, or the credential's own audience); last, for single-use issuers, the `jti`.
 
-use std::sync::Arc;
-
 use serde_json::Value;
 use writ_core::AuthMethod;
-use writ_core::federation::{IssuerKeys, TrustedIssuer};
-use writ_token::{ASSERTION_TYP, PublicKeys, TokenError};
+use writ_core::federation::TrustedIssuer;
 
-use super::private_key_jwt::{REFETCH_INTERVAL, unverified_claims};
+use super::assertion::{audiences, check_times, names_us, unverified_claims};
 use super::{Authenticated, ClientAuth, Federation};
 use crate::context::Context;
 use crate::token::{OAuthError, Params};
@@ -76,17 +73,21 @@ pub async fn authenticate(
     if !loaded.federated.iter().any(|f| f.issuer_id == issuer.id) {
         return Err(fail("the client has no credential for this issuer"));
     }
-    let jws = verify_signature(ctx, &issuer, &assertion.jwt).await.map_err(|why| fail(&why))?;
+    let owner = issuer.id.as_str();
+    let jws = match &issuer.keys {
+        Some(keys) => ctx.client_keys.verify(ctx, owner, keys, &assertion.jwt).await,
+        None => match discovered_jwks_uri(ctx, &issuer).await {
+            Ok(url) => ctx.client_keys.verify_at(ctx, owner, &url, &assertion.jwt).await,
+            Err(e) => Err(e),
+        },
+    }
+    .map_err(|why| fail(&why))?;
     // The signature covers the bytes the claims were read from: they hold as read.
     let claims = &assertion.claims;
     let now = ctx.clock.unix();
-    check_times(claims, &issuer, now).map_err(fail)?;
-    let audiences: Vec<&str> = match claims.get("aud") {
-        Some(Value::String(aud)) => vec![aud.as_str()],
-        Some(Value::Array(list)) => list.iter().filter_map(Value::as_str).collect(),
-        _ => Vec::new(),
-    };
-    let ours = super::private_key_jwt::names_us(ctx, &audiences);
+    check_lifetime(claims, &issuer, now).map_err(fail)?;
+    let audiences = audiences(claims.get("aud"));
+    let ours = names_us(ctx, &audiences);
     let mut matching = loaded.federated.iter().filter(|f| {
         f.issuer_id == issuer.id
             && f.matches(claims)
@@ -117,49 +118,16 @@ pub async fn authenticate(
     })
 }
 
-/// `exp` present and not past; `nbf` and `iat` not in the future; no longer-lived than the issuer
-/// allows (`exp - iat`, or `exp - now` without `iat`).
-fn check_times(claims: &Value, issuer: &TrustedIssuer, now: i64) -> Result<(), &'static str> {
-    let leeway = writ_token::LEEWAY_SECONDS;
+/// `exp` present and not past, `nbf` and `iat` not in the future, and no longer-lived than the
+/// issuer allows (`exp - iat`, or `exp - now` without `iat`).
+fn check_lifetime(claims: &Value, issuer: &TrustedIssuer, now: i64) -> Result<(), &'static str> {
     let time = |name: &str| claims.get(name).and_then(Value::as_i64);
     let Some(exp) = time("exp") else { return Err("no exp") };
-    if exp <= now - leeway {
-        return Err("expired");
-    }
-    if time("nbf").is_some_and(|nbf| nbf > now + leeway) || time("iat").is_some_and(|iat| iat > now + leeway)
-    {
-        return Err("issued or valid only in the future");
-    }
-    if exp - time("iat").unwrap_or(now) > i64::from(issuer.max_token_lifetime) + leeway {
+    check_times(exp, time("iat"), time("nbf"), now)?;
+    if exp - time("iat").unwrap_or(now) > i64::from(issuer.max_token_lifetime) + writ_token::LEEWAY_SECONDS {
         return Err("lives longer than the issuer's maximum token lifetime");
     }
     Ok(())
-}
-
-/// Verifies the signature with the issuer's keys: registered, at its `jwks_uri`, or found through
-/// its discovery document; an unknown `kid` fetches the keys again, at most once per interval.
-async fn verify_signature(
-    ctx: &Context,
-    issuer: &Arc<TrustedIssuer>,
-    jwt: &str,
-) -> Result<writ_token::Jws, String> {
-    let refused = |e: TokenError| format!("signature: {e}");
-    let url = match &issuer.keys {
-        IssuerKeys::Jwks(jwks) => {
-            let keys = ctx.client_keys.issuer(&issuer.id, jwks);
-            return keys.verify_jws(jwt, &ASSERTION_TYP).map_err(refused);
-        }
-        IssuerKeys::JwksUri(url) => url.to_string(),
-        IssuerKeys::Discovery => discovered_jwks_uri(ctx, issuer).await?,
-    };
-    let keys: Arc<PublicKeys> = ctx.client_keys.fetched(ctx, &url).await?;
-    match keys.verify_jws(jwt, &ASSERTION_TYP) {
-        Err(TokenError::UnknownKey) if ctx.client_keys.may_refetch(issuer.id.as_str(), REFETCH_INTERVAL) => {
-            ctx.fetcher.forget(&url);
-            ctx.client_keys.fetched(ctx, &url).await?.verify_jws(jwt, &ASSERTION_TYP).map_err(refused)
-        }
-        result => result.map_err(refused),
-    }
 }
 
 /// The `jwks_uri` of the issuer's OpenID discovery document, which must name the issuer exactly.

@@ -3,9 +3,12 @@
 //! for public clients) is a variant here and a module beside them; discovery lists [`METHODS`].
 //! A client uses only the methods its `auth_methods` allow.
 
+mod assertion;
 pub mod federated;
 pub mod private_key_jwt;
 pub mod secret;
+
+pub use assertion::KeyCache;
 
 use std::sync::Arc;
 
