@@ -13,6 +13,7 @@ mod m20261129_000005_audit_indexes;
 mod m20261130_000006_lean_audit_indexes;
 mod m20261130_000007_client_keys;
 mod m20261130_000008_federation;
+mod m20261201_000009_people;
 
 pub struct Migrator;
 
@@ -28,6 +29,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261130_000006_lean_audit_indexes::Migration),
             Box::new(m20261130_000007_client_keys::Migration),
             Box::new(m20261130_000008_federation::Migration),
+            Box::new(m20261201_000009_people::Migration),
         ]
     }
 }

@@ -10,8 +10,8 @@ pub(crate) use time::format_description::well_known::Rfc3339;
 pub(crate) use utoipa::{IntoParams, ToSchema};
 pub(crate) use writ_app::{AppError, Clock};
 pub(crate) use writ_core::{
-    Actor, AuditEvent, Client, Grants, Metadata, Name, Org, QuotaMode, RateLimits, Resource, ResourceUri,
-    ScopeName, ScopeSet, TokenTtl, User,
+    AuditEvent, Client, Grants, Metadata, Name, Org, QuotaMode, RateLimits, Resource, ResourceUri, ScopeName,
+    ScopeSet, TokenTtl, User,
 };
 
 /// Scopes granted on one resource.

@@ -61,6 +61,7 @@ fn document_limits(doc: &mut serde_json::Value) {
         ("name", json!({"minLength": 1, "maxLength": Name::MAX_CHARS})),
         ("slug", json!({"minLength": 2, "maxLength": 63, "pattern": "^[a-z][a-z0-9-]*[a-z0-9]$"})),
         ("email", json!({"maxLength": 254, "pattern": "^[^@\\s]+@[^@\\s]+\\.[^@\\s]+$"})),
+        ("external_id", json!({"minLength": 1, "maxLength": writ_core::ExternalId::MAX_LEN})),
         (
             "metadata",
             json!({

@@ -26,6 +26,7 @@ pub mod metrics;
 pub mod operator;
 pub mod orgs;
 pub mod origin;
+pub mod people;
 pub mod resources;
 pub mod revocations;
 pub mod secrets;

@@ -1,7 +1,7 @@
 //! The people of an org, on whose behalf `user` clients act: create, list, read, update, delete.
 //! A user's grants stay within the org's entitlements; deleting a user revokes its clients' tokens.
 
-use writ_core::{Email, Grants, OrgId, Status, User, UserId};
+use writ_core::{Email, ExternalId, Grants, OrgId, Status, User, UserId};
 use writ_guard_store::Watermark;
 use writ_store::{Audit, Clients, Orgs, Page, Paged, StoreError, Tenant, Users};
 
@@ -15,6 +15,7 @@ use crate::error::AppError;
 #[derive(Debug)]
 pub struct NewUser {
     pub email: Email,
+    pub external_id: Option<ExternalId>,
     /// The user's org; a tenant admin's own org when left out.
     pub org_id: Option<OrgId>,
     pub grants: Grants,
@@ -24,13 +25,17 @@ pub struct NewUser {
 #[derive(Debug, Default)]
 pub struct UserChanges {
     pub email: Option<Email>,
+    /// `Some(None)` removes it.
+    pub external_id: Option<Option<ExternalId>>,
     pub status: Option<Status>,
     pub grants: Option<Grants>,
 }
 
 fn taken(e: StoreError) -> AppError {
     match e {
-        StoreError::Conflict(_) => AppError::conflict("this org already has a user with that email"),
+        StoreError::Conflict(_) => {
+            AppError::conflict("this org already has a user with that email or external id")
+        }
         e => e.into(),
     }
 }
@@ -54,7 +59,9 @@ pub async fn create(ctx: &Context, caller: &Caller, new: NewUser) -> Result<User
         id: UserId::generate(),
         org_id,
         email: new.email,
+        external_id: new.external_id,
         password_hash: None,
+        password_changed_at: None,
         status: Status::Active,
         grants: new.grants,
         created_at: now,
@@ -100,6 +107,10 @@ pub async fn update(
     if let Some(email) = changes.email {
         user.email = email;
         changed.push("email");
+    }
+    if let Some(external_id) = changes.external_id {
+        user.external_id = external_id;
+        changed.push("external_id");
     }
     if let Some(status) = changes.status {
         user.status = status;

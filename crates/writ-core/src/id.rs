@@ -95,6 +95,10 @@ prefixed_id!(/// An identity provider whose tokens Writ trusts (a Kubernetes clu
     TrustedIssuerId, "tis", "trusted issuer id");
 prefixed_id!(/// A federated credential: which external identities stand for a client.
     FederatedCredentialId, "fcr", "federated credential id");
+prefixed_id!(/// A one-time invitation to set a password (its id, never its token).
+    InvitationId, "inv", "invitation id");
+prefixed_id!(/// A person's login session in a browser (its id, never its cookie).
+    SessionId, "ses", "session id");
 
 impl EventId {
     /// The least id an event created at or after `at` can have: a UUIDv7 begins with its Unix

@@ -6,6 +6,7 @@
 
 pub mod base32;
 pub mod bounded;
+pub mod delegation;
 pub mod federation;
 pub mod grant;
 pub mod id;
@@ -15,7 +16,8 @@ pub mod value;
 
 pub use grant::{Grant, GrantError, TokenRequest, grant};
 pub use id::{
-    ClientId, EventId, FederatedCredentialId, KeyId, OrgId, ResourceId, SecretId, TrustedIssuerId, UserId,
+    ClientId, EventId, FederatedCredentialId, InvitationId, KeyId, OrgId, ResourceId, SecretId, SessionId,
+    TrustedIssuerId, UserId,
 };
 pub use model::*;
 pub use value::*;

@@ -5,8 +5,8 @@ use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 
 use crate::{
-    ClientId, Email, EventId, KeyId, Metadata, Name, OrgId, RateLimits, ResourceId, ResourceUri, ScopeName,
-    ScopeSet, SecretId, Slug, TokenTtl, UserId,
+    ClientId, Email, EventId, ExternalId, KeyId, Metadata, Name, OrgId, RateLimits, ResourceId, ResourceUri,
+    ScopeName, ScopeSet, SecretId, Slug, TokenTtl, UserId,
 };
 
 /// The built-in resource of the admin API (docs/admin-api.md).
@@ -154,8 +154,12 @@ pub struct User {
     pub id: UserId,
     pub org_id: OrgId,
     pub email: Email,
-    /// An argon2id PHC string, when the user can log in.
+    /// The vendor's own id for the person, when the vendor's login names people by it.
+    pub external_id: Option<ExternalId>,
+    /// An argon2id PHC string, when the user can log in with a password.
     pub password_hash: Option<String>,
+    /// When the password was last set (or removed).
+    pub password_changed_at: Option<OffsetDateTime>,
     pub status: Status,
     pub grants: Grants,
     pub created_at: OffsetDateTime,
@@ -474,10 +478,24 @@ pub struct SigningKey {
 #[serde(tag = "kind", content = "id", rename_all = "snake_case")]
 pub enum Actor {
     Client(ClientId),
+    /// A person, on Writ's pages (setting a password, giving consent).
+    User(UserId),
     /// The operator acting outside the API (the CLI on the server).
     Operator,
     /// Writ itself (bootstrap, scheduled key rotation).
     System,
+}
+
+impl Actor {
+    /// How the actor is stored and shown: its kind and, for a client or user, its id.
+    pub fn parts(&self) -> (&'static str, Option<String>) {
+        match self {
+            Self::Client(id) => ("client", Some(id.to_string())),
+            Self::User(id) => ("user", Some(id.to_string())),
+            Self::Operator => ("operator", None),
+            Self::System => ("system", None),
+        }
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]

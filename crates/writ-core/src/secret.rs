@@ -2,7 +2,8 @@
 //! randomness, a recognizable prefix and a checksum, so secret scanners can find leaked ones and a
 //! mistyped secret is refused before any lookup. Stored as HMAC-SHA256 under a server-side pepper
 //! and compared in constant time: they are not human passwords, so a slow hash would only slow the
-//! token endpoint down.
+//! token endpoint down. The other opaque credentials Writ hands out (invitations, login sessions,
+//! later refresh tokens and codes) are built the same way, each [`Kind`] with its own prefix.
 
 use std::fmt;
 
@@ -16,26 +17,57 @@ use crate::base32;
 pub const PREFIX: &str = "writ_cs_";
 const BODY_LEN: usize = 52; // 32 random bytes
 const CHECKSUM_LEN: usize = 7; // CRC-32 of the body
-/// The whole length of a secret.
+/// The whole length of a client secret.
 pub const LEN: usize = PREFIX.len() + BODY_LEN + CHECKSUM_LEN;
+
+/// What an opaque credential is for; its prefix says so to a secret scanner and to a person.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Kind {
+    ClientSecret,
+    /// A one-time link's token to set a password.
+    Invitation,
+    /// A browser's login session (the cookie).
+    Session,
+}
+
+impl Kind {
+    pub const fn prefix(self) -> &'static str {
+        match self {
+            Self::ClientSecret => PREFIX,
+            Self::Invitation => "writ_inv_",
+            Self::Session => "writ_ss_",
+        }
+    }
+}
 
 /// A secret's plaintext. `Debug` never prints it; the value leaves only through [`Self::expose`].
 #[derive(Clone, PartialEq, Eq)]
 pub struct PlainSecret(String);
 
 impl PlainSecret {
-    /// A new random secret.
+    /// A new random client secret.
     pub fn generate() -> Result<Self, getrandom::Error> {
+        Self::generate_as(Kind::ClientSecret)
+    }
+
+    /// A new random credential of `kind`.
+    pub fn generate_as(kind: Kind) -> Result<Self, getrandom::Error> {
         let mut raw = [0u8; 32];
         getrandom::fill(&mut raw)?;
         let body = base32::encode(&raw);
         let checksum = base32::encode(&crc32(body.as_bytes()).to_be_bytes());
-        Ok(Self(format!("{PREFIX}{body}{checksum}")))
+        Ok(Self(format!("{}{body}{checksum}", kind.prefix())))
     }
 
-    /// Checks the form and checksum of a presented secret; no lookup happens for one that fails.
+    /// Checks the form and checksum of a presented client secret; no lookup happens for one that
+    /// fails.
     pub fn parse(s: &str) -> Result<Self, MalformedSecret> {
-        let rest = s.strip_prefix(PREFIX).ok_or(MalformedSecret)?;
+        Self::parse_as(s, Kind::ClientSecret)
+    }
+
+    /// Checks the form and checksum of a presented credential of `kind`.
+    pub fn parse_as(s: &str, kind: Kind) -> Result<Self, MalformedSecret> {
+        let rest = s.strip_prefix(kind.prefix()).ok_or(MalformedSecret)?;
         if rest.len() != BODY_LEN + CHECKSUM_LEN || !rest.bytes().all(base32::is_char) {
             return Err(MalformedSecret);
         }
@@ -78,7 +110,7 @@ impl fmt::Debug for PlainSecret {
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
-#[error("malformed client secret")]
+#[error("malformed secret")]
 pub struct MalformedSecret;
 
 /// The server-side key of the secret hashes. `Debug` never prints it.
@@ -88,6 +120,14 @@ pub struct Pepper([u8; 32]);
 impl Pepper {
     pub fn new(bytes: [u8; 32]) -> Self {
         Self(bytes)
+    }
+
+    /// HMAC-SHA256 of `data` under the pepper: a name for something that must not be stored or
+    /// sent as it is (a person's email in a rate-limit key).
+    pub fn keyed_hash(&self, data: &[u8]) -> [u8; 32] {
+        let mut mac = self.mac();
+        mac.update(data);
+        mac.finalize().into_bytes().into()
     }
 
     fn mac(&self) -> Hmac<Sha256> {
@@ -171,6 +211,15 @@ mod tests {
         assert_eq!(PlainSecret::parse(std::str::from_utf8(&bytes).unwrap()), Err(MalformedSecret));
         assert!(PlainSecret::parse("writ_cs_short").is_err());
         assert!(PlainSecret::parse(&s.expose().replace(PREFIX, "other_")).is_err());
+    }
+
+    #[test]
+    fn each_kind_parses_only_as_itself() {
+        let invitation = PlainSecret::generate_as(Kind::Invitation).unwrap();
+        assert!(invitation.expose().starts_with("writ_inv_"));
+        assert!(PlainSecret::parse_as(invitation.expose(), Kind::Invitation).is_ok());
+        assert_eq!(PlainSecret::parse_as(invitation.expose(), Kind::Session), Err(MalformedSecret));
+        assert_eq!(PlainSecret::parse(invitation.expose()), Err(MalformedSecret));
     }
 
     #[test]

@@ -117,6 +117,70 @@ impl Email {
     }
 }
 
+/// The vendor's own id for a person (its user table's key), unique within an org: 1..=255 bytes,
+/// no spaces at either end, no control characters or bidirectional marks.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct ExternalId(String);
+string_value!(ExternalId);
+
+impl ExternalId {
+    pub const MAX_LEN: usize = 255;
+
+    pub fn parse(s: &str) -> Result<Self, Invalid> {
+        if s.is_empty() || s.len() > Self::MAX_LEN || s.trim() != s {
+            return Err(Invalid::new("external_id", "must be 1 to 255 bytes with no spaces at either end"));
+        }
+        if s.chars().any(is_unsafe_char) {
+            return Err(Invalid::new(
+                "external_id",
+                "must not contain control characters or bidirectional marks",
+            ));
+        }
+        Ok(Self(s.to_owned()))
+    }
+}
+
+/// A person's new password: 12 to 256 characters (NIST SP 800-63B: long, any characters, no
+/// composition rules; the upper bound keeps the slow hash's input bounded), no control
+/// characters. `Debug` never prints it, and it is wiped from memory when dropped.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Password(String);
+
+impl Password {
+    pub const MIN_CHARS: usize = 12;
+    pub const MAX_CHARS: usize = 256;
+
+    pub fn parse(s: &str) -> Result<Self, Invalid> {
+        let n = s.chars().count();
+        if !(Self::MIN_CHARS..=Self::MAX_CHARS).contains(&n) {
+            return Err(Invalid::new(
+                "password",
+                format!("must be {} to {} characters", Self::MIN_CHARS, Self::MAX_CHARS),
+            ));
+        }
+        if s.chars().any(char::is_control) {
+            return Err(Invalid::new("password", "must not contain control characters"));
+        }
+        Ok(Self(s.to_owned()))
+    }
+
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl Drop for Password {
+    fn drop(&mut self) {
+        zeroize::Zeroize::zeroize(&mut self.0);
+    }
+}
+
+impl fmt::Debug for Password {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("Password(<redacted>)")
+    }
+}
+
 /// One scope token, RFC 6749 §3.3: `scope-token = 1*( %x21 / %x23-5B / %x5D-7E )`, at most 128
 /// characters (a limit of ours, so a scope list stays a reasonable size).
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]

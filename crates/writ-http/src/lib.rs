@@ -21,7 +21,7 @@ pub use auth::{Authorized, RequiredScope};
 pub use body::{Body, OptionalBody};
 pub use error::ApiError;
 pub use origin::RequestOrigin;
-pub use server::Application;
+pub use server::{Application, query_of};
 
 /// The JSON, query and path extractor settings every service registers, so malformed input gets
 /// a problem+json answer like every other error instead of actix's plain text.

@@ -8,7 +8,7 @@ use writ_app::AppError;
 use actix_web::body::MessageBody;
 use actix_web::dev::{Server, Service as _};
 use actix_web::dev::{ServiceRequest, ServiceResponse};
-use actix_web::{App, HttpServer, web};
+use actix_web::{App, HttpMessage as _, HttpServer, web};
 use tracing_actix_web::{DefaultRootSpanBuilder, RootSpanBuilder, TracingLogger};
 
 use crate::ApiError;
@@ -133,6 +133,7 @@ impl Application {
                 .app_data(paths.clone())
                 .wrap_fn(|req, srv| srv.call(head_as_get(req)))
                 .wrap(TracingLogger::<RequestSpan>::new())
+                .wrap_fn(|req, srv| srv.call(hide_credentials(req)))
                 .configure(crate::configure_extractors)
                 .configure(crate::health::configure);
             for service in &services {
@@ -239,6 +240,39 @@ fn head_as_get(mut req: ServiceRequest) -> ServiceRequest {
     req
 }
 
+/// The query of a request that carried a credential (a `writ_…` value, such as an invitation
+/// link's token), taken out of its URI before the request span recorded the URI.
+#[derive(Debug, Clone)]
+struct HiddenQuery(String);
+
+/// Takes a query holding a Writ credential out of the request's URI, so the request span (and
+/// every log line and trace under it) records the path only; the handler reads it back with
+/// [`query_of`].
+fn hide_credentials(mut req: ServiceRequest) -> ServiceRequest {
+    let Some(query) = req.uri().query() else { return req };
+    let holds_credential =
+        query.split('&').any(|pair| pair.split_once('=').is_some_and(|(_, v)| v.starts_with("writ_")));
+    if !holds_credential {
+        return req;
+    }
+    let query = query.to_owned();
+    let mut parts = req.uri().clone().into_parts();
+    parts.path_and_query = req.uri().path().parse().ok();
+    if let Ok(uri) = actix_web::http::Uri::from_parts(parts) {
+        req.head_mut().uri = uri;
+        req.extensions_mut().insert(HiddenQuery(query));
+    }
+    req
+}
+
+/// A request's query string, including one [`hide_credentials`] took out of its URI.
+pub fn query_of(req: &actix_web::HttpRequest) -> String {
+    match req.extensions().get::<HiddenQuery>() {
+        Some(hidden) => hidden.0.clone(),
+        None => req.query_string().to_owned(),
+    }
+}
+
 /// The whole `main` of a single-service binary: settings, telemetry, build, run.
 pub async fn serve_main(
     name: &'static str,
@@ -273,5 +307,27 @@ pub async fn serve_main(
             tracing::error!(error = %e, "cannot start");
             std::process::ExitCode::FAILURE
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use actix_web::test::TestRequest;
+
+    #[test]
+    fn a_query_holding_a_credential_leaves_the_uri_but_reaches_the_handler() {
+        let req = hide_credentials(
+            TestRequest::with_uri("/oauth/invitation?token=writ_inv_abc&x=1").to_srv_request(),
+        );
+        assert_eq!(req.uri().to_string(), "/oauth/invitation", "what the request span records");
+        assert_eq!(req.path(), "/oauth/invitation");
+        assert_eq!(query_of(req.request()), "token=writ_inv_abc&x=1");
+
+        let plain = hide_credentials(
+            TestRequest::with_uri("/oauth/login?return_to=%2Foauth%2Faccount").to_srv_request(),
+        );
+        assert_eq!(plain.uri().to_string(), "/oauth/login?return_to=%2Foauth%2Faccount");
+        assert_eq!(query_of(plain.request()), "return_to=%2Foauth%2Faccount");
     }
 }

@@ -75,6 +75,16 @@ pub struct SettingsArgs {
     /// [default: 100].
     #[arg(long, env = "WRIT_FAILED_AUTH_PER_ADDRESS_PER_MINUTE", global = true)]
     pub failed_auth_per_address_per_minute: Option<u32>,
+    /// Failed logins on Writ's pages per minute per IP, 0 for no limit [default: 30].
+    #[arg(long, env = "WRIT_LOGIN_FAILURES_PER_ADDRESS_PER_MINUTE", global = true)]
+    pub login_failures_per_address_per_minute: Option<u32>,
+    /// Failed logins per account in a 15-minute window before it is locked until the window
+    /// ends, 0 for no lockout [default: 10].
+    #[arg(long, env = "WRIT_LOGIN_FAILURES_PER_ACCOUNT", global = true)]
+    pub login_failures_per_account: Option<u32>,
+    /// How long a person stays logged in to Writ's pages, in seconds [default: 28800].
+    #[arg(long, env = "WRIT_SESSION_TTL_SECONDS", global = true)]
+    pub session_ttl_seconds: Option<u32>,
     /// Proxies whose X-Forwarded-For names the caller: CIDR blocks or addresses, comma-separated
     /// [default: none].
     #[arg(long, env = "WRIT_TRUSTED_PROXIES", global = true, value_parser = TrustedProxies::parse)]
@@ -127,7 +137,8 @@ impl SettingsArgs {
         set!(
             value: addr, metrics_addr, metrics_org_labels, redis_prefix, data_dir, auto_migrate, log, signing_alg, jwks_max_age_seconds,
                 key_publish_delay_seconds, key_rotation_days, rate_limit_per_second, rate_limit_burst,
-                failed_auth_per_minute, failed_auth_per_address_per_minute, trusted_proxies, revocations_per_minute, revocation_feed_length, quota_per_hour, quota_per_day, quota_mode, redis_cluster;
+                failed_auth_per_minute, failed_auth_per_address_per_minute, login_failures_per_address_per_minute,
+                login_failures_per_account, session_ttl_seconds, trusted_proxies, revocations_per_minute, revocation_feed_length, quota_per_hour, quota_per_day, quota_mode, redis_cluster;
             optional: issuer, kek, pepper, fetch_allow_loopback;
             url: database_url, redis_url
         );

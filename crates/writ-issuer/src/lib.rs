@@ -1,6 +1,6 @@
 //! The token issuer: `POST /oauth/token` (client credentials), `POST /oauth/revoke` (RFC 7009),
 //! `POST /oauth/introspect` (RFC 7662), `GET /.well-known/jwks.json` and the discovery documents
-//! (RFC 8414).
+//! (RFC 8414); and the pages a person sees (`pages/`: login, invitations, their account).
 //!
 //! Invariant: the token endpoint writes nothing to the database and never runs a slow hash; it
 //! depends on writ-http glue, store, token and core, never on another service crate.
@@ -8,6 +8,7 @@
 mod discovery;
 mod introspection;
 mod oauth_error;
+pub mod pages;
 mod request;
 mod schema;
 mod token;
@@ -23,6 +24,7 @@ pub const SERVICE: writ_http::server::Service =
 
 pub fn configure(cfg: &mut actix_web::web::ServiceConfig) {
     register(&mut ServiceConfig::new(cfg));
+    pages::configure(cfg);
     writ_http::openapi::serve(cfg, "issuer", openapi);
 }
 

@@ -67,7 +67,9 @@ pub mod users {
         pub id: String,
         pub org_id: String,
         pub email: String,
+        pub external_id: Option<String>,
         pub password_hash: Option<String>,
+        pub password_changed_at: Option<TimeDateTimeWithTimeZone>,
         pub status: String,
         pub created_at: TimeDateTimeWithTimeZone,
         pub updated_at: TimeDateTimeWithTimeZone,
@@ -223,6 +225,36 @@ pub mod federated_credentials {
         /// A JSON object of claim → value.
         pub claims: String,
         pub created_at: TimeDateTimeWithTimeZone,
+    }
+    no_relations!();
+}
+
+pub mod invitations {
+    use sea_orm::entity::prelude::*;
+    #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+    #[sea_orm(table_name = "invitations")]
+    pub struct Model {
+        #[sea_orm(primary_key, auto_increment = false)]
+        pub id: String,
+        pub user_id: String,
+        pub token_hash: Vec<u8>,
+        pub created_at: TimeDateTimeWithTimeZone,
+        pub expires_at: TimeDateTimeWithTimeZone,
+    }
+    no_relations!();
+}
+
+pub mod login_sessions {
+    use sea_orm::entity::prelude::*;
+    #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+    #[sea_orm(table_name = "login_sessions")]
+    pub struct Model {
+        #[sea_orm(primary_key, auto_increment = false)]
+        pub id: String,
+        pub user_id: String,
+        pub token_hash: Vec<u8>,
+        pub created_at: TimeDateTimeWithTimeZone,
+        pub expires_at: TimeDateTimeWithTimeZone,
     }
     no_relations!();
 }

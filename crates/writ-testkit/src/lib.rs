@@ -3,6 +3,8 @@
 //! an operator credential, and [`on_every_backend!`] runs a test on each configured backend.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+pub mod browser;
+
 use std::sync::Arc;
 
 use serde_json::{Value, json};

@@ -104,11 +104,7 @@ pub struct AuditEventDto {
 
 impl From<&AuditEvent> for AuditEventDto {
     fn from(e: &AuditEvent) -> Self {
-        let (kind, id) = match &e.actor {
-            Actor::Client(id) => ("client", Some(id.to_string())),
-            Actor::Operator => ("operator", None),
-            Actor::System => ("system", None),
-        };
+        let (kind, id) = e.actor.parts();
         Self {
             id: e.id.to_string(),
             occurred_at: rfc3339(e.occurred_at),

@@ -29,6 +29,7 @@ pub(crate) fn configure(cfg: &mut ServiceConfig) {
         .service(users::get_user)
         .service(users::update_user)
         .service(users::delete_user)
+        .service(users::invite_user)
         .service(clients::create_client)
         .service(clients::list_clients)
         .service(clients::get_client)

@@ -1,7 +1,7 @@
 //! `/admin/v1/users`: the people of an org on whose behalf `user` clients act.
 
 use actix_web::{HttpRequest, HttpResponse, delete, get, patch, post, web};
-use writ_app::{Context, users};
+use writ_app::{Context, people, users};
 use writ_core::UserId;
 use writ_http::auth::{UsersRead, UsersWrite};
 use writ_http::{ApiError, Authorized};
@@ -145,7 +145,65 @@ pub async fn delete_user(
     Ok(HttpResponse::NoContent().finish())
 }
 
+/// Invite a user to set a password
+///
+/// Makes a one-time link (`url`) with which the person sets their password on Writ's page and is
+/// logged in; send it to them. It works once, until `expires_at` (`expires_in` seconds, 1 hour
+/// to 30 days, default 7 days); a new invitation replaces the user's earlier one. The link is in
+/// this answer only. Requires `admin:users:write`.
+#[utoipa::path(
+    tag = "users",
+    params(("user_id" = String, Path, description = "The user id (`usr_…`)")),
+    request_body(content = CreateInvitation, description = "Optional: how long the link works; the body may be omitted"),
+    responses(
+        (status = 201, description = "The invitation, with its link", body = InvitationDto),
+        (status = 404, description = "No such user, or not visible to the caller", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "Invalid `expires_in`", body = Problem, content_type = "application/problem+json"),
+    ),
+    security(("bearer" = ["admin:users:write"]))
+)]
+#[post("/users/{user_id}/invitations")]
+pub async fn invite_user(
+    auth: Authorized<UsersWrite>,
+    ctx: web::Data<Context>,
+    path: web::Path<String>,
+    body: writ_http::OptionalBody<CreateInvitation>,
+) -> Result<HttpResponse, ApiError> {
+    let id = path_id(UserId::parse, &path)?;
+    let seconds = body.into_inner().and_then(|b| b.expires_in);
+    let ttl = seconds.map_or(people::INVITATION_TTL, |s| time::Duration::seconds(i64::from(s)));
+    let invited = people::invite(&ctx, &auth, &id, ttl).await?;
+    Ok(HttpResponse::Created().insert_header(("Cache-Control", "no-store")).json(InvitationDto {
+        id: invited.id.to_string(),
+        url: invited.url.clone(),
+        expires_at: rfc3339(invited.expires_at),
+    }))
+}
+
 // Request and answer bodies.
+
+/// How long an invitation link works.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CreateInvitation {
+    /// Seconds, 3600 to 2592000 (30 days); 604800 (7 days) when left out.
+    #[schema(example = 604800, minimum = 3600, maximum = 2592000)]
+    pub expires_in: Option<u32>,
+}
+
+/// An invitation, with the link that uses it (shown once).
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+#[schema(example = json!({
+    "id": "inv_01jd8x4c3a2b1c0d9e8f7g6h5j",
+    "url": "https://auth.example.com/oauth/invitation?token=writ_inv_…",
+    "expires_at": "2026-11-30T10:00:00Z"
+}))]
+pub struct InvitationDto {
+    pub id: String,
+    /// The one-time link to send to the person; a credential until it is used.
+    pub url: String,
+    pub expires_at: String,
+}
 
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
@@ -153,6 +211,9 @@ pub struct CreateUser {
     /// Unique within the org.
     #[schema(value_type = String, example = "ada@acme.example")]
     pub email: writ_core::Email,
+    /// The vendor's own id for the person (unique in the org): how the vendor's login names them.
+    #[schema(value_type = Option<String>, example = "user-4711")]
+    pub external_id: Option<writ_core::ExternalId>,
     /// Required for the operator; a tenant admin may leave it out (its own org).
     pub org_id: Option<String>,
     /// What the user's clients may ever be granted; within the org's entitlements.
@@ -166,7 +227,12 @@ pub struct CreateUser {
 pub struct UpdateUser {
     #[schema(value_type = Option<String>)]
     pub email: Option<writ_core::Email>,
-    /// `active` or `disabled`. A disabled user's clients get `invalid_client` at once.
+    /// The vendor's own id for the person; `null` removes it.
+    #[serde(default, deserialize_with = "present")]
+    #[schema(value_type = Option<String>, example = "user-4711")]
+    pub external_id: Option<Option<writ_core::ExternalId>>,
+    /// `active` or `disabled`. A disabled user's clients get `invalid_client` at once, and the
+    /// person's sessions end.
     #[schema(value_type = Option<String>)]
     pub status: Option<writ_core::Status>,
     /// Replaces the grants; the user's clients' tokens shrink with them at once.
@@ -175,7 +241,8 @@ pub struct UpdateUser {
 
 #[derive(Debug, Serialize, Deserialize, ToSchema)]
 #[schema(example = json!({
-    "id": "usr_01jd8x4c3a2b1c0d9e8f7g6h5j", "org_id": "org_01jd8x4c2v9q0m7k3n5p6r8s0t", "email": "ada@acme.example", "status": "active",
+    "id": "usr_01jd8x4c3a2b1c0d9e8f7g6h5j", "org_id": "org_01jd8x4c2v9q0m7k3n5p6r8s0t", "email": "ada@acme.example",
+    "external_id": "user-4711", "has_password": true, "status": "active",
     "grants": [{"resource": "https://api.example.com/billing", "scopes": ["invoices:read"]}],
     "created_at": "2026-11-23T10:00:00Z", "updated_at": "2026-11-23T10:00:00Z"
 }))]
@@ -184,6 +251,10 @@ pub struct UserDto {
     pub id: String,
     pub org_id: String,
     pub email: String,
+    /// The vendor's own id for the person, if it has one.
+    pub external_id: Option<String>,
+    /// Whether the person has set a password (through an invitation) and can log in with it.
+    pub has_password: bool,
     /// `active` or `disabled`.
     pub status: String,
     pub grants: Vec<GrantDto>,
@@ -197,6 +268,8 @@ impl From<&User> for UserDto {
             id: u.id.to_string(),
             org_id: u.org_id.to_string(),
             email: u.email.to_string(),
+            external_id: u.external_id.as_ref().map(ToString::to_string),
+            has_password: u.password_hash.is_some(),
             status: u.status.as_str().into(),
             grants: grants_to_dto(&u.grants),
             created_at: rfc3339(u.created_at),
@@ -212,7 +285,12 @@ impl CreateUser {
             .as_deref()
             .map(|id| writ_core::OrgId::parse(id).map_err(|_| AppError::validation("org_id", "no such org")))
             .transpose()?;
-        Ok(writ_app::users::NewUser { email: self.email, org_id, grants: grants("grants", &self.grants)? })
+        Ok(writ_app::users::NewUser {
+            email: self.email,
+            external_id: self.external_id,
+            org_id,
+            grants: grants("grants", &self.grants)?,
+        })
     }
 }
 
@@ -220,6 +298,7 @@ impl UpdateUser {
     pub(crate) fn parse(self) -> Result<writ_app::users::UserChanges, AppError> {
         Ok(writ_app::users::UserChanges {
             email: self.email,
+            external_id: self.external_id,
             status: self.status,
             grants: self.grants.as_deref().map(|g| grants("grants", g)).transpose()?,
         })

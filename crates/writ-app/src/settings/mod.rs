@@ -104,6 +104,14 @@ pub struct Settings {
     /// refused with 429; 0 turns the limit off. A correct secret for a loaded client still works,
     /// so the clients behind one NAT address are not all locked out by one of them.
     pub failed_auth_per_address_per_minute: u32,
+    /// Failed logins on Writ's pages per minute from one address before further attempts are
+    /// refused; 0 turns the limit off.
+    pub login_failures_per_address_per_minute: u32,
+    /// Failed logins for one account (org and email, whether it exists or not) within a
+    /// 15-minute window before it is locked until the window ends; 0 turns the lockout off.
+    pub login_failures_per_account: u32,
+    /// How long a person stays logged in to Writ's pages (seconds, 300 to 2,592,000).
+    pub session_ttl_seconds: u32,
     /// The proxies in front of Writ (CIDR blocks or addresses) whose `X-Forwarded-For` (or, without
     /// it, `Forwarded`) names the caller. None by default: the caller is the TCP peer.
     pub trusted_proxies: TrustedProxies,
@@ -153,6 +161,9 @@ impl Default for Settings {
             rate_limit_burst: 200,
             failed_auth_per_minute: 10,
             failed_auth_per_address_per_minute: 100,
+            login_failures_per_address_per_minute: 30,
+            login_failures_per_account: 10,
+            session_ttl_seconds: 8 * 3600,
             trusted_proxies: TrustedProxies::default(),
             fetch_allow_loopback: None,
             revocations_per_minute: 60,
@@ -191,6 +202,9 @@ impl fmt::Debug for Settings {
             .field("rate_limit_burst", &self.rate_limit_burst)
             .field("failed_auth_per_minute", &self.failed_auth_per_minute)
             .field("failed_auth_per_address_per_minute", &self.failed_auth_per_address_per_minute)
+            .field("login_failures_per_address_per_minute", &self.login_failures_per_address_per_minute)
+            .field("login_failures_per_account", &self.login_failures_per_account)
+            .field("session_ttl_seconds", &self.session_ttl_seconds)
             .field("trusted_proxies", &self.trusted_proxies)
             .field("fetch_allow_loopback", &self.fetch_allow_loopback)
             .field("revocations_per_minute", &self.revocations_per_minute)
@@ -237,6 +251,9 @@ impl Settings {
         }
         if self.redis_cluster && self.redis_url.is_none() {
             return Err(SettingsError::Invalid("redis_cluster needs redis_url (the cluster's nodes)".into()));
+        }
+        if !(300..=2_592_000).contains(&self.session_ttl_seconds) {
+            return Err(SettingsError::Invalid("session_ttl_seconds must be between 300 and 2592000".into()));
         }
         if self.revocation_feed_length == 0 {
             return Err(SettingsError::Invalid("revocation_feed_length must be at least 1".into()));

@@ -58,7 +58,7 @@ impl<'c, C: ConnectionTrait> Audit<'c, C> {
         let rows = events
             .iter()
             .map(|e| {
-                let (actor_kind, actor_id) = actor_columns(&e.actor);
+                let (actor_kind, actor_id) = e.actor.parts();
                 serde_json::json!({
                     "id": e.id.to_string(),
                     "occurred_at": json_time(e.occurred_at),
@@ -153,6 +153,7 @@ impl<'c, C: ConnectionTrait> Audit<'c, C> {
             .map(|r| {
                 let actor = match (r.actor_kind.as_str(), r.actor_id.as_deref()) {
                     ("client", Some(id)) => Actor::Client(ClientId::parse(id)?),
+                    ("user", Some(id)) => Actor::User(UserId::parse(id)?),
                     ("operator", _) => Actor::Operator,
                     _ => Actor::System,
                 };
@@ -174,17 +175,8 @@ impl<'c, C: ConnectionTrait> Audit<'c, C> {
     }
 }
 
-/// How an actor is stored: its kind and, for a client, its id.
-fn actor_columns(actor: &Actor) -> (&'static str, Option<String>) {
-    match actor {
-        Actor::Client(id) => ("client", Some(id.to_string())),
-        Actor::Operator => ("operator", None),
-        Actor::System => ("system", None),
-    }
-}
-
 fn audit_row(e: &AuditEvent) -> audit_events::ActiveModel {
-    let (actor_kind, actor_id) = actor_columns(&e.actor);
+    let (actor_kind, actor_id) = e.actor.parts();
     audit_events::ActiveModel {
         id: Set(e.id.to_string()),
         occurred_at: Set(e.occurred_at),

@@ -13,9 +13,9 @@ use sea_orm::{
 use time::OffsetDateTime;
 use writ_core::secret::SecretHash;
 use writ_core::{
-    Actor, AuditEvent, AuthMethods, Client, ClientId, ClientKind, ClientSecret, Email, FetchUrl, Grants,
-    KeyId, KeySource, KeyState, Name, Org, OrgId, Outcome, Resource, ResourceId, ResourceUri, ScopeDef,
-    ScopeName, SecretId, SigningAlg, SigningKey, Slug, TokenTtl, User, UserId,
+    Actor, AuditEvent, AuthMethods, Client, ClientId, ClientKind, ClientSecret, Email, ExternalId, FetchUrl,
+    Grants, KeyId, KeySource, KeyState, Name, Org, OrgId, Outcome, Resource, ResourceId, ResourceUri,
+    ScopeDef, ScopeName, SecretId, SigningAlg, SigningKey, Slug, TokenTtl, User, UserId,
 };
 
 use crate::convert::{
@@ -128,6 +128,7 @@ mod federation;
 mod idempotency;
 mod key;
 mod org;
+mod people;
 mod resource;
 mod state;
 mod user;
@@ -138,6 +139,7 @@ pub use federation::*;
 pub use idempotency::*;
 pub use key::*;
 pub use org::*;
+pub use people::*;
 pub use resource::*;
 pub use state::*;
 pub use user::*;

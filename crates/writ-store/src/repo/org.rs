@@ -89,6 +89,18 @@ impl<'c, C: ConnectionTrait> Orgs<'c, C> {
         org_from_row(row, &mut ent)
     }
 
+    /// The org with this slug (`NotFound` when there is none, or another tenant's).
+    pub async fn by_slug(&self, slug: &Slug) -> Result<Org> {
+        let row = orgs::Entity::find()
+            .filter(orgs::Column::Slug.eq(slug.as_str()))
+            .filter(self.visible())
+            .one(self.c)
+            .await?
+            .ok_or(StoreError::NotFound)?;
+        let mut ent = grants::load(self.c, GrantTable::OrgEntitlements, &[&row.id]).await?;
+        org_from_row(row, &mut ent)
+    }
+
     pub async fn list(&self, page: &Page) -> Result<Paged<Org>> {
         let q = orgs::Entity::find().filter(self.visible());
         let (rows, next) = paged(self.c, q, orgs::Column::Id, page, |m: &orgs::Model| m.id.clone()).await?;

@@ -537,6 +537,14 @@ async fn every_change_is_audited(app: TestApp) {
             "",
         ),
         (
+            "invite_user",
+            M::POST,
+            format!("/admin/v1/users/{usr}/invitations"),
+            Some(json!({"expires_in": 3600})),
+            "user.invited",
+            &usr,
+        ),
+        (
             "update_user",
             M::PATCH,
             format!("/admin/v1/users/{usr}"),

@@ -17,6 +17,7 @@ mod layers;
 mod limits;
 mod openapi;
 mod outage;
+mod people;
 mod private_key_jwt;
 mod security;
 mod services;

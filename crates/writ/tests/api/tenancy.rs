@@ -9,7 +9,7 @@ use writ_core::{ADMIN_AUDIENCE, ADMIN_SCOPES};
 use writ_testkit::{TestApp, on_every_backend};
 
 const BILLING: &str = "https://api.example.com/billing";
-const TABLES: [&str; 11] = [
+const TABLES: [&str; 12] = [
     "orgs",
     "org_entitlements",
     "users",
@@ -21,6 +21,7 @@ const TABLES: [&str; 11] = [
     "trusted_issuers",
     "resources",
     "audit_events",
+    "invitations",
 ];
 
 on_every_backend!(every_admin_route_hides_other_tenants);
@@ -61,7 +62,7 @@ fn plan(operation: &str, b: &Objects) -> (Expect, Option<Value>) {
         "update_trusted_issuer" => (Forbidden, Some(json!({"single_use": false}))),
         "update_org" => (NotFound, Some(json!({"name": "pwned"}))),
         "update_client" | "update_user" => (NotFound, Some(json!({"status": "disabled"}))),
-        "create_secret" | "revoke_client_tokens" => (NotFound, Some(json!({}))),
+        "create_secret" | "revoke_client_tokens" | "invite_user" => (NotFound, Some(json!({}))),
         "create_revocation" => (NotFound, Some(json!({"client_id": b.client}))),
         "list_orgs" | "list_clients" | "list_users" | "list_audit_events" | "list_resources"
         | "get_resource" => (Ok, None),
