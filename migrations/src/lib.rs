@@ -14,6 +14,7 @@ mod m20261130_000006_lean_audit_indexes;
 mod m20261130_000007_client_keys;
 mod m20261130_000008_federation;
 mod m20261201_000009_people;
+mod m20261201_000010_delegation;
 
 pub struct Migrator;
 
@@ -30,6 +31,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261130_000007_client_keys::Migration),
             Box::new(m20261130_000008_federation::Migration),
             Box::new(m20261201_000009_people::Migration),
+            Box::new(m20261201_000010_delegation::Migration),
         ]
     }
 }

@@ -219,6 +219,7 @@ mod tests {
             rate_limits: writ_core::RateLimits::default(),
             auth_methods: writ_core::AuthMethods::default(),
             keys: None,
+            delegation: Default::default(),
             created_at: now,
             updated_at: now,
         };

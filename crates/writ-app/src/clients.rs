@@ -3,10 +3,12 @@
 //! client cache once it is committed.
 
 use serde::Deserialize;
+use writ_core::delegation::RedirectUri;
 use writ_core::secret::PlainSecret;
 use writ_core::{
-    AuthMethod, AuthMethods, Client, ClientId, ClientKind, ClientSecret, Grants, KeySource,
-    MAX_ACTIVE_SECRETS, Metadata, Name, Org, OrgId, RateLimits, SecretId, Status, TokenTtl, User, UserId,
+    AuthMethod, AuthMethods, Client, ClientId, ClientKind, ClientSecret, ClientType, Delegation, GrantKind,
+    GrantKinds, Grants, KeySource, MAX_ACTIVE_SECRETS, MAX_REDIRECT_URIS, Metadata, Name, Org, OrgId,
+    RateLimits, RefreshLifetimes, SecretId, Status, TokenTtl, User, UserId,
 };
 use writ_guard_store::Watermark;
 use writ_store::{Audit, Clients, Orgs, Page, Paged, StoreError, Tenant, Users};
@@ -40,9 +42,91 @@ pub struct NewClient {
     pub metadata: Metadata,
     /// Operator only.
     pub rate_limits: Option<RateLimits>,
-    /// Default: `private_key_jwt` when `keys` are given, else the secret methods.
+    /// Default: `none` for a public client, `private_key_jwt` when `keys` are given, else the
+    /// secret methods.
     pub auth_methods: Option<AuthMethods>,
     pub keys: Option<KeySource>,
+    /// What it may do for people; every field defaults.
+    pub delegation: DelegationChanges,
+}
+
+/// A client's delegation settings to set; `None` leaves (or defaults) a field.
+#[derive(Debug, Default)]
+pub struct DelegationChanges {
+    pub client_type: Option<ClientType>,
+    pub redirect_uris: Option<Vec<RedirectUri>>,
+    pub grant_types: Option<GrantKinds>,
+    pub require_par: Option<bool>,
+    pub refresh_idle: Option<u32>,
+    pub refresh_absolute: Option<u32>,
+}
+
+impl DelegationChanges {
+    /// Applies the changes to `d`; the names of the fields that changed.
+    fn apply(self, d: &mut Delegation) -> Result<Vec<&'static str>, AppError> {
+        let mut changed = Vec::new();
+        if let Some(t) = self.client_type.filter(|t| *t != d.client_type) {
+            d.client_type = t;
+            changed.push("client_type");
+        }
+        if let Some(uris) = self.redirect_uris.filter(|u| *u != d.redirect_uris) {
+            d.redirect_uris = uris;
+            changed.push("redirect_uris");
+        }
+        if let Some(g) = self.grant_types.filter(|g| *g != d.grant_types) {
+            d.grant_types = g;
+            changed.push("grant_types");
+        }
+        if let Some(p) = self.require_par.filter(|p| *p != d.require_par) {
+            d.require_par = p;
+            changed.push("require_par");
+        }
+        if self.refresh_idle.is_some() || self.refresh_absolute.is_some() {
+            let idle = self.refresh_idle.unwrap_or(d.refresh.idle);
+            let refresh =
+                RefreshLifetimes::new(idle, self.refresh_absolute.unwrap_or(d.refresh.absolute.max(idle)))?;
+            if refresh != d.refresh {
+                d.refresh = refresh;
+                changed.push("refresh_token_lifetimes");
+            }
+        }
+        Ok(changed)
+    }
+}
+
+/// A client's delegation settings hold together (docs/delegation.md): a public client uses
+/// `none` and only the delegated grants; only public clients use `none`; the authorization-code
+/// grant needs redirect URIs; a refresh token needs a grant that gives one; a `user` client acts
+/// for its user alone, so it delegates nothing.
+fn check_delegation(kind: &ClientKind, methods: AuthMethods, d: &Delegation) -> Result<(), AppError> {
+    let invalid = |field: &str, why: &str| Err(AppError::validation(field, why));
+    let public = d.client_type == ClientType::Public;
+    if public && methods != AuthMethods::NONE {
+        return invalid("token_endpoint_auth_methods", "a public client authenticates with `none` only");
+    }
+    if !public && methods.allows(AuthMethod::None) {
+        return invalid("token_endpoint_auth_methods", "`none` is for public clients (client_type: public)");
+    }
+    if public && d.grant_types.iter().any(|g| !g.is_delegated()) {
+        return invalid("grant_types", "a public client may use only authorization_code and refresh_token");
+    }
+    if d.grant_types.delegates() && matches!(kind, ClientKind::User { .. }) {
+        return invalid(
+            "grant_types",
+            "a user client acts for its user alone: use an org or service client for people",
+        );
+    }
+    let code = d.grant_types.allows(GrantKind::AuthorizationCode);
+    if code && d.redirect_uris.is_empty() {
+        return invalid("redirect_uris", "the authorization_code grant needs at least one redirect URI");
+    }
+    if d.grant_types.allows(GrantKind::RefreshToken) && !code {
+        return invalid("grant_types", "refresh_token needs authorization_code, which gives the first one");
+    }
+    if d.redirect_uris.len() > MAX_REDIRECT_URIS {
+        return invalid("redirect_uris", &format!("at most {MAX_REDIRECT_URIS}"));
+    }
+    Ok(())
 }
 
 /// A new client and its first secret (none for a client that does not use secrets), whose
@@ -67,6 +151,7 @@ pub struct ClientChanges {
     pub auth_methods: Option<AuthMethods>,
     /// `Some(None)` removes the keys.
     pub keys: Option<Option<KeySource>>,
+    pub delegation: DelegationChanges,
 }
 
 /// The operator is how the operator gets in: nobody locks it out through the API.
@@ -202,11 +287,19 @@ pub async fn create(ctx: &Context, caller: &Caller, new: NewClient) -> Result<Cr
     if let Some(org) = &org {
         check_entitled(org, &new.grants)?;
     }
-    let auth_methods = new.auth_methods.unwrap_or(match new.keys {
-        Some(_) => AuthMethods::PRIVATE_KEY_JWT,
-        None => AuthMethods::SECRETS,
+    let public = new.delegation.client_type == Some(ClientType::Public);
+    let auth_methods = new.auth_methods.unwrap_or(match (&new.keys, public) {
+        (_, true) => AuthMethods::NONE,
+        (Some(_), false) => AuthMethods::PRIVATE_KEY_JWT,
+        (None, false) => AuthMethods::SECRETS,
     });
     check_authentication(ctx, auth_methods, new.keys.as_ref())?;
+    let mut delegation = Delegation::default();
+    if public && new.delegation.grant_types.is_none() {
+        delegation.grant_types = GrantKinds::new([GrantKind::AuthorizationCode, GrantKind::RefreshToken])?;
+    }
+    new.delegation.apply(&mut delegation)?;
+    check_delegation(&kind, auth_methods, &delegation)?;
     let now = ctx.clock.now();
     let client = Client {
         id: ClientId::generate(),
@@ -219,6 +312,7 @@ pub async fn create(ctx: &Context, caller: &Caller, new: NewClient) -> Result<Cr
         rate_limits: new.rate_limits.unwrap_or_default(),
         auth_methods,
         keys: new.keys,
+        delegation,
         created_at: now,
         updated_at: now,
     };
@@ -239,12 +333,25 @@ pub async fn create(ctx: &Context, caller: &Caller, new: NewClient) -> Result<Cr
             "rate_limits": client.rate_limits,
             "token_endpoint_auth_methods": client.auth_methods.to_string(),
             "keys": keys_summary(client.keys.as_ref()),
+            "delegation": delegation_summary(&client.delegation),
         }));
     Audit::new(&txn).record(&event).await?;
     txn.commit().await.map_err(StoreError::from)?;
     // Clears a cached "no such client" for this id on every instance.
     ctx.publish(Change::Client(client.id.clone())).await;
     Ok(CreatedClient { client, secret })
+}
+
+/// What the audit log says about a client's delegation settings.
+fn delegation_summary(d: &Delegation) -> serde_json::Value {
+    serde_json::json!({
+        "client_type": d.client_type.as_str(),
+        "redirect_uris": d.redirect_uris.iter().map(RedirectUri::as_str).collect::<Vec<_>>(),
+        "grant_types": d.grant_types.to_string(),
+        "require_par": d.require_par,
+        "refresh_token_idle_seconds": d.refresh.idle,
+        "refresh_token_absolute_seconds": d.refresh.absolute,
+    })
 }
 
 /// What the audit log says about keys: the kids of a registered set, or the URL.
@@ -292,7 +399,9 @@ pub async fn update(
         || changes.grants.as_ref().is_some_and(|g| *g != client.grants)
         || changes.rate_limits.is_some_and(|l| l != client.rate_limits)
         || changes.auth_methods.is_some_and(|m| m != client.auth_methods)
-        || changes.keys.is_some();
+        || changes.keys.is_some()
+        || changes.delegation.grant_types.is_some()
+        || changes.delegation.client_type.is_some();
     if touches_access && crate::operator::is_operator(&txn, id).await? {
         return Err(operator_protected());
     }
@@ -352,6 +461,8 @@ pub async fn update(
         changed.push("keys");
     }
     check_authentication(ctx, client.auth_methods, client.keys.as_ref())?;
+    changed.extend(changes.delegation.apply(&mut client.delegation)?);
+    check_delegation(&client.kind, client.auth_methods, &client.delegation)?;
     // A client that may no longer use secrets has none.
     let secrets_deleted = if had_secrets && !client.auth_methods.uses_secrets() {
         clients.delete_secrets(id).await?
@@ -368,6 +479,7 @@ pub async fn update(
             "rate_limits": client.rate_limits,
             "token_endpoint_auth_methods": client.auth_methods.to_string(),
             "keys": keys_summary(client.keys.as_ref()),
+            "delegation": delegation_summary(&client.delegation),
             "secrets_deleted": secrets_deleted,
         }));
     Audit::new(&txn).record(&event).await?;

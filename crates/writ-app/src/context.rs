@@ -212,6 +212,7 @@ impl Context {
         });
         tokio::spawn(reload_keys(Arc::downgrade(&ctx)));
         tokio::spawn(key_lifecycle(Arc::downgrade(&ctx)));
+        tokio::spawn(housekeeping(Arc::downgrade(&ctx)));
         if ctx.settings.redis_url.is_none() {
             let seen = writ_store::SystemState::new(ctx.store.conn()).get(CHANGE_MARKER).await?;
             tokio::spawn(watch_marker(Arc::downgrade(&ctx), seen));
@@ -400,6 +401,35 @@ async fn key_lifecycle(ctx: Weak<Context>) {
         let Some(ctx) = ctx.upgrade() else { return };
         if let Err(e) = crate::keys::advance(&ctx, ctx.clock.now()).await {
             tracing::error!(error = %e, "advancing the key lifecycle failed");
+        }
+    }
+}
+
+/// How often each instance deletes what has expired (sessions, invitations, authorization
+/// requests, refresh tokens, authorizations): often enough to keep the tables small, rarely enough
+/// that their unindexed expiry columns cost nothing noticeable.
+const HOUSEKEEPING_TICK: std::time::Duration = std::time::Duration::from_secs(300);
+
+/// Deletes expired rows every [`HOUSEKEEPING_TICK`]; ends with the context. Nothing depends on
+/// it for correctness: every lookup checks expiry itself.
+async fn housekeeping(ctx: Weak<Context>) {
+    loop {
+        tokio::time::sleep(HOUSEKEEPING_TICK).await;
+        let Some(ctx) = ctx.upgrade() else { return };
+        let (conn, now) = (ctx.store.conn(), ctx.clock.now());
+        let results = [
+            ("login sessions", writ_store::LoginSessions::new(conn).purge_expired(now).await),
+            ("invitations", writ_store::Invitations::new(conn).purge_expired(now).await),
+            ("authorization requests", writ_store::AuthorizationRequests::new(conn).purge_expired(now).await),
+            ("refresh tokens", writ_store::RefreshTokens::new(conn).purge_expired(now).await),
+            ("authorizations", writ_store::Authorizations::new(conn).purge_expired(now).await),
+        ];
+        for (what, result) in results {
+            match result {
+                Ok(0) => {}
+                Ok(n) => tracing::debug!(what, deleted = n, "deleted expired rows"),
+                Err(e) => tracing::warn!(what, error = %e, "deleting expired rows failed"),
+            }
         }
     }
 }

@@ -16,6 +16,7 @@ pub mod changes;
 pub mod clients;
 pub mod clock;
 pub mod context;
+pub mod delegation;
 pub mod error;
 pub mod events;
 pub mod federation;

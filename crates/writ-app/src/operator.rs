@@ -75,6 +75,7 @@ pub async fn create_operator(d: &Deployment) -> Result<OperatorCredential, Boots
         metadata: Metadata::default(),
         rate_limits: Default::default(),
         auth_methods: writ_core::AuthMethods::SECRETS,
+        delegation: writ_core::Delegation::default(),
         keys: None,
         created_at: now,
         updated_at: now,

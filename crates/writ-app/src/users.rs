@@ -3,7 +3,7 @@
 
 use writ_core::{Email, ExternalId, Grants, OrgId, Status, User, UserId};
 use writ_guard_store::Watermark;
-use writ_store::{Audit, Clients, Orgs, Page, Paged, StoreError, Tenant, Users};
+use writ_store::{Audit, Authorizations, Clients, Orgs, Page, Paged, StoreError, Tenant, Users};
 
 use crate::caller::Caller;
 use crate::changes::Change;
@@ -128,8 +128,18 @@ pub async fn update(
         .event(Some(user.org_id.clone()), "user.updated", Some(id.to_string()))
         .with_details(serde_json::json!({ "changed": changed }));
     Audit::new(&txn).record(&event).await?;
-    let clients = if cuts { Clients::new(&txn, &caller.tenant).of_user(id).await? } else { Vec::new() };
-    let watermarks: Vec<Watermark<'_>> = clients.iter().map(|c| Watermark::Client(c.as_str())).collect();
+    let (clients, delegated) = if cuts {
+        (Clients::new(&txn, &caller.tenant).of_user(id).await?, Authorizations::new(&txn).of_user(id).await?)
+    } else {
+        (Vec::new(), Vec::new())
+    };
+    if user.status == Status::Disabled {
+        // A disabled person's agents keep nothing: their refresh tokens go too.
+        for (_, authorization) in &delegated {
+            Authorizations::new(&txn).delete(authorization).await?;
+        }
+    }
+    let watermarks = cut_for(&clients, &delegated);
     crate::revocations::cutting(ctx, &watermarks, Change::User(id.clone()), txn).await?;
     Ok(user)
 }
@@ -140,11 +150,25 @@ pub async fn delete(ctx: &Context, caller: &Caller, id: &UserId) -> Result<(), A
     let txn = ctx.store.begin().await?;
     let user = Users::new(&txn, &caller.tenant).for_update().get(id).await?;
     let clients = Clients::new(&txn, &caller.tenant).of_user(id).await?;
+    let delegated = Authorizations::new(&txn).of_user(id).await?;
     Users::new(&txn, &caller.tenant).delete(id).await?;
     let event = caller
         .event(Some(user.org_id), "user.deleted", Some(id.to_string()))
         .with_details(serde_json::json!({ "clients": clients }));
     Audit::new(&txn).record(&event).await?;
-    let watermarks: Vec<Watermark<'_>> = clients.iter().map(|c| Watermark::Client(c.as_str())).collect();
+    let watermarks = cut_for(&clients, &delegated);
     crate::revocations::cutting(ctx, &watermarks, Change::User(id.clone()), txn).await
+}
+
+/// What ends a person's access: the tokens of their `user` clients, and of every authorization
+/// they gave an agent.
+fn cut_for<'a>(
+    clients: &'a [writ_core::ClientId],
+    delegated: &'a [(writ_core::ClientId, writ_core::AuthorizationId)],
+) -> Vec<Watermark<'a>> {
+    clients
+        .iter()
+        .map(|c| Watermark::Client(c.as_str()))
+        .chain(delegated.iter().map(|(c, a)| Watermark::Credential { client: c.as_str(), id: a.as_str() }))
+        .collect()
 }

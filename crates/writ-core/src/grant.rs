@@ -72,11 +72,66 @@ pub fn grant(
             client.grants.intersect(&org.entitlements).intersect(&user.grants)
         }
     };
+    let (audiences, scope) = decide(&effective, req)?;
+    Ok(Grant {
+        audiences,
+        scope,
+        ttl: client.token_ttl,
+        org_id: client.kind.org_id().cloned(),
+        user_id: client.kind.user_id().cloned(),
+    })
+}
+
+/// Decides what `client` may receive acting for the person `user` of `org` (docs/delegation.md):
+/// the client's grants ∩ the org's entitlements ∩ the person's grants. An org client acts only
+/// for people of its own org; a service client for people of any org; a user client for nobody
+/// but its user. The token says whom: `oid` and `uid` are the person's.
+pub fn delegated(client: &Client, org: &Org, user: &User, req: &TokenRequest) -> Result<Grant, GrantError> {
+    if client.status != Status::Active {
+        return Err(GrantError::Inactive("client disabled"));
+    }
+    if user.status != Status::Active || user.org_id != org.id {
+        return Err(GrantError::Inactive("user disabled"));
+    }
+    let org = usable_org(Some(org), &user.org_id)?;
+    let within_client = match &client.kind {
+        ClientKind::Service => true,
+        ClientKind::Org { org_id } => org_id == &org.id,
+        ClientKind::User { user_id, .. } => user_id == &user.id,
+    };
+    if !within_client {
+        return Err(GrantError::Inactive("the person is not one the client may act for"));
+    }
+    if let Some(builtin) = req.resources.iter().find(|r| is_builtin(r)) {
+        return Err(GrantError::InvalidTarget(format!(
+            "{builtin} is not delegated: people use it through Writ's admins"
+        )));
+    }
+    // Writ's own APIs are never delegated: a person's agent is not a tenant admin.
+    let effective: Grants = client
+        .grants
+        .intersect(&org.entitlements)
+        .intersect(&user.grants)
+        .iter()
+        .filter(|(r, _)| !is_builtin(r))
+        .map(|(r, s)| (r.clone(), s.clone()))
+        .collect();
+    let (audiences, scope) = decide(&effective, req)?;
+    Ok(Grant {
+        audiences,
+        scope,
+        ttl: client.token_ttl,
+        org_id: Some(org.id.clone()),
+        user_id: Some(user.id.clone()),
+    })
+}
+
+/// The audiences and scope `req` receives out of `effective` grants.
+fn decide(effective: &Grants, req: &TokenRequest) -> Result<(Vec<ResourceUri>, ScopeSet), GrantError> {
     if effective.is_empty() {
         return Err(GrantError::NothingGranted);
     }
-
-    let audiences = choose_audiences(&effective, req)?;
+    let audiences = choose_audiences(effective, req)?;
     // A token's scopes are granted on every audience it names, or an API that receives it would
     // honour a scope that only another API was granted.
     let mut common: Option<ScopeSet> = None;
@@ -106,13 +161,7 @@ pub fn grant(
             requested.clone()
         }
     };
-    Ok(Grant {
-        audiences,
-        scope,
-        ttl: client.token_ttl,
-        org_id: client.kind.org_id().cloned(),
-        user_id: client.kind.user_id().cloned(),
-    })
+    Ok((audiences, scope))
 }
 
 fn usable_org<'a>(org: Option<&'a Org>, org_id: &OrgId) -> Result<&'a Org, GrantError> {
@@ -234,6 +283,7 @@ mod tests {
             rate_limits: Default::default(),
             auth_methods: Default::default(),
             keys: None,
+            delegation: Default::default(),
             created_at: now,
             updated_at: now,
         }
@@ -397,5 +447,60 @@ mod tests {
             grant(&c, Some(&o), Some(&u), &req(None, &[])),
             Err(GrantError::Inactive("user disabled"))
         );
+    }
+
+    #[test]
+    fn a_person_grants_at_most_what_client_org_and_person_all_allow() {
+        let acme = org(grants(&[
+            (BILLING, "read write"),
+            (FILES, "read"),
+            (crate::ADMIN_AUDIENCE, "admin:users:read"),
+        ]));
+        let ann = user(
+            &acme,
+            grants(&[(BILLING, "read"), (FILES, "read"), (crate::ADMIN_AUDIENCE, "admin:users:read")]),
+        );
+        let agent = client(
+            ClientKind::Org { org_id: acme.id.clone() },
+            grants(&[(BILLING, "read write"), (crate::ADMIN_AUDIENCE, "admin:users:read")]),
+        );
+        let g = delegated(&agent, &acme, &ann, &req(None, &[BILLING])).unwrap();
+        assert_eq!(
+            (g.scope, g.user_id.as_ref(), g.org_id.as_ref()),
+            (scopes("read"), Some(&ann.id), Some(&acme.id))
+        );
+        let more = delegated(&agent, &acme, &ann, &req(Some("write"), &[BILLING]));
+        assert!(matches!(more, Err(GrantError::InvalidScope(_))), "the person does not hold write");
+        let files = delegated(&agent, &acme, &ann, &req(None, &[FILES]));
+        assert!(matches!(files, Err(GrantError::InvalidTarget(_))), "the client is not granted files");
+        let admin = delegated(&agent, &acme, &ann, &req(None, &[crate::ADMIN_AUDIENCE]));
+        assert!(matches!(admin, Err(GrantError::InvalidTarget(_))), "Writ's own APIs are never delegated");
+
+        // An org client acts for its own org's people only; a service client for anyone's.
+        let other = org(grants(&[(BILLING, "read")]));
+        let bob = user(&other, grants(&[(BILLING, "read")]));
+        assert!(matches!(
+            delegated(&agent, &other, &bob, &req(None, &[BILLING])),
+            Err(GrantError::Inactive(_))
+        ));
+        let service = client(ClientKind::Service, grants(&[(BILLING, "read")]));
+        assert!(delegated(&service, &other, &bob, &req(None, &[BILLING])).is_ok());
+        let mut disabled = bob.clone();
+        disabled.status = Status::Disabled;
+        assert!(matches!(
+            delegated(&service, &other, &disabled, &req(None, &[BILLING])),
+            Err(GrantError::Inactive(_))
+        ));
+        // A user client acts for its own user alone.
+        let own = client(
+            ClientKind::User { org_id: acme.id.clone(), user_id: ann.id.clone() },
+            grants(&[(BILLING, "read")]),
+        );
+        assert!(delegated(&own, &acme, &ann, &req(None, &[BILLING])).is_ok());
+        let ann2 = user(&acme, grants(&[(BILLING, "read")]));
+        assert!(matches!(
+            delegated(&own, &acme, &ann2, &req(None, &[BILLING])),
+            Err(GrantError::Inactive(_))
+        ));
     }
 }

@@ -99,6 +99,13 @@ prefixed_id!(/// A one-time invitation to set a password (its id, never its toke
     InvitationId, "inv", "invitation id");
 prefixed_id!(/// A person's login session in a browser (its id, never its cookie).
     SessionId, "ses", "session id");
+prefixed_id!(/// An authorization request, from its arrival (or push) until its code is exchanged.
+    RequestId, "arq", "authorization request id");
+prefixed_id!(/// What a person allowed a client.
+    ConsentId, "cns", "consent id");
+prefixed_id!(/// One authorization of a client by a person: its refresh tokens, and the `cred` of its
+    /// access tokens.
+    AuthorizationId, "azn", "authorization id");
 
 impl EventId {
     /// The least id an event created at or after `at` can have: a UUIDv7 begins with its Unix

@@ -16,8 +16,8 @@ pub mod value;
 
 pub use grant::{Grant, GrantError, TokenRequest, grant};
 pub use id::{
-    ClientId, EventId, FederatedCredentialId, InvitationId, KeyId, OrgId, ResourceId, SecretId, SessionId,
-    TrustedIssuerId, UserId,
+    AuthorizationId, ClientId, ConsentId, EventId, FederatedCredentialId, InvitationId, KeyId, OrgId,
+    RequestId, ResourceId, SecretId, SessionId, TrustedIssuerId, UserId,
 };
 pub use model::*;
 pub use value::*;

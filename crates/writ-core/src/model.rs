@@ -243,11 +243,14 @@ pub enum AuthMethod {
     /// A token from a trusted issuer that one of the client's federated credentials names
     /// (as `client_assertion`, or the jwt-bearer grant's `assertion`).
     Federated,
+    /// A public client (an agent that cannot keep a secret) names itself and proves nothing:
+    /// PKCE protects its authorization codes and rotation its refresh tokens.
+    None,
 }
 
 impl AuthMethod {
-    pub const ALL: [AuthMethod; 4] =
-        [Self::ClientSecretBasic, Self::ClientSecretPost, Self::PrivateKeyJwt, Self::Federated];
+    pub const ALL: [AuthMethod; 5] =
+        [Self::ClientSecretBasic, Self::ClientSecretPost, Self::PrivateKeyJwt, Self::Federated, Self::None];
 
     pub fn as_str(self) -> &'static str {
         match self {
@@ -255,6 +258,7 @@ impl AuthMethod {
             Self::ClientSecretPost => "client_secret_post",
             Self::PrivateKeyJwt => "private_key_jwt",
             Self::Federated => "federated",
+            Self::None => "none",
         }
     }
 
@@ -262,7 +266,7 @@ impl AuthMethod {
         Self::ALL.into_iter().find(|m| m.as_str() == s).ok_or_else(|| {
             crate::Invalid::new(
                 "token endpoint auth method",
-                "must be client_secret_basic, client_secret_post, private_key_jwt or federated",
+                "must be client_secret_basic, client_secret_post, private_key_jwt, federated or none",
             )
         })
     }
@@ -286,6 +290,8 @@ impl AuthMethods {
     pub const SECRETS: AuthMethods = AuthMethods(0b0011);
     pub const PRIVATE_KEY_JWT: AuthMethods = AuthMethods(0b0100);
     pub const FEDERATED: AuthMethods = AuthMethods(0b1000);
+    /// A public client's only method.
+    pub const NONE: AuthMethods = AuthMethods(0b1_0000);
 
     /// The set of `methods`, which must name at least one.
     pub fn new(methods: impl IntoIterator<Item = AuthMethod>) -> Result<Self, crate::Invalid> {
@@ -361,8 +367,179 @@ pub struct Client {
     pub auth_methods: AuthMethods,
     /// Its public keys, for `private_key_jwt`.
     pub keys: Option<KeySource>,
+    /// What it may do for people: its type, redirect URIs, grant types, PAR, refresh lifetimes.
+    pub delegation: Delegation,
     pub created_at: OffsetDateTime,
     pub updated_at: OffsetDateTime,
+}
+
+/// Whether a client can keep a secret (RFC 6749 §2.1): a public client (a CLI, a desktop or
+/// browser agent) authenticates with `none` and may use only the delegated grants.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ClientType {
+    #[default]
+    Confidential,
+    Public,
+}
+
+impl ClientType {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Confidential => "confidential",
+            Self::Public => "public",
+        }
+    }
+}
+
+/// A `grant_type` a client may use (RFC 7591 `grant_types`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum GrantKind {
+    ClientCredentials,
+    JwtBearer,
+    AuthorizationCode,
+    RefreshToken,
+}
+
+impl GrantKind {
+    pub const ALL: [GrantKind; 4] =
+        [Self::ClientCredentials, Self::JwtBearer, Self::AuthorizationCode, Self::RefreshToken];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::ClientCredentials => "client_credentials",
+            Self::JwtBearer => "urn:ietf:params:oauth:grant-type:jwt-bearer",
+            Self::AuthorizationCode => "authorization_code",
+            Self::RefreshToken => "refresh_token",
+        }
+    }
+
+    pub fn parse(s: &str) -> Result<Self, crate::Invalid> {
+        Self::ALL.into_iter().find(|g| g.as_str() == s).ok_or_else(|| {
+            crate::Invalid::new(
+                "grant_types",
+                "must be client_credentials, urn:ietf:params:oauth:grant-type:jwt-bearer, authorization_code or \
+                 refresh_token",
+            )
+        })
+    }
+
+    /// Whether the grant acts for a person.
+    pub fn is_delegated(self) -> bool {
+        matches!(self, Self::AuthorizationCode | Self::RefreshToken)
+    }
+
+    fn bit(self) -> u8 {
+        1 << self as u8
+    }
+}
+
+/// The grant types a client may use; never empty.
+#[derive(Clone, Copy, PartialEq, Eq, Hash)]
+pub struct GrantKinds(u8);
+
+impl GrantKinds {
+    /// What every client could do before delegation existed.
+    pub const MACHINE: GrantKinds = GrantKinds(0b0011);
+
+    pub fn new(kinds: impl IntoIterator<Item = GrantKind>) -> Result<Self, crate::Invalid> {
+        let bits = kinds.into_iter().fold(0, |bits, k| bits | k.bit());
+        if bits == 0 {
+            return Err(crate::Invalid::new("grant_types", "must name at least one grant type"));
+        }
+        Ok(Self(bits))
+    }
+
+    /// Parses a space-separated list (how it is stored).
+    pub fn parse(s: &str) -> Result<Self, crate::Invalid> {
+        Self::new(s.split_whitespace().map(GrantKind::parse).collect::<Result<Vec<_>, _>>()?)
+    }
+
+    pub fn allows(self, kind: GrantKind) -> bool {
+        self.0 & kind.bit() != 0
+    }
+
+    /// Whether any of them acts for a person.
+    pub fn delegates(self) -> bool {
+        self.iter().any(GrantKind::is_delegated)
+    }
+
+    pub fn iter(self) -> impl Iterator<Item = GrantKind> {
+        GrantKind::ALL.into_iter().filter(move |k| self.allows(*k))
+    }
+}
+
+impl Default for GrantKinds {
+    fn default() -> Self {
+        Self::MACHINE
+    }
+}
+
+impl std::fmt::Debug for GrantKinds {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_list().entries(self.iter().map(GrantKind::as_str)).finish()
+    }
+}
+
+impl std::fmt::Display for GrantKinds {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let names: Vec<&str> = self.iter().map(GrantKind::as_str).collect();
+        f.write_str(&names.join(" "))
+    }
+}
+
+/// How long a client's refresh tokens live: unused (`idle`), and at most from the person's
+/// consent (`absolute`), in seconds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RefreshLifetimes {
+    pub idle: u32,
+    pub absolute: u32,
+}
+
+impl RefreshLifetimes {
+    /// 15 days unused, 30 days in all (Auth0's defaults).
+    pub const DEFAULT: RefreshLifetimes = RefreshLifetimes { idle: 15 * 86_400, absolute: 30 * 86_400 };
+    pub const MIN: u32 = 300;
+    pub const MAX: u32 = 365 * 86_400;
+
+    pub fn new(idle: u32, absolute: u32) -> Result<Self, crate::Invalid> {
+        for (what, v) in [("refresh_token_idle_seconds", idle), ("refresh_token_absolute_seconds", absolute)]
+        {
+            if !(Self::MIN..=Self::MAX).contains(&v) {
+                return Err(crate::Invalid::new(
+                    what,
+                    format!("must be between {} and {}", Self::MIN, Self::MAX),
+                ));
+            }
+        }
+        if idle > absolute {
+            return Err(crate::Invalid::new(
+                "refresh_token_idle_seconds",
+                "must not exceed refresh_token_absolute_seconds",
+            ));
+        }
+        Ok(Self { idle, absolute })
+    }
+}
+
+impl Default for RefreshLifetimes {
+    fn default() -> Self {
+        Self::DEFAULT
+    }
+}
+
+/// The most redirect URIs a client registers.
+pub const MAX_REDIRECT_URIS: usize = 20;
+
+/// What a client may do for people (docs/delegation.md).
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct Delegation {
+    pub client_type: ClientType,
+    pub redirect_uris: Vec<crate::delegation::RedirectUri>,
+    pub grant_types: GrantKinds,
+    /// Its authorization requests must be pushed first (RFC 9126).
+    pub require_par: bool,
+    pub refresh: RefreshLifetimes,
 }
 
 /// The most secrets a client may hold at once (docs/admin-api.md): enough to rotate without

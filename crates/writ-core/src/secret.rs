@@ -28,6 +28,10 @@ pub enum Kind {
     Invitation,
     /// A browser's login session (the cookie).
     Session,
+    /// An authorization code (RFC 6749 §4.1.2): one use, one minute.
+    AuthorizationCode,
+    /// A refresh token (rotated on each use).
+    RefreshToken,
 }
 
 impl Kind {
@@ -36,6 +40,8 @@ impl Kind {
             Self::ClientSecret => PREFIX,
             Self::Invitation => "writ_inv_",
             Self::Session => "writ_ss_",
+            Self::AuthorizationCode => "writ_ac_",
+            Self::RefreshToken => "writ_rt_",
         }
     }
 }

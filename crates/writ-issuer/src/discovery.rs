@@ -67,7 +67,12 @@ fn server_metadata(ctx: &Context) -> HttpResponse {
         introspection_endpoint: format!("{issuer}/oauth/introspect"),
         introspection_endpoint_auth_methods_supported: CLIENT_AUTH,
         introspection_endpoint_auth_signing_alg_values_supported: assertion_algs(),
-        response_types_supported: [],
+        authorization_endpoint: format!("{issuer}/oauth/authorize"),
+        pushed_authorization_request_endpoint: format!("{issuer}/oauth/par"),
+        response_types_supported: ["code"],
+        response_modes_supported: ["query"],
+        code_challenge_methods_supported: ["S256"],
+        authorization_response_iss_parameter_supported: true,
         access_token_signing_alg_values_supported: ["ES256", "RS256", "EdDSA"],
     })
 }

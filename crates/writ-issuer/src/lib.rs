@@ -1,14 +1,18 @@
-//! The token issuer: `POST /oauth/token` (client credentials), `POST /oauth/revoke` (RFC 7009),
-//! `POST /oauth/introspect` (RFC 7662), `GET /.well-known/jwks.json` and the discovery documents
-//! (RFC 8414); and the pages a person sees (`pages/`: login, invitations, their account).
+//! The token issuer: `POST /oauth/token` (every grant), `POST /oauth/par` (RFC 9126),
+//! `POST /oauth/revoke` (RFC 7009), `POST /oauth/introspect` (RFC 7662),
+//! `GET /.well-known/jwks.json` and the discovery documents (RFC 8414); and the pages a person
+//! sees (`pages/`: login, invitations, their account, authorization and consent).
 //!
-//! Invariant: the token endpoint writes nothing to the database and never runs a slow hash; it
-//! depends on writ-http glue, store, token and core, never on another service crate.
+//! Invariant: the machine grants (client credentials, jwt-bearer) write nothing to the database
+//! and no grant runs a slow hash at the token endpoint (only a person's login does, on the pages);
+//! the delegated grants write because codes work once and refresh tokens rotate. It depends on
+//! writ-http glue, store, token and core, never on another service crate.
 
 mod discovery;
 mod introspection;
 mod oauth_error;
 pub mod pages;
+mod par;
 mod request;
 mod schema;
 mod token;
@@ -32,6 +36,7 @@ fn register(cfg: &mut ServiceConfig) {
     cfg.service(token::token)
         .service(introspection::revoke)
         .service(introspection::introspect)
+        .service(par::push)
         .service(discovery::jwks)
         .service(discovery::metadata)
         .service(discovery::openid_configuration);

@@ -18,7 +18,8 @@ use utoipa::ToSchema;
 }))]
 #[allow(dead_code)]
 pub struct TokenForm {
-    /// Always `client_credentials`.
+    /// `client_credentials`, `urn:ietf:params:oauth:grant-type:jwt-bearer`, `authorization_code`
+    /// or `refresh_token` (each as the client's `grant_types` allow).
     grant_type: String,
     /// The client id (`client_secret_post`; with Basic it may be left out).
     client_id: Option<String>,
@@ -36,6 +37,14 @@ pub struct TokenForm {
     audience: Option<String>,
     /// Space-separated scopes; default: every scope granted on the chosen API(s).
     scope: Option<String>,
+    /// `authorization_code`: the code from the authorization response.
+    code: Option<String>,
+    /// `authorization_code`: the redirect URI of the authorization request, when it named one.
+    redirect_uri: Option<String>,
+    /// `authorization_code`: the PKCE verifier whose S256 hash was the request's `code_challenge`.
+    code_verifier: Option<String>,
+    /// `refresh_token`: the refresh token (single use).
+    refresh_token: Option<String>,
 }
 
 /// An issued access token (RFC 6749 §5.1): an RFC 9068 JWT.
@@ -54,6 +63,10 @@ pub struct TokenResponse {
     pub expires_in: i64,
     /// The scopes granted, space-separated.
     pub scope: String,
+    /// A person's refresh token (authorization_code and refresh_token grants, when the client may
+    /// refresh): single use, replaced by the one in the answer that uses it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub refresh_token: Option<String>,
 }
 
 /// An RFC 6749 §5.2 error.
@@ -155,7 +168,16 @@ pub struct ServerMetadata {
     pub introspection_endpoint: String,
     pub introspection_endpoint_auth_methods_supported: &'static [&'static str],
     pub introspection_endpoint_auth_signing_alg_values_supported: Vec<&'static str>,
-    pub response_types_supported: [&'static str; 0],
+    /// Where a person's browser starts an authorization (RFC 6749 §3.1).
+    pub authorization_endpoint: String,
+    /// Where a client pushes an authorization request first (RFC 9126).
+    pub pushed_authorization_request_endpoint: String,
+    pub response_types_supported: [&'static str; 1],
+    pub response_modes_supported: [&'static str; 1],
+    /// PKCE: S256 only, and required.
+    pub code_challenge_methods_supported: [&'static str; 1],
+    /// Every authorization response carries `iss` (RFC 9207).
+    pub authorization_response_iss_parameter_supported: bool,
     pub access_token_signing_alg_values_supported: [&'static str; 3],
 }
 
@@ -166,4 +188,46 @@ pub struct ServerMetadata {
 pub struct Jwks {
     #[schema(value_type = Vec<Object>)]
     keys: Vec<serde_json::Value>,
+}
+
+/// A pushed authorization request (RFC 9126 §2.1), form-encoded, with the client's
+/// authentication as at the token endpoint.
+#[derive(ToSchema)]
+#[schema(example = json!({
+    "client_id": "cli_01jd8x4c2v9q0m7k3n5p6r8s0t",
+    "response_type": "code",
+    "redirect_uri": "https://agent.example.com/callback",
+    "scope": "invoices:read",
+    "state": "af0ifjsldkj",
+    "code_challenge": "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM",
+    "code_challenge_method": "S256"
+}))]
+#[allow(dead_code)]
+pub struct ParForm {
+    /// The client (with `client_secret_post`, or alone for a public client).
+    client_id: Option<String>,
+    client_secret: Option<String>,
+    client_assertion_type: Option<String>,
+    client_assertion: Option<String>,
+    /// Always `code`.
+    response_type: String,
+    /// One of the client's registered redirect URIs (required when it has several).
+    redirect_uri: Option<String>,
+    scope: Option<String>,
+    /// RFC 8707: the API the token will be for.
+    resource: Option<String>,
+    state: Option<String>,
+    /// The base64url SHA-256 of the PKCE verifier.
+    code_challenge: String,
+    /// Always `S256`.
+    code_challenge_method: String,
+}
+
+/// Where the pushed request can be used (RFC 9126 §2.2).
+#[derive(Serialize, ToSchema)]
+#[schema(example = json!({"request_uri": "urn:ietf:params:oauth:request_uri:arq_01jd8x4c2v9q0m7k3n5p6r8s0t", "expires_in": 90}))]
+pub struct ParResponse {
+    pub request_uri: String,
+    /// Seconds it stays usable.
+    pub expires_in: i64,
 }

@@ -59,5 +59,6 @@ pub async fn token(
         token_type: "Bearer",
         expires_in: issued.expires_in,
         scope: issued.scope,
+        refresh_token: issued.refresh_token,
     }))
 }

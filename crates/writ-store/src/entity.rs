@@ -101,6 +101,15 @@ pub mod clients {
         /// A JWKS document, for `private_key_jwt`.
         pub jwks: Option<String>,
         pub jwks_uri: Option<String>,
+        /// `confidential` or `public`.
+        pub client_type: String,
+        /// A JSON array of redirect URIs.
+        pub redirect_uris: String,
+        /// Space-separated grant types.
+        pub grant_types: String,
+        pub require_par: bool,
+        pub refresh_idle_seconds: Option<i32>,
+        pub refresh_absolute_seconds: Option<i32>,
     }
     no_relations!();
 }
@@ -255,6 +264,77 @@ pub mod login_sessions {
         pub token_hash: Vec<u8>,
         pub created_at: TimeDateTimeWithTimeZone,
         pub expires_at: TimeDateTimeWithTimeZone,
+    }
+    no_relations!();
+}
+
+pub mod authorization_requests {
+    use sea_orm::entity::prelude::*;
+    #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+    #[sea_orm(table_name = "authorization_requests")]
+    pub struct Model {
+        #[sea_orm(primary_key, auto_increment = false)]
+        pub id: String,
+        pub client_id: String,
+        pub params: String,
+        pub pushed: bool,
+        pub user_id: Option<String>,
+        pub code_hash: Option<Vec<u8>>,
+        pub code_expires_at: Option<TimeDateTimeWithTimeZone>,
+        pub authorization_id: Option<String>,
+        pub created_at: TimeDateTimeWithTimeZone,
+        pub expires_at: TimeDateTimeWithTimeZone,
+    }
+    no_relations!();
+}
+
+pub mod consents {
+    use sea_orm::entity::prelude::*;
+    #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+    #[sea_orm(table_name = "consents")]
+    pub struct Model {
+        #[sea_orm(primary_key, auto_increment = false)]
+        pub id: String,
+        pub user_id: String,
+        pub client_id: String,
+        pub org_id: String,
+        pub grants: String,
+        pub created_at: TimeDateTimeWithTimeZone,
+        pub updated_at: TimeDateTimeWithTimeZone,
+    }
+    no_relations!();
+}
+
+pub mod authorizations {
+    use sea_orm::entity::prelude::*;
+    #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+    #[sea_orm(table_name = "authorizations")]
+    pub struct Model {
+        #[sea_orm(primary_key, auto_increment = false)]
+        pub id: String,
+        pub consent_id: String,
+        pub user_id: String,
+        pub client_id: String,
+        pub org_id: String,
+        pub scope: String,
+        pub resources: String,
+        pub created_at: TimeDateTimeWithTimeZone,
+        pub expires_at: TimeDateTimeWithTimeZone,
+    }
+    no_relations!();
+}
+
+pub mod refresh_tokens {
+    use sea_orm::entity::prelude::*;
+    #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+    #[sea_orm(table_name = "refresh_tokens")]
+    pub struct Model {
+        #[sea_orm(primary_key, auto_increment = false)]
+        pub token_hash: Vec<u8>,
+        pub authorization_id: String,
+        pub created_at: TimeDateTimeWithTimeZone,
+        pub expires_at: TimeDateTimeWithTimeZone,
+        pub used_at: Option<TimeDateTimeWithTimeZone>,
     }
     no_relations!();
 }

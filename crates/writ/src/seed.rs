@@ -81,6 +81,7 @@ pub async fn seed(ctx: &Deployment, count: usize, emit: usize, out: &Path) -> Re
                 rate_limits: Default::default(),
                 auth_methods: Default::default(),
                 keys: None,
+                delegation: Default::default(),
                 created_at: now,
                 updated_at: now,
             };

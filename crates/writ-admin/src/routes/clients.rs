@@ -179,7 +179,7 @@ pub struct CreateClient {
     pub metadata: Option<Metadata>,
     /// The client's own token-endpoint limits (operator only).
     pub rate_limits: Option<RateLimitsDto>,
-    /// `client_secret_basic`, `client_secret_post`, `private_key_jwt`. Default: `private_key_jwt`
+    /// `client_secret_basic`, `client_secret_post`, `private_key_jwt`, `none` (public clients only). Default: `none` for a public client, `private_key_jwt`
     /// when keys are given, else both secret methods. A client without secret methods has no
     /// secret.
     #[schema(example = json!(["private_key_jwt"]))]
@@ -191,6 +191,28 @@ pub struct CreateClient {
     /// Where the client publishes its public keys instead (`https://`), for `private_key_jwt`.
     #[schema(example = "https://agent.example.com/.well-known/jwks.json")]
     pub jwks_uri: Option<String>,
+    /// `confidential` (default) or `public`: an agent that cannot keep a secret (a CLI, a desktop
+    /// or browser app) authenticates with `none` and may use only authorization_code and
+    /// refresh_token.
+    #[schema(example = "confidential")]
+    pub client_type: Option<String>,
+    /// Where the person's browser returns with a code: `https://…`, `http://127.0.0.1…` (any
+    /// port), or a private-use scheme (`com.example.app:/callback`); at most 20.
+    #[schema(example = json!(["https://agent.example.com/callback"]))]
+    pub redirect_uris: Option<Vec<String>>,
+    /// The grants it may use: `client_credentials` and
+    /// `urn:ietf:params:oauth:grant-type:jwt-bearer` (the default), `authorization_code`,
+    /// `refresh_token`.
+    #[schema(example = json!(["authorization_code", "refresh_token"]))]
+    pub grant_types: Option<Vec<String>>,
+    /// Its authorization requests must be pushed to `/oauth/par` first (RFC 9126).
+    pub require_pushed_authorization_requests: Option<bool>,
+    /// How long an unused refresh token works (300 to 31536000; default 1296000, 15 days).
+    #[schema(example = 1296000)]
+    pub refresh_token_idle_seconds: Option<u32>,
+    /// How long a person's authorization lasts, refreshed or not (default 2592000, 30 days).
+    #[schema(example = 2592000)]
+    pub refresh_token_absolute_seconds: Option<u32>,
 }
 
 #[derive(Debug, Serialize, Deserialize, ToSchema)]
@@ -198,7 +220,10 @@ pub struct CreateClient {
     "client_id": "cli_01jd8x4c5d0a1b2c3d4e5f6g7h", "kind": "org", "org_id": "org_01jd8x4c2v9q0m7k3n5p6r8s0t", "user_id": null, "name": "acme-sync",
     "status": "active", "grants": [{"resource": "https://api.example.com/billing", "scopes": ["invoices:read"]}],
     "token_ttl_seconds": 3600, "metadata": {}, "rate_limits": {}, "token_endpoint_auth_methods": ["client_secret_basic", "client_secret_post"],
-    "jwks": null, "jwks_uri": null, "created_at": "2026-11-23T10:00:00Z", "updated_at": "2026-11-23T10:00:00Z"
+    "jwks": null, "jwks_uri": null, "client_type": "confidential", "redirect_uris": [],
+    "grant_types": ["client_credentials", "urn:ietf:params:oauth:grant-type:jwt-bearer"],
+    "require_pushed_authorization_requests": false, "refresh_token_idle_seconds": 1296000,
+    "refresh_token_absolute_seconds": 2592000, "created_at": "2026-11-23T10:00:00Z", "updated_at": "2026-11-23T10:00:00Z"
 }))]
 pub struct ClientDto {
     #[schema(example = "cli_01jd8x4c2v9q0m7k3n5p6r8s0t")]
@@ -222,6 +247,13 @@ pub struct ClientDto {
     pub jwks: Option<serde_json::Value>,
     /// Where it publishes its public keys, if it does.
     pub jwks_uri: Option<String>,
+    /// `confidential` or `public`.
+    pub client_type: String,
+    pub redirect_uris: Vec<String>,
+    pub grant_types: Vec<String>,
+    pub require_pushed_authorization_requests: bool,
+    pub refresh_token_idle_seconds: u32,
+    pub refresh_token_absolute_seconds: u32,
     pub created_at: String,
     pub updated_at: String,
 }
@@ -242,6 +274,12 @@ impl From<&Client> for ClientDto {
             token_endpoint_auth_methods: c.auth_methods.iter().map(|m| m.as_str().to_owned()).collect(),
             jwks: key_fields(c.keys.as_ref()).0,
             jwks_uri: key_fields(c.keys.as_ref()).1,
+            client_type: c.delegation.client_type.as_str().into(),
+            redirect_uris: c.delegation.redirect_uris.iter().map(ToString::to_string).collect(),
+            grant_types: c.delegation.grant_types.iter().map(|g| g.as_str().to_owned()).collect(),
+            require_pushed_authorization_requests: c.delegation.require_par,
+            refresh_token_idle_seconds: c.delegation.refresh.idle,
+            refresh_token_absolute_seconds: c.delegation.refresh.absolute,
             created_at: rfc3339(c.created_at),
             updated_at: rfc3339(c.updated_at),
         }
@@ -254,7 +292,10 @@ impl From<&Client> for ClientDto {
     "client_id": "cli_01jd8x4c5d0a1b2c3d4e5f6g7h", "kind": "org", "org_id": "org_01jd8x4c2v9q0m7k3n5p6r8s0t", "user_id": null, "name": "acme-sync",
     "status": "active", "grants": [{"resource": "https://api.example.com/billing", "scopes": ["invoices:read"]}],
     "token_ttl_seconds": 3600, "metadata": {}, "rate_limits": {}, "token_endpoint_auth_methods": ["client_secret_basic", "client_secret_post"],
-    "jwks": null, "jwks_uri": null, "created_at": "2026-11-23T10:00:00Z", "updated_at": "2026-11-23T10:00:00Z",
+    "jwks": null, "jwks_uri": null, "client_type": "confidential", "redirect_uris": [],
+    "grant_types": ["client_credentials", "urn:ietf:params:oauth:grant-type:jwt-bearer"],
+    "require_pushed_authorization_requests": false, "refresh_token_idle_seconds": 1296000,
+    "refresh_token_absolute_seconds": 2592000, "created_at": "2026-11-23T10:00:00Z", "updated_at": "2026-11-23T10:00:00Z",
     "client_secret": "writ_cs_…", "secret_id": "sec_01jd8x4c5e9w8v7t6s5r4q3p2n"
 }))]
 pub struct CreatedClient {
@@ -307,6 +348,28 @@ pub struct UpdateClient {
     #[schema(value_type = Option<String>, example = "https://agent.example.com/.well-known/jwks.json")]
     #[serde(default, deserialize_with = "present")]
     pub jwks_uri: Option<Option<String>>,
+    /// `confidential` (default) or `public`: an agent that cannot keep a secret (a CLI, a desktop
+    /// or browser app) authenticates with `none` and may use only authorization_code and
+    /// refresh_token.
+    #[schema(example = "confidential")]
+    pub client_type: Option<String>,
+    /// Where the person's browser returns with a code: `https://…`, `http://127.0.0.1…` (any
+    /// port), or a private-use scheme (`com.example.app:/callback`); at most 20.
+    #[schema(example = json!(["https://agent.example.com/callback"]))]
+    pub redirect_uris: Option<Vec<String>>,
+    /// The grants it may use: `client_credentials` and
+    /// `urn:ietf:params:oauth:grant-type:jwt-bearer` (the default), `authorization_code`,
+    /// `refresh_token`.
+    #[schema(example = json!(["authorization_code", "refresh_token"]))]
+    pub grant_types: Option<Vec<String>>,
+    /// Its authorization requests must be pushed to `/oauth/par` first (RFC 9126).
+    pub require_pushed_authorization_requests: Option<bool>,
+    /// How long an unused refresh token works (300 to 31536000; default 1296000, 15 days).
+    #[schema(example = 1296000)]
+    pub refresh_token_idle_seconds: Option<u32>,
+    /// How long a person's authorization lasts, refreshed or not (default 2592000, 30 days).
+    #[schema(example = 2592000)]
+    pub refresh_token_absolute_seconds: Option<u32>,
 }
 
 fn auth_methods(list: Option<&[String]>) -> Result<Option<AuthMethods>, AppError> {
@@ -319,6 +382,54 @@ fn auth_methods(list: Option<&[String]>) -> Result<Option<AuthMethods>, AppError
         AuthMethods::new(methods).map_err(|e| AppError::validation(field, e.to_string()))
     })
     .transpose()
+}
+
+/// The delegation fields of a request, parsed.
+fn delegation(
+    client_type: Option<&str>,
+    redirect_uris: Option<&[String]>,
+    grant_types: Option<&[String]>,
+    require_par: Option<bool>,
+    (refresh_idle, refresh_absolute): (Option<u32>, Option<u32>),
+) -> Result<writ_app::clients::DelegationChanges, AppError> {
+    let client_type = client_type
+        .map(|t| match t {
+            "confidential" => Ok(writ_core::ClientType::Confidential),
+            "public" => Ok(writ_core::ClientType::Public),
+            _ => Err(AppError::validation("client_type", "must be confidential or public")),
+        })
+        .transpose()?;
+    let redirect_uris = redirect_uris
+        .map(|uris| {
+            uris.iter()
+                .enumerate()
+                .map(|(i, u)| {
+                    writ_core::delegation::RedirectUri::parse(u)
+                        .map_err(|e| AppError::validation(format!("redirect_uris[{i}]"), e.to_string()))
+                })
+                .collect::<Result<Vec<_>, _>>()
+        })
+        .transpose()?;
+    let grant_types = grant_types
+        .map(|names| {
+            let kinds = names
+                .iter()
+                .map(|n| {
+                    writ_core::GrantKind::parse(n)
+                        .map_err(|e| AppError::validation("grant_types", e.to_string()))
+                })
+                .collect::<Result<Vec<_>, _>>()?;
+            writ_core::GrantKinds::new(kinds).map_err(|e| AppError::validation("grant_types", e.to_string()))
+        })
+        .transpose()?;
+    Ok(writ_app::clients::DelegationChanges {
+        client_type,
+        redirect_uris,
+        grant_types,
+        require_par,
+        refresh_idle,
+        refresh_absolute,
+    })
 }
 
 /// The keys a request names: a JWKS or a URL, not both.
@@ -349,6 +460,13 @@ impl CreateClient {
             rate_limits: limits(self.rate_limits.as_ref())?,
             auth_methods: auth_methods(self.token_endpoint_auth_methods.as_deref())?,
             keys: key_source(self.jwks, self.jwks_uri.as_deref())?,
+            delegation: delegation(
+                self.client_type.as_deref(),
+                self.redirect_uris.as_deref(),
+                self.grant_types.as_deref(),
+                self.require_pushed_authorization_requests,
+                (self.refresh_token_idle_seconds, self.refresh_token_absolute_seconds),
+            )?,
         })
     }
 }
@@ -367,6 +485,13 @@ impl UpdateClient {
                 (None, None) => None,
                 (jwks, uri) => Some(key_source(jwks.flatten(), uri.flatten().as_deref())?),
             },
+            delegation: delegation(
+                self.client_type.as_deref(),
+                self.redirect_uris.as_deref(),
+                self.grant_types.as_deref(),
+                self.require_pushed_authorization_requests,
+                (self.refresh_token_idle_seconds, self.refresh_token_absolute_seconds),
+            )?,
         })
     }
 }

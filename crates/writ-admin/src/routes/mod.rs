@@ -30,6 +30,8 @@ pub(crate) fn configure(cfg: &mut ServiceConfig) {
         .service(users::update_user)
         .service(users::delete_user)
         .service(users::invite_user)
+        .service(users::list_consents)
+        .service(users::revoke_consent)
         .service(clients::create_client)
         .service(clients::list_clients)
         .service(clients::get_client)

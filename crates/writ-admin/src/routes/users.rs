@@ -1,6 +1,7 @@
 //! `/admin/v1/users`: the people of an org on whose behalf `user` clients act.
 
 use actix_web::{HttpRequest, HttpResponse, delete, get, patch, post, web};
+use writ_app::delegation::consents;
 use writ_app::{Context, people, users};
 use writ_core::UserId;
 use writ_http::auth::{UsersRead, UsersWrite};
@@ -180,7 +181,90 @@ pub async fn invite_user(
     }))
 }
 
+/// List a user's consents
+///
+/// The applications the person allowed to act for them, with what each may receive. Requires
+/// `admin:users:read`; another tenant's user is `404`.
+#[utoipa::path(
+    tag = "users",
+    params(("user_id" = String, Path, description = "The user id (`usr_…`)")),
+    responses(
+        (status = 200, description = "The consents", body = ListResponse<ConsentDto>),
+        (status = 404, description = "No such user, or not visible to the caller", body = Problem, content_type = "application/problem+json"),
+    ),
+    security(("bearer" = ["admin:users:read"]))
+)]
+#[get("/users/{user_id}/consents")]
+pub async fn list_consents(
+    auth: Authorized<UsersRead>,
+    ctx: web::Data<Context>,
+    path: web::Path<String>,
+) -> Result<web::Json<ListResponse<ConsentDto>>, ApiError> {
+    let given = consents::of_user(&ctx, &auth, &path_id(UserId::parse, &path)?).await?;
+    Ok(web::Json(ListResponse { data: given.iter().map(ConsentDto::from).collect(), next_cursor: None }))
+}
+
+/// Revoke a consent
+///
+/// Takes the application's access away: its refresh tokens for the person stop working and its
+/// access tokens are revoked (verifiers following the revocation feed refuse them within about a
+/// second). The person is asked again next time. Requires `admin:users:write`.
+#[utoipa::path(
+    tag = "users",
+    params(
+        ("user_id" = String, Path, description = "The user id (`usr_…`)"),
+        ("consent_id" = String, Path, description = "The consent id (`cns_…`)"),
+    ),
+    responses(
+        (status = 204, description = "Revoked"),
+        (status = 404, description = "No such consent of this user, or not visible to the caller", body = Problem, content_type = "application/problem+json"),
+        (status = 503, description = "The revocation state is unreachable; nothing was revoked", body = Problem, content_type = "application/problem+json"),
+    ),
+    security(("bearer" = ["admin:users:write"]))
+)]
+#[delete("/users/{user_id}/consents/{consent_id}")]
+pub async fn revoke_consent(
+    auth: Authorized<UsersWrite>,
+    ctx: web::Data<Context>,
+    path: web::Path<(String, String)>,
+) -> Result<HttpResponse, ApiError> {
+    let (user, consent) = path.into_inner();
+    let user = path_id(UserId::parse, &user)?;
+    let consent = path_id(writ_core::ConsentId::parse, &consent)?;
+    consents::withdraw_for(&ctx, &auth, &user, &consent).await?;
+    Ok(HttpResponse::NoContent().finish())
+}
+
 // Request and answer bodies.
+
+/// What a person allowed an application.
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+#[schema(example = json!({
+    "id": "cns_01jd8x4c3a2b1c0d9e8f7g6h5j", "client_id": "cli_01jd8x4c5d0a1b2c3d4e5f6g7h", "client_name": "Acme assistant",
+    "grants": [{"resource": "https://api.example.com/billing", "scopes": ["invoices:read"]}],
+    "created_at": "2026-11-23T10:00:00Z", "updated_at": "2026-11-23T10:00:00Z"
+}))]
+pub struct ConsentDto {
+    pub id: String,
+    pub client_id: String,
+    pub client_name: String,
+    pub grants: Vec<GrantDto>,
+    pub created_at: String,
+    pub updated_at: String,
+}
+
+impl From<&writ_app::delegation::consents::Given> for ConsentDto {
+    fn from(g: &writ_app::delegation::consents::Given) -> Self {
+        Self {
+            id: g.consent.id.to_string(),
+            client_id: g.consent.client_id.to_string(),
+            client_name: g.client_name.clone(),
+            grants: grants_to_dto(&g.consent.grants),
+            created_at: rfc3339(g.consent.created_at),
+            updated_at: rfc3339(g.consent.updated_at),
+        }
+    }
+}
 
 /// How long an invitation link works.
 #[derive(Debug, Deserialize, ToSchema)]

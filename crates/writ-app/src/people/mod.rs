@@ -43,6 +43,9 @@ pub enum PersonError {
     /// No session, or one that ended.
     #[error("you are not logged in")]
     NoSession,
+    /// A consent the person does not have (any more).
+    #[error("there is no such consent")]
+    NoSuchConsent,
     /// The database or the limits store did not answer.
     #[error("the service is unavailable: try again shortly")]
     Unavailable,

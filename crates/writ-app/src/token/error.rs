@@ -16,6 +16,10 @@ pub enum OAuthError {
     /// included, or unsupported authentication method)." 401, with `WWW-Authenticate` when the
     /// client tried the Authorization header or sent no credentials at all.
     InvalidClient { challenge: Option<Challenge> },
+    /// RFC 6749 §5.2: "The provided authorization grant (e.g., authorization code, resource owner
+    /// credentials) or refresh token is invalid, expired, revoked, does not match the redirection
+    /// URI used in the authorization request, or was issued to another client."
+    InvalidGrant(String),
     /// RFC 6749 §5.2: "The authenticated client is not authorized to use this authorization grant type."
     UnauthorizedClient(String),
     /// RFC 6749 §5.2: "The authorization grant type is not supported by the authorization server."
@@ -49,6 +53,7 @@ impl OAuthError {
         match self {
             Self::InvalidRequest(_) | Self::TooLarge | Self::UnsupportedMediaType => "invalid_request",
             Self::InvalidClient { .. } => "invalid_client",
+            Self::InvalidGrant(_) => "invalid_grant",
             Self::UnauthorizedClient(_) => "unauthorized_client",
             Self::UnsupportedGrantType => "unsupported_grant_type",
             Self::InvalidScope(_) => "invalid_scope",
@@ -62,11 +67,12 @@ impl OAuthError {
     pub fn description(&self) -> &str {
         match self {
             Self::InvalidRequest(d)
+            | Self::InvalidGrant(d)
             | Self::UnauthorizedClient(d)
             | Self::InvalidScope(d)
             | Self::InvalidTarget(d) => d,
             Self::InvalidClient { .. } => "client authentication failed",
-            Self::UnsupportedGrantType => "only grant_type=client_credentials is supported",
+            Self::UnsupportedGrantType => "this grant_type is not supported (see grant_types_supported)",
             Self::TooLarge => "the request body is too large",
             Self::UnsupportedMediaType => {
                 "the body must be application/x-www-form-urlencoded (or application/json)"

@@ -45,7 +45,7 @@ impl TokenRequest {
         let grant_type = GrantType::parse(&params)?;
         let client = match grant_type {
             GrantType::JwtBearer => client_auth::federated::from_grant(authorization, &params)?,
-            GrantType::ClientCredentials => ClientAuth::parse(authorization, &params)?,
+            _ => ClientAuth::parse(authorization, &params)?,
         };
         tracing::Span::current().record("client_id", client.client_id());
         let grant = Grant::parse(grant_type, &params)?;
@@ -58,6 +58,8 @@ pub struct Issued {
     pub access_token: String,
     pub expires_in: i64,
     pub scope: String,
+    /// A person's refresh token (delegated grants, when the client may refresh).
+    pub refresh_token: Option<String>,
     /// The `RateLimit` header fields of the answer.
     pub rate_limits: Vec<(&'static str, String)>,
 }
@@ -79,28 +81,68 @@ pub async fn issue(ctx: &Context, request: TokenRequest, origin: &Origin) -> Res
     if let Some(org) = auth.client.client.kind.org_id() {
         tracing::Span::current().record("org_id", org.as_str());
     }
-    let grant = request.grant.decide(&auth).map_err(|e| match e {
+    let kind = request.grant.grant_type().kind();
+    let public = auth.method == writ_core::AuthMethod::None;
+    if !auth.client.client.delegation.grant_types.allows(kind) || (public && !kind.is_delegated()) {
+        return Err(OAuthError::UnauthorizedClient(format!(
+            "the client may not use the {} grant",
+            kind.as_str()
+        )));
+    }
+    let refused_client = |e| match e {
         OAuthError::InvalidClient { .. } => {
             OAuthError::InvalidClient { challenge: request.client.challenge() }
         }
         e => e,
-    })?;
-    let (access_token, claims) = mint(ctx, &auth, &grant, origin)?;
-    Ok(Issued { access_token, expires_in: claims.exp - claims.iat, scope: claims.scope, rate_limits })
+    };
+    let (access_token, claims, refresh_token) = match &request.grant {
+        Grant::ClientCredentials(g) | Grant::JwtBearer(g) => {
+            let grant = g.decide(&auth).map_err(refused_client)?;
+            let (token, claims) = mint(ctx, &auth, &grant, origin, None)?;
+            (token, claims, None)
+        }
+        Grant::AuthorizationCode(g) => crate::delegation::tokens::exchange(ctx, &auth, g, origin).await?,
+        Grant::RefreshToken(g) => crate::delegation::tokens::refresh(ctx, &auth, g, origin).await?,
+    };
+    Ok(Issued {
+        access_token,
+        expires_in: claims.exp - claims.iat,
+        scope: claims.scope,
+        refresh_token,
+        rate_limits,
+    })
 }
 
-/// Signs the access token of `grant` for `auth`'s client, and records it (audit, metrics).
-fn mint(
+/// Whom a person's token is for: the authorization it belongs to, which its `cred` names (so
+/// revoking the authorization revokes it), and the grant that minted it (audited).
+#[derive(Debug, Clone, Copy)]
+pub struct OnBehalf<'a> {
+    pub authorization: &'a writ_core::AuthorizationId,
+    pub grant_type: &'static str,
+}
+
+/// Signs the access token of `grant` for `auth`'s client — or, `on_behalf` of a person, for the
+/// person (`sub` is the user) — and records it (audit, metrics).
+pub(crate) fn mint(
     ctx: &Context,
     auth: &Authenticated,
     grant: &writ_core::Grant,
     origin: &Origin,
+    on_behalf: Option<OnBehalf<'_>>,
 ) -> Result<(String, AccessClaims), OAuthError> {
     let client = &auth.client.client;
     let now = ctx.clock.unix();
+    let sub = match (&on_behalf, &grant.user_id) {
+        (Some(_), Some(user)) => user.to_string(),
+        _ => client.id.to_string(),
+    };
+    let cred = match &on_behalf {
+        Some(b) => Some(b.authorization.to_string()),
+        None => auth.credential().map(str::to_owned),
+    };
     let claims = AccessClaims {
         iss: ctx.issuer.clone(),
-        sub: client.id.to_string(),
+        sub,
         client_id: client.id.to_string(),
         aud: Audience::from_list(grant.audiences.iter().map(ToString::to_string).collect()),
         scope: grant.scope.to_string(),
@@ -110,7 +152,7 @@ fn mint(
         jti: writ_core::id::new_token_id(),
         oid: grant.org_id.as_ref().map(ToString::to_string),
         uid: grant.user_id.as_ref().map(ToString::to_string),
-        cred: auth.credential().map(str::to_owned),
+        cred,
     };
     let alg = ctx.signing_alg_for(grant.audiences.iter().map(|a| a.as_str())).ok_or_else(|| {
         OAuthError::InvalidTarget(
@@ -141,6 +183,11 @@ fn mint(
     // What only assertions have, only when there is one: every token's record stays as small.
     if let Some(key) = &auth.key_id {
         event.details["client_key_id"] = key.as_str().into();
+    }
+    if let Some(b) = &on_behalf {
+        event.details["grant_type"] = b.grant_type.into();
+        event.details["authorization_id"] = b.authorization.as_str().into();
+        event.details["sub"] = claims.sub.clone().into();
     }
     if let Some(f) = &auth.federation {
         event.details["federated_credential_id"] = f.credential.as_str().into();

@@ -26,6 +26,19 @@ pub struct Params {
     /// RFC 7009 / RFC 7662: the token to revoke or introspect.
     pub token: Option<String>,
     pub token_type_hint: Option<String>,
+    /// The authorization-code grant (RFC 6749 §4.1.3, RFC 7636 §4.5).
+    pub code: Option<String>,
+    pub redirect_uri: Option<String>,
+    pub code_verifier: Option<String>,
+    /// The refresh-token grant (RFC 6749 §6).
+    pub refresh_token: Option<String>,
+    /// An authorization request's own (RFC 6749 §4.1.1, RFC 7636 §4.3, RFC 9126 §4), read by
+    /// `/oauth/authorize` and `/oauth/par`.
+    pub response_type: Option<String>,
+    pub state: Option<String>,
+    pub code_challenge: Option<String>,
+    pub code_challenge_method: Option<String>,
+    pub request_uri: Option<String>,
 }
 
 impl Params {
@@ -54,6 +67,15 @@ impl Params {
             "audience" => &mut self.audience,
             "token" => &mut self.token,
             "token_type_hint" => &mut self.token_type_hint,
+            "code" => &mut self.code,
+            "redirect_uri" => &mut self.redirect_uri,
+            "code_verifier" => &mut self.code_verifier,
+            "refresh_token" => &mut self.refresh_token,
+            "response_type" => &mut self.response_type,
+            "state" => &mut self.state,
+            "code_challenge" => &mut self.code_challenge,
+            "code_challenge_method" => &mut self.code_challenge_method,
+            "request_uri" => &mut self.request_uri,
             // RFC 6749 §3.2: unrecognized parameters are ignored.
             _ => return Ok(()),
         };

@@ -8,6 +8,7 @@
 //! are in `text.rs`.
 
 mod account;
+mod consent;
 mod csrf;
 mod invitation;
 mod login;
@@ -34,7 +35,12 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .service(invitation::submit)
         .service(account::show)
         .service(account::password_form)
-        .service(account::change_password);
+        .service(account::change_password)
+        .service(consent::start)
+        .service(consent::show)
+        .service(consent::decide)
+        .service(consent::list)
+        .service(consent::withdraw);
 }
 
 /// The words of a request's page (English until there is another language).
@@ -56,18 +62,22 @@ async fn stylesheet() -> HttpResponse {
 /// The headers of every page: nothing but Writ's own stylesheet may load, nothing may frame it,
 /// forms post only to Writ, no referrer leaves it, and nothing is cached.
 fn secure(mut res: HttpResponseBuilder) -> HttpResponseBuilder {
-    res.insert_header((
-        header::CONTENT_SECURITY_POLICY,
-        "default-src 'none'; style-src 'self'; img-src 'self' data:; form-action 'self'; \
-         frame-ancestors 'none'; base-uri 'none'",
-    ))
-    .insert_header((header::X_FRAME_OPTIONS, "DENY"))
-    .insert_header((header::X_CONTENT_TYPE_OPTIONS, "nosniff"))
-    .insert_header((header::REFERRER_POLICY, "no-referrer"))
-    .insert_header((header::CACHE_CONTROL, "no-store"))
-    .insert_header(("Cross-Origin-Opener-Policy", "same-origin"))
-    .insert_header(("Permissions-Policy", "interest-cohort=()"));
+    res.insert_header((header::CONTENT_SECURITY_POLICY, policy("'self'")))
+        .insert_header((header::X_FRAME_OPTIONS, "DENY"))
+        .insert_header((header::X_CONTENT_TYPE_OPTIONS, "nosniff"))
+        .insert_header((header::REFERRER_POLICY, "no-referrer"))
+        .insert_header((header::CACHE_CONTROL, "no-store"))
+        .insert_header(("Cross-Origin-Opener-Policy", "same-origin"))
+        .insert_header(("Permissions-Policy", "interest-cohort=()"));
     res
+}
+
+/// The Content-Security-Policy of a page whose forms may lead to `form_action`.
+fn policy(form_action: &str) -> String {
+    format!(
+        "default-src 'none'; style-src 'self'; img-src 'self' data:; form-action {form_action}; \
+         frame-ancestors 'none'; base-uri 'none'"
+    )
 }
 
 /// A page: `template` rendered with `status` and the security headers.
@@ -111,6 +121,7 @@ fn status_of(e: &PersonError) -> StatusCode {
         PersonError::InvalidCredentials | PersonError::NoSession => StatusCode::UNAUTHORIZED,
         PersonError::TooManyAttempts { .. } => StatusCode::TOO_MANY_REQUESTS,
         PersonError::InvalidLink => StatusCode::GONE,
+        PersonError::NoSuchConsent => StatusCode::NOT_FOUND,
         PersonError::BadPassword(_) => StatusCode::UNPROCESSABLE_ENTITY,
         PersonError::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
     }

@@ -1,5 +1,8 @@
 //! Clients and their secrets, and the credentials the token endpoint loads for a client id.
 
+use writ_core::delegation::RedirectUri;
+use writ_core::{Delegation, GrantKinds, RefreshLifetimes};
+
 use super::*;
 
 pub struct Clients<'c, C> {
@@ -146,6 +149,18 @@ impl<'c, C: ConnectionTrait> Clients<'c, C> {
             .col_expr(clients::Column::AuthMethods, Expr::value(client.auth_methods.to_string()))
             .col_expr(clients::Column::Jwks, Expr::value(jwks))
             .col_expr(clients::Column::JwksUri, Expr::value(jwks_uri))
+            .col_expr(clients::Column::ClientType, Expr::value(client.delegation.client_type.as_str()))
+            .col_expr(clients::Column::RedirectUris, Expr::value(redirect_uris_text(&client.delegation)))
+            .col_expr(clients::Column::GrantTypes, Expr::value(client.delegation.grant_types.to_string()))
+            .col_expr(clients::Column::RequirePar, Expr::value(client.delegation.require_par))
+            .col_expr(
+                clients::Column::RefreshIdleSeconds,
+                Expr::value(Some(seconds(client.delegation.refresh.idle))),
+            )
+            .col_expr(
+                clients::Column::RefreshAbsoluteSeconds,
+                Expr::value(Some(seconds(client.delegation.refresh.absolute))),
+            )
             .col_expr(clients::Column::UpdatedAt, Expr::value(client.updated_at))
             .filter(clients::Column::Id.eq(client.id.as_str()))
             .filter(self.visible())
@@ -297,7 +312,41 @@ fn client_row(client: &Client) -> clients::ActiveModel {
         auth_methods: Set(client.auth_methods.to_string()),
         jwks: Set(jwks),
         jwks_uri: Set(jwks_uri),
+        client_type: Set(client.delegation.client_type.as_str().to_owned()),
+        redirect_uris: Set(redirect_uris_text(&client.delegation)),
+        grant_types: Set(client.delegation.grant_types.to_string()),
+        require_par: Set(client.delegation.require_par),
+        refresh_idle_seconds: Set(Some(seconds(client.delegation.refresh.idle))),
+        refresh_absolute_seconds: Set(Some(seconds(client.delegation.refresh.absolute))),
     }
+}
+
+fn seconds(s: u32) -> i32 {
+    i32::try_from(s).unwrap_or(i32::MAX)
+}
+
+fn redirect_uris_text(d: &Delegation) -> String {
+    serde_json::Value::from(d.redirect_uris.iter().map(|u| u.as_str()).collect::<Vec<_>>()).to_string()
+}
+
+/// A client's delegation columns, read back.
+fn delegation_from(r: &clients::Model) -> Result<Delegation> {
+    let corrupt = |what: &str| StoreError::Corrupt(format!("client {} {what}", r.id));
+    let uris: Vec<String> = serde_json::from_str(&r.redirect_uris).map_err(|_| corrupt("redirect uris"))?;
+    let refresh = match (r.refresh_idle_seconds, r.refresh_absolute_seconds) {
+        (Some(idle), Some(absolute)) => RefreshLifetimes::new(
+            u32::try_from(idle).map_err(|_| corrupt("refresh lifetime"))?,
+            u32::try_from(absolute).map_err(|_| corrupt("refresh lifetime"))?,
+        )?,
+        _ => RefreshLifetimes::DEFAULT,
+    };
+    Ok(Delegation {
+        client_type: parse_enum("client type", &r.client_type)?,
+        redirect_uris: uris.iter().map(|u| RedirectUri::parse(u)).collect::<std::result::Result<_, _>>()?,
+        grant_types: GrantKinds::parse(&r.grant_types)?,
+        require_par: r.require_par,
+        refresh,
+    })
 }
 
 fn secret_row(s: &ClientSecret) -> client_secrets::ActiveModel {
@@ -325,6 +374,7 @@ fn client_from_row(r: clients::Model, grants: &mut HashMap<String, Grants>) -> R
     let keys = keys_from(&r.id, r.jwks.as_deref(), r.jwks_uri.as_deref())?;
     Ok(Client {
         auth_methods: AuthMethods::parse(&r.auth_methods)?,
+        delegation: delegation_from(&r)?,
         keys,
         grants: grants.remove(&r.id).unwrap_or_default(),
         id: parse(ClientId::parse, &r.id)?,

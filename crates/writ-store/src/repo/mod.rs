@@ -124,6 +124,7 @@ fn json_time(at: OffsetDateTime) -> Option<String> {
 
 mod audit_log;
 mod client;
+mod delegation;
 mod federation;
 mod idempotency;
 mod key;
@@ -135,6 +136,7 @@ mod user;
 
 pub use audit_log::*;
 pub use client::*;
+pub use delegation::*;
 pub use federation::*;
 pub use idempotency::*;
 pub use key::*;

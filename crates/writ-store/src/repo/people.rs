@@ -73,6 +73,15 @@ impl<'c, C: ConnectionTrait> Invitations<'c, C> {
         found(res.rows_affected)
     }
 
+    /// Deletes the invitations that ended before `now`; how many went.
+    pub async fn purge_expired(&self, now: OffsetDateTime) -> Result<u64> {
+        let res = invitations::Entity::delete_many()
+            .filter(invitations::Column::ExpiresAt.lte(now))
+            .exec(self.c)
+            .await?;
+        Ok(res.rows_affected)
+    }
+
     /// Drops every invitation of `user` (its password was set another way).
     pub async fn delete_of_user(&self, user: &UserId) -> Result<()> {
         invitations::Entity::delete_many()

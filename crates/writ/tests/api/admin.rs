@@ -487,6 +487,7 @@ async fn every_change_is_audited(app: TestApp) {
     let cli = client["client_id"].as_str().unwrap().to_owned();
     let user = post("/admin/v1/users", json!({"email": "u@acme.example", "org_id": org})).await;
     let usr = user["id"].as_str().unwrap().to_owned();
+    let cns = super::delegation::stored_consent(&app, &org, &usr, &cli).await;
     let secret = post(&format!("/admin/v1/clients/{cli}/secrets"), json!({})).await;
     let sec = secret["secret_id"].as_str().unwrap().to_owned();
     let key = post("/admin/v1/keys/rotate", json!({})).await;
@@ -643,6 +644,14 @@ async fn every_change_is_audited(app: TestApp) {
             None,
             "trusted_issuer.deleted",
             "{issuer}",
+        ),
+        (
+            "revoke_consent",
+            M::DELETE,
+            format!("/admin/v1/users/{usr}/consents/{cns}"),
+            None,
+            "consent.revoked",
+            &cns,
         ),
         ("delete_client", M::DELETE, format!("/admin/v1/clients/{cli}"), None, "client.deleted", &cli),
         ("delete_user", M::DELETE, format!("/admin/v1/users/{usr}"), None, "user.deleted", &usr),

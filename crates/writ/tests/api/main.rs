@@ -5,6 +5,7 @@ mod admin;
 mod cli;
 mod cluster;
 mod conformance;
+mod delegation;
 mod e2e;
 mod federation;
 mod fetch;

@@ -18,6 +18,7 @@ on_every_backend!(forms_need_their_csrf_token_from_writs_origin);
 on_every_backend!(changing_the_password_ends_other_sessions);
 on_every_backend!(disabling_or_deleting_a_person_ends_their_sessions);
 on_every_backend!(pages_carry_the_security_headers_and_no_secret_in_their_links);
+on_every_backend!(expired_invitations_and_sessions_are_purged);
 
 /// A browser of the app's pages, at the issuer's address (what `Origin` says).
 fn new_browser(app: &TestApp) -> Browser {
@@ -354,4 +355,19 @@ async fn pages_carry_the_security_headers_and_no_secret_in_their_links(app: Test
     // A place to return to that is not Writ's is ignored.
     let hostile = browser.get("/oauth/login?return_to=https%3A%2F%2Fevil.example%2F").await;
     assert_eq!(hostile.field("return_to").as_deref(), Some("/oauth/account"));
+}
+
+async fn expired_invitations_and_sessions_are_purged(app: TestApp) {
+    let (op, _org, user) = acme(&app).await;
+    assert_eq!(accept(&app, &op, &user, &mut new_browser(&app), PASSWORD).await.status, 303);
+    app.post(&format!("/admin/v1/users/{user}/invitations"), &op, &json!({"expires_in": 3600})).await;
+    let conn = app.ctx.store.conn();
+    let now = writ_core::now();
+    // Nothing has ended yet.
+    assert_eq!(writ_store::Invitations::new(conn).purge_expired(now).await.unwrap(), 0);
+    assert_eq!(writ_store::LoginSessions::new(conn).purge_expired(now).await.unwrap(), 0);
+    // An hour on, the invitation has; nine hours on, the 8-hour session too.
+    let later = now + time::Duration::hours(9);
+    assert_eq!(writ_store::Invitations::new(conn).purge_expired(later).await.unwrap(), 1);
+    assert_eq!(writ_store::LoginSessions::new(conn).purge_expired(later).await.unwrap(), 1);
 }

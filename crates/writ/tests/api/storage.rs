@@ -160,6 +160,7 @@ async fn clients_created_in_bulk_load_back_whole(backend: Backend) {
                 rate_limits: writ_core::RateLimits { per_second: Some(5), ..Default::default() },
                 auth_methods: Default::default(),
                 keys: None,
+                delegation: Default::default(),
                 created_at: now,
                 updated_at: now,
             };

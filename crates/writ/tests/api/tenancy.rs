@@ -9,7 +9,7 @@ use writ_core::{ADMIN_AUDIENCE, ADMIN_SCOPES};
 use writ_testkit::{TestApp, on_every_backend};
 
 const BILLING: &str = "https://api.example.com/billing";
-const TABLES: [&str; 12] = [
+const TABLES: [&str; 13] = [
     "orgs",
     "org_entitlements",
     "users",
@@ -22,6 +22,7 @@ const TABLES: [&str; 12] = [
     "resources",
     "audit_events",
     "invitations",
+    "consents",
 ];
 
 on_every_backend!(every_admin_route_hides_other_tenants);
@@ -52,7 +53,9 @@ fn plan(operation: &str, b: &Objects) -> (Expect, Option<Value>) {
         | "delete_user"
         | "delete_secret"
         | "list_federated_credentials"
-        | "delete_federated_credential" => (NotFound, None),
+        | "delete_federated_credential"
+        | "list_consents"
+        | "revoke_consent" => (NotFound, None),
         "create_federated_credential" => (
             NotFound,
             Some(json!({"issuer": b.issuer_url, "name": "x", "subject": "system:serviceaccount:a:*"})),
@@ -94,6 +97,7 @@ struct Objects {
     issuer: String,
     issuer_url: String,
     credential: String,
+    consent: String,
 }
 
 impl Objects {
@@ -107,14 +111,23 @@ impl Objects {
             .replace("{kid}", &self.kid)
             .replace("{issuer_id}", &self.issuer)
             .replace("{credential_id}", &self.credential)
+            .replace("{consent_id}", &self.consent)
     }
 
     fn mentioned_in(&self, text: &str) -> Option<&str> {
-        [&self.org, &self.client, &self.secret, &self.user, &self.user_client, &self.credential]
-            .into_iter()
-            .map(String::as_str)
-            .chain(["org-b", "bob@b.example"])
-            .find(|id| text.contains(id))
+        [
+            &self.org,
+            &self.client,
+            &self.secret,
+            &self.user,
+            &self.user_client,
+            &self.credential,
+            &self.consent,
+        ]
+        .into_iter()
+        .map(String::as_str)
+        .chain(["org-b", "bob@b.example"])
+        .find(|id| text.contains(id))
     }
 }
 
@@ -168,6 +181,8 @@ async fn every_admin_route_hides_other_tenants(app: TestApp) {
         issuer: issuer["id"].as_str().unwrap().to_owned(),
         issuer_url: issuer_url.to_owned(),
         credential: credential["id"].as_str().unwrap().to_owned(),
+        consent: super::delegation::stored_consent(&app, &org_b, user["id"].as_str().unwrap(), &b_client)
+            .await,
     };
     let b_views = [
         format!("/admin/v1/orgs/{org_b}"),

@@ -1,10 +1,11 @@
 //! How a client proves who it is at the token endpoint (RFC 6749 §2.3): one variant and one module
-//! per method (`secret.rs`, `private_key_jwt.rs`). A new method (a federated assertion, `none`
-//! for public clients) is a variant here and a module beside them; discovery lists [`METHODS`].
+//! per method (`secret.rs`, `private_key_jwt.rs`, `federated.rs`, `none.rs` for public clients).
+//! A new method is a variant here and a module beside them; discovery lists [`METHODS`].
 //! A client uses only the methods its `auth_methods` allow.
 
 mod assertion;
 pub mod federated;
+pub mod none;
 pub mod private_key_jwt;
 pub mod secret;
 
@@ -30,10 +31,12 @@ pub enum ClientAuth {
     PrivateKeyJwt(private_key_jwt::Assertion),
     /// A token from a trusted issuer, standing for the client through a federated credential.
     Federated(federated::FederatedAssertion),
+    /// `none`: a public client's `client_id`, alone.
+    None(String),
 }
 
 /// The methods the token, revocation and introspection endpoints accept, as discovery names them.
-pub const METHODS: &[&str] = &[secret::BASIC, secret::POST, private_key_jwt::METHOD];
+pub const METHODS: &[&str] = &[secret::BASIC, secret::POST, private_key_jwt::METHOD, none::METHOD];
 
 /// A client whose credentials held, and what it proved them with.
 #[derive(Debug, Clone)]
@@ -114,7 +117,10 @@ impl ClientAuth {
         if params.client_assertion.is_some() || params.client_assertion_type.is_some() {
             return private_key_jwt::parse(authorization, params);
         }
-        secret::parse(authorization, params)
+        match (authorization, &params.client_id, &params.client_secret) {
+            (None, Some(id), None) => Ok(Self::None(id.clone())),
+            _ => secret::parse(authorization, params),
+        }
     }
 
     /// The client id the request claims (unverified).
@@ -123,6 +129,7 @@ impl ClientAuth {
             Self::SecretBasic(c) | Self::SecretPost(c) => &c.client_id,
             Self::PrivateKeyJwt(a) => &a.client_id,
             Self::Federated(a) => &a.client_id,
+            Self::None(id) => id,
         }
     }
 
@@ -132,6 +139,7 @@ impl ClientAuth {
             Self::SecretBasic(_) => secret::BASIC,
             Self::SecretPost(_) => secret::POST,
             Self::PrivateKeyJwt(_) | Self::Federated(_) => private_key_jwt::METHOD,
+            Self::None(_) => none::METHOD,
         }
     }
 
@@ -139,7 +147,7 @@ impl ClientAuth {
     /// client used the Authorization header).
     pub fn challenge(&self) -> Option<Challenge> {
         match self {
-            Self::SecretBasic(_) => Some(Challenge::Basic),
+            Self::SecretBasic(_) | Self::None(_) => Some(Challenge::Basic),
             Self::SecretPost(_) | Self::PrivateKeyJwt(_) | Self::Federated(_) => None,
         }
     }
@@ -162,6 +170,7 @@ impl ClientAuth {
             }
             Self::PrivateKeyJwt(a) => private_key_jwt::authenticate(ctx, a, before_load).await,
             Self::Federated(a) => federated::authenticate(ctx, a, before_load).await,
+            Self::None(id) => none::authenticate(ctx, id, before_load).await,
         }
     }
 }

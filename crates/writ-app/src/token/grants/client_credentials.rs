@@ -18,12 +18,7 @@ pub struct ClientCredentials {
 /// `scope` (RFC 6749 §3.3) and the resources; a malformed one is `invalid_scope` or
 /// `invalid_target`.
 pub fn parse(params: &Params) -> Result<ClientCredentials, OAuthError> {
-    let scope = params
-        .scope
-        .as_deref()
-        .map(ScopeSet::parse)
-        .transpose()
-        .map_err(|e| OAuthError::InvalidScope(e.to_string()))?;
+    let scope = scope_of(params)?;
     let resources = params
         .resources
         .iter()
@@ -32,6 +27,16 @@ pub fn parse(params: &Params) -> Result<ClientCredentials, OAuthError> {
         .collect::<Result<_, _>>()
         .map_err(|e| OAuthError::InvalidTarget(e.to_string()))?;
     Ok(ClientCredentials { request: TokenRequest { scope, resources } })
+}
+
+/// The request's `scope` (RFC 6749 §3.3), if it has one; a malformed one is `invalid_scope`.
+pub fn scope_of(params: &Params) -> Result<Option<ScopeSet>, OAuthError> {
+    params
+        .scope
+        .as_deref()
+        .map(ScopeSet::parse)
+        .transpose()
+        .map_err(|e| OAuthError::InvalidScope(e.to_string()))
 }
 
 impl ClientCredentials {

@@ -2,10 +2,11 @@
 //! module per `grant_type`. A new grant is a variant of [`GrantType`] and [`Grant`] and a module
 //! beside `client_credentials.rs`; discovery lists [`GrantType::ALL`].
 
+pub mod authorization_code;
 pub mod client_credentials;
 pub mod jwt_bearer;
+pub mod refresh_token;
 
-use super::client_auth::Authenticated;
 use super::{OAuthError, Params};
 
 /// A `grant_type` the endpoint knows.
@@ -13,16 +14,31 @@ use super::{OAuthError, Params};
 pub enum GrantType {
     ClientCredentials,
     JwtBearer,
+    AuthorizationCode,
+    RefreshToken,
 }
 
 impl GrantType {
     /// Every grant type served, as discovery lists them.
-    pub const ALL: &[GrantType] = &[Self::ClientCredentials, Self::JwtBearer];
+    pub const ALL: &[GrantType] =
+        &[Self::AuthorizationCode, Self::ClientCredentials, Self::RefreshToken, Self::JwtBearer];
 
     pub fn name(self) -> &'static str {
         match self {
             Self::ClientCredentials => client_credentials::GRANT_TYPE,
             Self::JwtBearer => jwt_bearer::GRANT_TYPE,
+            Self::AuthorizationCode => authorization_code::GRANT_TYPE,
+            Self::RefreshToken => refresh_token::GRANT_TYPE,
+        }
+    }
+
+    /// The kind a client's `grant_types` must allow.
+    pub fn kind(self) -> writ_core::GrantKind {
+        match self {
+            Self::ClientCredentials => writ_core::GrantKind::ClientCredentials,
+            Self::JwtBearer => writ_core::GrantKind::JwtBearer,
+            Self::AuthorizationCode => writ_core::GrantKind::AuthorizationCode,
+            Self::RefreshToken => writ_core::GrantKind::RefreshToken,
         }
     }
 
@@ -42,6 +58,8 @@ pub enum Grant {
     ClientCredentials(client_credentials::ClientCredentials),
     /// Decided as client credentials are; the assertion was the client's authentication.
     JwtBearer(client_credentials::ClientCredentials),
+    AuthorizationCode(authorization_code::CodeGrant),
+    RefreshToken(refresh_token::RefreshGrant),
 }
 
 impl Grant {
@@ -50,13 +68,17 @@ impl Grant {
         match t {
             GrantType::ClientCredentials => client_credentials::parse(params).map(Self::ClientCredentials),
             GrantType::JwtBearer => jwt_bearer::parse(params).map(Self::JwtBearer),
+            GrantType::AuthorizationCode => authorization_code::parse(params).map(Self::AuthorizationCode),
+            GrantType::RefreshToken => refresh_token::parse(params).map(Self::RefreshToken),
         }
     }
 
-    /// What the authenticated client may receive for this grant: audiences, scopes, subject.
-    pub fn decide(&self, client: &Authenticated) -> Result<writ_core::Grant, OAuthError> {
+    pub fn grant_type(&self) -> GrantType {
         match self {
-            Self::ClientCredentials(g) | Self::JwtBearer(g) => g.decide(client),
+            Self::ClientCredentials(_) => GrantType::ClientCredentials,
+            Self::JwtBearer(_) => GrantType::JwtBearer,
+            Self::AuthorizationCode(_) => GrantType::AuthorizationCode,
+            Self::RefreshToken(_) => GrantType::RefreshToken,
         }
     }
 }

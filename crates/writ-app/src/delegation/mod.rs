@@ -1,0 +1,8 @@
+//! Agents acting for people (docs/delegation.md): the authorization request (`authorize.rs`),
+//! the person's consent (`consent.rs`), the tokens a code and a refresh token give
+//! (`tokens.rs`), and the consents people and admins list and withdraw (`consents.rs`).
+
+pub mod authorize;
+pub mod consent;
+pub mod consents;
+pub mod tokens;

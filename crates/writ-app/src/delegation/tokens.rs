@@ -1,0 +1,259 @@
+//! A person's tokens at the token endpoint: the code exchange and the refresh. Unlike client
+//! credentials, these write: a code works once, a refresh token is replaced on each use, and both
+//! are checked against what is true now (the person usable, the consent standing, their grants).
+//!
+//! A code used twice, or a refresh token used after it was replaced, means someone else holds it:
+//! the whole authorization it belongs to is revoked — its refresh tokens deleted, its access
+//! tokens cut by a watermark on their `cred` (RFC 6749 §4.1.2, OAuth 2.1 §4.3.1).
+
+use time::OffsetDateTime;
+use writ_core::secret::{Kind, PlainSecret};
+use writ_core::{AuthorizationId, ClientId, GrantError, ResourceUri, ScopeSet, TokenRequest};
+use writ_guard_store::Watermark;
+use writ_store::{
+    Authorization, AuthorizationRequests, Authorizations, Consents, Orgs, RefreshTokens, StoreError, Tenant,
+    Users,
+};
+use writ_token::AccessClaims;
+
+use super::authorize::AuthorizationParams;
+use crate::context::Context;
+use crate::origin::Origin;
+use crate::token::client_auth::Authenticated;
+use crate::token::grants::authorization_code::{self, CodeGrant};
+use crate::token::grants::refresh_token::{self, RefreshGrant};
+use crate::token::{OAuthError, OnBehalf, mint};
+
+/// An access token, its claims, and a refresh token when the client may refresh.
+type Minted = (String, AccessClaims, Option<String>);
+
+fn invalid(description: &str) -> OAuthError {
+    OAuthError::InvalidGrant(description.to_owned())
+}
+
+fn server(e: StoreError) -> OAuthError {
+    tracing::error!(error = %e, "a delegated grant failed in the store");
+    OAuthError::Server
+}
+
+/// Exchanges an authorization code (RFC 6749 §4.1.3) for the person's access token and, when the
+/// client may refresh, a refresh token.
+pub async fn exchange(
+    ctx: &Context,
+    auth: &Authenticated,
+    g: &CodeGrant,
+    origin: &Origin,
+) -> Result<Minted, OAuthError> {
+    let client = &auth.client.client;
+    let code = PlainSecret::parse_as(&g.code, Kind::AuthorizationCode)
+        .map_err(|_| invalid("the code is not one this server issued"))?;
+    let hash = code.hash(&ctx.pepper);
+    let requests = AuthorizationRequests::new(ctx.store.conn());
+    let stored = match requests.by_code(&hash).await {
+        Ok(r) => r,
+        Err(StoreError::NotFound) => return Err(invalid("the code is unknown or expired")),
+        Err(e) => return Err(server(e)),
+    };
+    if stored.client_id != client.id {
+        return Err(invalid("the code was issued to another client"));
+    }
+    if let Some(used) = &stored.authorization_id {
+        revoke(ctx, &[(client.id.clone(), used.clone())]).await;
+        return Err(invalid("the code was already used: the tokens issued for it are revoked"));
+    }
+    let now = ctx.clock.now();
+    if stored.code_expires_at.is_none_or(|at| at <= now) {
+        return Err(invalid("the code expired"));
+    }
+    let params: AuthorizationParams =
+        serde_json::from_value(stored.params.clone()).map_err(|_| OAuthError::Server)?;
+    match (&g.redirect_uri, params.redirect_uri_given) {
+        (Some(given), _) if *given != params.redirect_uri => {
+            return Err(invalid("redirect_uri differs from the authorization request's"));
+        }
+        (None, true) => return Err(OAuthError::InvalidRequest("missing parameter `redirect_uri`".into())),
+        _ => {}
+    }
+    if !params.challenge().is_some_and(|c| c.verifies(&g.code_verifier)) {
+        return Err(invalid("code_verifier does not match the code_challenge"));
+    }
+    let user_id = stored.user_id.clone().ok_or_else(|| invalid("the code is unknown or expired"))?;
+    let (grant, consent_id) = decide_for(ctx, auth, &user_id, &params.token_request()).await?;
+
+    let authorization = Authorization {
+        id: AuthorizationId::generate(),
+        consent_id,
+        user_id: user_id.clone(),
+        client_id: client.id.clone(),
+        org_id: grant.org_id.clone().ok_or(OAuthError::Server)?,
+        scope: grant.scope.to_string(),
+        resources: grant.audiences.iter().map(ToString::to_string).collect(),
+        created_at: now,
+        expires_at: now + time::Duration::seconds(i64::from(client.delegation.refresh.absolute)),
+    };
+    let txn = ctx.store.begin().await.map_err(server)?;
+    match AuthorizationRequests::new(&txn).redeem(&stored.id, &authorization.id).await {
+        Ok(()) => {}
+        Err(StoreError::NotFound) => {
+            // Another exchange of the same code won the race: both go.
+            drop(txn);
+            if let Ok(again) = requests.by_code(&hash).await
+                && let Some(other) = again.authorization_id
+            {
+                revoke(ctx, &[(client.id.clone(), other)]).await;
+            }
+            return Err(invalid("the code was already used: the tokens issued for it are revoked"));
+        }
+        Err(e) => return Err(server(e)),
+    }
+    Authorizations::new(&txn).create(&authorization).await.map_err(server)?;
+    let refresh = new_refresh_token(ctx, &txn, auth, &authorization, now).await?;
+    txn.commit().await.map_err(|e| server(e.into()))?;
+    let on_behalf = OnBehalf { authorization: &authorization.id, grant_type: authorization_code::GRANT_TYPE };
+    let (token, claims) = mint(ctx, auth, &grant, origin, Some(on_behalf))?;
+    Ok((token, claims, refresh))
+}
+
+/// Trades a refresh token (RFC 6749 §6) for a new access token and a new refresh token.
+pub async fn refresh(
+    ctx: &Context,
+    auth: &Authenticated,
+    g: &RefreshGrant,
+    origin: &Origin,
+) -> Result<Minted, OAuthError> {
+    let client = &auth.client.client;
+    let token = PlainSecret::parse_as(&g.refresh_token, Kind::RefreshToken)
+        .map_err(|_| invalid("the refresh token is not one this server issued"))?;
+    let hash = token.hash(&ctx.pepper);
+    let conn = ctx.store.conn();
+    let stored = match RefreshTokens::new(conn).find(&hash).await {
+        Ok(t) => t,
+        Err(StoreError::NotFound) => return Err(invalid("the refresh token is unknown, revoked or expired")),
+        Err(e) => return Err(server(e)),
+    };
+    let authorization = match Authorizations::new(conn).get(&stored.authorization_id).await {
+        Ok(a) => a,
+        Err(StoreError::NotFound) => return Err(invalid("the refresh token is unknown, revoked or expired")),
+        Err(e) => return Err(server(e)),
+    };
+    if authorization.client_id != client.id {
+        return Err(invalid("the refresh token was issued to another client"));
+    }
+    if stored.used_at.is_some() {
+        revoke(ctx, &[(client.id.clone(), authorization.id.clone())]).await;
+        return Err(invalid(
+            "the refresh token was already used: every token of its authorization is revoked",
+        ));
+    }
+    let now = ctx.clock.now();
+    if stored.expires_at <= now || authorization.expires_at <= now {
+        return Err(invalid("the refresh token expired"));
+    }
+    let allowed = ScopeSet::parse(&authorization.scope).map_err(|_| OAuthError::Server)?;
+    let asked = g.scope.clone().unwrap_or_else(|| allowed.clone());
+    let beyond = asked.difference(&allowed);
+    if !beyond.is_empty() {
+        return Err(OAuthError::InvalidScope(format!("beyond what the person allowed: {beyond}")));
+    }
+    let resources = authorization.resources.iter().filter_map(|r| ResourceUri::parse(r).ok()).collect();
+    // What the person may grant now, within what they allowed then: a shrunk grant shrinks the
+    // refreshed token; nothing left ends the authorization's use.
+    let (mut grant, _) =
+        decide_for(ctx, auth, &authorization.user_id, &TokenRequest { scope: None, resources }).await?;
+    grant.scope = grant.scope.intersection(&asked);
+    if grant.scope.is_empty() {
+        return Err(invalid("the person may no longer grant any of these scopes"));
+    }
+    let txn = ctx.store.begin().await.map_err(server)?;
+    match RefreshTokens::new(&txn).use_once(&hash, now).await {
+        Ok(()) => {}
+        Err(StoreError::NotFound) => {
+            drop(txn);
+            revoke(ctx, &[(client.id.clone(), authorization.id.clone())]).await;
+            return Err(invalid(
+                "the refresh token was already used: every token of its authorization is revoked",
+            ));
+        }
+        Err(e) => return Err(server(e)),
+    }
+    let refresh = new_refresh_token(ctx, &txn, auth, &authorization, now).await?;
+    txn.commit().await.map_err(|e| server(e.into()))?;
+    let on_behalf = OnBehalf { authorization: &authorization.id, grant_type: refresh_token::GRANT_TYPE };
+    let (token, claims) = mint(ctx, auth, &grant, origin, Some(on_behalf))?;
+    Ok((token, claims, refresh))
+}
+
+/// What the client may receive for the person now, and their consent — which must cover it.
+async fn decide_for(
+    ctx: &Context,
+    auth: &Authenticated,
+    user_id: &writ_core::UserId,
+    req: &TokenRequest,
+) -> Result<(writ_core::Grant, writ_core::ConsentId), OAuthError> {
+    let gone = || invalid("the person can no longer be acted for");
+    let conn = ctx.store.conn();
+    let client = &auth.client.client;
+    let user = match Users::new(conn, &Tenant::Operator).get(user_id).await {
+        Ok(u) => u,
+        Err(StoreError::NotFound) => return Err(gone()),
+        Err(e) => return Err(server(e)),
+    };
+    let org = Orgs::new(conn, &Tenant::Operator).get(&user.org_id).await.map_err(server)?;
+    let consent = Consents::new(conn, &Tenant::Operator).of(user_id, &client.id).await.map_err(server)?;
+    let consent = consent.ok_or_else(|| invalid("the person withdrew their consent"))?;
+    let grant = writ_core::grant::delegated(client, &org, &user, req).map_err(|e| match e {
+        GrantError::Inactive(why) => {
+            tracing::info!(reason = why, "refused a delegated grant");
+            gone()
+        }
+        GrantError::NothingGranted => invalid("the person may no longer grant anything to this client"),
+        GrantError::InvalidScope(d) | GrantError::InvalidTarget(d) => invalid(&d),
+    })?;
+    let within = grant
+        .audiences
+        .iter()
+        .all(|a| consent.grants.scopes(a).is_some_and(|s| grant.scope.difference(s).is_empty()));
+    if !within {
+        return Err(invalid("beyond what the person consented to"));
+    }
+    Ok((grant, consent.id))
+}
+
+/// A new refresh token of `authorization`, when the client may refresh: it works until it is
+/// used, idle for the client's idle lifetime, and never past the authorization's end.
+async fn new_refresh_token(
+    ctx: &Context,
+    txn: &writ_store::DatabaseTransaction,
+    auth: &Authenticated,
+    authorization: &Authorization,
+    now: OffsetDateTime,
+) -> Result<Option<String>, OAuthError> {
+    let client = &auth.client.client;
+    if !client.delegation.grant_types.allows(writ_core::GrantKind::RefreshToken) {
+        return Ok(None);
+    }
+    let token = PlainSecret::generate_as(Kind::RefreshToken).map_err(|_| OAuthError::Server)?;
+    let idle = now + time::Duration::seconds(i64::from(client.delegation.refresh.idle));
+    let expires_at = idle.min(authorization.expires_at);
+    RefreshTokens::new(txn)
+        .create(&token.hash(&ctx.pepper), &authorization.id, now, expires_at)
+        .await
+        .map_err(server)?;
+    Ok(Some(token.expose().to_owned()))
+}
+
+/// Revokes authorizations: their access tokens by a watermark on `cred`, their refresh tokens by
+/// deleting them. Best effort when called on a refusal (the refusal stands either way); failures
+/// are logged.
+pub async fn revoke(ctx: &Context, authorizations: &[(ClientId, AuthorizationId)]) {
+    for (client, id) in authorizations {
+        let watermark = Watermark::Credential { client: client.as_str(), id: id.as_str() };
+        if let Err(e) = crate::revocations::revoke_before(ctx, watermark).await {
+            tracing::error!(error = %e.detail, authorization = %id, "could not revoke an authorization's access tokens");
+        }
+        if let Err(e) = Authorizations::new(ctx.store.conn()).delete(id).await {
+            tracing::error!(error = %e, authorization = %id, "could not delete an authorization");
+        }
+        tracing::warn!(authorization = %id, client = %client, "revoked an authorization");
+    }
+}
