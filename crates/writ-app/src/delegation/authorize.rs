@@ -123,6 +123,9 @@ pub async fn begin(ctx: &Context, query: &[u8]) -> Result<RequestId, AuthorizeEr
             description,
         ))
     };
+    if !client.delegation.grant_types.allows(GrantKind::AuthorizationCode) {
+        return Err(back("unauthorized_client", "this client may not use the authorization_code grant"));
+    }
     if client.delegation.require_par {
         return Err(back("invalid_request", "this client must push its authorization requests (/oauth/par)"));
     }
@@ -189,7 +192,7 @@ async fn pushed(ctx: &Context, client: &Client, uri: &str) -> Result<RequestId, 
     Ok(id)
 }
 
-/// The client a request names, if it may run the authorization-code grant.
+/// The client a request names, if it exists and is active.
 async fn client_of(ctx: &Context, client_id: Option<&str>) -> Result<Client, AuthorizeError> {
     let unknown =
         || AuthorizeError::Page("the application that sent you here is not known to this server".into());
@@ -199,9 +202,7 @@ async fn client_of(ctx: &Context, client_id: Option<&str>) -> Result<Client, Aut
         AuthorizeError::Unavailable
     })?;
     let client = loaded.ok_or_else(unknown)?.client.clone();
-    if client.status != writ_core::Status::Active
-        || !client.delegation.grant_types.allows(GrantKind::AuthorizationCode)
-    {
+    if client.status != writ_core::Status::Active {
         return Err(unknown());
     }
     Ok(client)

@@ -257,3 +257,83 @@ pub async fn revoke(ctx: &Context, authorizations: &[(ClientId, AuthorizationId)
         tracing::warn!(authorization = %id, client = %client, "revoked an authorization");
     }
 }
+
+/// RFC 7009 for a refresh token: the client that holds it revokes its whole authorization (the
+/// access tokens it minted too, as RFC 7009 §2.1 advises). An unknown, expired or malformed
+/// token needs nothing; another client's is refused.
+pub async fn revoke_refresh(
+    ctx: &Context,
+    caller: &Authenticated,
+    token: &str,
+    origin: &Origin,
+) -> Result<(), OAuthError> {
+    let Some((_, authorization)) = find_refresh(ctx, token).await? else { return Ok(()) };
+    let client = &caller.client.client;
+    if authorization.client_id != client.id {
+        return Err(OAuthError::UnauthorizedClient("the token was issued to another client".into()));
+    }
+    if let Err(seconds) = crate::revocations::within_limit(ctx, client.id.as_str()).await {
+        let headers = vec![("Retry-After", seconds.to_string())];
+        return Err(OAuthError::RateLimited { reason: "too many revocations: retry later", headers });
+    }
+    revoke(ctx, &[(client.id.clone(), authorization.id.clone())]).await;
+    let event = writ_core::AuditEvent::new(
+        writ_core::Actor::Client(client.id.clone()),
+        Some(authorization.org_id.clone()),
+        "token.revoked",
+        Some(authorization.id.to_string()),
+    )
+    .with_details(serde_json::json!({ "by": "client", "token_type": "refresh_token", "user_id": authorization.user_id.as_str() }));
+    ctx.audit.record(origin.stamp(event));
+    Ok(())
+}
+
+/// RFC 7662 for a refresh token: its members when it is active (unused, unexpired, its
+/// authorization standing) and `may_see` allows the caller to know about its authorization.
+pub async fn introspect_refresh(
+    ctx: &Context,
+    token: &str,
+    may_see: impl FnOnce(&Authorization) -> bool,
+) -> Result<Option<serde_json::Value>, OAuthError> {
+    let Some((stored, authorization)) = find_refresh(ctx, token).await? else { return Ok(None) };
+    let now = ctx.clock.now();
+    let active = stored.used_at.is_none() && stored.expires_at > now && authorization.expires_at > now;
+    if !active || !may_see(&authorization) {
+        return Ok(None);
+    }
+    let aud = match authorization.resources.as_slice() {
+        [one] => serde_json::Value::from(one.as_str()),
+        many => serde_json::Value::from(many.to_vec()),
+    };
+    Ok(Some(serde_json::json!({
+        "token_type": "refresh_token",
+        "iss": ctx.issuer,
+        "client_id": authorization.client_id.as_str(),
+        "sub": authorization.user_id.as_str(),
+        "uid": authorization.user_id.as_str(),
+        "oid": authorization.org_id.as_str(),
+        "aud": aud,
+        "scope": authorization.scope,
+        "exp": stored.expires_at.min(authorization.expires_at).unix_timestamp(),
+        "cred": authorization.id.as_str(),
+    })))
+}
+
+/// A refresh token of ours and its authorization, if both exist.
+async fn find_refresh(
+    ctx: &Context,
+    token: &str,
+) -> Result<Option<(writ_store::StoredRefreshToken, Authorization)>, OAuthError> {
+    let Ok(token) = PlainSecret::parse_as(token, Kind::RefreshToken) else { return Ok(None) };
+    let conn = ctx.store.conn();
+    let stored = match RefreshTokens::new(conn).find(&token.hash(&ctx.pepper)).await {
+        Ok(t) => t,
+        Err(StoreError::NotFound) => return Ok(None),
+        Err(e) => return Err(server(e)),
+    };
+    match Authorizations::new(conn).get(&stored.authorization_id).await {
+        Ok(a) => Ok(Some((stored, a))),
+        Err(StoreError::NotFound) => Ok(None),
+        Err(e) => Err(server(e)),
+    }
+}

@@ -63,6 +63,9 @@ fn our_token(ctx: &Context, token: &str) -> Option<AccessClaims> {
 /// RFC 7009 §2.1: a client revokes one of its own tokens. Unknown, malformed and expired tokens
 /// need nothing (there is nothing left to revoke); another client's token is refused.
 pub async fn revoke(ctx: &Context, query: &TokenQuery, origin: &Origin) -> Result<(), OAuthError> {
+    if is_refresh_token(&query.token) {
+        return crate::delegation::tokens::revoke_refresh(ctx, &query.caller, &query.token, origin).await;
+    }
     let Some(claims) = our_token(ctx, &query.token) else { return Ok(()) };
     let caller = &query.caller.client.client;
     if claims.client_id != caller.id.as_str() {
@@ -91,18 +94,23 @@ pub async fn revoke(ctx: &Context, query: &TokenQuery, origin: &Origin) -> Resul
 /// RFC 7662: the claims of an active token the caller may see, or `None` (inactive, revoked,
 /// expired, wrongly signed, malformed, or not the caller's business). When the revocation state
 /// cannot be reached this fails closed (`temporarily_unavailable`), it never guesses.
-pub async fn introspect(ctx: &Context, query: &TokenQuery) -> Result<Option<AccessClaims>, OAuthError> {
-    let Some(claims) = our_token(ctx, &query.token) else { return Ok(None) };
+pub async fn introspect(ctx: &Context, query: &TokenQuery) -> Result<Option<serde_json::Value>, OAuthError> {
     let caller = &query.caller.client.client;
-    let own = claims.client_id == caller.id.as_str();
-    if !own && !may_introspect_others(&query.caller) {
-        return Ok(None);
+    // Its own tokens; with `guard:introspect`, any of its org's (any at all for the operator's
+    // service clients, which have no org).
+    let may_see = |client_id: &str, oid: Option<&str>| {
+        client_id == caller.id.as_str()
+            || (may_introspect_others(&query.caller)
+                && caller.kind.org_id().is_none_or(|org| oid == Some(org.as_str())))
+    };
+    if is_refresh_token(&query.token) {
+        return crate::delegation::tokens::introspect_refresh(ctx, &query.token, |a| {
+            may_see(a.client_id.as_str(), Some(a.org_id.as_str()))
+        })
+        .await;
     }
-    // An org-bound caller learns about its own org's tokens only; the operator's service clients
-    // (no org) about any.
-    if let Some(org) = caller.kind.org_id().filter(|_| !own)
-        && claims.oid.as_deref() != Some(org.as_str())
-    {
+    let Some(claims) = our_token(ctx, &query.token) else { return Ok(None) };
+    if !may_see(&claims.client_id, claims.oid.as_deref()) {
         return Ok(None);
     }
     let revoked =
@@ -110,7 +118,17 @@ pub async fn introspect(ctx: &Context, query: &TokenQuery) -> Result<Option<Acce
             tracing::error!(error = %e, "revocation store unreachable: introspection fails closed");
             OAuthError::Unavailable
         })?;
-    Ok((!revoked).then_some(claims))
+    if revoked {
+        return Ok(None);
+    }
+    let mut members = serde_json::to_value(&claims).map_err(|_| OAuthError::Server)?;
+    members["token_type"] = "Bearer".into();
+    Ok(Some(members))
+}
+
+/// Whether a presented token is one of our refresh tokens (by its prefix; the lookup decides).
+fn is_refresh_token(token: &str) -> bool {
+    token.starts_with(writ_core::secret::Kind::RefreshToken.prefix())
 }
 
 /// Whether the caller's effective grants (entitlements applied) include `guard:introspect`.

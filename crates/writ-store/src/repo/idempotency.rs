@@ -36,30 +36,36 @@ impl<'c, C: ConnectionTrait> IdempotencyKeys<'c, C> {
             .filter(idempotency_keys::Column::CreatedAt.lt(expired_before))
             .exec(self.c)
             .await?;
-        let row = idempotency_keys::ActiveModel {
-            owner: Set(owner.to_owned()),
-            key: Set(key.to_owned()),
-            request_hash: Set(request_hash.to_owned()),
-            status: Set(None),
-            response: Set(None),
-            created_at: Set(now),
-        };
-        match idempotency_keys::Entity::insert(row).exec(self.c).await.map_err(StoreError::from) {
-            Ok(_) => Ok(None),
-            Err(StoreError::Conflict(_)) => {
-                let row = idempotency_keys::Entity::find_by_id((owner.to_owned(), key.to_owned()))
-                    .one(self.c)
-                    .await?
-                    .ok_or(StoreError::NotFound)?;
-                Ok(Some(UsedKey {
-                    request_hash: row.request_hash,
-                    status: row.status.and_then(|s| u16::try_from(s).ok()),
-                    response: row.response,
-                    created_at: row.created_at,
-                }))
+        // A key another request holds may be released (its request failed) between our insert
+        // and our read: then it is free again, and claiming it once more is right.
+        for _ in 0..3 {
+            let row = idempotency_keys::ActiveModel {
+                owner: Set(owner.to_owned()),
+                key: Set(key.to_owned()),
+                request_hash: Set(request_hash.to_owned()),
+                status: Set(None),
+                response: Set(None),
+                created_at: Set(now),
+            };
+            match idempotency_keys::Entity::insert(row).exec(self.c).await.map_err(StoreError::from) {
+                Ok(_) => return Ok(None),
+                Err(StoreError::Conflict(_)) => {
+                    let found = idempotency_keys::Entity::find_by_id((owner.to_owned(), key.to_owned()))
+                        .one(self.c)
+                        .await?;
+                    if let Some(row) = found {
+                        return Ok(Some(UsedKey {
+                            request_hash: row.request_hash,
+                            status: row.status.and_then(|s| u16::try_from(s).ok()),
+                            response: row.response,
+                            created_at: row.created_at,
+                        }));
+                    }
+                }
+                Err(e) => return Err(e),
             }
-            Err(e) => Err(e),
         }
+        Err(StoreError::Conflict("an Idempotency-Key kept changing hands".into()))
     }
 
     /// Takes over a key whose first request started before `stale_before` and never finished (its

@@ -9,9 +9,9 @@ use sha2::Digest as _;
 use writ_testkit::browser::Browser;
 use writ_testkit::{TestApp, on_every_backend};
 
-const BILLING: &str = "https://api.example.com/billing";
-const PASSWORD: &str = "correct horse battery staple";
-const NATIVE: &str = "http://127.0.0.1/callback";
+pub(crate) const BILLING: &str = "https://api.example.com/billing";
+pub(crate) const PASSWORD: &str = "correct horse battery staple";
+pub(crate) const NATIVE: &str = "http://127.0.0.1/callback";
 const WEB: &str = "https://agent.example.com/cb";
 const VERIFIER: &str = "dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk-and-some-more-entropy";
 
@@ -22,6 +22,7 @@ on_every_backend!(token_errors_follow_rfc_6749);
 on_every_backend!(pushed_requests_and_confidential_clients);
 on_every_backend!(withdrawing_consent_or_disabling_the_person_ends_access);
 on_every_backend!(clients_for_people_are_checked_when_registered);
+on_every_backend!(refresh_tokens_are_introspected_and_revoked);
 
 /// A person, logged in, and agents that may act for them.
 pub(crate) struct World {
@@ -424,6 +425,17 @@ async fn authorization_errors_go_to_the_right_place(app: TestApp) {
         assert_eq!(param(&q, "error"), Some(error), "{params:?}");
         assert_eq!((param(&q, "state"), param(&q, "iss")), (Some("st"), Some(app.ctx.issuer.as_str())));
     }
+    // A client that may not use the grant, told at its own (registered) redirect URI.
+    let (status, machine) = app
+        .post(
+            "/admin/v1/clients",
+            &w.op,
+            &json!({"name": "m", "kind": "org", "org_id": w.org, "redirect_uris": [WEB]}),
+        )
+        .await;
+    assert_eq!(status, 201, "{machine}");
+    let answer = w.browser.get(&url(&base(machine["client_id"].as_str().unwrap(), WEB))).await;
+    assert_eq!(param(&query_of(answer.location()), "error"), Some("unauthorized_client"), "{}", answer.body);
     // Beyond what the person holds: decided at consent, sent back as invalid_scope.
     let mut params = base(&w.native, NATIVE);
     params.push(("scope".into(), "invoices:write".into()));
@@ -754,6 +766,79 @@ async fn clients_for_people_are_checked_when_registered(app: TestApp) {
     assert_eq!(meta["authorization_response_iss_parameter_supported"], true);
     assert!(meta["grant_types_supported"].as_array().unwrap().contains(&json!("refresh_token")));
     assert!(meta["token_endpoint_auth_methods_supported"].as_array().unwrap().contains(&json!("none")));
+}
+
+async fn introspect(app: &TestApp, basic: (&str, &str), token: &str) -> Value {
+    let res = app
+        .http
+        .post(app.url("/oauth/introspect"))
+        .basic_auth(basic.0, Some(basic.1))
+        .form(&[("token", token)])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 200);
+    res.json().await.unwrap()
+}
+
+async fn refresh_tokens_are_introspected_and_revoked(app: TestApp) {
+    let mut w = world(&app).await;
+    let (id, secret) = w.web.clone();
+    let location = authorize(&mut w.browser, &id, WEB, "invoices:read").await;
+    let code = param(&query_of(&location), "code").unwrap().to_owned();
+    let form = [
+        ("grant_type", "authorization_code"),
+        ("code", code.as_str()),
+        ("redirect_uri", WEB),
+        ("code_verifier", VERIFIER),
+    ];
+    let (status, tokens) = token(&app, &form, Some((&id, &secret))).await;
+    assert_eq!(status, 200, "{tokens}");
+    let (access, refresh_token) =
+        (tokens["access_token"].as_str().unwrap(), tokens["refresh_token"].as_str().unwrap());
+
+    let own = introspect(&app, (&id, &secret), refresh_token).await;
+    assert_eq!(own["active"], true, "{own}");
+    assert_eq!(
+        (own["token_type"].as_str(), own["sub"].as_str(), own["client_id"].as_str()),
+        (Some("refresh_token"), Some(w.user.as_str()), Some(id.as_str()))
+    );
+    assert_eq!((own["scope"].as_str(), own["aud"].as_str()), (Some("invoices:read"), Some(BILLING)));
+    let operator = introspect(&app, (&app.operator_id, &app.operator_secret), refresh_token).await;
+    assert_eq!(operator["active"], true, "the operator may introspect any token");
+    let (other, other_secret) = app.create_org_client(&w.op, &w.org, &[(BILLING, &["invoices:read"])]).await;
+    let stranger = introspect(&app, (&other, &other_secret), refresh_token).await;
+    assert_eq!(stranger, json!({"active": false}), "another client learns nothing");
+
+    // Only its client revokes it; revoking it ends the authorization's access tokens too.
+    let revoke = |basic: (String, String), token: String| {
+        let app = &app;
+        async move {
+            let res = app
+                .http
+                .post(app.url("/oauth/revoke"))
+                .basic_auth(&basic.0, Some(&basic.1))
+                .form(&[("token", token.as_str())])
+                .send()
+                .await
+                .unwrap();
+            (res.status().as_u16(), res.json::<Value>().await.unwrap_or(Value::Null))
+        }
+    };
+    let (status, body) = revoke((other.clone(), other_secret.clone()), refresh_token.to_owned()).await;
+    assert_eq!((status, body["error"].as_str()), (400, Some("unauthorized_client")), "{body}");
+    assert_eq!(revoke((id.clone(), secret.clone()), refresh_token.to_owned()).await.0, 200);
+    assert_eq!(introspect(&app, (&id, &secret), refresh_token).await, json!({"active": false}));
+    assert_eq!(introspect(&app, (&id, &secret), access).await["active"], false);
+    let (status, body) = token(
+        &app,
+        &[("grant_type", "refresh_token"), ("refresh_token", refresh_token)],
+        Some((&id, &secret)),
+    )
+    .await;
+    assert_eq!((status, body["error"].as_str()), (400, Some("invalid_grant")), "{body}");
+    // Unknown and malformed refresh tokens: nothing to do.
+    assert_eq!(revoke((id.clone(), secret.clone()), "writ_rt_nope".into()).await.0, 200);
 }
 
 /// A consent of `user` for `client`, written straight to the store: for walks over the admin

@@ -145,3 +145,78 @@ async fn python_workloads_trade_a_platform_token() {
         "{tokens:?}"
     );
 }
+
+/// Issue 19: an agent built on authlib runs the authorization code grant with PKCE against Writ
+/// (the person's login and consent posted as a browser would), refreshes, and meets reuse
+/// detection; PyJWT verifies the person's token.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn authlib_runs_the_authorization_code_grant_and_refreshes() {
+    if !python_ready() {
+        eprintln!("PyJWT/authlib not installed: interop not run");
+        return;
+    }
+    use super::delegation::{BILLING, NATIVE, PASSWORD, world};
+    let app = spawn_app(Backend::Sqlite).await.unwrap();
+    let w = world(&app).await;
+    let script = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/interop/delegation.py");
+    let out = Command::new("python3")
+        .args([
+            script,
+            &app.ctx.issuer,
+            &w.native,
+            NATIVE,
+            "acme",
+            "ada@acme.example",
+            PASSWORD,
+            BILLING,
+            "invoices:read",
+        ])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "authlib interop failed:\n{}", String::from_utf8_lossy(&out.stderr));
+    let result: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(result["claims"]["sub"], w.user.as_str());
+    assert_eq!(result["claims"]["oid"], w.org.as_str());
+    assert_eq!(result["claims"]["client_id"], w.native.as_str());
+    assert_eq!(result["claims"]["scope"], "invoices:read");
+}
+
+/// Issue 19: an agent built on Node's openid-client runs the authorization code grant with PKCE
+/// (checking `state` and `iss`), refreshes, and runs it again through PAR. CI installs the
+/// package (`npm ci` in `crates/writ/tests/interop/node`); elsewhere the test runs when it is.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn openid_client_runs_the_authorization_code_grant_with_par() {
+    let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/interop/node");
+    let installed = std::path::Path::new(dir).join("node_modules/openid-client").exists();
+    let required = std::env::var("WRIT_TEST_INTEROP").is_ok_and(|v| v == "1");
+    assert!(
+        installed || !required,
+        "WRIT_TEST_INTEROP=1 but openid-client is missing: npm ci --prefix {dir}"
+    );
+    if !installed {
+        eprintln!("openid-client not installed: interop not run");
+        return;
+    }
+    use super::delegation::{BILLING, NATIVE, PASSWORD, world};
+    let app = spawn_app(Backend::Sqlite).await.unwrap();
+    let w = world(&app).await;
+    let out = Command::new("node")
+        .arg(format!("{dir}/delegation.mjs"))
+        .args([
+            &app.ctx.issuer,
+            &w.native,
+            NATIVE,
+            "acme",
+            "ada@acme.example",
+            PASSWORD,
+            BILLING,
+            "invoices:read",
+        ])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "openid-client interop failed:\n{}", String::from_utf8_lossy(&out.stderr));
+    let result: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(result["claims"]["sub"], w.user.as_str());
+    assert_eq!(result["par"]["sub"], w.user.as_str());
+    assert_eq!(result["claims"]["aud"], BILLING);
+}
