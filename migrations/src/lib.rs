@@ -15,6 +15,7 @@ mod m20261130_000007_client_keys;
 mod m20261130_000008_federation;
 mod m20261201_000009_people;
 mod m20261201_000010_delegation;
+mod m20261201_000011_device_flow;
 
 pub struct Migrator;
 
@@ -32,6 +33,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261130_000008_federation::Migration),
             Box::new(m20261201_000009_people::Migration),
             Box::new(m20261201_000010_delegation::Migration),
+            Box::new(m20261201_000011_device_flow::Migration),
         ]
     }
 }

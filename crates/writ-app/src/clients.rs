@@ -108,7 +108,10 @@ fn check_delegation(kind: &ClientKind, methods: AuthMethods, d: &Delegation) -> 
         return invalid("token_endpoint_auth_methods", "`none` is for public clients (client_type: public)");
     }
     if public && d.grant_types.iter().any(|g| !g.is_delegated()) {
-        return invalid("grant_types", "a public client may use only authorization_code and refresh_token");
+        return invalid(
+            "grant_types",
+            "a public client may use only authorization_code, refresh_token and device_code",
+        );
     }
     if d.grant_types.delegates() && matches!(kind, ClientKind::User { .. }) {
         return invalid(
@@ -120,8 +123,12 @@ fn check_delegation(kind: &ClientKind, methods: AuthMethods, d: &Delegation) -> 
     if code && d.redirect_uris.is_empty() {
         return invalid("redirect_uris", "the authorization_code grant needs at least one redirect URI");
     }
-    if d.grant_types.allows(GrantKind::RefreshToken) && !code {
-        return invalid("grant_types", "refresh_token needs authorization_code, which gives the first one");
+    if d.grant_types.allows(GrantKind::RefreshToken) && !code && !d.grant_types.allows(GrantKind::DeviceCode)
+    {
+        return invalid(
+            "grant_types",
+            "refresh_token needs authorization_code or device_code, which give the first one",
+        );
     }
     if d.redirect_uris.len() > MAX_REDIRECT_URIS {
         return invalid("redirect_uris", &format!("at most {MAX_REDIRECT_URIS}"));

@@ -399,11 +399,17 @@ pub enum GrantKind {
     JwtBearer,
     AuthorizationCode,
     RefreshToken,
+    DeviceCode,
 }
 
 impl GrantKind {
-    pub const ALL: [GrantKind; 4] =
-        [Self::ClientCredentials, Self::JwtBearer, Self::AuthorizationCode, Self::RefreshToken];
+    pub const ALL: [GrantKind; 5] = [
+        Self::ClientCredentials,
+        Self::JwtBearer,
+        Self::AuthorizationCode,
+        Self::RefreshToken,
+        Self::DeviceCode,
+    ];
 
     pub fn as_str(self) -> &'static str {
         match self {
@@ -411,6 +417,7 @@ impl GrantKind {
             Self::JwtBearer => "urn:ietf:params:oauth:grant-type:jwt-bearer",
             Self::AuthorizationCode => "authorization_code",
             Self::RefreshToken => "refresh_token",
+            Self::DeviceCode => "urn:ietf:params:oauth:grant-type:device_code",
         }
     }
 
@@ -418,15 +425,15 @@ impl GrantKind {
         Self::ALL.into_iter().find(|g| g.as_str() == s).ok_or_else(|| {
             crate::Invalid::new(
                 "grant_types",
-                "must be client_credentials, urn:ietf:params:oauth:grant-type:jwt-bearer, authorization_code or \
-                 refresh_token",
+                "must be client_credentials, urn:ietf:params:oauth:grant-type:jwt-bearer, authorization_code, \
+                 refresh_token or urn:ietf:params:oauth:grant-type:device_code",
             )
         })
     }
 
     /// Whether the grant acts for a person.
     pub fn is_delegated(self) -> bool {
-        matches!(self, Self::AuthorizationCode | Self::RefreshToken)
+        matches!(self, Self::AuthorizationCode | Self::RefreshToken | Self::DeviceCode)
     }
 
     fn bit(self) -> u8 {

@@ -32,6 +32,8 @@ pub enum Kind {
     AuthorizationCode,
     /// A refresh token (rotated on each use).
     RefreshToken,
+    /// A device code (RFC 8628 §3.2): what a device polls with.
+    DeviceCode,
 }
 
 impl Kind {
@@ -42,6 +44,7 @@ impl Kind {
             Self::Session => "writ_ss_",
             Self::AuthorizationCode => "writ_ac_",
             Self::RefreshToken => "writ_rt_",
+            Self::DeviceCode => "writ_dc_",
         }
     }
 }

@@ -69,6 +69,7 @@ fn server_metadata(ctx: &Context) -> HttpResponse {
         introspection_endpoint_auth_signing_alg_values_supported: assertion_algs(),
         authorization_endpoint: format!("{issuer}/oauth/authorize"),
         pushed_authorization_request_endpoint: format!("{issuer}/oauth/par"),
+        device_authorization_endpoint: format!("{issuer}/oauth/device_authorization"),
         response_types_supported: ["code"],
         response_modes_supported: ["query"],
         code_challenge_methods_supported: ["S256"],

@@ -8,6 +8,7 @@
 //! the delegated grants write because codes work once and refresh tokens rotate. It depends on
 //! writ-http glue, store, token and core, never on another service crate.
 
+mod device;
 mod discovery;
 mod introspection;
 mod oauth_error;
@@ -37,6 +38,7 @@ fn register(cfg: &mut ServiceConfig) {
         .service(introspection::revoke)
         .service(introspection::introspect)
         .service(par::push)
+        .service(device::start)
         .service(discovery::jwks)
         .service(discovery::metadata)
         .service(discovery::openid_configuration);

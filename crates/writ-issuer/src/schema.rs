@@ -45,6 +45,8 @@ pub struct TokenForm {
     code_verifier: Option<String>,
     /// `refresh_token`: the refresh token (single use).
     refresh_token: Option<String>,
+    /// `urn:ietf:params:oauth:grant-type:device_code`: the device code to poll with.
+    device_code: Option<String>,
 }
 
 /// An issued access token (RFC 6749 §5.1): an RFC 9068 JWT.
@@ -172,6 +174,8 @@ pub struct ServerMetadata {
     pub authorization_endpoint: String,
     /// Where a client pushes an authorization request first (RFC 9126).
     pub pushed_authorization_request_endpoint: String,
+    /// Where a device starts the device flow (RFC 8628).
+    pub device_authorization_endpoint: String,
     pub response_types_supported: [&'static str; 1],
     pub response_modes_supported: [&'static str; 1],
     /// PKCE: S256 only, and required.
@@ -230,4 +234,39 @@ pub struct ParResponse {
     pub request_uri: String,
     /// Seconds it stays usable.
     pub expires_in: i64,
+}
+
+/// A device authorization request (RFC 8628 §3.1), form-encoded, with the client's
+/// authentication as at the token endpoint.
+#[derive(ToSchema)]
+#[schema(example = json!({"client_id": "cli_01jd8x4c2v9q0m7k3n5p6r8s0t", "scope": "invoices:read", "resource": "https://api.example.com/billing"}))]
+#[allow(dead_code)]
+pub struct DeviceAuthorizationForm {
+    /// The client (alone for a public client, or with `client_secret`).
+    client_id: Option<String>,
+    client_secret: Option<String>,
+    scope: Option<String>,
+    /// RFC 8707: the API the token will be for.
+    resource: Option<String>,
+}
+
+/// What the device shows and polls with (RFC 8628 §3.2).
+#[derive(Serialize, ToSchema)]
+#[schema(example = json!({
+    "device_code": "writ_dc_…", "user_code": "WDJB-MJHT",
+    "verification_uri": "https://auth.example.com/device",
+    "verification_uri_complete": "https://auth.example.com/device?user_code=WDJB-MJHT",
+    "expires_in": 600, "interval": 5
+}))]
+pub struct DeviceAuthorizationResponse {
+    /// What the device polls the token endpoint with; a credential, keep it to the device.
+    pub device_code: String,
+    /// What the person types: eight letters, shown with a dash.
+    pub user_code: String,
+    pub verification_uri: String,
+    /// The same page with the code filled in (for a QR code or a link).
+    pub verification_uri_complete: String,
+    pub expires_in: i64,
+    /// Seconds to wait between polls.
+    pub interval: i64,
 }

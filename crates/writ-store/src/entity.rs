@@ -284,6 +284,11 @@ pub mod authorization_requests {
         pub authorization_id: Option<String>,
         pub created_at: TimeDateTimeWithTimeZone,
         pub expires_at: TimeDateTimeWithTimeZone,
+        /// A device authorization's code for the person (RFC 8628), without its dash.
+        pub user_code: Option<String>,
+        pub device_code_hash: Option<Vec<u8>>,
+        pub denied: bool,
+        pub last_polled_at: Option<TimeDateTimeWithTimeZone>,
     }
     no_relations!();
 }

@@ -192,7 +192,7 @@ pub struct CreateClient {
     #[schema(example = "https://agent.example.com/.well-known/jwks.json")]
     pub jwks_uri: Option<String>,
     /// `confidential` (default) or `public`: an agent that cannot keep a secret (a CLI, a desktop
-    /// or browser app) authenticates with `none` and may use only authorization_code and
+    /// or browser app) authenticates with `none` and may use only authorization_code, device_code and
     /// refresh_token.
     #[schema(example = "confidential")]
     pub client_type: Option<String>,
@@ -202,7 +202,7 @@ pub struct CreateClient {
     pub redirect_uris: Option<Vec<String>>,
     /// The grants it may use: `client_credentials` and
     /// `urn:ietf:params:oauth:grant-type:jwt-bearer` (the default), `authorization_code`,
-    /// `refresh_token`.
+    /// `urn:ietf:params:oauth:grant-type:device_code`, `refresh_token`.
     #[schema(example = json!(["authorization_code", "refresh_token"]))]
     pub grant_types: Option<Vec<String>>,
     /// Its authorization requests must be pushed to `/oauth/par` first (RFC 9126).
@@ -349,7 +349,7 @@ pub struct UpdateClient {
     #[serde(default, deserialize_with = "present")]
     pub jwks_uri: Option<Option<String>>,
     /// `confidential` (default) or `public`: an agent that cannot keep a secret (a CLI, a desktop
-    /// or browser app) authenticates with `none` and may use only authorization_code and
+    /// or browser app) authenticates with `none` and may use only authorization_code, device_code and
     /// refresh_token.
     #[schema(example = "confidential")]
     pub client_type: Option<String>,
@@ -359,7 +359,7 @@ pub struct UpdateClient {
     pub redirect_uris: Option<Vec<String>>,
     /// The grants it may use: `client_credentials` and
     /// `urn:ietf:params:oauth:grant-type:jwt-bearer` (the default), `authorization_code`,
-    /// `refresh_token`.
+    /// `urn:ietf:params:oauth:grant-type:device_code`, `refresh_token`.
     #[schema(example = json!(["authorization_code", "refresh_token"]))]
     pub grant_types: Option<Vec<String>>,
     /// Its authorization requests must be pushed to `/oauth/par` first (RFC 9126).

@@ -44,6 +44,11 @@ impl AuthorizationParams {
         }
     }
 
+    /// Whether this is a device authorization (RFC 8628): it has no redirect URI.
+    pub fn is_device(&self) -> bool {
+        self.redirect_uri.is_empty()
+    }
+
     pub fn challenge(&self) -> Option<CodeChallenge> {
         CodeChallenge::parse(&self.code_challenge, Some("S256")).ok()
     }
@@ -143,11 +148,8 @@ pub async fn push_request(
     body: &[u8],
     origin: &crate::origin::Origin,
 ) -> Result<(String, i64), OAuthError> {
-    let params = Params::parse(content_type, body)?;
-    let client_auth = crate::token::ClientAuth::parse(authorization, &params)?;
-    let plan = crate::token::Plan::new(ctx, origin, client_auth.client_id());
-    let auth = plan.authenticate(&client_auth).await?;
-    plan.unlocked().await?;
+    let (params, auth) =
+        crate::token::authenticate_request(ctx, origin, content_type, authorization, body).await?;
     push(ctx, &auth.client.client, &params).await
 }
 

@@ -21,6 +21,8 @@ pub const CODE_TTL: Duration = Duration::seconds(60);
 pub struct Review {
     pub request: RequestId,
     pub client_name: String,
+    /// A device authorization: the answer goes to the device that polls, not to a redirect URI.
+    pub device: bool,
     /// Where the answer goes, and its host.
     pub redirect_uri: String,
     pub redirect_host: String,
@@ -48,30 +50,37 @@ async fn decide(ctx: &Context, person: &Person, id: &RequestId) -> Result<Decide
     };
     let params: AuthorizationParams =
         serde_json::from_value(stored.params.clone()).map_err(|_| AuthorizeError::Unavailable)?;
-    let back = |code: &'static str, description: &str| {
-        AuthorizeError::Redirect(Redirect::error(
+    // A device has no redirect URI: the person reads the error on the page, and the device, which
+    // polls, is told `access_denied`.
+    let device = params.is_device();
+    let back = |code: &'static str, description: &str| match device {
+        true => AuthorizeError::Page(description.to_owned()),
+        false => AuthorizeError::Redirect(Redirect::error(
             &ctx.issuer,
             &params.redirect_uri,
             params.state.as_deref(),
             code,
             description,
-        ))
+        )),
     };
     let loaded = ctx.client_credentials(&stored.client_id).await?;
     let Some(loaded) = loaded else { return Err(AuthorizeError::Expired) };
     let client = loaded.client.clone();
-    let grant = writ_core::grant::delegated(&client, &person.org, &person.user, &params.token_request())
-        .map_err(|e| match e {
-            GrantError::Inactive(why) => {
-                tracing::info!(reason = why, "refused a delegation");
-                back("access_denied", "this application may not act for you")
-            }
-            GrantError::NothingGranted => {
-                back("access_denied", "there is nothing this application may do for you")
-            }
-            GrantError::InvalidScope(d) => back("invalid_scope", &d),
-            GrantError::InvalidTarget(d) => back("invalid_target", &d),
-        })?;
+    let decided = writ_core::grant::delegated(&client, &person.org, &person.user, &params.token_request());
+    if decided.is_err() && device {
+        AuthorizationRequests::new(ctx.store.conn()).deny_device(&stored.id).await?;
+    }
+    let grant = decided.map_err(|e| match e {
+        GrantError::Inactive(why) => {
+            tracing::info!(reason = why, "refused a delegation");
+            back("access_denied", "this application may not act for you")
+        }
+        GrantError::NothingGranted => {
+            back("access_denied", "there is nothing this application may do for you")
+        }
+        GrantError::InvalidScope(d) => back("invalid_scope", &d),
+        GrantError::InvalidTarget(d) => back("invalid_target", &d),
+    })?;
     Ok(Decided { stored, params, client, grant })
 }
 
@@ -107,6 +116,7 @@ pub async fn review(ctx: &Context, person: &Person, id: &RequestId) -> Result<Re
         client_name: d.client.name.to_string(),
         redirect_host: redirect.as_ref().map_or_else(String::new, writ_core::delegation::RedirectUri::host),
         redirect_uri: d.params.redirect_uri.clone(),
+        device: d.params.is_device(),
         local_app: !uris.is_empty() && uris.iter().all(writ_core::delegation::RedirectUri::is_loopback),
         resources,
         remembered,
@@ -118,14 +128,24 @@ fn asked(grant: &Grant) -> Grants {
     grant.audiences.iter().map(|a| (a.clone(), grant.scope.clone())).collect()
 }
 
+/// Where the person's answer leads.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Answered {
+    /// Back to the client, with a code or an error.
+    Redirect(String),
+    /// A device authorization: the person goes back to their device, which learns the answer
+    /// when it polls.
+    Device,
+}
+
 /// The person allows request `id`: their consent is remembered (extended by what this request
-/// asks), and the client gets a one-minute code. The URL to send the browser to.
+/// asks), and the client gets a one-minute code — or, for a device, its next poll gets tokens.
 pub async fn approve(
     ctx: &Context,
     person: &Person,
     id: &RequestId,
     origin: &Origin,
-) -> Result<String, AuthorizeError> {
+) -> Result<Answered, AuthorizeError> {
     let d = decide(ctx, person, id).await?;
     let now = ctx.clock.now();
     let code = PlainSecret::generate_as(Kind::AuthorizationCode).map_err(|_| AuthorizeError::Unavailable)?;
@@ -167,22 +187,37 @@ pub async fn approve(
         writ_store::Audit::new(&txn).record(&event).await?;
     }
     let requests = AuthorizationRequests::new(&txn);
-    match requests.set_code(&d.stored.id, &person.user.id, &code.hash(&ctx.pepper), now + CODE_TTL).await {
+    let answered = match d.params.is_device() {
+        true => requests.approve_device(&d.stored.id, &person.user.id).await,
+        false => {
+            requests.set_code(&d.stored.id, &person.user.id, &code.hash(&ctx.pepper), now + CODE_TTL).await
+        }
+    };
+    match answered {
         Ok(()) => {}
         Err(StoreError::NotFound) => return Err(AuthorizeError::Expired),
         Err(e) => return Err(e.into()),
     }
     txn.commit().await.map_err(StoreError::from)?;
+    if d.params.is_device() {
+        return Ok(Answered::Device);
+    }
     let mut params = vec![("code", code.expose().to_owned())];
     params.extend(d.params.state.clone().map(|s| ("state", s)));
     params.push(("iss", ctx.issuer.clone()));
-    Ok(Redirect { redirect_uri: d.params.redirect_uri, params }.url())
+    Ok(Answered::Redirect(Redirect { redirect_uri: d.params.redirect_uri, params }.url()))
 }
 
-/// The person refuses request `id`: it ends, and the client hears `access_denied`.
-pub async fn deny(ctx: &Context, person: &Person, id: &RequestId) -> Result<String, AuthorizeError> {
+/// The person refuses request `id`: it ends, and the client hears `access_denied` (a device, when
+/// it polls).
+pub async fn deny(ctx: &Context, person: &Person, id: &RequestId) -> Result<Answered, AuthorizeError> {
     let d = decide(ctx, person, id).await?;
-    AuthorizationRequests::new(ctx.store.conn()).delete(&d.stored.id).await?;
+    let requests = AuthorizationRequests::new(ctx.store.conn());
+    if d.params.is_device() {
+        requests.deny_device(&d.stored.id).await?;
+        return Ok(Answered::Device);
+    }
+    requests.delete(&d.stored.id).await?;
     let denied = Redirect::error(
         &ctx.issuer,
         &d.params.redirect_uri,
@@ -190,5 +225,5 @@ pub async fn deny(ctx: &Context, person: &Person, id: &RequestId) -> Result<Stri
         "access_denied",
         "the person declined",
     );
-    Ok(denied.url())
+    Ok(Answered::Redirect(denied.url()))
 }

@@ -5,4 +5,5 @@
 pub mod authorize;
 pub mod consent;
 pub mod consents;
+pub mod device;
 pub mod tokens;

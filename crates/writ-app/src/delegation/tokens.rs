@@ -21,6 +21,7 @@ use crate::context::Context;
 use crate::origin::Origin;
 use crate::token::client_auth::Authenticated;
 use crate::token::grants::authorization_code::{self, CodeGrant};
+use crate::token::grants::device_code::{self, DeviceGrant};
 use crate::token::grants::refresh_token::{self, RefreshGrant};
 use crate::token::{OAuthError, OnBehalf, mint};
 
@@ -78,40 +79,117 @@ pub async fn exchange(
         return Err(invalid("code_verifier does not match the code_challenge"));
     }
     let user_id = stored.user_id.clone().ok_or_else(|| invalid("the code is unknown or expired"))?;
-    let (grant, consent_id) = decide_for(ctx, auth, &user_id, &params.token_request()).await?;
-
-    let authorization = Authorization {
-        id: AuthorizationId::generate(),
-        consent_id,
-        user_id: user_id.clone(),
-        client_id: client.id.clone(),
-        org_id: grant.org_id.clone().ok_or(OAuthError::Server)?,
-        scope: grant.scope.to_string(),
-        resources: grant.audiences.iter().map(ToString::to_string).collect(),
-        created_at: now,
-        expires_at: now + time::Duration::seconds(i64::from(client.delegation.refresh.absolute)),
-    };
-    let txn = ctx.store.begin().await.map_err(server)?;
-    match AuthorizationRequests::new(&txn).redeem(&stored.id, &authorization.id).await {
-        Ok(()) => {}
-        Err(StoreError::NotFound) => {
+    match authorize(ctx, auth, &stored.id, &user_id, &params, authorization_code::GRANT_TYPE, origin).await {
+        Err(Redeemed) => {
             // Another exchange of the same code won the race: both go.
-            drop(txn);
             if let Ok(again) = requests.by_code(&hash).await
                 && let Some(other) = again.authorization_id
             {
                 revoke(ctx, &[(client.id.clone(), other)]).await;
             }
-            return Err(invalid("the code was already used: the tokens issued for it are revoked"));
+            Err(invalid("the code was already used: the tokens issued for it are revoked"))
         }
-        Err(e) => return Err(server(e)),
+        Ok(minted) => minted,
     }
-    Authorizations::new(&txn).create(&authorization).await.map_err(server)?;
-    let refresh = new_refresh_token(ctx, &txn, auth, &authorization, now).await?;
-    txn.commit().await.map_err(|e| server(e.into()))?;
-    let on_behalf = OnBehalf { authorization: &authorization.id, grant_type: authorization_code::GRANT_TYPE };
-    let (token, claims) = mint(ctx, auth, &grant, origin, Some(on_behalf))?;
-    Ok((token, claims, refresh))
+}
+
+/// A request was redeemed by another exchange first.
+struct Redeemed;
+
+/// The answered request `request` becomes an authorization of `user_id`: decided again as of now
+/// (the person usable, the consent standing), stored with its first refresh token, and its access
+/// token minted. `Err(Redeemed)` when another exchange of the same request got there first.
+async fn authorize(
+    ctx: &Context,
+    auth: &Authenticated,
+    request: &writ_core::RequestId,
+    user_id: &writ_core::UserId,
+    params: &AuthorizationParams,
+    grant_type: &'static str,
+    origin: &Origin,
+) -> Result<Result<Minted, OAuthError>, Redeemed> {
+    let client = &auth.client.client;
+    let (grant, consent_id) = match decide_for(ctx, auth, user_id, &params.token_request()).await {
+        Ok(decided) => decided,
+        Err(e) => return Ok(Err(e)),
+    };
+    let now = ctx.clock.now();
+    let Some(org_id) = grant.org_id.clone() else { return Ok(Err(OAuthError::Server)) };
+    let authorization = Authorization {
+        id: AuthorizationId::generate(),
+        consent_id,
+        user_id: user_id.clone(),
+        client_id: client.id.clone(),
+        org_id,
+        scope: grant.scope.to_string(),
+        resources: grant.audiences.iter().map(ToString::to_string).collect(),
+        created_at: now,
+        expires_at: now + time::Duration::seconds(i64::from(client.delegation.refresh.absolute)),
+    };
+    let stored = async {
+        let txn = ctx.store.begin().await.map_err(server)?;
+        match AuthorizationRequests::new(&txn).redeem(request, &authorization.id).await {
+            Ok(()) => {}
+            Err(StoreError::NotFound) => return Ok(None),
+            Err(e) => return Err(server(e)),
+        }
+        Authorizations::new(&txn).create(&authorization).await.map_err(server)?;
+        let refresh = new_refresh_token(ctx, &txn, auth, &authorization, now).await?;
+        txn.commit().await.map_err(|e| server(e.into()))?;
+        Ok(Some(refresh))
+    };
+    let refresh = match stored.await {
+        Ok(Some(refresh)) => refresh,
+        Ok(None) => return Err(Redeemed),
+        Err(e) => return Ok(Err(e)),
+    };
+    let on_behalf = OnBehalf { authorization: &authorization.id, grant_type };
+    Ok(mint(ctx, auth, &grant, origin, Some(on_behalf)).map(|(token, claims)| (token, claims, refresh)))
+}
+
+/// Polls a device authorization (RFC 8628 §3.4): `authorization_pending` until the person
+/// answers (`slow_down` when polled again within the interval), then `access_denied` or the
+/// person's tokens; `expired_token` once it expired. A device code gives tokens once.
+pub async fn poll(
+    ctx: &Context,
+    auth: &Authenticated,
+    g: &DeviceGrant,
+    origin: &Origin,
+) -> Result<Minted, OAuthError> {
+    let client = &auth.client.client;
+    let code = PlainSecret::parse_as(&g.device_code, Kind::DeviceCode)
+        .map_err(|_| invalid("the device code is not one this server issued"))?;
+    let requests = AuthorizationRequests::new(ctx.store.conn());
+    let (stored, state) = match requests.by_device_code(&code.hash(&ctx.pepper)).await {
+        Ok(found) => found,
+        Err(StoreError::NotFound) => return Err(invalid("the device code is unknown")),
+        Err(e) => return Err(server(e)),
+    };
+    if stored.client_id != client.id {
+        return Err(invalid("the device code was issued to another client"));
+    }
+    if stored.authorization_id.is_some() {
+        return Err(invalid("the device code was already used"));
+    }
+    let now = ctx.clock.now();
+    if stored.expires_at <= now {
+        return Err(OAuthError::ExpiredToken);
+    }
+    if state.denied {
+        return Err(OAuthError::AccessDenied);
+    }
+    let Some(user_id) = stored.user_id.clone() else {
+        let interval = time::Duration::seconds(super::device::INTERVAL);
+        let too_soon = state.last_polled_at.is_some_and(|at| now - at < interval);
+        requests.polled(&stored.id, now).await.map_err(server)?;
+        return Err(if too_soon { OAuthError::SlowDown } else { OAuthError::AuthorizationPending });
+    };
+    let params: AuthorizationParams =
+        serde_json::from_value(stored.params.clone()).map_err(|_| OAuthError::Server)?;
+    match authorize(ctx, auth, &stored.id, &user_id, &params, device_code::GRANT_TYPE, origin).await {
+        Ok(minted) => minted,
+        Err(Redeemed) => Err(invalid("the device code was already used")),
+    }
 }
 
 /// Trades a refresh token (RFC 6749 §6) for a new access token and a new refresh token.

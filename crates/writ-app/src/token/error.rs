@@ -22,6 +22,14 @@ pub enum OAuthError {
     InvalidGrant(String),
     /// RFC 6749 §5.2: "The authenticated client is not authorized to use this authorization grant type."
     UnauthorizedClient(String),
+    /// RFC 8628 §3.5: the person has not answered yet; poll again after the interval.
+    AuthorizationPending,
+    /// RFC 8628 §3.5: polling too fast; the interval grows by 5 seconds.
+    SlowDown,
+    /// RFC 8628 §3.5: the person declined.
+    AccessDenied,
+    /// RFC 8628 §3.5: the device code expired; start again.
+    ExpiredToken,
     /// RFC 6749 §5.2: "The authorization grant type is not supported by the authorization server."
     UnsupportedGrantType,
     /// RFC 6749 §5.2: "The requested scope is invalid, unknown, malformed, or exceeds the scope
@@ -54,6 +62,10 @@ impl OAuthError {
             Self::InvalidRequest(_) | Self::TooLarge | Self::UnsupportedMediaType => "invalid_request",
             Self::InvalidClient { .. } => "invalid_client",
             Self::InvalidGrant(_) => "invalid_grant",
+            Self::AuthorizationPending => "authorization_pending",
+            Self::SlowDown => "slow_down",
+            Self::AccessDenied => "access_denied",
+            Self::ExpiredToken => "expired_token",
             Self::UnauthorizedClient(_) => "unauthorized_client",
             Self::UnsupportedGrantType => "unsupported_grant_type",
             Self::InvalidScope(_) => "invalid_scope",
@@ -72,6 +84,10 @@ impl OAuthError {
             | Self::InvalidScope(d)
             | Self::InvalidTarget(d) => d,
             Self::InvalidClient { .. } => "client authentication failed",
+            Self::AuthorizationPending => "the person has not answered yet: poll again after the interval",
+            Self::SlowDown => "polling too fast: wait 5 seconds more between polls",
+            Self::AccessDenied => "the person declined",
+            Self::ExpiredToken => "the device code expired: start again",
             Self::UnsupportedGrantType => "this grant_type is not supported (see grant_types_supported)",
             Self::TooLarge => "the request body is too large",
             Self::UnsupportedMediaType => {

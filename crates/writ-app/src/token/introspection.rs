@@ -11,7 +11,7 @@ use writ_core::{AuditEvent, GUARD_AUDIENCE, ResourceUri, ScopeSet};
 use writ_guard_store::Revoked;
 use writ_token::AccessClaims;
 
-use super::{Authenticated, ClientAuth, OAuthError, Params};
+use super::{Authenticated, OAuthError};
 use crate::context::Context;
 use crate::origin::Origin;
 
@@ -41,15 +41,12 @@ impl TokenQuery {
         authorization: Option<&str>,
         body: &[u8],
     ) -> Result<Self, OAuthError> {
-        let params = Params::parse(content_type, body)?;
+        let (params, caller) =
+            super::authenticate_request(ctx, origin, content_type, authorization, body).await?;
         let token = params
             .token
             .clone()
             .ok_or_else(|| OAuthError::InvalidRequest("missing parameter `token`".into()))?;
-        let client = ClientAuth::parse(authorization, &params)?;
-        let plan = super::Plan::new(ctx, origin, client.client_id());
-        let caller = plan.authenticate(&client).await?;
-        plan.unlocked().await?;
         tracing::Span::current().record("client_id", caller.client.client.id.as_str());
         Ok(Self { caller, token })
     }

@@ -103,6 +103,7 @@ pub async fn issue(ctx: &Context, request: TokenRequest, origin: &Origin) -> Res
         }
         Grant::AuthorizationCode(g) => crate::delegation::tokens::exchange(ctx, &auth, g, origin).await?,
         Grant::RefreshToken(g) => crate::delegation::tokens::refresh(ctx, &auth, g, origin).await?,
+        Grant::DeviceCode(g) => crate::delegation::tokens::poll(ctx, &auth, g, origin).await?,
     };
     Ok(Issued {
         access_token,
@@ -111,6 +112,24 @@ pub async fn issue(ctx: &Context, request: TokenRequest, origin: &Origin) -> Res
         refresh_token,
         rate_limits,
     })
+}
+
+/// Reads a request to an endpoint where clients authenticate besides the token endpoint (PAR,
+/// device authorization, revocation, introspection) and authenticates its client as the token
+/// endpoint does, under the same failed-authentication limits.
+pub async fn authenticate_request(
+    ctx: &Context,
+    origin: &Origin,
+    content_type: &str,
+    authorization: Option<&str>,
+    body: &[u8],
+) -> Result<(Params, Authenticated), OAuthError> {
+    let params = Params::parse(content_type, body)?;
+    let client = ClientAuth::parse(authorization, &params)?;
+    let plan = Plan::new(ctx, origin, client.client_id());
+    let caller = plan.authenticate(&client).await?;
+    plan.unlocked().await?;
+    Ok((params, caller))
 }
 
 /// Whom a person's token is for: the authorization it belongs to, which its `cred` names (so

@@ -32,6 +32,8 @@ pub struct Params {
     pub code_verifier: Option<String>,
     /// The refresh-token grant (RFC 6749 §6).
     pub refresh_token: Option<String>,
+    /// The device-code grant (RFC 8628 §3.4).
+    pub device_code: Option<String>,
     /// An authorization request's own (RFC 6749 §4.1.1, RFC 7636 §4.3, RFC 9126 §4), read by
     /// `/oauth/authorize` and `/oauth/par`.
     pub response_type: Option<String>,
@@ -71,6 +73,7 @@ impl Params {
             "redirect_uri" => &mut self.redirect_uri,
             "code_verifier" => &mut self.code_verifier,
             "refresh_token" => &mut self.refresh_token,
+            "device_code" => &mut self.device_code,
             "response_type" => &mut self.response_type,
             "state" => &mut self.state,
             "code_challenge" => &mut self.code_challenge,

@@ -50,6 +50,7 @@ struct ConsentPage<'a> {
     resources: &'a [(String, Vec<ScopeDef>)],
     email: &'a str,
     org: &'a str,
+    device: bool,
 }
 
 #[derive(serde::Deserialize)]
@@ -78,10 +79,7 @@ pub(super) async fn show(
         Err(e) => return refused(&req, e),
     };
     if review.remembered {
-        return match consent::approve(&ctx, &person, &id, &origin).await {
-            Ok(url) => see_other(&url).finish(),
-            Err(e) => refused(&req, e),
-        };
+        return answered(&req, consent::approve(&ctx, &person, &id, &origin).await, true);
     }
     let csrf = Csrf::for_page(&ctx, &req);
     let request = id.to_string();
@@ -96,6 +94,7 @@ pub(super) async fn show(
         resources: &review.resources,
         email: person.user.email.as_str(),
         org: person.org.name.as_str(),
+        device: review.device,
     };
     let mut res = with_cookie(&ctx, &csrf, page(StatusCode::OK, &form));
     // Browsers hold a redirect after a form to `form-action`: the answer goes to the client.
@@ -142,14 +141,27 @@ pub(super) async fn decide(
         Ok(p) => p,
         Err(res) => return res,
     };
-    let answer = match field(&fields, "decision") {
-        "allow" => consent::approve(&ctx, &person, &id, &origin).await,
-        "deny" => consent::deny(&ctx, &person, &id).await,
-        _ => return message(&req, StatusCode::BAD_REQUEST, t.form_expired, None),
-    };
+    match field(&fields, "decision") {
+        "allow" => answered(&req, consent::approve(&ctx, &person, &id, &origin).await, true),
+        "deny" => answered(&req, consent::deny(&ctx, &person, &id).await, false),
+        _ => message(&req, StatusCode::BAD_REQUEST, t.form_expired, None),
+    }
+}
+
+/// Where an answer leads: back to the client, or (a device) a page saying what happens next.
+fn answered(
+    req: &HttpRequest,
+    answer: Result<consent::Answered, AuthorizeError>,
+    allowed: bool,
+) -> HttpResponse {
+    let t = text(req);
     match answer {
-        Ok(url) => see_other(&url).finish(),
-        Err(e) => refused(&req, e),
+        Ok(consent::Answered::Redirect(url)) => see_other(&url).finish(),
+        Ok(consent::Answered::Device) => {
+            let said = if allowed { t.device_allowed } else { t.device_denied };
+            super::notice(req, t.device_done_title, said)
+        }
+        Err(e) => refused(req, e),
     }
 }
 

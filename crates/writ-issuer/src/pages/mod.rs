@@ -10,6 +10,7 @@
 mod account;
 mod consent;
 mod csrf;
+mod device;
 mod invitation;
 mod login;
 pub mod text;
@@ -40,7 +41,9 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .service(consent::show)
         .service(consent::decide)
         .service(consent::list)
-        .service(consent::withdraw);
+        .service(consent::withdraw)
+        .service(device::show)
+        .service(device::submit);
 }
 
 /// The words of a request's page (English until there is another language).
@@ -113,6 +116,11 @@ struct Message<'a> {
 fn message(req: &HttpRequest, status: StatusCode, message: &str, link: Option<&str>) -> HttpResponse {
     let t = text(req);
     page(status, &Message { t, title: t.error_title, message, link })
+}
+
+/// A page that says one thing that went right.
+fn notice(req: &HttpRequest, title: &str, message: &str) -> HttpResponse {
+    page(StatusCode::OK, &Message { t: text(req), title, message, link: None })
 }
 
 /// The status a person's error answers with.

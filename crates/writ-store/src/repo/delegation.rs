@@ -24,6 +24,14 @@ pub struct StoredRequest {
     pub expires_at: OffsetDateTime,
 }
 
+/// What a device authorization has that other requests do not: whether the person declined,
+/// and when the device last polled.
+#[derive(Debug, Clone, PartialEq)]
+pub struct DeviceState {
+    pub denied: bool,
+    pub last_polled_at: Option<OffsetDateTime>,
+}
+
 pub struct AuthorizationRequests<'c, C> {
     c: &'c C,
 }
@@ -34,6 +42,21 @@ impl<'c, C: ConnectionTrait> AuthorizationRequests<'c, C> {
     }
 
     pub async fn create(&self, r: &StoredRequest) -> Result<()> {
+        self.insert(r, None).await
+    }
+
+    /// Stores a device authorization (RFC 8628) with its user code and device code hash;
+    /// `Conflict` when the user code is taken.
+    pub async fn create_device(
+        &self,
+        r: &StoredRequest,
+        user_code: &str,
+        device_code: &SecretHash,
+    ) -> Result<()> {
+        self.insert(r, Some((user_code, device_code))).await
+    }
+
+    async fn insert(&self, r: &StoredRequest, device: Option<(&str, &SecretHash)>) -> Result<()> {
         authorization_requests::Entity::insert(authorization_requests::ActiveModel {
             id: Set(r.id.to_string()),
             client_id: Set(r.client_id.to_string()),
@@ -45,21 +68,82 @@ impl<'c, C: ConnectionTrait> AuthorizationRequests<'c, C> {
             authorization_id: Set(None),
             created_at: Set(r.created_at),
             expires_at: Set(r.expires_at),
+            user_code: Set(device.map(|(code, _)| code.to_owned())),
+            device_code_hash: Set(device.map(|(_, hash)| hash.0.to_vec())),
+            denied: Set(false),
+            last_polled_at: Set(None),
         })
         .exec(self.c)
         .await?;
         Ok(())
     }
 
-    /// The unexpired request `id` that has no code yet.
+    /// The unexpired request `id` that nobody has answered yet.
     pub async fn pending(&self, id: &RequestId, now: OffsetDateTime) -> Result<StoredRequest> {
         let row = authorization_requests::Entity::find_by_id(id.as_str())
             .filter(authorization_requests::Column::ExpiresAt.gt(now))
-            .filter(authorization_requests::Column::CodeHash.is_null())
+            .filter(authorization_requests::Column::UserId.is_null())
+            .filter(authorization_requests::Column::Denied.eq(false))
             .one(self.c)
             .await?
             .ok_or(StoreError::NotFound)?;
         request_from_row(row)
+    }
+
+    /// The unanswered, unexpired device authorization with this user code.
+    pub async fn pending_device(&self, user_code: &str, now: OffsetDateTime) -> Result<Option<RequestId>> {
+        let row = authorization_requests::Entity::find()
+            .filter(authorization_requests::Column::UserCode.eq(user_code))
+            .filter(authorization_requests::Column::ExpiresAt.gt(now))
+            .filter(authorization_requests::Column::UserId.is_null())
+            .filter(authorization_requests::Column::Denied.eq(false))
+            .one(self.c)
+            .await?;
+        row.map(|r| parse(RequestId::parse, &r.id)).transpose()
+    }
+
+    /// The device authorization whose device code has this hash, with its state.
+    pub async fn by_device_code(&self, hash: &SecretHash) -> Result<(StoredRequest, DeviceState)> {
+        let row = authorization_requests::Entity::find()
+            .filter(authorization_requests::Column::DeviceCodeHash.eq(hash.0.to_vec()))
+            .one(self.c)
+            .await?
+            .ok_or(StoreError::NotFound)?;
+        let state = DeviceState { denied: row.denied, last_polled_at: row.last_polled_at };
+        Ok((request_from_row(row)?, state))
+    }
+
+    /// The person approves device authorization `id`: once.
+    pub async fn approve_device(&self, id: &RequestId, user: &UserId) -> Result<()> {
+        let res = authorization_requests::Entity::update_many()
+            .col_expr(authorization_requests::Column::UserId, Expr::value(user.as_str()))
+            .filter(authorization_requests::Column::Id.eq(id.as_str()))
+            .filter(authorization_requests::Column::UserId.is_null())
+            .filter(authorization_requests::Column::Denied.eq(false))
+            .exec(self.c)
+            .await?;
+        found(res.rows_affected)
+    }
+
+    /// The person declines device authorization `id` (the device learns it when it polls).
+    pub async fn deny_device(&self, id: &RequestId) -> Result<()> {
+        let res = authorization_requests::Entity::update_many()
+            .col_expr(authorization_requests::Column::Denied, Expr::value(true))
+            .filter(authorization_requests::Column::Id.eq(id.as_str()))
+            .filter(authorization_requests::Column::UserId.is_null())
+            .exec(self.c)
+            .await?;
+        found(res.rows_affected)
+    }
+
+    /// Records a device's poll at `now`.
+    pub async fn polled(&self, id: &RequestId, now: OffsetDateTime) -> Result<()> {
+        authorization_requests::Entity::update_many()
+            .col_expr(authorization_requests::Column::LastPolledAt, Expr::value(Some(now)))
+            .filter(authorization_requests::Column::Id.eq(id.as_str()))
+            .exec(self.c)
+            .await?;
+        Ok(())
     }
 
     /// Issues the request's code for `user`: once (`NotFound` if it already has one).

@@ -23,6 +23,7 @@ on_every_backend!(pushed_requests_and_confidential_clients);
 on_every_backend!(withdrawing_consent_or_disabling_the_person_ends_access);
 on_every_backend!(clients_for_people_are_checked_when_registered);
 on_every_backend!(refresh_tokens_are_introspected_and_revoked);
+on_every_backend!(a_device_gets_a_persons_token_through_the_device_flow);
 
 /// A person, logged in, and agents that may act for them.
 pub(crate) struct World {
@@ -839,6 +840,170 @@ async fn refresh_tokens_are_introspected_and_revoked(app: TestApp) {
     assert_eq!((status, body["error"].as_str()), (400, Some("invalid_grant")), "{body}");
     // Unknown and malformed refresh tokens: nothing to do.
     assert_eq!(revoke((id.clone(), secret.clone()), "writ_rt_nope".into()).await.0, 200);
+}
+
+const DEVICE_GRANT: &str = "urn:ietf:params:oauth:grant-type:device_code";
+
+async fn device_authorization(app: &TestApp, client: &str) -> (u16, Value) {
+    let res = app
+        .http
+        .post(app.url("/oauth/device_authorization"))
+        .form(&[("client_id", client), ("scope", "invoices:read"), ("resource", BILLING)])
+        .send()
+        .await
+        .unwrap();
+    let status = res.status().as_u16();
+    (status, res.json().await.unwrap())
+}
+
+async fn poll(app: &TestApp, client: &str, device_code: &str) -> (u16, Value) {
+    token(app, &[("grant_type", DEVICE_GRANT), ("client_id", client), ("device_code", device_code)], None)
+        .await
+}
+
+/// Forgets when devices last polled, as if they had waited their interval.
+async fn waited(app: &TestApp) {
+    use writ_store::ConnectionTrait as _;
+    app.ctx
+        .store
+        .conn()
+        .execute_unprepared("UPDATE authorization_requests SET last_polled_at = NULL")
+        .await
+        .unwrap();
+}
+
+async fn a_device_gets_a_persons_token_through_the_device_flow(app: TestApp) {
+    let mut w = world(&app).await;
+    let grants = json!([{"resource": BILLING, "scopes": ["invoices:read"]}]);
+    let (status, cli) = app
+        .post(
+            "/admin/v1/clients",
+            &w.op,
+            &json!({"name": "Acme CLI", "kind": "org", "org_id": w.org, "client_type": "public",
+                    "grant_types": [DEVICE_GRANT, "refresh_token"], "grants": grants}),
+        )
+        .await;
+    assert_eq!(status, 201, "{cli}");
+    let cli = cli["client_id"].as_str().unwrap().to_owned();
+    let (_, meta) = app.get("/.well-known/oauth-authorization-server", "").await;
+    assert_eq!(
+        meta["device_authorization_endpoint"],
+        format!("{}/oauth/device_authorization", app.ctx.issuer)
+    );
+    assert!(meta["grant_types_supported"].as_array().unwrap().contains(&json!(DEVICE_GRANT)));
+
+    // The person refuses the first device: it hears access_denied.
+    let (status, refused) = device_authorization(&app, &cli).await;
+    assert_eq!(status, 200, "{refused}");
+    let form = w.browser.get("/device").await;
+    let found = w
+        .browser
+        .post(
+            "/device",
+            &[("csrf", &form.field("csrf").unwrap()), ("user_code", refused["user_code"].as_str().unwrap())],
+        )
+        .await;
+    let page = w.browser.get(found.location()).await;
+    let (csrf, request) = (page.field("csrf").unwrap(), page.field("request").unwrap());
+    let done = w
+        .browser
+        .post("/oauth/consent", &[("csrf", &csrf), ("request", &request), ("decision", "deny")])
+        .await;
+    assert!(done.body.contains("was not connected"), "{}", done.body);
+    let (status, body) = poll(&app, &cli, refused["device_code"].as_str().unwrap()).await;
+    assert_eq!((status, body["error"].as_str()), (400, Some("access_denied")), "{body}");
+
+    let (status, started) = device_authorization(&app, &cli).await;
+    assert_eq!(status, 200, "{started}");
+    let device_code = started["device_code"].as_str().unwrap().to_owned();
+    let user_code = started["user_code"].as_str().unwrap().to_owned();
+    assert!(device_code.starts_with("writ_dc_"));
+    assert_eq!((user_code.len(), &user_code[4..5]), (9, "-"), "{user_code}");
+    assert_eq!(started["verification_uri"], format!("{}/device", app.ctx.issuer));
+    assert_eq!(
+        started["verification_uri_complete"],
+        format!("{}/device?user_code={user_code}", app.ctx.issuer)
+    );
+    assert_eq!((started["interval"].as_i64(), started["expires_in"].as_i64()), (Some(5), Some(600)));
+
+    // The device polls before the person answers, then too fast.
+    let (status, body) = poll(&app, &cli, &device_code).await;
+    assert_eq!((status, body["error"].as_str()), (400, Some("authorization_pending")), "{body}");
+    let (status, body) = poll(&app, &cli, &device_code).await;
+    assert_eq!((status, body["error"].as_str()), (400, Some("slow_down")), "{body}");
+
+    // The person follows the device's link (the code filled in), types it (any case, no dash),
+    // and allows.
+    let form = w.browser.get(started["verification_uri_complete"].as_str().unwrap()).await;
+    assert_eq!(form.status, 200, "{}", form.body);
+    assert_eq!(form.field("user_code").as_deref(), Some(user_code.as_str()));
+    let csrf = form.field("csrf").unwrap();
+    let wrong = w.browser.post("/device", &[("csrf", &csrf), ("user_code", "BBBB-BBBB")]).await;
+    assert_eq!(wrong.status, 400);
+    assert!(wrong.body.contains("not valid"), "{}", wrong.body);
+    let typed = user_code.replace('-', "").to_lowercase();
+    let found = w.browser.post("/device", &[("csrf", &csrf), ("user_code", &typed)]).await;
+    assert_eq!(found.status, 303, "{}", found.body);
+    assert!(found.location().starts_with("/oauth/consent?request=arq_"));
+    let page = w.browser.get(found.location()).await;
+    assert!(page.body.contains("the device that showed you the code"), "{}", page.body);
+    let (csrf, request) = (page.field("csrf").unwrap(), page.field("request").unwrap());
+    let done = w
+        .browser
+        .post("/oauth/consent", &[("csrf", &csrf), ("request", &request), ("decision", "allow")])
+        .await;
+    assert_eq!(done.status, 200, "{}", done.body);
+    assert!(done.body.contains("The device is connected"));
+
+    waited(&app).await;
+    let (status, tokens) = poll(&app, &cli, &device_code).await;
+    assert_eq!(status, 200, "{tokens}");
+    let access = claims(tokens["access_token"].as_str().unwrap());
+    assert_eq!(
+        (access["sub"].as_str(), access["client_id"].as_str()),
+        (Some(w.user.as_str()), Some(cli.as_str()))
+    );
+    assert!(tokens["refresh_token"].as_str().unwrap().starts_with("writ_rt_"));
+    let (status, body) = poll(&app, &cli, &device_code).await;
+    assert_eq!(
+        (status, body["error"].as_str()),
+        (400, Some("invalid_grant")),
+        "a device code gives tokens once"
+    );
+    let (status, _) = refresh(&app, &cli, tokens["refresh_token"].as_str().unwrap()).await;
+    assert_eq!(status, 200);
+
+    // The consent is remembered: the next device is connected as soon as its code is typed.
+    let (_, second) = device_authorization(&app, &cli).await;
+    let form = w.browser.get("/device").await;
+    let found = w
+        .browser
+        .post(
+            "/device",
+            &[("csrf", &form.field("csrf").unwrap()), ("user_code", second["user_code"].as_str().unwrap())],
+        )
+        .await;
+    let done = w.browser.get(found.location()).await;
+    assert!(done.body.contains("The device is connected"), "{}", done.body);
+    waited(&app).await;
+    assert_eq!(poll(&app, &cli, second["device_code"].as_str().unwrap()).await.0, 200);
+
+    // Expired.
+    let (_, third) = device_authorization(&app, &cli).await;
+    {
+        use writ_store::ConnectionTrait as _;
+        app.ctx
+            .store
+            .conn()
+            .execute_unprepared("UPDATE authorization_requests SET expires_at = created_at")
+            .await
+            .unwrap();
+    }
+    let (status, body) = poll(&app, &cli, third["device_code"].as_str().unwrap()).await;
+    assert_eq!((status, body["error"].as_str()), (400, Some("expired_token")), "{body}");
+    // A client without the grant may not start one.
+    let (status, body) = device_authorization(&app, &w.native).await;
+    assert_eq!((status, body["error"].as_str()), (400, Some("unauthorized_client")), "{body}");
 }
 
 /// A consent of `user` for `client`, written straight to the store: for walks over the admin

@@ -4,6 +4,7 @@
 
 pub mod authorization_code;
 pub mod client_credentials;
+pub mod device_code;
 pub mod jwt_bearer;
 pub mod refresh_token;
 
@@ -16,12 +17,18 @@ pub enum GrantType {
     JwtBearer,
     AuthorizationCode,
     RefreshToken,
+    DeviceCode,
 }
 
 impl GrantType {
     /// Every grant type served, as discovery lists them.
-    pub const ALL: &[GrantType] =
-        &[Self::AuthorizationCode, Self::ClientCredentials, Self::RefreshToken, Self::JwtBearer];
+    pub const ALL: &[GrantType] = &[
+        Self::AuthorizationCode,
+        Self::ClientCredentials,
+        Self::RefreshToken,
+        Self::DeviceCode,
+        Self::JwtBearer,
+    ];
 
     pub fn name(self) -> &'static str {
         match self {
@@ -29,6 +36,7 @@ impl GrantType {
             Self::JwtBearer => jwt_bearer::GRANT_TYPE,
             Self::AuthorizationCode => authorization_code::GRANT_TYPE,
             Self::RefreshToken => refresh_token::GRANT_TYPE,
+            Self::DeviceCode => device_code::GRANT_TYPE,
         }
     }
 
@@ -39,6 +47,7 @@ impl GrantType {
             Self::JwtBearer => writ_core::GrantKind::JwtBearer,
             Self::AuthorizationCode => writ_core::GrantKind::AuthorizationCode,
             Self::RefreshToken => writ_core::GrantKind::RefreshToken,
+            Self::DeviceCode => writ_core::GrantKind::DeviceCode,
         }
     }
 
@@ -60,6 +69,7 @@ pub enum Grant {
     JwtBearer(client_credentials::ClientCredentials),
     AuthorizationCode(authorization_code::CodeGrant),
     RefreshToken(refresh_token::RefreshGrant),
+    DeviceCode(device_code::DeviceGrant),
 }
 
 impl Grant {
@@ -70,6 +80,7 @@ impl Grant {
             GrantType::JwtBearer => jwt_bearer::parse(params).map(Self::JwtBearer),
             GrantType::AuthorizationCode => authorization_code::parse(params).map(Self::AuthorizationCode),
             GrantType::RefreshToken => refresh_token::parse(params).map(Self::RefreshToken),
+            GrantType::DeviceCode => device_code::parse(params).map(Self::DeviceCode),
         }
     }
 
@@ -79,6 +90,7 @@ impl Grant {
             Self::JwtBearer(_) => GrantType::JwtBearer,
             Self::AuthorizationCode(_) => GrantType::AuthorizationCode,
             Self::RefreshToken(_) => GrantType::RefreshToken,
+            Self::DeviceCode(_) => GrantType::DeviceCode,
         }
     }
 }
