@@ -63,12 +63,13 @@ async fn stylesheet() -> HttpResponse {
 }
 
 /// The headers of every page: nothing but Writ's own stylesheet may load, nothing may frame it,
-/// forms post only to Writ, no referrer leaves it, and nothing is cached.
+/// forms post only to Writ, no referrer leaves it (`same-origin`: with `no-referrer`, browsers
+/// send `Origin: null` with Writ's own forms, which the CSRF check refuses), and nothing is cached.
 fn secure(mut res: HttpResponseBuilder) -> HttpResponseBuilder {
     res.insert_header((header::CONTENT_SECURITY_POLICY, policy("'self'")))
         .insert_header((header::X_FRAME_OPTIONS, "DENY"))
         .insert_header((header::X_CONTENT_TYPE_OPTIONS, "nosniff"))
-        .insert_header((header::REFERRER_POLICY, "no-referrer"))
+        .insert_header((header::REFERRER_POLICY, "same-origin"))
         .insert_header((header::CACHE_CONTROL, "no-store"))
         .insert_header(("Cross-Origin-Opener-Policy", "same-origin"))
         .insert_header(("Permissions-Policy", "interest-cohort=()"));

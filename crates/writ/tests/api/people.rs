@@ -332,7 +332,7 @@ async fn pages_carry_the_security_headers_and_no_secret_in_their_links(app: Test
             "{path}: {csp}"
         );
         assert_eq!(page.header("x-frame-options"), Some("DENY"), "{path}");
-        assert_eq!(page.header("referrer-policy"), Some("no-referrer"), "{path}");
+        assert_eq!(page.header("referrer-policy"), Some("same-origin"), "{path}");
         assert_eq!(page.header("cache-control"), Some("no-store"), "{path}");
         assert_eq!(page.header("x-content-type-options"), Some("nosniff"), "{path}");
     }

@@ -1,0 +1,147 @@
+// Writ's pages in headless Chromium, as a person uses them: set a password from an invitation,
+// log out, fail and then succeed to log in, deny and then allow an agent (the browser enforcing
+// the pages' Content-Security-Policy, `form-action` on the redirect included), and connect a
+// device. Each page is checked for what a person relies on — every field labelled, the stylesheet
+// applied under the CSP, nothing wider than a 360 px screen, the keyboard reaching the form — and
+// photographed into the screenshot directory.
+//
+// usage: node pages.mjs ISSUER INVITATION_URL ORG EMAIL PASSWORD AGENT_ID REDIRECT_URI DEVICE_CLIENT_ID SCREENSHOTS
+// Prints what it saw as JSON; exits non-zero on any failure.
+import { createHash, randomBytes } from 'node:crypto';
+import { mkdirSync } from 'node:fs';
+import { createServer } from 'node:http';
+import { chromium } from 'playwright-core';
+
+const [issuer, invitation, org, email, password, agent, redirectUri, deviceClient, shots] = process.argv.slice(2);
+mkdirSync(shots, { recursive: true });
+
+function assert(ok, what) {
+  if (!ok) throw new Error(`assertion failed: ${what}`);
+}
+
+const browser = await chromium.launch({ executablePath: process.env.WRIT_CHROMIUM || '/usr/bin/chromium', headless: true });
+const context = await browser.newContext({ viewport: { width: 360, height: 740 } });
+const page = await context.newPage();
+const blocked = [];
+page.on('console', (m) => { if (/Content Security Policy/.test(m.text())) blocked.push(m.text()); });
+// The agent: a loopback listener on a port of its own (a registered loopback redirect URI
+// matches any port, RFC 8252 §7.3); where the browser lands is read from the browser.
+const agentServer = createServer((req, res) => res.end('agent'));
+await new Promise((ready) => agentServer.listen(0, '127.0.0.1', ready));
+const callbackBase = redirectUri.replace('127.0.0.1/', `127.0.0.1:${agentServer.address().port}/`);
+
+/// What a person relies on, checked on the page shown now; then a screenshot.
+async function check(name) {
+  const report = await page.evaluate(() => {
+    const fields = [...document.querySelectorAll('input:not([type=hidden]):not([hidden]), button')];
+    const unlabelled = fields
+      .filter((f) => f.tagName === 'INPUT' && !(f.labels && f.labels.length) && !f.getAttribute('aria-label'))
+      .map((f) => f.name);
+    const button = document.querySelector('button');
+    return {
+      title: document.title,
+      lang: document.documentElement.lang,
+      unlabelled,
+      overflow: document.documentElement.scrollWidth > window.innerWidth,
+      styled: button ? getComputedStyle(button).borderRadius !== '0px' : true,
+      h1: document.querySelectorAll('h1').length,
+    };
+  });
+  assert(report.unlabelled.length === 0, `${name}: unlabelled fields ${report.unlabelled}`);
+  assert(!report.overflow, `${name}: wider than 360 px`);
+  assert(report.styled, `${name}: the stylesheet did not apply`);
+  assert(report.lang === 'en' && report.h1 === 1, `${name}: a language and one heading`);
+  await page.screenshot({ path: `${shots}/${name}.png`, fullPage: true });
+  return report;
+}
+
+const seen = {};
+// On any failure, say where the browser was and what it showed.
+process.on('uncaughtException', async (e) => {
+  console.error(e);
+  try {
+    console.error(`at ${page.url()}:\n${(await page.textContent('body')).slice(0, 1000)}\nblocked: ${blocked}`);
+    await page.screenshot({ path: `${shots}/failure.png`, fullPage: true });
+  } finally {
+    process.exit(1);
+  }
+});
+
+// 1. The invitation: the keyboard reaches the password field first, and the form sets it.
+await page.goto(invitation);
+seen.invitation = await check('invitation');
+await page.keyboard.press('Tab'); // the skip link
+await page.keyboard.press('Tab');
+assert(await page.evaluate(() => document.activeElement.id === 'password'), 'focus goes to the first field');
+await page.fill('#password', password);
+await page.fill('#confirm', password);
+await Promise.all([page.waitForURL(`${issuer}/oauth/account`), page.click('button[type=submit]')]);
+seen.account = await check('account');
+
+// 2. Log out, then a wrong password, then the right one.
+await Promise.all([page.waitForURL(/\/oauth\/login$/), page.click('button.secondary')]);
+await page.fill('#org', org);
+await page.fill('#email', email);
+await page.fill('#password', 'not the password at all');
+await page.click('button[type=submit]');
+await page.waitForSelector('#error');
+seen.loginError = await check('login-error');
+assert((await page.textContent('#error')).includes('not right'), 'the error says what to check, not which');
+await page.fill('#password', password);
+await Promise.all([page.waitForURL(`${issuer}/oauth/account`), page.click('button[type=submit]')]);
+
+// 3. An agent asks; the person denies, then allows.
+const verifier = randomBytes(32).toString('base64url');
+const challenge = createHash('sha256').update(verifier).digest('base64url');
+const authorize = (state) => `${issuer}/oauth/authorize?` + new URLSearchParams({
+  response_type: 'code', client_id: agent, redirect_uri: callbackBase, scope: 'invoices:read',
+  state, code_challenge: challenge, code_challenge_method: 'S256',
+});
+await page.goto(authorize('first'));
+seen.consent = await check('consent');
+assert(await page.isVisible('text=Read your invoices'), 'each scope in words');
+await Promise.all([page.waitForURL(`${callbackBase}**`), page.click('button[value=deny]')]);
+const denied = new URL(page.url());
+assert(denied.searchParams.get('error') === 'access_denied' && denied.searchParams.get('state') === 'first', 'denied');
+await page.goto(authorize('second'));
+await Promise.all([page.waitForURL(`${callbackBase}**`), page.click('button[value=allow]')]);
+const allowed = new URL(page.url());
+assert(allowed.searchParams.get('state') === 'second' && allowed.searchParams.get('iss') === issuer, 'state and iss');
+const exchange = await fetch(`${issuer}/oauth/token`, {
+  method: 'POST',
+  body: new URLSearchParams({
+    grant_type: 'authorization_code', client_id: agent, code: allowed.searchParams.get('code'),
+    redirect_uri: callbackBase, code_verifier: verifier,
+  }),
+});
+assert(exchange.status === 200, `the code exchange: ${exchange.status}`);
+seen.token = JSON.parse(Buffer.from((await exchange.json()).access_token.split('.')[1], 'base64url'));
+
+// 4. A device: the person follows its link, continues, allows.
+const started = await (await fetch(`${issuer}/oauth/device_authorization`, {
+  method: 'POST',
+  body: new URLSearchParams({ client_id: deviceClient, scope: 'invoices:read' }),
+})).json();
+await page.goto(started.verification_uri_complete);
+seen.device = await check('device');
+await Promise.all([page.waitForURL(/\/oauth\/consent/), page.click('button[type=submit]')]);
+seen.deviceConsent = await check('device-consent');
+await page.click('button[value=allow]');
+await page.waitForSelector('text=The device is connected');
+seen.deviceDone = await check('device-done');
+const polled = await fetch(`${issuer}/oauth/token`, {
+  method: 'POST',
+  body: new URLSearchParams({
+    grant_type: 'urn:ietf:params:oauth:grant-type:device_code', client_id: deviceClient, device_code: started.device_code,
+  }),
+});
+assert(polled.status === 200, `the device's poll: ${polled.status}`);
+
+// 5. The person's list of agents.
+await page.goto(`${issuer}/oauth/account/consents`);
+seen.consents = await check('consents');
+
+assert(blocked.length === 0, `the CSP blocked something: ${blocked}`);
+await browser.close();
+agentServer.close();
+console.log(JSON.stringify(seen));
