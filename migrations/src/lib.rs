@@ -16,6 +16,7 @@ mod m20261130_000008_federation;
 mod m20261201_000009_people;
 mod m20261201_000010_delegation;
 mod m20261201_000011_device_flow;
+mod m20261202_000012_org_login;
 
 pub struct Migrator;
 
@@ -34,6 +35,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261201_000009_people::Migration),
             Box::new(m20261201_000010_delegation::Migration),
             Box::new(m20261201_000011_device_flow::Migration),
+            Box::new(m20261202_000012_org_login::Migration),
         ]
     }
 }

@@ -119,6 +119,8 @@ pub struct Context {
     pub fetcher: crate::fetch::Fetcher,
     /// Clients' public keys, parsed once.
     pub client_keys: crate::token::client_auth::KeyCache,
+    /// The vendor's login page and the keys of its login responses (the `redirect` login mode).
+    pub vendor_login: crate::people::vendor::VendorLogin,
     keys_changed: Arc<tokio::sync::Notify>,
     /// Held across a reload's read and write, so a reload that read the database before a change
     /// cannot overwrite the ring of one that read it after.
@@ -193,6 +195,7 @@ impl Context {
         };
         let metrics = crate::metrics::Metrics::new(settings.metrics_org_labels);
         let fetcher = crate::fetch::Fetcher::new(settings.fetch_policy());
+        let (login_url, login_keys) = settings.vendor_login()?;
         let ctx = Arc::new(Self {
             deployment,
             keys: RwLock::new(keys),
@@ -207,6 +210,7 @@ impl Context {
             metrics,
             fetcher,
             client_keys: Default::default(),
+            vendor_login: crate::people::vendor::VendorLogin { url: login_url, keys: login_keys },
             keys_changed,
             reloading: tokio::sync::Mutex::new(()),
         });

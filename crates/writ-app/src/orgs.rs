@@ -1,8 +1,8 @@
 //! Organizations (tenants): create, list, read, update, delete. Only the operator creates and
-//! deletes orgs and changes their status, entitlements and limits; a tenant admin sees and renames
-//! its own org.
+//! deletes orgs and changes their status, entitlements, limits and login mode; a tenant admin sees
+//! and renames its own org and says who is created on a first login through the vendor.
 
-use writ_core::{Grants, Metadata, Name, Org, OrgId, OrgStatus, RateLimits, Slug};
+use writ_core::{Grants, LoginMode, Metadata, Name, Org, OrgId, OrgLogin, OrgStatus, RateLimits, Slug};
 use writ_guard_store::Watermark;
 use writ_store::{Audit, Orgs, Page, Paged, StoreError};
 
@@ -19,6 +19,7 @@ pub struct NewOrg {
     pub metadata: Metadata,
     pub entitlements: Grants,
     pub rate_limits: RateLimits,
+    pub login: OrgLogin,
 }
 
 /// Changes to an org; `None` leaves a field as it is.
@@ -32,12 +33,16 @@ pub struct OrgChanges {
     pub metadata: Option<Metadata>,
     /// Operator only.
     pub rate_limits: Option<RateLimits>,
+    /// The mode and URL are the operator's to change; the grants of new people, a tenant admin's
+    /// too (within what it holds and the org is entitled to).
+    pub login: Option<OrgLogin>,
 }
 
 pub async fn create(ctx: &Context, caller: &Caller, new: NewOrg) -> Result<Org, AppError> {
     caller.require_operator()?;
     crate::authority::ensure_holds(ctx, caller, &Grants::new(), &new.entitlements).await?;
     let now = ctx.clock.now();
+    check_login(ctx, &new.login, &new.entitlements)?;
     let org = Org {
         id: OrgId::generate(),
         name: new.name,
@@ -46,6 +51,7 @@ pub async fn create(ctx: &Context, caller: &Caller, new: NewOrg) -> Result<Org, 
         metadata: new.metadata,
         entitlements: new.entitlements,
         rate_limits: new.rate_limits,
+        login: new.login,
         created_at: now,
         updated_at: now,
     };
@@ -56,9 +62,9 @@ pub async fn create(ctx: &Context, caller: &Caller, new: NewOrg) -> Result<Org, 
         }
         e => e.into(),
     })?;
-    let event = caller
-        .event(Some(org.id.clone()), "org.created", Some(org.id.to_string()))
-        .with_details(serde_json::json!({ "slug": org.slug.as_str(), "rate_limits": org.rate_limits }));
+    let event = caller.event(Some(org.id.clone()), "org.created", Some(org.id.to_string())).with_details(
+        serde_json::json!({ "slug": org.slug.as_str(), "rate_limits": org.rate_limits, "login": login_summary(&org.login) }),
+    );
     Audit::new(&txn).record(&event).await?;
     txn.commit().await.map_err(StoreError::from)?;
     Ok(org)
@@ -118,15 +124,69 @@ pub async fn update(
         org.rate_limits = limits;
         changed.push("rate_limits");
     }
+    if let Some(login) = changes.login.filter(|l| *l != org.login) {
+        if login.mode != org.login.mode || login.url != org.login.url {
+            caller.require_operator()?;
+        }
+        let before = org.login.new_users.clone().unwrap_or_default();
+        crate::authority::ensure_holds(ctx, caller, &before, login.new_users.as_ref().unwrap_or(&before))
+            .await?;
+        org.login = login;
+        changed.push("login");
+    }
+    if changed.contains(&"login") {
+        check_login(ctx, &org.login, &org.entitlements)?;
+    }
     org.updated_at = ctx.clock.now();
     orgs.update(&org).await?;
-    let event = caller.event(Some(id.clone()), "org.updated", Some(id.to_string())).with_details(
-        serde_json::json!({ "changed": changed, "status": org.status.as_str(), "rate_limits": org.rate_limits }),
-    );
+    let event =
+        caller.event(Some(id.clone()), "org.updated", Some(id.to_string())).with_details(serde_json::json!({
+            "changed": changed,
+            "status": org.status.as_str(),
+            "rate_limits": org.rate_limits,
+            "login": login_summary(&org.login),
+        }));
     Audit::new(&txn).record(&event).await?;
     let watermarks: &[Watermark<'_>] = if cuts { &[Watermark::Org(id.as_str())] } else { &[] };
     crate::revocations::cutting(ctx, watermarks, Change::Org(id.clone()), txn).await?;
     Ok(org)
+}
+
+/// An org's login settings must work: a `redirect` mode needs a login page (the org's or the
+/// deployment's) and the deployment's keys for its responses; the grants of new people stay within
+/// the org's entitlements.
+fn check_login(ctx: &Context, login: &OrgLogin, entitlements: &Grants) -> Result<(), AppError> {
+    let mode = login.mode.unwrap_or(ctx.settings.login_mode);
+    if mode == LoginMode::Redirect {
+        if login.url.is_none() && ctx.vendor_login.url.is_none() {
+            return Err(AppError::validation(
+                "login.url",
+                "required for the redirect mode: the deployment sets no login_url",
+            ));
+        }
+        if ctx.vendor_login.keys.is_none() {
+            return Err(AppError::validation(
+                "login.mode",
+                "redirect needs the deployment's login_keys (the keys that sign login responses)",
+            ));
+        }
+    }
+    if let Some((resource, scopes)) = login.new_users.as_ref().and_then(|g| g.excess_over(entitlements)) {
+        return Err(AppError::validation(
+            "login.new_users",
+            format!("the org is not entitled to {scopes} on {resource}"),
+        ));
+    }
+    Ok(())
+}
+
+/// An org's login settings in its audit events.
+fn login_summary(login: &OrgLogin) -> serde_json::Value {
+    serde_json::json!({
+        "mode": login.mode.map(LoginMode::as_str),
+        "url": login.url.as_ref().map(|u| u.as_str()),
+        "new_users": login.new_users,
+    })
 }
 
 /// Deletes an org with its users, clients and their secrets, after revoking every token its

@@ -89,6 +89,31 @@ impl fmt::Display for RedirectUri {
     }
 }
 
+/// Where the vendor's own login page is (`login_url`, docs/delegation.md): `https`, or `http` on a
+/// loopback host, with a host, no user info and no fragment, at most 2000 bytes.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LoginUrl(String);
+
+impl LoginUrl {
+    pub fn parse(s: &str) -> Result<Self, Invalid> {
+        let uri = RedirectUri::parse(s).map_err(|e| Invalid::new("login_url", e.reason))?;
+        if !matches!(Parts::of(uri.as_str()).map(|p| p.scheme).as_deref(), Some("https" | "http")) {
+            return Err(Invalid::new("login_url", "must be https, or http on a loopback host"));
+        }
+        Ok(Self(uri.0))
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Display for LoginUrl {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
 /// A URI cut into its scheme (lower-cased), authority and the rest (path and query).
 struct Parts {
     scheme: String,
@@ -177,6 +202,28 @@ impl CodeChallenge {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_login_url_is_a_web_page_writ_may_send_people_to() {
+        for good in [
+            "https://app.example.com/writ/login?tenant=1",
+            "http://127.0.0.1:8000/login",
+            "http://localhost/l",
+        ] {
+            assert_eq!(LoginUrl::parse(good).unwrap().as_str(), good);
+        }
+        for bad in [
+            "http://app.example.com/login",
+            "com.example.app:/login",
+            "javascript:alert(1)",
+            "https://user:pw@app.example.com/",
+            "https://app.example.com/login#x",
+            "/relative",
+            "",
+        ] {
+            assert!(LoginUrl::parse(bad).is_err(), "{bad}");
+        }
+    }
 
     #[test]
     fn redirect_uris_are_https_loopback_or_private_use() {

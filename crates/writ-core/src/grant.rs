@@ -264,6 +264,7 @@ mod tests {
             status: OrgStatus::Active,
             metadata: Metadata::default(),
             rate_limits: Default::default(),
+            login: Default::default(),
             entitlements,
             created_at: now,
             updated_at: now,

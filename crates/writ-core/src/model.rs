@@ -128,8 +128,47 @@ pub struct Org {
     pub entitlements: Grants,
     /// Token-endpoint limits for each of its clients, unless the client sets its own.
     pub rate_limits: RateLimits,
+    /// How its people log in, where it differs from the deployment.
+    pub login: OrgLogin,
     pub created_at: OffsetDateTime,
     pub updated_at: OffsetDateTime,
+}
+
+/// How people log in to Writ's pages (docs/delegation.md): with a password Writ keeps, or on the
+/// vendor's own login page, which sends them back with a signed login response.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum LoginMode {
+    #[default]
+    Password,
+    Redirect,
+}
+
+impl LoginMode {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Password => "password",
+            Self::Redirect => "redirect",
+        }
+    }
+
+    pub fn parse(s: &str) -> Result<Self, String> {
+        match s {
+            "password" => Ok(Self::Password),
+            "redirect" => Ok(Self::Redirect),
+            _ => Err("must be password or redirect".into()),
+        }
+    }
+}
+
+/// An org's own login settings; `None` takes the deployment's.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct OrgLogin {
+    pub mode: Option<LoginMode>,
+    pub url: Option<crate::delegation::LoginUrl>,
+    /// Just-in-time creation: a person the vendor's login names who is not a user yet becomes one,
+    /// with these grants. `None`: nobody is created.
+    pub new_users: Option<Grants>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]

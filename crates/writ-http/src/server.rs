@@ -241,7 +241,8 @@ fn head_as_get(mut req: ServiceRequest) -> ServiceRequest {
 }
 
 /// The query of a request that carried a credential (a `writ_…` value, such as an invitation
-/// link's token), taken out of its URI before the request span recorded the URI.
+/// link's token, or a JWT, such as the vendor's login response), taken out of its URI before the
+/// request span recorded the URI.
 #[derive(Debug, Clone)]
 struct HiddenQuery(String);
 
@@ -250,8 +251,9 @@ struct HiddenQuery(String);
 /// [`query_of`].
 fn hide_credentials(mut req: ServiceRequest) -> ServiceRequest {
     let Some(query) = req.uri().query() else { return req };
-    let holds_credential =
-        query.split('&').any(|pair| pair.split_once('=').is_some_and(|(_, v)| v.starts_with("writ_")));
+    let holds_credential = query.split('&').any(|pair| {
+        pair.split_once('=').is_some_and(|(_, v)| v.starts_with("writ_") || v.starts_with("eyJ"))
+    });
     if !holds_credential {
         return req;
     }
@@ -323,6 +325,12 @@ mod tests {
         assert_eq!(req.uri().to_string(), "/oauth/invitation", "what the request span records");
         assert_eq!(req.path(), "/oauth/invitation");
         assert_eq!(query_of(req.request()), "token=writ_inv_abc&x=1");
+        let jwt = hide_credentials(
+            TestRequest::with_uri("/oauth/login/callback?response=eyJhbGciOiJFUzI1NiJ9.e30.sig")
+                .to_srv_request(),
+        );
+        assert_eq!(jwt.uri().to_string(), "/oauth/login/callback", "a JWT (a login response) is hidden too");
+        assert_eq!(query_of(jwt.request()), "response=eyJhbGciOiJFUzI1NiJ9.e30.sig");
 
         let plain = hide_credentials(
             TestRequest::with_uri("/oauth/login?return_to=%2Foauth%2Faccount").to_srv_request(),

@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 
 use writ_app::origin::TrustedProxies;
 use writ_app::settings::{Secret, Settings, SettingsError};
-use writ_core::{QuotaMode, SigningAlg};
+use writ_core::{LoginMode, QuotaMode, SigningAlg};
 
 /// The settings flags every binary accepts; each also reads its `WRIT_*` environment variable.
 #[derive(Debug, Clone, Default, clap::Args)]
@@ -85,6 +85,16 @@ pub struct SettingsArgs {
     /// How long a person stays logged in to Writ's pages, in seconds [default: 28800].
     #[arg(long, env = "WRIT_SESSION_TTL_SECONDS", global = true)]
     pub session_ttl_seconds: Option<u32>,
+    /// How people log in unless their org says otherwise: password or redirect
+    /// [default: password].
+    #[arg(long, env = "WRIT_LOGIN_MODE", global = true, value_parser = LoginMode::parse)]
+    pub login_mode: Option<LoginMode>,
+    /// The vendor's login page, for the redirect login mode.
+    #[arg(long, env = "WRIT_LOGIN_URL", global = true)]
+    pub login_url: Option<String>,
+    /// The public keys that sign the vendor's login responses: a JWKS document (JSON).
+    #[arg(long, env = "WRIT_LOGIN_KEYS", global = true)]
+    pub login_keys: Option<String>,
     /// Proxies whose X-Forwarded-For names the caller: CIDR blocks or addresses, comma-separated
     /// [default: none].
     #[arg(long, env = "WRIT_TRUSTED_PROXIES", global = true, value_parser = TrustedProxies::parse)]
@@ -138,8 +148,8 @@ impl SettingsArgs {
             value: addr, metrics_addr, metrics_org_labels, redis_prefix, data_dir, auto_migrate, log, signing_alg, jwks_max_age_seconds,
                 key_publish_delay_seconds, key_rotation_days, rate_limit_per_second, rate_limit_burst,
                 failed_auth_per_minute, failed_auth_per_address_per_minute, login_failures_per_address_per_minute,
-                login_failures_per_account, session_ttl_seconds, trusted_proxies, revocations_per_minute, revocation_feed_length, quota_per_hour, quota_per_day, quota_mode, redis_cluster;
-            optional: issuer, kek, pepper, fetch_allow_loopback;
+                login_failures_per_account, session_ttl_seconds, login_mode, trusted_proxies, revocations_per_minute, revocation_feed_length, quota_per_hour, quota_per_day, quota_mode, redis_cluster;
+            optional: issuer, kek, pepper, fetch_allow_loopback, login_url, login_keys;
             url: database_url, redis_url
         );
         s

@@ -1,7 +1,8 @@
 //! Row ↔ domain conversions. A row that fails to parse is reported as corrupt, never passed on.
 
-use serde::{Serialize, de::DeserializeOwned};
-use writ_core::{Invalid, Metadata, RateLimits};
+use serde::{Deserialize, Serialize, de::DeserializeOwned};
+use writ_core::delegation::LoginUrl;
+use writ_core::{Grants, Invalid, LoginMode, Metadata, OrgLogin, RateLimits};
 
 use crate::{Result, StoreError};
 
@@ -33,6 +34,36 @@ pub(crate) fn limits_text(l: &RateLimits) -> String {
 
 pub(crate) fn parse_limits(s: &str) -> Result<RateLimits> {
     serde_json::from_str(s).map_err(|e| StoreError::Corrupt(format!("rate limits: {e}")))
+}
+
+/// An org's login settings as stored: only what it sets.
+#[derive(Serialize, Deserialize, Default)]
+struct LoginRow {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    mode: Option<LoginMode>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    url: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    new_users: Option<Grants>,
+}
+
+pub(crate) fn login_text(l: &OrgLogin) -> String {
+    let row = LoginRow {
+        mode: l.mode,
+        url: l.url.as_ref().map(|u| u.as_str().to_owned()),
+        new_users: l.new_users.clone(),
+    };
+    serde_json::to_string(&row).unwrap_or_else(|_| "{}".into())
+}
+
+pub(crate) fn parse_login(s: &str) -> Result<OrgLogin> {
+    let row: LoginRow =
+        serde_json::from_str(s).map_err(|e| StoreError::Corrupt(format!("login settings: {e}")))?;
+    Ok(OrgLogin {
+        mode: row.mode,
+        url: row.url.as_deref().map(LoginUrl::parse).transpose()?,
+        new_users: row.new_users,
+    })
 }
 
 pub(crate) fn parse<T>(f: impl FnOnce(&str) -> Result<T, Invalid>, s: &str) -> Result<T> {

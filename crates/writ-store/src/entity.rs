@@ -21,6 +21,7 @@ pub mod orgs {
         pub status: String,
         pub metadata: String,
         pub rate_limits: String,
+        pub login: String,
         pub created_at: TimeDateTimeWithTimeZone,
         pub updated_at: TimeDateTimeWithTimeZone,
     }

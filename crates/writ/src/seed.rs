@@ -47,6 +47,7 @@ pub async fn seed(ctx: &Deployment, count: usize, emit: usize, out: &Path) -> Re
         metadata: Metadata::default(),
         entitlements: grants.clone(),
         rate_limits: Default::default(),
+        login: Default::default(),
         created_at: now,
         updated_at: now,
     };

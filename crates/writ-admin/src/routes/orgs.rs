@@ -164,6 +164,51 @@ pub struct CreateOrg {
     pub metadata: Option<Metadata>,
     /// Token-endpoint limits for each client of the org, unless the client sets its own.
     pub rate_limits: Option<RateLimitsDto>,
+    /// How the org's people log in, where it differs from the deployment.
+    pub login: Option<OrgLoginDto>,
+}
+
+/// How an org's people log in to Writ's pages, where it differs from the deployment
+/// (docs/delegation.md).
+#[derive(Debug, Default, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+#[schema(example = json!({
+    "mode": "redirect", "url": "https://app.example.com/writ/login",
+    "new_users": [{"resource": "https://api.example.com/billing", "scopes": ["invoices:read"]}]
+}))]
+pub struct OrgLoginDto {
+    /// `password` (Writ's own pages) or `redirect` (the vendor's login page); null: the
+    /// deployment's `login_mode`. Operator only.
+    #[schema(value_type = Option<String>, example = "redirect")]
+    pub mode: Option<writ_core::LoginMode>,
+    /// The vendor's login page for this org (`https`, or `http` on a loopback host); null: the
+    /// deployment's `login_url`. Operator only.
+    #[schema(example = "https://app.example.com/writ/login")]
+    pub url: Option<String>,
+    /// People the vendor's login names by an `external_id` nobody has yet become users of the
+    /// org, with these grants (within its entitlements); null: nobody is created.
+    pub new_users: Option<Vec<GrantDto>>,
+}
+
+impl From<&writ_core::OrgLogin> for OrgLoginDto {
+    fn from(l: &writ_core::OrgLogin) -> Self {
+        Self {
+            mode: l.mode,
+            url: l.url.as_ref().map(|u| u.as_str().to_owned()),
+            new_users: l.new_users.as_ref().map(grants_to_dto),
+        }
+    }
+}
+
+impl OrgLoginDto {
+    fn parse(&self) -> Result<writ_core::OrgLogin, AppError> {
+        let url = self.url.as_deref().map(writ_core::delegation::LoginUrl::parse).transpose();
+        Ok(writ_core::OrgLogin {
+            mode: self.mode,
+            url: url.map_err(|e| AppError::validation("login.url", e.reason))?,
+            new_users: self.new_users.as_deref().map(|g| grants("login.new_users", g)).transpose()?,
+        })
+    }
 }
 
 #[derive(Debug, Serialize, Deserialize, ToSchema)]
@@ -171,6 +216,7 @@ pub struct CreateOrg {
     "id": "org_01jd8x4c2v9q0m7k3n5p6r8s0t", "name": "Acme", "slug": "acme", "status": "active",
     "entitlements": [{"resource": "https://api.example.com/billing", "scopes": ["invoices:read", "invoices:write"]}],
     "metadata": {"plan": "enterprise"}, "rate_limits": {},
+    "login": {"mode": null, "url": null, "new_users": null},
     "created_at": "2026-11-23T10:00:00Z", "updated_at": "2026-11-23T10:00:00Z"
 }))]
 pub struct OrgDto {
@@ -185,6 +231,8 @@ pub struct OrgDto {
     pub metadata: serde_json::Value,
     /// The org's own limits for its clients (empty: the deployment's).
     pub rate_limits: RateLimitsDto,
+    /// How its people log in (nulls: the deployment's settings, nobody created).
+    pub login: OrgLoginDto,
     pub created_at: String,
     pub updated_at: String,
 }
@@ -199,6 +247,7 @@ impl From<&Org> for OrgDto {
             entitlements: grants_to_dto(&o.entitlements),
             metadata: serde_json::Value::Object(o.metadata.as_map().clone()),
             rate_limits: (&o.rate_limits).into(),
+            login: (&o.login).into(),
             created_at: rfc3339(o.created_at),
             updated_at: rfc3339(o.updated_at),
         }
@@ -220,6 +269,9 @@ pub struct UpdateOrg {
     pub metadata: Option<Metadata>,
     /// Replaces the org's limits for its clients; `{}` inherits the deployment's (operator only).
     pub rate_limits: Option<RateLimitsDto>,
+    /// Replaces how the org's people log in; `{}` takes the deployment's settings and creates
+    /// nobody. The mode and URL are the operator's to change.
+    pub login: Option<OrgLoginDto>,
 }
 
 impl CreateOrg {
@@ -230,6 +282,7 @@ impl CreateOrg {
             metadata: self.metadata.unwrap_or_default(),
             entitlements: grants("entitlements", &self.entitlements)?,
             rate_limits: limits(self.rate_limits.as_ref())?.unwrap_or_default(),
+            login: self.login.as_ref().map(OrgLoginDto::parse).transpose()?.unwrap_or_default(),
         })
     }
 }
@@ -242,6 +295,7 @@ impl UpdateOrg {
             entitlements: self.entitlements.as_deref().map(|g| grants("entitlements", g)).transpose()?,
             metadata: self.metadata,
             rate_limits: limits(self.rate_limits.as_ref())?,
+            login: self.login.as_ref().map(OrgLoginDto::parse).transpose()?,
         })
     }
 }

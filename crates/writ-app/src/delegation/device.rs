@@ -6,7 +6,6 @@
 use time::Duration;
 use writ_core::secret::{Kind, PlainSecret};
 use writ_core::{Client, GrantKind, RequestId, ResourceUri, ScopeSet};
-use writ_guard_store::{Check, Rate};
 use writ_store::{AuthorizationRequests, StoreError, StoredRequest};
 
 use super::authorize::AuthorizationParams;
@@ -134,17 +133,7 @@ const WRONG_CODES_PER_MINUTE: u32 = 10;
 /// The pending device authorization a person's typed `user_code` names: `InvalidCredentials`
 /// when none does, `TooManyAttempts` when this address guessed wrong too often.
 pub async fn find(ctx: &Context, typed: &str, origin: &Origin) -> Result<RequestId, PersonError> {
-    let limit = |cost| async move {
-        let Some(ip) = origin.ip else { return Ok(()) };
-        let rate = Rate::per_minute(WRONG_CODES_PER_MINUTE, WRONG_CODES_PER_MINUTE);
-        let check = Check::rate(format!("usercode:{ip}"), rate, cost);
-        match ctx.throttle(&format!("addr:{ip}"), &[check]).await.first() {
-            Some(d) if !d.allowed => Err(PersonError::TooManyAttempts {
-                retry_after: u64::try_from(d.retry_after_ms.max(1000) / 1000).unwrap_or(60),
-            }),
-            _ => Ok(()),
-        }
-    };
+    let limit = |cost| crate::people::address_limit(ctx, origin, "usercode", WRONG_CODES_PER_MINUTE, cost);
     limit(0).await?;
     let found = match normalize_user_code(typed) {
         Some(code) => {

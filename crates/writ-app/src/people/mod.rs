@@ -8,12 +8,14 @@
 //! 15-minute window, the lockout), both keyed whether the account exists or not.
 
 pub mod password;
+pub mod vendor;
 
 use time::format_description::well_known::Rfc3339;
 use time::{Duration, OffsetDateTime};
 use writ_core::secret::{Kind, PlainSecret};
 use writ_core::{
-    Actor, AuditEvent, Email, InvitationId, Org, OrgStatus, Password, SessionId, Slug, Status, User, UserId,
+    Actor, AuditEvent, Email, InvitationId, LoginMode, Org, OrgStatus, Password, SessionId, Slug, Status,
+    User, UserId,
 };
 use writ_guard_store::{Check, Limit, Rate};
 use writ_store::{
@@ -46,6 +48,15 @@ pub enum PersonError {
     /// A consent the person does not have (any more).
     #[error("there is no such consent")]
     NoSuchConsent,
+    /// The org of the login form logs in on the vendor's page, not with a password.
+    #[error("your organization signs in on its own page")]
+    LoginElsewhere,
+    /// A login response from the vendor's page that Writ does not accept (why is logged).
+    #[error("the sign-in could not be completed: please start again")]
+    LoginRefused,
+    /// The vendor's login named someone who has no (active) account here.
+    #[error("there is no active account for you here: ask your administrator")]
+    NoAccount,
     /// The database or the limits store did not answer.
     #[error("the service is unavailable: try again shortly")]
     Unavailable,
@@ -95,6 +106,12 @@ pub async fn invite(ctx: &Context, caller: &Caller, id: &UserId, ttl: Duration) 
     let token = PlainSecret::generate_as(Kind::Invitation).map_err(|e| AppError::internal(&e))?;
     let txn = ctx.store.begin().await?;
     let user = Users::new(&txn, &caller.tenant).get(id).await?;
+    let org = Orgs::new(&txn, &caller.tenant).get(&user.org_id).await?;
+    if vendor::mode_of(ctx, Some(&org)) == LoginMode::Redirect {
+        return Err(AppError::conflict(
+            "this org's people log in on the vendor's login page (login mode redirect), not with a password",
+        ));
+    }
     let now = ctx.clock.now();
     let invitation =
         Invitation { id: InvitationId::generate(), user_id: user.id.clone(), expires_at: now + ttl };
@@ -136,6 +153,9 @@ pub async fn accept_invitation(
     origin: &Origin,
 ) -> Result<NewSession, PersonError> {
     let (user, org) = invitation(ctx, token).await?;
+    if vendor::mode_of(ctx, Some(&org)) == LoginMode::Redirect {
+        return Err(PersonError::LoginElsewhere);
+    }
     let new = new_password(new, &user)?;
     let hash = password::hash(&ctx.pepper, &new).await.ok_or(PersonError::Unavailable)?;
     let token = PlainSecret::parse_as(token, Kind::Invitation).map_err(|_| PersonError::InvalidLink)?;
@@ -196,6 +216,12 @@ pub async fn log_in(
     let limits = Limits::new(ctx, origin, attempt.org, attempt.email);
     limits.check(0).await?;
     let found = find(ctx, attempt.org, attempt.email).await?;
+    if let Some(org) = &found.0
+        && vendor::mode_of(ctx, Some(org)) == LoginMode::Redirect
+    {
+        return Err(PersonError::LoginElsewhere);
+    }
+    let found = found.0.zip(found.1).map(|(o, u)| (u, o));
     let hash = found.as_ref().and_then(|(u, _)| u.password_hash.as_deref());
     let matches = password::verify(&ctx.pepper, attempt.password, hash).await;
     let usable =
@@ -217,21 +243,20 @@ pub async fn log_in(
     Ok(NewSession { cookie, person: Person { session, user, org } })
 }
 
-/// The user named by an org slug and an email, with their org; `None` when either is unknown or
+/// The org named by a slug and its user named by an email, each `None` when unknown or
 /// malformed.
-async fn find(ctx: &Context, org: &str, email: &str) -> Result<Option<(User, Org)>, PersonError> {
-    let (Ok(slug), Ok(email)) = (Slug::parse(&org.trim().to_ascii_lowercase()), Email::parse(email)) else {
-        return Ok(None);
-    };
+async fn find(ctx: &Context, org: &str, email: &str) -> Result<(Option<Org>, Option<User>), PersonError> {
+    let Ok(slug) = Slug::parse(&org.trim().to_ascii_lowercase()) else { return Ok((None, None)) };
     let conn = ctx.store.conn();
     let org = match Orgs::new(conn, &Tenant::Operator).by_slug(&slug).await {
         Ok(org) => org,
-        Err(StoreError::NotFound) => return Ok(None),
+        Err(StoreError::NotFound) => return Ok((None, None)),
         Err(e) => return Err(e.into()),
     };
+    let Ok(email) = Email::parse(email) else { return Ok((Some(org), None)) };
     match Users::new(conn, &Tenant::Operator).by_email(&org.id, &email).await {
-        Ok(user) => Ok(Some((user, org))),
-        Err(StoreError::NotFound) => Ok(None),
+        Ok(user) => Ok((Some(org), Some(user))),
+        Err(StoreError::NotFound) => Ok((Some(org), None)),
         Err(e) => Err(e.into()),
     }
 }
@@ -359,10 +384,7 @@ impl<'a> Limits<'a> {
     async fn check(&self, cost: u32) -> Result<(), PersonError> {
         let settings = &self.ctx.settings;
         let per_minute = settings.login_failures_per_address_per_minute;
-        if let Some(ip) = self.origin.ip.filter(|_| per_minute > 0) {
-            let check = Check::rate(format!("login:{ip}"), Rate::per_minute(per_minute, per_minute), cost);
-            refused(&self.ctx.throttle(&format!("addr:{ip}"), &[check]).await)?;
-        }
+        address_limit(self.ctx, self.origin, "login", per_minute, cost).await?;
         let limit = settings.login_failures_per_account;
         if limit > 0 {
             let check = Check {
@@ -375,6 +397,20 @@ impl<'a> Limits<'a> {
         }
         Ok(())
     }
+}
+
+/// Counts `cost` failures of kind `what` (0: only looks) against the request's address, at most
+/// `per_minute` (0: no limit); refused when over.
+pub(crate) async fn address_limit(
+    ctx: &Context,
+    origin: &Origin,
+    what: &str,
+    per_minute: u32,
+    cost: u32,
+) -> Result<(), PersonError> {
+    let Some(ip) = origin.ip.filter(|_| per_minute > 0) else { return Ok(()) };
+    let check = Check::rate(format!("{what}:{ip}"), Rate::per_minute(per_minute, per_minute), cost);
+    refused(&ctx.throttle(&format!("addr:{ip}"), &[check]).await)
 }
 
 fn refused(decisions: &[writ_guard_store::Decision]) -> Result<(), PersonError> {

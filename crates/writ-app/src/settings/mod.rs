@@ -11,7 +11,8 @@ use std::fmt;
 use std::path::PathBuf;
 
 use serde::Deserialize;
-use writ_core::{QuotaMode, SigningAlg};
+use writ_core::delegation::LoginUrl;
+use writ_core::{LoginMode, QuotaMode, SigningAlg};
 
 use crate::origin::TrustedProxies;
 
@@ -112,6 +113,13 @@ pub struct Settings {
     pub login_failures_per_account: u32,
     /// How long a person stays logged in to Writ's pages (seconds, 300 to 2,592,000).
     pub session_ttl_seconds: u32,
+    /// How people log in unless their org says otherwise: `password` (Writ's own pages) or
+    /// `redirect` (the vendor's login page at `login_url`, docs/delegation.md).
+    pub login_mode: LoginMode,
+    /// The vendor's login page, for the `redirect` mode (orgs may name their own).
+    pub login_url: Option<String>,
+    /// The public keys that sign the vendor's login responses: a JWKS document (JSON text).
+    pub login_keys: Option<String>,
     /// The proxies in front of Writ (CIDR blocks or addresses) whose `X-Forwarded-For` (or, without
     /// it, `Forwarded`) names the caller. None by default: the caller is the TCP peer.
     pub trusted_proxies: TrustedProxies,
@@ -164,6 +172,9 @@ impl Default for Settings {
             login_failures_per_address_per_minute: 30,
             login_failures_per_account: 10,
             session_ttl_seconds: 8 * 3600,
+            login_mode: LoginMode::Password,
+            login_url: None,
+            login_keys: None,
             trusted_proxies: TrustedProxies::default(),
             fetch_allow_loopback: None,
             revocations_per_minute: 60,
@@ -205,6 +216,9 @@ impl fmt::Debug for Settings {
             .field("login_failures_per_address_per_minute", &self.login_failures_per_address_per_minute)
             .field("login_failures_per_account", &self.login_failures_per_account)
             .field("session_ttl_seconds", &self.session_ttl_seconds)
+            .field("login_mode", &self.login_mode)
+            .field("login_url", &self.login_url)
+            .field("login_keys", &self.login_keys.as_ref().map(|_| "<a JWKS>"))
             .field("trusted_proxies", &self.trusted_proxies)
             .field("fetch_allow_loopback", &self.fetch_allow_loopback)
             .field("revocations_per_minute", &self.revocations_per_minute)
@@ -227,6 +241,9 @@ pub fn redact_url(url: &str) -> String {
         None => url.to_owned(),
     }
 }
+
+/// At most this many keys sign login responses (the current ones and the next, during a rotation).
+const MAX_LOGIN_KEYS: usize = 10;
 
 #[derive(Debug, thiserror::Error)]
 pub enum SettingsError {
@@ -255,6 +272,14 @@ impl Settings {
         if !(300..=2_592_000).contains(&self.session_ttl_seconds) {
             return Err(SettingsError::Invalid("session_ttl_seconds must be between 300 and 2592000".into()));
         }
+        let (url, keys) = self.vendor_login()?;
+        if self.login_mode == LoginMode::Redirect && (url.is_none() || keys.is_none()) {
+            return Err(SettingsError::Invalid(
+                "login_mode redirect needs login_url (the vendor's login page) and login_keys (the public \
+                 keys that sign its login responses)"
+                    .into(),
+            ));
+        }
         if self.revocation_feed_length == 0 {
             return Err(SettingsError::Invalid("revocation_feed_length must be at least 1".into()));
         }
@@ -280,6 +305,23 @@ impl Settings {
         }
         .validate()
         .map_err(|e| SettingsError::Invalid(format!("rate limit settings: {e}")))
+    }
+
+    /// The vendor's login page and the keys of its login responses, as far as they are set.
+    pub fn vendor_login(&self) -> Result<(Option<LoginUrl>, Option<writ_token::PublicKeys>), SettingsError> {
+        let url = self.login_url.as_deref().map(LoginUrl::parse).transpose();
+        let url = url.map_err(|e| SettingsError::Invalid(format!("login_url {}", e.reason)))?;
+        let keys = match self.login_keys.as_deref() {
+            None => None,
+            Some(text) => {
+                let bad = |why: String| SettingsError::Invalid(format!("login_keys: {why}"));
+                let jwks: serde_json::Value =
+                    serde_json::from_str(text).map_err(|e| bad(format!("not a JWKS document: {e}")))?;
+                writ_token::PublicKeys::check_registered(&jwks, MAX_LOGIN_KEYS).map_err(bad)?;
+                Some(writ_token::PublicKeys::for_assertions(&jwks).map_err(|e| bad(e.to_string()))?.0)
+            }
+        };
+        Ok((url, keys))
     }
 
     pub fn database_url(&self) -> String {
@@ -321,6 +363,44 @@ impl Settings {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_redirect_login_mode_needs_a_page_and_public_keys() {
+        let redirect = Settings { login_mode: LoginMode::Redirect, ..Default::default() };
+        assert!(redirect.validate().is_err(), "no login_url or login_keys");
+        let jwk = serde_json::json!({"kty": "EC", "crv": "P-256", "kid": "v1",
+            "x": "f83OJ3D2xF1Bg8vub9tLe1gHMzV76e8Tus9uPHvRVEU", "y": "x_FEzRu9m36HLN_tue659LNpXW6pCyStikYjKIWI5a0"});
+        let keys = serde_json::json!({ "keys": [jwk] }).to_string();
+        let good = Settings {
+            login_url: Some("https://app.example.com/writ/login".into()),
+            login_keys: Some(keys.clone()),
+            ..redirect.clone()
+        };
+        assert!(good.validate().is_ok());
+        let (url, keys_parsed) = good.vendor_login().unwrap();
+        assert_eq!((url.is_some(), keys_parsed.map(|k| k.len())), (true, Some(1)));
+        let mut private = jwk.clone();
+        private["d"] = "jpsQnnGQmL-YBIffH1136cspYG6-0iY7X1fCE9-E9LI".into();
+        for (bad, why) in [
+            (
+                Settings { login_url: Some("http://app.example.com/login".into()), ..good.clone() },
+                "http off loopback",
+            ),
+            (Settings { login_keys: Some("not json".into()), ..good.clone() }, "not a JWKS"),
+            (Settings { login_keys: Some(r#"{"keys": []}"#.into()), ..good.clone() }, "no key"),
+            (
+                Settings {
+                    login_keys: Some(serde_json::json!({ "keys": [private] }).to_string()),
+                    ..good.clone()
+                },
+                "a private key",
+            ),
+        ] {
+            assert!(bad.validate().is_err(), "{why}");
+        }
+        // Keys alone, for orgs that log in on their own pages, are fine with passwords by default.
+        assert!(Settings { login_keys: Some(keys), ..Default::default() }.validate().is_ok());
+    }
 
     #[test]
     fn limits_and_redis_settings_are_checked_together() {

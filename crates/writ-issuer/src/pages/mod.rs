@@ -32,6 +32,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .service(login::show)
         .service(login::submit)
         .service(login::log_out)
+        .service(login::callback)
         .service(invitation::show)
         .service(invitation::submit)
         .service(account::show)
@@ -133,6 +134,9 @@ fn status_of(e: &PersonError) -> StatusCode {
         PersonError::NoSuchConsent => StatusCode::NOT_FOUND,
         PersonError::BadPassword(_) => StatusCode::UNPROCESSABLE_ENTITY,
         PersonError::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
+        PersonError::LoginElsewhere => StatusCode::OK,
+        PersonError::LoginRefused => StatusCode::BAD_REQUEST,
+        PersonError::NoAccount => StatusCode::FORBIDDEN,
     }
 }
 

@@ -17,6 +17,8 @@ pub struct Text {
     pub password_label: &'static str,
     pub log_in: &'static str,
     pub log_out: &'static str,
+    pub login_elsewhere: &'static str,
+    pub login_cancelled: &'static str,
     // Invitation.
     pub invitation_title: &'static str,
     pub invitation_lead: &'static str,
@@ -81,6 +83,8 @@ pub static EN: Text = Text {
     password_label: "Password",
     log_in: "Log in",
     log_out: "Log out",
+    login_elsewhere: "Your organization signs in on its own page.",
+    login_cancelled: "The sign-in was cancelled.",
     invitation_title: "Set your password",
     invitation_lead: "Choose a password for",
     new_password_label: "New password",

@@ -19,7 +19,8 @@ use writ_core::{
 };
 
 use crate::convert::{
-    enum_name, limits_text, metadata_text, parse, parse_enum, parse_limits, parse_metadata,
+    enum_name, limits_text, login_text, metadata_text, parse, parse_enum, parse_limits, parse_login,
+    parse_metadata,
 };
 use crate::entity::*;
 use crate::grants::{self, GrantTable};

@@ -41,6 +41,7 @@ impl<'c, C: ConnectionTrait> Orgs<'c, C> {
             status: Set(enum_name(&org.status)),
             metadata: Set(metadata_text(&org.metadata)),
             rate_limits: Set(limits_text(&org.rate_limits)),
+            login: Set(login_text(&org.login)),
             created_at: Set(org.created_at),
             updated_at: Set(org.updated_at),
         })
@@ -56,13 +57,14 @@ impl<'c, C: ConnectionTrait> Orgs<'c, C> {
         .await
     }
 
-    /// Writes an org's name, status, metadata and entitlements.
+    /// Writes an org's name, status, metadata, limits, login settings and entitlements.
     pub async fn update(&self, org: &Org) -> Result<()> {
         let res = orgs::Entity::update_many()
             .col_expr(orgs::Column::Name, Expr::value(org.name.as_str()))
             .col_expr(orgs::Column::Status, Expr::value(enum_name(&org.status)))
             .col_expr(orgs::Column::Metadata, Expr::value(metadata_text(&org.metadata)))
             .col_expr(orgs::Column::RateLimits, Expr::value(limits_text(&org.rate_limits)))
+            .col_expr(orgs::Column::Login, Expr::value(login_text(&org.login)))
             .col_expr(orgs::Column::UpdatedAt, Expr::value(org.updated_at))
             .filter(orgs::Column::Id.eq(org.id.as_str()))
             .filter(self.visible())
@@ -120,6 +122,7 @@ fn org_from_row(r: orgs::Model, grants: &mut HashMap<String, Grants>) -> Result<
         status: parse_enum("org status", &r.status)?,
         metadata: parse_metadata(&r.metadata)?,
         rate_limits: parse_limits(&r.rate_limits)?,
+        login: parse_login(&r.login)?,
         created_at: r.created_at,
         updated_at: r.updated_at,
     })

@@ -26,3 +26,4 @@ mod services;
 mod storage;
 mod tenancy;
 mod token;
+mod vendor_login;

@@ -30,6 +30,7 @@ fn org(slug: &str) -> Org {
         status: OrgStatus::Active,
         metadata: Metadata::default(),
         rate_limits: Default::default(),
+        login: Default::default(),
         entitlements: Default::default(),
         created_at: now,
         updated_at: now,

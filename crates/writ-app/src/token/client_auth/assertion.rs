@@ -41,7 +41,7 @@ pub(super) fn names_us(ctx: &Context, audiences: &[&str]) -> bool {
 }
 
 /// The audiences of an `aud` claim: a string or an array of them.
-pub(super) fn audiences(aud: Option<&serde_json::Value>) -> Vec<&str> {
+pub(crate) fn audiences(aud: Option<&serde_json::Value>) -> Vec<&str> {
     match aud {
         Some(serde_json::Value::String(aud)) => vec![aud.as_str()],
         Some(serde_json::Value::Array(list)) => list.iter().filter_map(serde_json::Value::as_str).collect(),
@@ -50,7 +50,7 @@ pub(super) fn audiences(aud: Option<&serde_json::Value>) -> Vec<&str> {
 }
 
 /// `exp` not past, `iat` and `nbf` not in the future, with the clock leeway.
-pub(super) fn check_times(
+pub(crate) fn check_times(
     exp: i64,
     iat: Option<i64>,
     nbf: Option<i64>,

@@ -10,6 +10,7 @@ pub mod private_key_jwt;
 pub mod secret;
 
 pub use assertion::KeyCache;
+pub(crate) use assertion::{audiences, check_times};
 
 use std::sync::Arc;
 
