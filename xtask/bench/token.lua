@@ -3,15 +3,19 @@
 --      and form parameters for that line's request (`token=…` for introspection, a
 --      `client_assertion`); `-` for plain GETs;
 --   2. `random` (each request takes a line picked at random, so the load spreads over all the
---      clients) or `sequential` (the threads walk the file in turn, so a short run touches every
---      client: the warm-up);
+--      clients), `sequential` (the threads walk the file in turn, so a short run touches every
+--      client: the warm-up), `chain` (refresh tokens: each thread takes its share of the lines as
+--      a pool, sends one, and puts back the `refresh_token` the answer carries, since each works
+--      once) or `page` (a GET of the path in the line's form part, with its first part as the
+--      `Cookie` header);
 --   3. the number of threads;
 --   4. the path (default /oauth/token);
 --   5. the form body every request starts with (default `grant_type=client_credentials`; the
 --      peer's adds `&scope=bench:read`).
 -- `done` prints one JSON line with the counts and latency percentiles (microseconds).
 local lines = {}
-local sequential = false
+local sequential, chain, page = false, false, false
+local pool = {}
 local threads, sent = 1, 0
 local path, body = "/oauth/token", "grant_type=client_credentials"
 local get = false
@@ -31,10 +35,18 @@ function init(args)
     end
   end
   sequential = args[2] == "sequential"
+  chain = args[2] == "chain"
+  page = args[2] == "page"
   threads = tonumber(args[3] or "1")
   path = args[4] or path
   body = args[5] or body
   math.randomseed(os.time() + (thread_index or 0) * 7919)
+  if chain then
+    for i = (thread_index or 0) + 1, #lines, threads do
+      pool[#pool + 1] = lines[i][2]
+    end
+    response = take_refresh_token
+  end
 end
 
 local headers = { ["Content-Type"] = "application/x-www-form-urlencoded" }
@@ -42,6 +54,15 @@ local headers = { ["Content-Type"] = "application/x-www-form-urlencoded" }
 function request()
   if get then
     return wrk.format("GET", path)
+  end
+  if page then
+    return wrk.format("GET", lines[1][2], { ["Cookie"] = lines[1][1] })
+  end
+  if chain then
+    -- An empty pool (every token in flight, or lost to an error) sends a spent one: an error.
+    local form = table.remove(pool, 1) or lines[1][2]
+    headers["Authorization"] = nil
+    return wrk.format("POST", path, headers, body .. "&" .. form)
   end
   local i
   if sequential then
@@ -58,6 +79,14 @@ function request()
     form = (form == "" and "" or form .. "&") .. line[2]
   end
   return wrk.format("POST", path, headers, form)
+end
+
+-- Defined only for `chain` (from `init`), so the other loads do not pay for reading bodies.
+function take_refresh_token(status, resp_headers, resp_body)
+  local token = resp_body and resp_body:match('"refresh_token":"([^"]+)"')
+  if token then
+    pool[#pool + 1] = (lines[1][2]:gsub("refresh_token=[^&]*", "refresh_token=" .. token))
+  end
 end
 
 function done(summary, latency, requests)

@@ -98,14 +98,37 @@ pub(crate) fn ensure_wrk() -> Result<(), String> {
         .env("DEBIAN_FRONTEND", "noninteractive"))
 }
 
+/// How a run takes the lines of its requests file (`xtask/bench/token.lua`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Order {
+    /// A line picked at random per request (a warm-up walks them in turn).
+    Random,
+    /// Each line is good once (an assertion's `jti`, a code): the run walks the file in turn,
+    /// and the file holds more lines than the run sends.
+    Once,
+    /// Refresh tokens: each answer's `refresh_token` replaces the one sent.
+    Chain,
+    /// A GET of the line's path with its cookie.
+    Page,
+}
+
+impl Order {
+    fn arg(self, warm_up: bool) -> &'static str {
+        match self {
+            Self::Random if !warm_up => "random",
+            Self::Random | Self::Once => "sequential",
+            Self::Chain => "chain",
+            Self::Page => "page",
+        }
+    }
+}
+
 /// What each request is: the requests file (`None` for plain GETs), the path, the form body.
 pub(crate) struct Load<'a> {
     pub(crate) requests: Option<&'a Path>,
     /// The requests of the warm-up, when they are not `requests` (single-use assertions).
     pub(crate) warm: Option<&'a Path>,
-    /// Each line is good once (an assertion's `jti`): the run walks the file in turn instead of
-    /// picking lines at random, and the file holds more lines than the run sends.
-    pub(crate) once: bool,
+    pub(crate) order: Order,
     pub(crate) path: &'a str,
     pub(crate) body: &'a str,
 }
@@ -115,24 +138,24 @@ impl<'a> Load<'a> {
         Self {
             requests: Some(credentials),
             warm: None,
-            once: false,
+            order: Order::Random,
             path: "/oauth/token",
             body: "grant_type=client_credentials",
         }
     }
 
-    fn get(path: &'a str) -> Self {
-        Self { requests: None, warm: None, once: false, path, body: "" }
+    pub(crate) fn get(path: &'a str) -> Self {
+        Self { requests: None, warm: None, order: Order::Random, path, body: "" }
     }
 
     fn warm_up(&self) -> Self {
-        Self { requests: self.warm.or(self.requests), warm: None, once: self.once, ..*self }
+        Self { requests: self.warm.or(self.requests), warm: None, ..*self }
     }
 }
 
-/// One wrk run against `port` (lines picked at random, or walked in turn with `sequential`); its
-/// JSON summary.
-fn wrk(port: u16, load: &Load, connections: u32, seconds: u32, sequential: bool) -> Result<Value, String> {
+/// One wrk run against `port`, taking lines as `load.order` says (a `warm_up` walks them in turn);
+/// its JSON summary.
+fn wrk(port: u16, load: &Load, connections: u32, seconds: u32, warm_up: bool) -> Result<Value, String> {
     let script = root().join("xtask/bench/token.lua");
     let out = Command::new("wrk")
         .args([
@@ -150,7 +173,7 @@ fn wrk(port: u16, load: &Load, connections: u32, seconds: u32, sequential: bool)
         .arg(format!("http://127.0.0.1:{port}"))
         .arg("--")
         .arg(load.requests.map_or("-".into(), |p| p.display().to_string()))
-        .arg(if sequential { "sequential" } else { "random" })
+        .arg(load.order.arg(warm_up))
         .arg("2")
         .arg(load.path)
         .arg(load.body)
@@ -189,7 +212,7 @@ pub(crate) fn measure(
     let cold = wrk(server.port, &warm, connections, warm_up, true)?;
     wait_for_audit(server.metrics_port);
     let cpu_before = cpu_seconds(server.pid())?;
-    let w = wrk(server.port, load, connections, seconds, load.once)?;
+    let w = wrk(server.port, load, connections, seconds, false)?;
     let cpu = cpu_seconds(server.pid())? - cpu_before;
     let requests = w["requests"].as_f64().unwrap_or(0.0);
     let secs = w["duration_us"].as_f64().unwrap_or(1.0) / 1e6;
@@ -239,7 +262,7 @@ pub(crate) fn seed(dir: &Path, env: &[(&str, String)], clients: usize) -> Result
     Ok(credentials)
 }
 
-fn postgres_and_redis() -> bool {
+pub(crate) fn postgres_and_redis() -> bool {
     let pg = Command::new("pg_isready")
         .args(["-h", "127.0.0.1", "-p", "5432", "-q"])
         .status()
@@ -251,7 +274,7 @@ fn postgres_and_redis() -> bool {
     pg && redis
 }
 
-fn fresh_database(name: &str) -> Result<String, String> {
+pub(crate) fn fresh_database(name: &str) -> Result<String, String> {
     for sql in [format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"), format!("CREATE DATABASE {name}")] {
         run(Command::new("psql").args(["-h", "127.0.0.1", "-U", "postgres", "-d", "test", "-qc", &sql]))?;
     }
@@ -259,12 +282,12 @@ fn fresh_database(name: &str) -> Result<String, String> {
 }
 
 pub(crate) const EMBEDDED: &str = "writ serve (SQLite, in-memory guard)";
-const PRODUCTION: &str = "writ-issuer (Postgres + Redis, limits and audit on)";
+pub(crate) const PRODUCTION: &str = "writ-issuer (Postgres + Redis, limits and audit on)";
 pub(crate) const PEER: &str = "node-oidc-provider 9 (Node 22, in memory)";
 
 /// node-oidc-provider and Node 22 from npm (`xtask/bench/peer`, locked), installed into `dir`;
 /// the node binary.
-pub(crate) fn install_peer(dir: &Path) -> Result<PathBuf, String> {
+fn install_peer(dir: &Path) -> Result<PathBuf, String> {
     let node = dir.join("node_modules/.bin/node");
     if node.exists() {
         return Ok(node);
@@ -276,6 +299,13 @@ pub(crate) fn install_peer(dir: &Path) -> Result<PathBuf, String> {
     }
     run(Command::new("npm").args(["ci", "--silent", "--no-audit", "--no-fund", "--prefix"]).arg(dir))?;
     Ok(node)
+}
+
+/// node-oidc-provider (installed under `work`) started with `env`, logging to `log`.
+pub(crate) fn start_peer(work: &Path, env: &[(&str, String)], log: &Path) -> Result<Server, String> {
+    let node = install_peer(&work.join("peer"))?;
+    let server_js = work.join("peer/server.js").display().to_string();
+    Server::start(&node, &[&server_js], env, log, "/.well-known/openid-configuration")
 }
 
 pub fn bench(args: &[String]) -> Result<(), String> {
@@ -290,6 +320,14 @@ pub fn bench(args: &[String]) -> Result<(), String> {
             _ => return Err("usage: cargo xtask bench --client-auth [--seconds S]".into()),
         };
         return crate::client_auth::run(seconds);
+    }
+    if args.first().is_some_and(|a| a == "--delegated") {
+        let seconds = match &args[1..] {
+            [] => 10,
+            [flag, s] if flag == "--seconds" => s.parse().map_err(|e| format!("--seconds: {e}"))?,
+            _ => return Err("usage: cargo xtask bench --delegated [--seconds S]".into()),
+        };
+        return crate::delegated::run(seconds);
     }
     if let [flag, n] = args
         && flag == "--flood"
@@ -327,15 +365,12 @@ pub fn bench(args: &[String]) -> Result<(), String> {
         drop(server);
 
         // The peer, in the same run, with the same clients.
-        let node = install_peer(&work.join("peer"))?;
-        let server_js = work.join("peer/server.js").display().to_string();
         let env = vec![("CLIENTS", credentials.display().to_string())];
-        let log = dir.join("peer.log");
-        let peer = Server::start(&node, &[&server_js], &env, &log, "/.well-known/openid-configuration")?;
+        let peer = start_peer(&work, &env, &dir.join("peer.log"))?;
         let load = Load {
             requests: Some(&credentials),
             warm: None,
-            once: false,
+            order: Order::Random,
             path: "/token",
             body: "grant_type=client_credentials&scope=bench:read",
         };
@@ -371,8 +406,8 @@ pub fn bench(args: &[String]) -> Result<(), String> {
     }
     let _ = std::fs::remove_dir_all(&work);
     let verify = verification()?;
-    let client_auth = last_report().map(|r| r.client_auth).unwrap_or_default();
-    report(&Report { tokens: rows, endpoints, verify, client_auth })
+    let (client_auth, delegated) = last_report().map(|r| (r.client_auth, r.delegated)).unwrap_or_default();
+    report(&Report { tokens: rows, endpoints, verify, client_auth, delegated })
 }
 
 /// The introspection row: each of the first 1,000 active clients gets a token, then introspects
@@ -400,7 +435,8 @@ fn introspection(
     }
     let path = dir.join("introspect.txt");
     std::fs::write(&path, lines).map_err(|e| e.to_string())?;
-    let load = Load { requests: Some(&path), warm: None, once: false, path: "/oauth/introspect", body: "" };
+    let load =
+        Load { requests: Some(&path), warm: None, order: Order::Random, path: "/oauth/introspect", body: "" };
     measure(name, server, &load, clients, connections, seconds)
 }
 
@@ -437,6 +473,8 @@ struct Report {
     verify: Vec<Value>,
     /// `cargo xtask bench --client-auth`'s rows, kept across the other runs.
     client_auth: Vec<Value>,
+    /// `cargo xtask bench --delegated`'s rows, likewise.
+    delegated: Vec<Value>,
 }
 
 /// The report as last written, from docs/benchmarks.json.
@@ -449,12 +487,18 @@ fn last_report() -> Result<Report, String> {
         endpoints: rows("endpoints"),
         verify: rows("writ_verify"),
         client_auth: rows("client_authentication"),
+        delegated: rows("delegated"),
     })
 }
 
 /// Writes `cargo xtask bench --client-auth`'s rows into the report, the rest as it was.
 pub(crate) fn record_client_auth(rows: Vec<Value>) -> Result<(), String> {
     report(&Report { client_auth: rows, ..last_report()? })
+}
+
+/// Writes `cargo xtask bench --delegated`'s rows into the report, the rest as it was.
+pub(crate) fn record_delegated(rows: Vec<Value>) -> Result<(), String> {
+    report(&Report { delegated: rows, ..last_report()? })
 }
 
 fn report(report: &Report) -> Result<(), String> {
@@ -474,6 +518,7 @@ fn report(report: &Report) -> Result<(), String> {
         "endpoints": report.endpoints,
         "writ_verify": report.verify,
         "client_authentication": report.client_auth,
+        "delegated": report.delegated,
     });
     let json_path = root().join("docs/benchmarks.json");
     std::fs::write(&json_path, serde_json::to_string_pretty(&doc).map_err(|e| e.to_string())? + "\n")
@@ -522,6 +567,7 @@ fn report(report: &Report) -> Result<(), String> {
         }
     }
     md.push_str(&client_auth(&report.client_auth));
+    md.push_str(&delegated(&report.delegated));
     md.push_str(
         "\nWhere the time goes, the targets and what would close the gaps: [performance.md](performance.md).\n",
     );
@@ -531,6 +577,7 @@ fn report(report: &Report) -> Result<(), String> {
         .iter()
         .chain(&report.endpoints)
         .chain(&report.client_auth)
+        .chain(&report.delegated)
         .map(|r| r["errors"].as_u64().unwrap_or(0))
         .sum();
     if errors == 0 { Ok(()) } else { Err(format!("{errors} requests failed")) }
@@ -568,6 +615,46 @@ fn client_auth(rows: &[Value]) -> String {
             f("p999_ms"),
             f("cpu_us_per_token"),
             r["errors"],
+        ));
+    }
+    md
+}
+
+/// The section of the grants acting for a person, and of the pages.
+fn delegated(rows: &[Value]) -> String {
+    if rows.is_empty() {
+        return String::new();
+    }
+    let mut md = String::from(
+        "\n## Acting for a person\n\n`cargo xtask bench --delegated`: 1,000 people who consented to one public agent \
+         (its per-client rate limit off: it serves them all), 32 connections; the embedded `writ serve`, then \
+         node-oidc-provider in the same run (its in-memory store unbounded: the quick-start one keeps 1,000 entries), \
+         then `writ-issuer` on Postgres + Redis. The refresh grant sends each answer's new refresh token next (both \
+         servers rotate them; a chain per person); the code exchange walks codes seeded straight into the database, \
+         each once, with their PKCE verifier. Pages: the login form (a CSRF token and its cookie each time) and the \
+         consent page of a logged-in person (the session, the request, the agent and the scopes' words read each \
+         time). Compare within this table: it is its own run.\n\n| server | what | requests/s | p50 ms | p99 ms | \
+         p99.9 ms | CPU µs/request | errors |\n\
+         |---|---|---|---|---|---|---|---|\n",
+    );
+    for r in rows {
+        md.push_str(&format!(
+            "| {} | {} | {} | {} |\n",
+            r["config"].as_str().unwrap_or(""),
+            r["what"].as_str().unwrap_or(""),
+            load_cells(r),
+            r["errors"],
+        ));
+    }
+    let refresh = |config: &str| {
+        rows.iter()
+            .find(|r| r["config"] == config && r["what"] == "refresh_token (rotated)")
+            .and_then(|r| r["tokens_per_second"].as_f64())
+    };
+    if let (Some(writ), Some(peer)) = (refresh(EMBEDDED), refresh(PEER)) {
+        md.push_str(&format!(
+            "\nThe refresh grant, Writ ÷ node-oidc-provider: **{:.1}×**.\n",
+            writ / peer.max(1.0)
         ));
     }
     md

@@ -9,7 +9,7 @@ use std::path::Path;
 
 use serde_json::{Value, json};
 
-use crate::bench::{self, Load};
+use crate::bench::{self, Load, Order};
 use crate::server::{Server, target_dir};
 
 /// Clients per method: as many as the main run's, so no client nears its own rate limit.
@@ -101,10 +101,10 @@ pub fn run(seconds: u32) -> Result<(), String> {
     }
     let fed = write(&work, "federated.txt", &fed)?;
 
-    let token = |requests, warm, once| Load {
+    let token = |requests, warm, order| Load {
         requests: Some(requests),
         warm,
-        once,
+        order,
         path: "/oauth/token",
         body: "grant_type=client_credentials",
     };
@@ -113,7 +113,7 @@ pub fn run(seconds: u32) -> Result<(), String> {
             bench::measure(
                 bench::EMBEDDED,
                 &server,
-                &token(&secrets, None, false),
+                &token(&secrets, None, Order::Random),
                 CLIENTS,
                 CONNECTIONS,
                 seconds,
@@ -124,7 +124,7 @@ pub fn run(seconds: u32) -> Result<(), String> {
             bench::measure(
                 bench::EMBEDDED,
                 &server,
-                &token(&pkj, Some(&pkj_warm), true),
+                &token(&pkj, Some(&pkj_warm), Order::Once),
                 CLIENTS,
                 CONNECTIONS,
                 seconds,
@@ -135,7 +135,7 @@ pub fn run(seconds: u32) -> Result<(), String> {
             bench::measure(
                 bench::EMBEDDED,
                 &server,
-                &token(&fed, None, false),
+                &token(&fed, None, Order::Random),
                 CLIENTS,
                 CONNECTIONS,
                 seconds,
@@ -146,29 +146,21 @@ pub fn run(seconds: u32) -> Result<(), String> {
     drop(server);
 
     // The peer: the same clients' ids, the same key, private_key_jwt.
-    let node = bench::install_peer(&work.join("peer"))?;
     let ids: String = key_clients.iter().map(|c| format!("{c}\n")).collect();
     let key_file = write(&work, "peer-keys.txt", &ids)?;
-    let server_js = work.join("peer/server.js").display().to_string();
     let peer_env = vec![
         ("CLIENTS", secrets.display().to_string()),
         ("KEY_CLIENTS", key_file.display().to_string()),
         ("KEY_CLIENTS_JWK", jwk.to_string()),
     ];
-    let peer = Server::start(
-        &node,
-        &[&server_js],
-        &peer_env,
-        &work.join("peer.log"),
-        "/.well-known/openid-configuration",
-    )?;
+    let peer = bench::start_peer(&work, &peer_env, &work.join("peer.log"))?;
     let peer_issuer = format!("http://localhost:{}", peer.port);
     let peer_warm = write(&work, "peer-warm.txt", &assertions(&peer_issuer, CLIENTS * 2)?)?;
     let peer_budget = write(&work, "peer.txt", &assertions(&peer_issuer, budget / 4)?)?;
     let load = Load {
         requests: Some(&peer_budget),
         warm: Some(&peer_warm),
-        once: true,
+        order: Order::Once,
         path: "/token",
         body: "grant_type=client_credentials&scope=bench:read",
     };

@@ -9,6 +9,7 @@
 
 mod bench;
 mod client_auth;
+mod delegated;
 mod flood;
 mod fuzz;
 mod server;

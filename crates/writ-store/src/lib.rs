@@ -12,6 +12,8 @@ pub mod repo;
 use std::time::Duration;
 
 use sea_orm::sqlx::sqlite::{SqliteJournalMode, SqliteSynchronous};
+use std::sync::Arc;
+
 use sea_orm::{
     ConnectOptions, Database, DatabaseConnection, DbBackend, DbErr, SqlErr, SqliteTransactionMode,
     TransactionOptions,
@@ -21,7 +23,7 @@ use writ_migration::MigratorTrait;
 
 pub use repo::*;
 pub use sea_orm::ConnectionTrait;
-pub use sea_orm::{DatabaseTransaction, TransactionTrait};
+pub use sea_orm::TransactionTrait;
 
 /// Who a repository works for: the operator sees every org, a tenant exactly one.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -107,6 +109,75 @@ pub struct Paged<T> {
 #[derive(Debug, Clone)]
 pub struct Store {
     db: DatabaseConnection,
+    /// SQLite's one writer, taken in this process before `BEGIN` (see [`Store::begin`]).
+    writer: Option<Arc<tokio::sync::Mutex<()>>>,
+}
+
+/// The write lock of each SQLite file this process opened, shared by every `Store` of it (the
+/// server's pool and the audit writer's).
+fn sqlite_writer(url: &str) -> Arc<tokio::sync::Mutex<()>> {
+    static WRITERS: std::sync::LazyLock<
+        std::sync::Mutex<std::collections::HashMap<String, Arc<tokio::sync::Mutex<()>>>>,
+    > = std::sync::LazyLock::new(Default::default);
+    let file = url.split('?').next().unwrap_or(url).to_owned();
+    let mut writers = WRITERS.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+    writers.entry(file).or_default().clone()
+}
+
+/// A write transaction ([`Store::begin`]); on SQLite it holds the process's write lock of the file
+/// until it ends. Repositories take it like any connection.
+pub struct DatabaseTransaction {
+    inner: sea_orm::DatabaseTransaction,
+    _writer: Option<tokio::sync::OwnedMutexGuard<()>>,
+}
+
+impl std::fmt::Debug for DatabaseTransaction {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("DatabaseTransaction").finish_non_exhaustive()
+    }
+}
+
+impl DatabaseTransaction {
+    pub async fn commit(self) -> std::result::Result<(), DbErr> {
+        self.inner.commit().await
+    }
+
+    pub async fn rollback(self) -> std::result::Result<(), DbErr> {
+        self.inner.rollback().await
+    }
+}
+
+#[async_trait::async_trait]
+impl ConnectionTrait for DatabaseTransaction {
+    fn get_database_backend(&self) -> DbBackend {
+        self.inner.get_database_backend()
+    }
+
+    async fn execute_raw(&self, stmt: sea_orm::Statement) -> std::result::Result<sea_orm::ExecResult, DbErr> {
+        self.inner.execute_raw(stmt).await
+    }
+
+    async fn execute_unprepared(&self, sql: &str) -> std::result::Result<sea_orm::ExecResult, DbErr> {
+        self.inner.execute_unprepared(sql).await
+    }
+
+    async fn query_one_raw(
+        &self,
+        stmt: sea_orm::Statement,
+    ) -> std::result::Result<Option<sea_orm::QueryResult>, DbErr> {
+        self.inner.query_one_raw(stmt).await
+    }
+
+    async fn query_all_raw(
+        &self,
+        stmt: sea_orm::Statement,
+    ) -> std::result::Result<Vec<sea_orm::QueryResult>, DbErr> {
+        self.inner.query_all_raw(stmt).await
+    }
+
+    fn support_returning(&self) -> bool {
+        self.inner.support_returning()
+    }
 }
 
 impl Store {
@@ -121,6 +192,7 @@ impl Store {
     /// whose single writer gains nothing from more).
     pub async fn connect_with(url: &str, max_connections: u32) -> Result<Self> {
         let mut opts = ConnectOptions::new(url.to_owned());
+        let writer = url.starts_with("sqlite:").then(|| sqlite_writer(url));
         opts.sqlx_logging(false)
             .connect_timeout(Duration::from_secs(5))
             .acquire_timeout(Duration::from_secs(5));
@@ -135,7 +207,7 @@ impl Store {
         } else {
             opts.max_connections(max_connections);
         }
-        Ok(Self { db: Database::connect(opts).await? })
+        Ok(Self { db: Database::connect(opts).await?, writer })
     }
 
     pub async fn migrate(&self) -> Result<()> {
@@ -159,13 +231,19 @@ impl Store {
 
     /// Starts a write transaction. On SQLite it takes the write lock at `BEGIN` (IMMEDIATE): a
     /// deferred transaction that reads first and writes later cannot wait for a busy writer (the
-    /// audit writer, say) and fails with `database is locked` instead.
+    /// audit writer, say) and fails with `database is locked` instead. Before that, it waits its
+    /// turn in this process: SQLite's own busy handler sleeps 1 to 100 ms between tries, so many
+    /// writers at once would mostly sleep; queued here, each starts as soon as the last commits.
     pub async fn begin(&self) -> Result<DatabaseTransaction> {
+        let writer = match &self.writer {
+            Some(lock) => Some(lock.clone().lock_owned().await),
+            None => None,
+        };
         let options = TransactionOptions {
             sqlite_transaction_mode: Some(SqliteTransactionMode::Immediate),
             ..Default::default()
         };
-        Ok(self.db.begin_with_options(options).await?)
+        Ok(DatabaseTransaction { inner: self.db.begin_with_options(options).await?, _writer: writer })
     }
 
     pub async fn close(self) -> Result<()> {

@@ -72,6 +72,18 @@ pub enum Command {
         #[arg(long)]
         credentials: std::path::PathBuf,
     },
+    /// Create people with consents, refresh tokens and codes for one agent directly in the
+    /// database, for `cargo xtask bench --delegated`.
+    #[command(hide = true)]
+    BenchSeedPeople {
+        #[arg(long)]
+        people: usize,
+        #[arg(long)]
+        codes: usize,
+        /// Where `refresh.txt`, `codes.txt` and `page.txt` go.
+        #[arg(long)]
+        out: std::path::PathBuf,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -134,6 +146,15 @@ async fn run_local(settings: writ_app::Settings, command: Command, as_json: bool
                 Err(e) => return fail(&e),
             };
             crate::seed::seed(&d, clients, emit, &credentials)
+                .await
+                .map_or_else(|e| fail(&e), |()| ExitCode::SUCCESS)
+        }
+        Command::BenchSeedPeople { people, codes, out } => {
+            let d = match deployment(settings).await {
+                Ok(d) => d,
+                Err(e) => return fail(&e),
+            };
+            crate::seed::seed_people(&d, people, codes, &out)
                 .await
                 .map_or_else(|e| fail(&e), |()| ExitCode::SUCCESS)
         }

@@ -276,10 +276,19 @@ async fn decide_for(
         Err(StoreError::NotFound) => return Err(gone()),
         Err(e) => return Err(server(e)),
     };
-    let org = Orgs::new(conn, &Tenant::Operator).get(&user.org_id).await.map_err(server)?;
+    // The client's own org, cached with it (and dropped from the cache when it changes), is
+    // usually the person's; another org (a service client's person) is read.
+    let read;
+    let org = match auth.client.org.as_ref().filter(|o| o.id == user.org_id) {
+        Some(org) => org,
+        None => {
+            read = Orgs::new(conn, &Tenant::Operator).get(&user.org_id).await.map_err(server)?;
+            &read
+        }
+    };
     let consent = Consents::new(conn, &Tenant::Operator).of(user_id, &client.id).await.map_err(server)?;
     let consent = consent.ok_or_else(|| invalid("the person withdrew their consent"))?;
-    let grant = writ_core::grant::delegated(client, &org, &user, req).map_err(|e| match e {
+    let grant = writ_core::grant::delegated(client, org, &user, req).map_err(|e| match e {
         GrantError::Inactive(why) => {
             tracing::info!(reason = why, "refused a delegated grant");
             gone()

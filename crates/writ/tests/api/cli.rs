@@ -437,3 +437,53 @@ fn bench_seed_writes_its_credentials_for_the_owner_only() {
     assert_eq!(std::fs::read_to_string(&credentials).unwrap().lines().count(), 3);
     assert_eq!(mode(&dir.path().join("data/writ.db")), 0o600);
 }
+
+/// `writ bench-seed-people` seeds what `cargo xtask bench --delegated` sends, and each piece works
+/// against a live server: a refresh token (once), a code with its verifier, the consent page.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn bench_seed_people_seeds_what_the_delegated_bench_sends() {
+    let app = writ_testkit::spawn_app(writ_testkit::Backend::Sqlite).await.unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let mut cmd = writ();
+    cmd.args(["bench-seed-people", "--people", "2", "--codes", "3", "--out"])
+        .arg(dir.path())
+        .env("WRIT_DATA_DIR", &app.ctx.settings.data_dir)
+        .env("WRIT_DATABASE_URL", app.ctx.settings.database_url());
+    let out = tokio::task::spawn_blocking(move || cmd.output()).await.unwrap().unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let read = |name: &str| {
+        assert_eq!(mode(&dir.path().join(name)), 0o600, "{name}");
+        std::fs::read_to_string(dir.path().join(name)).unwrap()
+    };
+    let (refresh, codes, page) = (read("refresh.txt"), read("codes.txt"), read("page.txt"));
+    assert_eq!((refresh.lines().count(), codes.lines().count()), (2, 3));
+    let token = |form: String| {
+        let app = &app;
+        async move {
+            let res = app
+                .http
+                .post(app.url("/oauth/token"))
+                .body(form)
+                .header("content-type", "application/x-www-form-urlencoded")
+                .send()
+                .await
+                .unwrap();
+            (res.status().as_u16(), res.json::<serde_json::Value>().await.unwrap())
+        }
+    };
+    let line = refresh.lines().next().unwrap().trim_start_matches('\t');
+    let (status, body) = token(format!("grant_type=refresh_token&{line}")).await;
+    assert_eq!(status, 200, "{body}");
+    assert!(body["refresh_token"].as_str().unwrap().starts_with("writ_rt_"));
+    assert_eq!(token(format!("grant_type=refresh_token&{line}")).await.0, 400, "each works once");
+    let line = codes.lines().next().unwrap().trim_start_matches('\t');
+    let (status, body) = token(format!("grant_type=authorization_code&{line}")).await;
+    assert_eq!(status, 200, "{body}");
+    let (cookie, path) = page.trim_end().split_once('\t').unwrap();
+    let res = app.http.get(app.url(path)).header("cookie", cookie).send().await.unwrap();
+    assert_eq!(res.status(), 200);
+    assert!(
+        res.text().await.unwrap().contains("Benchmark agent"),
+        "the consent page of a person not yet asked"
+    );
+}

@@ -249,3 +249,33 @@ async fn audit_writer_writes_everything_queued_before_shutdown(backend: Backend)
     writer.record(writ_core::AuditEvent::new(writ_core::Actor::System, None, "late", None));
     assert_eq!(writer.dropped(), 1, "after shutdown a record is counted as dropped, never lost silently");
 }
+
+/// On SQLite, write transactions of one process queue for the file's one writer, across stores of
+/// the same file (the server's pool and the audit writer's): the second waits, starts once the
+/// first commits, and a transaction dropped uncommitted gives its turn up. (What the queue saves,
+/// SQLite's busy-handler sleeps, is measured by `cargo xtask bench --delegated`, not here.)
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sqlite_writers_queue_in_the_process() {
+    use std::time::Duration;
+    let db = TestDb::new(Backend::Sqlite).await.unwrap();
+    let (a, b) = (Store::connect(&db.url).await.unwrap(), Store::connect_with(&db.url, 2).await.unwrap());
+    a.migrate().await.unwrap();
+    let first = a.begin().await.unwrap();
+    Orgs::new(&first, &Tenant::Operator).create(&org("first")).await.unwrap();
+    let waiting = tokio::spawn(async move {
+        let second = b.begin().await.unwrap();
+        Orgs::new(&second, &Tenant::Operator).create(&org("second")).await.unwrap();
+        second.commit().await.unwrap();
+    });
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    assert!(!waiting.is_finished(), "the second writer waits for the first");
+    first.commit().await.unwrap();
+    tokio::time::timeout(Duration::from_secs(1), waiting).await.expect("and starts once it commits").unwrap();
+    assert_eq!(count_rows(a.conn(), "orgs").await.unwrap(), 2);
+    // A transaction dropped without a commit lets the next one in too.
+    drop(a.begin().await.unwrap());
+    tokio::time::timeout(Duration::from_secs(1), a.begin())
+        .await
+        .expect("not held by a dropped one")
+        .unwrap();
+}
