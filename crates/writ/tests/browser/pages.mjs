@@ -2,8 +2,9 @@
 // log out, fail and then succeed to log in, deny and then allow an agent (the browser enforcing
 // the pages' Content-Security-Policy, `form-action` on the redirect included), and connect a
 // device. Each page is checked for what a person relies on — every field labelled, the stylesheet
-// applied under the CSP, nothing wider than a 360 px screen, the keyboard reaching the form — and
-// photographed into the screenshot directory.
+// applied under the CSP, nothing wider than a 360 px screen, the keyboard reaching the form, text
+// contrast at WCAG AA in the light and the dark scheme — and photographed into the screenshot
+// directory.
 //
 // usage: node pages.mjs ISSUER INVITATION_URL ORG EMAIL PASSWORD AGENT_ID REDIRECT_URI DEVICE_CLIENT_ID SCREENSHOTS
 // Prints what it saw as JSON; exits non-zero on any failure.
@@ -30,6 +31,40 @@ const agentServer = createServer((req, res) => res.end('agent'));
 await new Promise((ready) => agentServer.listen(0, '127.0.0.1', ready));
 const callbackBase = redirectUri.replace('127.0.0.1/', `127.0.0.1:${agentServer.address().port}/`);
 
+/// The visible text of the page whose contrast with its background is below WCAG 2 AA (4.5:1, or
+/// 3:1 for large text), as `TAG ratio` strings. Runs in the page.
+function lowContrast() {
+  const channels = (c) => c.match(/[\d.]+/g).map(Number);
+  const luminance = (c) => {
+    const [r, g, b] = channels(c).slice(0, 3).map((v) => {
+      const s = v / 255;
+      return s <= 0.03928 ? s / 12.92 : ((s + 0.055) / 1.055) ** 2.4;
+    });
+    return 0.2126 * r + 0.7152 * g + 0.0722 * b;
+  };
+  const background = (el) => {
+    for (let e = el; e; e = e.parentElement) {
+      const bg = getComputedStyle(e).backgroundColor;
+      const alpha = channels(bg)[3];
+      if (alpha === undefined || alpha > 0) return bg;
+    }
+    return 'rgb(255, 255, 255)';
+  };
+  const low = [];
+  for (const el of document.querySelectorAll('body *')) {
+    const text = [...el.childNodes].some((n) => n.nodeType === Node.TEXT_NODE && n.textContent.trim());
+    const box = el.getBoundingClientRect();
+    if (!text || box.width === 0 || box.right < 0) continue; // hidden, or the skip link off screen
+    const style = getComputedStyle(el);
+    const [a, b] = [luminance(style.color), luminance(background(el))];
+    const ratio = (Math.max(a, b) + 0.05) / (Math.min(a, b) + 0.05);
+    const size = parseFloat(style.fontSize);
+    const large = size >= 24 || (size >= 18.66 && Number(style.fontWeight) >= 700);
+    if (ratio < (large ? 3 : 4.5)) low.push(`${el.tagName} ${ratio.toFixed(2)}`);
+  }
+  return low;
+}
+
 /// What a person relies on, checked on the page shown now; then a screenshot.
 async function check(name) {
   const report = await page.evaluate(() => {
@@ -51,6 +86,11 @@ async function check(name) {
   assert(!report.overflow, `${name}: wider than 360 px`);
   assert(report.styled, `${name}: the stylesheet did not apply`);
   assert(report.lang === 'en' && report.h1 === 1, `${name}: a language and one heading`);
+  for (const scheme of ['dark', 'light']) {
+    await page.emulateMedia({ colorScheme: scheme });
+    const low = await page.evaluate(lowContrast);
+    assert(low.length === 0, `${name} (${scheme}): text below WCAG AA contrast: ${low}`);
+  }
   await page.screenshot({ path: `${shots}/${name}.png`, fullPage: true });
   return report;
 }
