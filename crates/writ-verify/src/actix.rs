@@ -47,6 +47,8 @@ impl Protection {
 pub struct Refusal {
     pub error: VerifyError,
     pub resource_metadata: Option<String>,
+    /// What the route needs (space-separated), in the challenge of a `401` too.
+    pub scope: Option<String>,
 }
 
 impl std::fmt::Display for Refusal {
@@ -62,8 +64,8 @@ impl ResponseError for Refusal {
 
     fn error_response(&self) -> HttpResponse {
         let mut res = HttpResponse::build(self.status_code());
-        res.insert_header((WWW_AUTHENTICATE, self.error.www_authenticate(self.resource_metadata.as_deref())))
-            .insert_header((CACHE_CONTROL, "no-store"));
+        let challenge = self.error.www_authenticate(self.resource_metadata.as_deref(), self.scope.as_deref());
+        res.insert_header((WWW_AUTHENTICATE, challenge)).insert_header((CACHE_CONTROL, "no-store"));
         match self.error.code() {
             Some(code) => {
                 res.json(serde_json::json!({ "error": code, "error_description": self.error.to_string() }))
@@ -79,15 +81,23 @@ fn protection(req: &HttpRequest) -> Option<Protection> {
         .or_else(|| req.app_data::<web::Data<Protection>>().map(|d| Protection::clone(d)))
 }
 
-async fn verified(req: &HttpRequest, protection: Option<Protection>) -> Result<Claims, Refusal> {
+/// The verified claims of `req`'s token, once per request; a refusal names `needs`, the scopes of
+/// the route.
+async fn verified(
+    req: &HttpRequest,
+    protection: Option<Protection>,
+    needs: &[&str],
+) -> Result<Claims, Refusal> {
     if let Some(claims) = req.extensions().get::<Claims>() {
         return Ok(claims.clone());
     }
+    let scope = (!needs.is_empty()).then(|| needs.join(" "));
     let Some(p) = protection else {
         tracing::error!("writ_verify::actix::Protection is not registered as app data");
         return Err(Refusal {
             error: VerifyError::InvalidToken("no verifier configured".into()),
             resource_metadata: None,
+            scope,
         });
     };
     let header = req.headers().get(AUTHORIZATION).and_then(|v| v.to_str().ok()).map(str::to_owned);
@@ -96,7 +106,7 @@ async fn verified(req: &HttpRequest, protection: Option<Protection>) -> Result<C
             req.extensions_mut().insert(claims.clone());
             Ok(claims)
         }
-        Err(error) => Err(Refusal { error, resource_metadata: p.resource_metadata.clone() }),
+        Err(error) => Err(Refusal { error, resource_metadata: p.resource_metadata.clone(), scope }),
     }
 }
 
@@ -117,7 +127,7 @@ impl FromRequest for Verified {
 
     fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
         let (req, p) = (req.clone(), protection(req));
-        Box::pin(async move { verified(&req, p).await.map(Verified) })
+        Box::pin(async move { verified(&req, p, &[]).await.map(Verified) })
     }
 }
 
@@ -140,7 +150,7 @@ macro_rules! scopes {
 }
 
 /// The claims of a valid token carrying every scope of `S`; a token without them is refused with
-/// `403 insufficient_scope` naming the missing ones.
+/// `403 insufficient_scope` naming them all, and a missing or bad token's `401` names them too.
 #[derive(Debug, Clone)]
 pub struct Scoped<S> {
     pub claims: Claims,
@@ -162,8 +172,12 @@ impl<S: RequiredScopes + 'static> FromRequest for Scoped<S> {
         let (req, p) = (req.clone(), protection(req));
         Box::pin(async move {
             let metadata = p.as_ref().and_then(|p| p.resource_metadata.clone());
-            let claims = verified(&req, p).await?;
-            claims.require(S::SCOPES).map_err(|error| Refusal { error, resource_metadata: metadata })?;
+            let claims = verified(&req, p, S::SCOPES).await?;
+            claims.require(S::SCOPES).map_err(|error| Refusal {
+                error,
+                resource_metadata: metadata,
+                scope: None,
+            })?;
             Ok(Self { claims, _scopes: PhantomData })
         })
     }

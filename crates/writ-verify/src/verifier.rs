@@ -73,10 +73,14 @@ impl Claims {
         self.0.has_scope(scope)
     }
 
-    /// `InsufficientScope` naming every missing scope unless the token carries all of `scopes`.
+    /// `InsufficientScope` naming all of `scopes` unless the token carries every one: the token
+    /// the client gets next must hold them all, not only the missing ones (step-up).
     pub fn require(&self, scopes: &[&str]) -> Result<(), VerifyError> {
-        let missing: Vec<&str> = scopes.iter().copied().filter(|s| !self.has_scope(s)).collect();
-        if missing.is_empty() { Ok(()) } else { Err(VerifyError::InsufficientScope(missing.join(" "))) }
+        if scopes.iter().all(|s| self.has_scope(s)) {
+            Ok(())
+        } else {
+            Err(VerifyError::InsufficientScope(scopes.join(" ")))
+        }
     }
 }
 

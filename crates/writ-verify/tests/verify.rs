@@ -66,7 +66,11 @@ async fn tokens_are_checked_and_scopes_required() {
     assert_eq!(claims.client_id, id);
     assert!(claims.require(&["invoices:read"]).is_ok());
     let refused = claims.require(&["invoices:read", "invoices:write"]).unwrap_err();
-    assert_eq!(refused, VerifyError::InsufficientScope("invoices:write".into()));
+    assert_eq!(
+        refused,
+        VerifyError::InsufficientScope("invoices:read invoices:write".into()),
+        "every scope the route needs, not only the missing one (step-up)"
+    );
     assert_eq!(refused.status(), 403);
     let header = v.verify_header(Some(&format!("Bearer {token}"))).await.unwrap();
     assert_eq!(header.jti, claims.jti);
@@ -415,10 +419,14 @@ async fn payments_calls_billing_and_revocation_reaches_it() {
     let doc: serde_json::Value = res.json().await.unwrap();
     assert_eq!(doc["resource"], billing::BILLING);
     assert_eq!(doc["authorization_servers"], json!([issuer]));
-    assert!(http.get(format!("{billing_url}/billing/invoices")).send().await.unwrap().headers()["www-authenticate"]
-        .to_str()
-        .unwrap()
-        .starts_with("Bearer"));
+    let anonymous = http.get(format!("{billing_url}/billing/invoices")).send().await.unwrap();
+    assert_eq!(anonymous.status(), 401);
+    assert_eq!(
+        anonymous.headers()["www-authenticate"].to_str().unwrap(),
+        "Bearer resource_metadata=\"https://api.example.com/.well-known/oauth-protected-resource/billing\", \
+         scope=\"invoices:read\"",
+        "no token: where to get one, and the scope this route needs"
+    );
 
     // Fifty callers at once with no token held: one fetch, one token for all.
     let fresh = TokenSource::new(&token_url, &pay_id, &pay_secret, Some(billing::BILLING), None);
