@@ -127,11 +127,13 @@ impl Application {
         let data = web::Data::from(ctx.clone());
         let services = services.to_vec();
         let paths = Arc::new(Paths::of(&services));
+        let base: Arc<str> = Arc::from(issuer_path(&ctx.issuer));
         let server = HttpServer::new(move || {
+            let base = base.clone();
             let mut app = App::new()
                 .app_data(data.clone())
                 .app_data(paths.clone())
-                .wrap_fn(|req, srv| srv.call(head_as_get(req)))
+                .wrap_fn(move |req, srv| srv.call(under_issuer_path(head_as_get(req), &base)))
                 .wrap(TracingLogger::<RequestSpan>::new())
                 .wrap_fn(|req, srv| srv.call(hide_credentials(req)))
                 .configure(crate::configure_extractors)
@@ -267,6 +269,34 @@ fn hide_credentials(mut req: ServiceRequest) -> ServiceRequest {
     req
 }
 
+/// The path of an issuer URL (`https://auth.example.com/tenant` → `/tenant`), empty when it has
+/// none.
+pub fn issuer_path(issuer: &str) -> &str {
+    let rest = issuer.split_once("://").map_or(issuer, |(_, rest)| rest);
+    rest.find('/').map_or("", |i| rest[i..].trim_end_matches('/'))
+}
+
+/// For an issuer with a path (`/tenant`), a request under it (`/tenant/oauth/token`) is routed as
+/// the same request at the root (`/oauth/token`): Writ answers at the issuer's URLs whether or not
+/// a proxy in front strips the path (RFC 8414 §3, OpenID Connect Discovery §4).
+fn under_issuer_path(mut req: ServiceRequest, base: &str) -> ServiceRequest {
+    if base.is_empty() {
+        return req;
+    }
+    let Some(rest) = req.path().strip_prefix(base).filter(|r| r.starts_with('/')) else { return req };
+    let target = match req.uri().query() {
+        Some(q) => format!("{rest}?{q}"),
+        None => rest.to_owned(),
+    };
+    let mut parts = req.uri().clone().into_parts();
+    parts.path_and_query = target.parse().ok();
+    if let Ok(uri) = actix_web::http::Uri::from_parts(parts) {
+        req.match_info_mut().get_mut().update(&uri);
+        req.head_mut().uri = uri;
+    }
+    req
+}
+
 /// A request's query string, including one [`hide_credentials`] took out of its URI.
 pub fn query_of(req: &actix_web::HttpRequest) -> String {
     match req.extensions().get::<HiddenQuery>() {
@@ -316,6 +346,23 @@ pub async fn serve_main(
 mod tests {
     use super::*;
     use actix_web::test::TestRequest;
+
+    #[test]
+    fn requests_under_the_issuers_path_are_routed_from_the_root() {
+        assert_eq!(issuer_path("https://auth.example.com/tenant/"), "/tenant");
+        assert_eq!(issuer_path("https://auth.example.com"), "");
+        assert_eq!(issuer_path("http://localhost:8080/a/b"), "/a/b");
+        let req =
+            under_issuer_path(TestRequest::with_uri("/tenant/oauth/token?x=1").to_srv_request(), "/tenant");
+        assert_eq!((req.path(), req.query_string()), ("/oauth/token", "x=1"));
+        for other in ["/tenants/oauth/token", "/oauth/token", "/tenant"] {
+            assert_eq!(
+                under_issuer_path(TestRequest::with_uri(other).to_srv_request(), "/tenant").path(),
+                other
+            );
+        }
+        assert_eq!(under_issuer_path(TestRequest::with_uri("/x/y").to_srv_request(), "").path(), "/x/y");
+    }
 
     #[test]
     fn a_query_holding_a_credential_leaves_the_uri_but_reaches_the_handler() {

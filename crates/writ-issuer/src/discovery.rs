@@ -103,3 +103,19 @@ pub async fn metadata(ctx: web::Data<Context>) -> HttpResponse {
 pub async fn openid_configuration(ctx: web::Data<Context>) -> HttpResponse {
     server_metadata(&ctx)
 }
+
+/// The metadata of an issuer with a path (`https://auth.example.com/tenant`) where RFC 8414 §3
+/// and OpenID Connect Discovery put it, the path after the well-known prefix
+/// (`/.well-known/oauth-authorization-server/tenant`, `/.well-known/openid-configuration/tenant`);
+/// any other path is not found. (The third form, `/tenant/.well-known/openid-configuration`, is
+/// the root route under the issuer's path: `writ_http::server`.) Not in the OpenAPI document: the
+/// path is the deployment's.
+#[get("/.well-known/{document:oauth-authorization-server|openid-configuration}/{path:.+}")]
+pub async fn metadata_for_path(ctx: web::Data<Context>, path: web::Path<(String, String)>) -> HttpResponse {
+    let (_, path) = path.into_inner();
+    let own = writ_http::server::issuer_path(&ctx.issuer).trim_start_matches('/');
+    if !own.is_empty() && own == path.trim_end_matches('/') {
+        return server_metadata(&ctx);
+    }
+    actix_web::ResponseError::error_response(&writ_http::ApiError(writ_app::AppError::not_found()))
+}

@@ -29,6 +29,7 @@ pub const SERVICE: writ_http::server::Service =
 
 pub fn configure(cfg: &mut actix_web::web::ServiceConfig) {
     register(&mut ServiceConfig::new(cfg));
+    cfg.service(discovery::metadata_for_path);
     pages::configure(cfg);
     writ_http::openapi::serve(cfg, "issuer", openapi);
 }

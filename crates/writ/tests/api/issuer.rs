@@ -241,3 +241,74 @@ async fn secrets_rotate_and_are_audited(app: TestApp) {
     let (status, body) = app.post(&secrets_path, &op, &json!({"expires_at": "2001-01-01T00:00:00Z"})).await;
     assert_eq!((status, body["field"].as_str()), (422, Some("expires_at")));
 }
+
+/// An issuer with a path (`https://auth.example.com/tenant`): its metadata at the three places
+/// clients look (RFC 8414 §3's inserted path, OpenID Connect's inserted and appended forms), each
+/// with the issuer exactly; its endpoints answer under the path too, as without a proxy stripping
+/// it; another path is not found.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_issuer_with_a_path_is_discovered_in_all_three_places() {
+    const ISSUER: &str = "https://auth.example.com/tenant";
+    let app = writ_testkit::spawn_app_with(writ_testkit::Backend::Sqlite, |s| s.issuer = Some(ISSUER.into()))
+        .await
+        .unwrap();
+    for path in [
+        "/.well-known/oauth-authorization-server/tenant",
+        "/.well-known/openid-configuration/tenant",
+        "/tenant/.well-known/openid-configuration",
+    ] {
+        let res = app.http.get(app.url(path)).send().await.unwrap();
+        assert_eq!(res.status(), 200, "{path}");
+        let doc: serde_json::Value = res.json().await.unwrap();
+        assert_eq!(doc["issuer"], ISSUER, "{path}");
+        assert_eq!(doc["token_endpoint"], format!("{ISSUER}/oauth/token"));
+        assert_eq!(doc["authorization_endpoint"], format!("{ISSUER}/oauth/authorize"));
+        assert_eq!(doc["code_challenge_methods_supported"], serde_json::json!(["S256"]));
+        assert_eq!(doc["authorization_response_iss_parameter_supported"], true);
+    }
+    for path in [
+        "/.well-known/oauth-authorization-server/other",
+        "/.well-known/openid-configuration/tenant/more",
+        "/other/.well-known/openid-configuration",
+        "/tenants/.well-known/openid-configuration",
+    ] {
+        assert_eq!(app.http.get(app.url(path)).send().await.unwrap().status(), 404, "{path}");
+    }
+
+    // The token endpoint (and the JWKS) under the issuer's path, as its metadata says.
+    let op = app.operator_token().await;
+    app.create_resource(&op, "https://api.example.com/billing", &["invoices:read"]).await;
+    let org = app.create_org(&op, "acme", &[("https://api.example.com/billing", &["invoices:read"])]).await;
+    let (id, secret) =
+        app.create_org_client(&op, &org, &[("https://api.example.com/billing", &["invoices:read"])]).await;
+    let res = app
+        .http
+        .post(app.url("/tenant/oauth/token"))
+        .basic_auth(&id, Some(&secret))
+        .form(&[("grant_type", "client_credentials")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 200);
+    let token: serde_json::Value = res.json().await.unwrap();
+    let claims = token["access_token"].as_str().unwrap().split('.').nth(1).unwrap().to_owned();
+    let claims: serde_json::Value = serde_json::from_slice(
+        &base64::Engine::decode(&base64::engine::general_purpose::URL_SAFE_NO_PAD, claims).unwrap(),
+    )
+    .unwrap();
+    assert_eq!(claims["iss"], ISSUER);
+    assert_eq!(app.http.get(app.url("/tenant/.well-known/jwks.json")).send().await.unwrap().status(), 200);
+}
+
+/// Without a path, the path forms are not found.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_issuer_without_a_path_has_no_path_forms() {
+    let app = writ_testkit::spawn_app(writ_testkit::Backend::Sqlite).await.unwrap();
+    assert_eq!(
+        app.http.get(app.url("/.well-known/oauth-authorization-server")).send().await.unwrap().status(),
+        200
+    );
+    for path in ["/.well-known/oauth-authorization-server/x", "/.well-known/openid-configuration/x"] {
+        assert_eq!(app.http.get(app.url(path)).send().await.unwrap().status(), 404, "{path}");
+    }
+}
