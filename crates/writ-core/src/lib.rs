@@ -6,6 +6,7 @@
 
 pub mod base32;
 pub mod bounded;
+pub mod cimd;
 pub mod delegation;
 pub mod federation;
 pub mod grant;
