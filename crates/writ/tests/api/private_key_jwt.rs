@@ -110,8 +110,47 @@ async fn client(app: &TestApp, op: &str, org: &str, fields: Value) -> Value {
 
 on_every_backend!(
     each_algorithm_authenticates_once_per_assertion,
-    keys_and_methods_are_managed_through_the_admin_api
+    keys_and_methods_are_managed_through_the_admin_api,
+    a_clients_own_assertion_works_in_the_jwt_bearer_shape
 );
+
+/// The MCP client-credentials extension's second shape: the client's own assertion (`iss` = `sub`
+/// = its id, its key) as the jwt-bearer grant's `assertion`, alone. It is checked exactly as a
+/// `client_assertion` — once, by the client's keys — and gives the client's own token.
+async fn a_clients_own_assertion_works_in_the_jwt_bearer_shape(app: TestApp) {
+    const JWT_BEARER: &str = "urn:ietf:params:oauth:grant-type:jwt-bearer";
+    let (op, org) = org(&app, "acme").await;
+    let key = Key::new("ES256", "k1");
+    let created = client(&app, &op, &org, json!({ "jwks": { "keys": [key.public] } })).await;
+    let id = created["client_id"].as_str().unwrap();
+    let grant = |assertion: String, extra: Vec<(&'static str, String)>| {
+        let app = &app;
+        async move {
+            let mut form = vec![("grant_type", JWT_BEARER.to_owned()), ("assertion", assertion)];
+            form.extend(extra);
+            let res = app.http.post(app.url("/oauth/token")).form(&form).send().await.unwrap();
+            (res.status().as_u16(), res.json::<Value>().await.unwrap())
+        }
+    };
+    let mut own = claims(&app, id);
+    own["aud"] = app.ctx.issuer.as_str().into(); // the issuer, as the MCP SDKs send it
+    let assertion = key.sign(&own);
+    let (status, body) = grant(assertion.clone(), vec![("resource", BILLING.into())]).await;
+    assert_eq!(status, 200, "{body}");
+    let token: Value = decode(body["access_token"].as_str().unwrap());
+    assert_eq!((token["sub"].as_str(), token["oid"].as_str()), (Some(id), Some(org.as_str())));
+    assert_eq!(token["scope"], "invoices:read");
+    let (status, body) = grant(assertion, vec![]).await;
+    assert_eq!((status, body["error"].as_str()), (401, Some("invalid_client")), "once: {body}");
+    let (status, body) = grant(Key::new("ES256", "k1").sign(&claims(&app, id)), vec![]).await;
+    assert_eq!((status, body["error"].as_str()), (401, Some("invalid_client")), "another key: {body}");
+    let (status, body) =
+        grant(key.sign(&claims(&app, id)), vec![("client_id", "cli_01jd8x4c2v9q0m7k3n5p6r8s0t".into())])
+            .await;
+    assert_eq!((status, body["error"].as_str()), (400, Some("invalid_request")), "another client_id: {body}");
+    let (status, body) = grant(key.sign(&claims(&app, id)), vec![("client_secret", "x".into())]).await;
+    assert_eq!((status, body["error"].as_str()), (400, Some("invalid_request")), "a second method: {body}");
+}
 
 /// Lets many refusals in a row for one client id through, where the lockout would answer 429.
 pub fn lenient(s: &mut writ_app::Settings) {

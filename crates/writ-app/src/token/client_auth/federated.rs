@@ -39,8 +39,9 @@ pub fn parse(params: &Params, jwt: String, claims: Value) -> Result<ClientAuth, 
     Ok(ClientAuth::Federated(FederatedAssertion { client_id, jwt, claims }))
 }
 
-/// The jwt-bearer grant (RFC 7523 §2.1): the `assertion` authenticates `client_id`; no other
-/// client credentials may come with it.
+/// The jwt-bearer grant (RFC 7523 §2.1): the `assertion` authenticates the client — a trusted
+/// issuer's token for `client_id`, or the client's own assertion (`iss` = `sub`, signed with its
+/// key, as `private_key_jwt`); no other client credentials may come with it.
 pub fn from_grant(authorization: Option<&str>, params: &Params) -> Result<ClientAuth, OAuthError> {
     if authorization.is_some() || params.client_secret.is_some() || params.client_assertion.is_some() {
         return Err(OAuthError::InvalidRequest(
@@ -52,7 +53,7 @@ pub fn from_grant(authorization: Option<&str>, params: &Params) -> Result<Client
         .clone()
         .ok_or_else(|| OAuthError::InvalidRequest("missing parameter `assertion`".into()))?;
     let claims = unverified_claims(&jwt).ok_or(OAuthError::InvalidClient { challenge: None })?;
-    parse(params, jwt, claims)
+    super::private_key_jwt::from_jwt(params, jwt, claims)
 }
 
 /// Checks the token. Every failure is `invalid_client` (its cause is logged); a replay store that

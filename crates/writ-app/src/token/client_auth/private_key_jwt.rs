@@ -67,6 +67,17 @@ pub fn parse(authorization: Option<&str>, params: &Params) -> Result<ClientAuth,
         .clone()
         .ok_or_else(|| OAuthError::InvalidRequest("missing parameter `client_assertion`".into()))?;
     let claims = unverified_claims(&jwt).ok_or(OAuthError::InvalidClient { challenge: None })?;
+    from_jwt(params, jwt, claims)
+}
+
+/// An assertion, as `client_assertion` or as the jwt-bearer grant's `assertion` (the shape the
+/// MCP client-credentials extension also allows): the client's own when its `iss` is its `sub`,
+/// else a trusted issuer's token (`federated.rs`).
+pub(super) fn from_jwt(
+    params: &Params,
+    jwt: String,
+    claims: serde_json::Value,
+) -> Result<ClientAuth, OAuthError> {
     let (iss, sub) = (claims.get("iss").and_then(|v| v.as_str()), claims.get("sub").and_then(|v| v.as_str()));
     if iss != sub {
         return super::federated::parse(params, jwt, claims);
