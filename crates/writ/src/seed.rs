@@ -138,6 +138,7 @@ pub async fn seed_people(ctx: &Deployment, people: usize, codes: usize, dir: &Pa
     };
 
     let started = std::time::Instant::now();
+    let people = people.max(1); // the codes are some person's
     let now = ctx.clock.now();
     let err = |e: StoreError| e.to_string();
     let invalid = |e: writ_core::Invalid| e.to_string();
@@ -186,7 +187,7 @@ pub async fn seed_people(ctx: &Deployment, people: usize, codes: usize, dir: &Pa
             updated_at: now,
         })
     };
-    for i in 0..people.max(1) {
+    for i in 0..people {
         let user = person(i)?;
         Users::new(&txn, &operator).create(&user).await.map_err(err)?;
         let consent = Consent {
@@ -211,15 +212,13 @@ pub async fn seed_people(ctx: &Deployment, people: usize, codes: usize, dir: &Pa
             expires_at: now + absolute,
         };
         Authorizations::new(&txn).create(&authorization).await.map_err(err)?;
-        if i < people {
-            let token = secret(Kind::RefreshToken)?;
-            RefreshTokens::new(&txn)
-                .create(&token.hash(&ctx.pepper), &authorization.id, now, now + idle)
-                .await
-                .map_err(err)?;
-            writeln!(refresh, "\tclient_id={}&refresh_token={}", agent.id, token.expose())
-                .map_err(|e| e.to_string())?;
-        }
+        let token = secret(Kind::RefreshToken)?;
+        RefreshTokens::new(&txn)
+            .create(&token.hash(&ctx.pepper), &authorization.id, now, now + idle)
+            .await
+            .map_err(err)?;
+        writeln!(refresh, "\tclient_id={}&refresh_token={}", agent.id, token.expose())
+            .map_err(|e| e.to_string())?;
         people_made.push(user.id);
     }
     refresh.flush().map_err(|e| e.to_string())?;
@@ -248,7 +247,7 @@ pub async fn seed_people(ctx: &Deployment, people: usize, codes: usize, dir: &Pa
         created_at: now,
         expires_at,
     };
-    let redirect: String = form_encoded(REDIRECT_URI);
+    let redirect: String = form_urlencoded::byte_serialize(REDIRECT_URI.as_bytes()).collect();
     let mut file = private_file(&dir.join("codes.txt"))?;
     let requests = AuthorizationRequests::new(&txn);
     for i in 0..codes {
@@ -272,7 +271,7 @@ pub async fn seed_people(ctx: &Deployment, people: usize, codes: usize, dir: &Pa
 
     // The consent page: a person logged in who has not consented yet, and a request of the
     // agent's waiting for them.
-    let undecided = person(people.max(1))?;
+    let undecided = person(people)?;
     Users::new(&txn, &operator).create(&undecided).await.map_err(err)?;
     let pending = request(now + time::Duration::days(1));
     requests.create(&pending).await.map_err(err)?;
@@ -294,13 +293,4 @@ pub async fn seed_people(ctx: &Deployment, people: usize, codes: usize, dir: &Pa
         started.elapsed().as_secs_f64()
     );
     Ok(())
-}
-
-fn form_encoded(s: &str) -> String {
-    s.bytes()
-        .map(|b| match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'.' | b'_' | b'~' => (b as char).to_string(),
-            _ => format!("%{b:02X}"),
-        })
-        .collect()
 }

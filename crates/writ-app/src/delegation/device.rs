@@ -5,7 +5,7 @@
 
 use time::Duration;
 use writ_core::secret::{Kind, PlainSecret};
-use writ_core::{Client, GrantKind, RequestId, ResourceUri, ScopeSet};
+use writ_core::{Client, GrantKind, RequestId, ScopeSet};
 use writ_store::{AuthorizationRequests, StoreError, StoredRequest};
 
 use super::authorize::AuthorizationParams;
@@ -53,17 +53,13 @@ pub async fn start(
     if !client.delegation.grant_types.allows(GrantKind::DeviceCode) {
         return Err(OAuthError::UnauthorizedClient("the client may not use the device_code grant".into()));
     }
-    let scope = crate::token::grants::client_credentials::scope_of(&params)?;
-    let mut resources = params.resources.clone();
-    resources.extend(params.audience.clone());
-    for r in &resources {
-        ResourceUri::parse(r).map_err(|e| OAuthError::InvalidTarget(e.to_string()))?;
-    }
+    // `scope` and `resource` are read as the token endpoint reads them.
+    let asked = crate::token::grants::client_credentials::parse(&params)?.request;
     let request_params = AuthorizationParams {
         redirect_uri: String::new(),
         redirect_uri_given: false,
-        scope: scope.as_ref().map(ScopeSet::to_string),
-        resources,
+        scope: asked.scope.as_ref().map(ScopeSet::to_string),
+        resources: asked.resources.iter().map(ToString::to_string).collect(),
         state: None,
         code_challenge: String::new(),
     };

@@ -215,17 +215,14 @@ pub async fn log_in(
 ) -> Result<NewSession, PersonError> {
     let limits = Limits::new(ctx, origin, attempt.org, attempt.email);
     limits.check(0).await?;
-    let found = find(ctx, attempt.org, attempt.email).await?;
-    if let Some(org) = &found.0
-        && vendor::mode_of(ctx, Some(org)) == LoginMode::Redirect
-    {
+    let (org, user) = find(ctx, attempt.org, attempt.email).await?;
+    if org.as_ref().is_some_and(|o| vendor::mode_of(ctx, Some(o)) == LoginMode::Redirect) {
         return Err(PersonError::LoginElsewhere);
     }
-    let found = found.0.zip(found.1).map(|(o, u)| (u, o));
-    let hash = found.as_ref().and_then(|(u, _)| u.password_hash.as_deref());
+    let hash = user.as_ref().and_then(|u| u.password_hash.as_deref());
     let matches = password::verify(&ctx.pepper, attempt.password, hash).await;
     let usable =
-        found.filter(|(u, o)| matches && u.status == Status::Active && o.status == OrgStatus::Active);
+        user.zip(org).filter(|(u, o)| matches && u.status == Status::Active && o.status == OrgStatus::Active);
     let Some((user, org)) = usable else {
         limits.check(1).await?;
         return Err(PersonError::InvalidCredentials);
@@ -246,17 +243,21 @@ pub async fn log_in(
 /// The org named by a slug and its user named by an email, each `None` when unknown or
 /// malformed.
 async fn find(ctx: &Context, org: &str, email: &str) -> Result<(Option<Org>, Option<User>), PersonError> {
-    let Ok(slug) = Slug::parse(&org.trim().to_ascii_lowercase()) else { return Ok((None, None)) };
-    let conn = ctx.store.conn();
-    let org = match Orgs::new(conn, &Tenant::Operator).by_slug(&slug).await {
-        Ok(org) => org,
-        Err(StoreError::NotFound) => return Ok((None, None)),
-        Err(e) => return Err(e.into()),
-    };
+    let Some(org) = org_by_slug(ctx, org).await? else { return Ok((None, None)) };
     let Ok(email) = Email::parse(email) else { return Ok((Some(org), None)) };
-    match Users::new(conn, &Tenant::Operator).by_email(&org.id, &email).await {
+    match Users::new(ctx.store.conn(), &Tenant::Operator).by_email(&org.id, &email).await {
         Ok(user) => Ok((Some(org), Some(user))),
         Err(StoreError::NotFound) => Ok((Some(org), None)),
+        Err(e) => Err(e.into()),
+    }
+}
+
+/// The org a person typed (its slug, any case), whatever its status; `None` when there is none.
+async fn org_by_slug(ctx: &Context, typed: &str) -> Result<Option<Org>, PersonError> {
+    let Ok(slug) = Slug::parse(&typed.trim().to_ascii_lowercase()) else { return Ok(None) };
+    match Orgs::new(ctx.store.conn(), &Tenant::Operator).by_slug(&slug).await {
+        Ok(org) => Ok(Some(org)),
+        Err(StoreError::NotFound) => Ok(None),
         Err(e) => Err(e.into()),
     }
 }

@@ -10,7 +10,6 @@
 
 use serde::Deserialize;
 use subtle::ConstantTimeEq;
-use time::OffsetDateTime;
 use writ_core::delegation::LoginUrl;
 use writ_core::{
     Actor, AuditEvent, Email, ExternalId, LoginMode, Org, OrgId, OrgStatus, Slug, Status, User, UserId,
@@ -66,12 +65,7 @@ pub struct Departure {
 
 /// The org a login page names by slug, if any such org exists and is active.
 pub async fn org_named(ctx: &Context, slug: &str) -> Result<Option<Org>, PersonError> {
-    let Ok(slug) = Slug::parse(&slug.trim().to_ascii_lowercase()) else { return Ok(None) };
-    match Orgs::new(ctx.store.conn(), &Tenant::Operator).by_slug(&slug).await {
-        Ok(org) if org.status == OrgStatus::Active => Ok(Some(org)),
-        Ok(_) | Err(StoreError::NotFound) => Ok(None),
-        Err(e) => Err(e.into()),
-    }
+    Ok(super::org_by_slug(ctx, slug).await?.filter(|o| o.status == OrgStatus::Active))
 }
 
 /// A signed login request to the vendor's page for a person of `org` (when known), who goes to
@@ -122,12 +116,19 @@ struct Response {
     email: Option<String>,
 }
 
-/// Why a login response was refused: logged for the operator, never shown to the person.
-struct Refusal(String);
+/// A login response Writ does not accept: why is logged for the operator; the person is told only
+/// that the sign-in failed.
+fn refused(why: impl std::fmt::Display) -> PersonError {
+    tracing::warn!(reason = %why, "a login response was refused");
+    PersonError::LoginRefused
+}
 
-impl<T: Into<String>> From<T> for Refusal {
-    fn from(why: T) -> Self {
-        Self(why.into())
+/// A store error while reading what a response names: an org or user that is not there is a
+/// refusal.
+fn named(e: StoreError) -> PersonError {
+    match e {
+        StoreError::NotFound => refused("the org or user it names does not exist"),
+        e => e.into(),
     }
 }
 
@@ -147,38 +148,11 @@ pub async fn arrive(
         .unwrap_or_default();
     match accept(ctx, response, id, origin).await {
         Ok(session) => Ok((session, return_to)),
-        Err(Outcome::Refused(why)) => {
-            tracing::warn!(reason = %why.0, "a login response was refused");
+        Err(PersonError::LoginRefused) => {
             address_limit(ctx, origin, "login-response", FAILURES_PER_MINUTE, 1).await?;
             Err(PersonError::LoginRefused)
         }
-        Err(Outcome::Person(e)) => Err(e),
-    }
-}
-
-enum Outcome {
-    Refused(Refusal),
-    Person(PersonError),
-}
-
-impl From<Refusal> for Outcome {
-    fn from(r: Refusal) -> Self {
-        Self::Refused(r)
-    }
-}
-
-impl From<PersonError> for Outcome {
-    fn from(e: PersonError) -> Self {
-        Self::Person(e)
-    }
-}
-
-impl From<StoreError> for Outcome {
-    fn from(e: StoreError) -> Self {
-        match e {
-            StoreError::NotFound => Self::Refused("the org or user it names does not exist".into()),
-            e => Self::Person(e.into()),
-        }
+        Err(e) => Err(e),
     }
 }
 
@@ -187,41 +161,41 @@ async fn accept(
     response: &str,
     request: &str,
     origin: &Origin,
-) -> Result<NewSession, Outcome> {
-    let keys = ctx.vendor_login.keys.as_ref().ok_or(Refusal::from("no login_keys are set"))?;
-    let jws = keys.verify_jws(response, &RESPONSE_TYP).map_err(|e| Refusal(format!("its signature: {e}")))?;
+) -> Result<NewSession, PersonError> {
+    let keys = ctx.vendor_login.keys.as_ref().ok_or_else(|| refused("no login_keys are set"))?;
+    let jws = keys.verify_jws(response, &RESPONSE_TYP).map_err(|e| refused(format!("its signature: {e}")))?;
     let said: Response =
-        serde_json::from_slice(&jws.payload).map_err(|e| Refusal(format!("its claims: {e}")))?;
+        serde_json::from_slice(&jws.payload).map_err(|e| refused(format!("its claims: {e}")))?;
     let now = ctx.clock.unix();
     let audiences = crate::token::client_auth::audiences(Some(&said.aud));
     let callback = format!("{}{CALLBACK_PATH}", ctx.issuer);
     if !audiences.iter().any(|a| a.trim_end_matches('/') == ctx.issuer || *a == callback) {
-        return Err(Refusal::from("its aud is not this issuer").into());
+        return Err(refused("its aud is not this issuer"));
     }
-    crate::token::client_auth::check_times(said.exp, said.iat, said.nbf, now).map_err(Refusal::from)?;
+    crate::token::client_auth::check_times(said.exp, said.iat, said.nbf, now).map_err(refused)?;
     if said.exp > now + RESPONSE_MAX_TTL_SECONDS {
-        return Err(Refusal::from("its exp is more than 10 minutes away").into());
+        return Err(refused("its exp is more than 10 minutes away"));
     }
     // Login CSRF: a response obtained for someone else's request does not log this browser in.
     if request.is_empty() || !bool::from(request.as_bytes().ct_eq(said.in_response_to.as_bytes())) {
-        return Err(Refusal::from("it answers a request this browser did not make").into());
+        return Err(refused("it answers a request this browser did not make"));
     }
     for (scope, id) in [("login-response", &said.jti), ("login-request", &said.in_response_to)] {
         match ctx.guard.first_use(scope, id, said.exp, now).await {
             Ok(true) => {}
-            Ok(false) => return Err(Refusal(format!("replayed ({scope} seen before)")).into()),
+            Ok(false) => return Err(refused(format!("replayed ({scope} seen before)"))),
             Err(e) => {
                 tracing::warn!(error = %e, "replay store unreachable: refusing login responses");
-                return Err(PersonError::Unavailable.into());
+                return Err(PersonError::Unavailable);
             }
         }
     }
     let org = org_of(ctx, &said).await?;
     if org.status != OrgStatus::Active {
-        return Err(PersonError::NoAccount.into());
+        return Err(PersonError::NoAccount);
     }
     if mode_of(ctx, Some(&org)) != LoginMode::Redirect {
-        return Err(Refusal::from("its org logs in with passwords, not through the vendor").into());
+        return Err(refused("its org logs in with passwords, not through the vendor"));
     }
     let txn = ctx.store.begin().await.map_err(PersonError::from)?;
     let user = match person_of(&txn, &org, &said).await? {
@@ -229,7 +203,7 @@ async fn accept(
         None => create(ctx, &txn, &org, &said, origin).await?,
     };
     if user.status != Status::Active {
-        return Err(PersonError::NoAccount.into());
+        return Err(PersonError::NoAccount);
     }
     let (cookie, session) = start_session(ctx, &txn, &user, ctx.clock.now()).await?;
     let event = origin
@@ -246,18 +220,18 @@ async fn accept(
 }
 
 /// The org a response names, by `org` (its id) or `org_slug`.
-async fn org_of(ctx: &Context, said: &Response) -> Result<Org, Outcome> {
+async fn org_of(ctx: &Context, said: &Response) -> Result<Org, PersonError> {
     let orgs = Orgs::new(ctx.store.conn(), &Tenant::Operator);
     match (&said.org, &said.org_slug) {
         (Some(id), _) => {
-            let id = OrgId::parse(id).map_err(|_| Refusal::from("its org is not an org id"))?;
-            Ok(orgs.get(&id).await?)
+            let id = OrgId::parse(id).map_err(|_| refused("its org is not an org id"))?;
+            orgs.get(&id).await.map_err(named)
         }
         (None, Some(slug)) => {
-            let slug = Slug::parse(slug).map_err(|_| Refusal::from("its org_slug is not a slug"))?;
-            Ok(orgs.by_slug(&slug).await?)
+            let slug = Slug::parse(slug).map_err(|_| refused("its org_slug is not a slug"))?;
+            orgs.by_slug(&slug).await.map_err(named)
         }
-        (None, None) => Err(Refusal::from("it names no org (org or org_slug)").into()),
+        (None, None) => Err(refused("it names no org (org or org_slug)")),
     }
 }
 
@@ -267,24 +241,24 @@ async fn person_of(
     txn: &writ_store::DatabaseTransaction,
     org: &Org,
     said: &Response,
-) -> Result<Option<User>, Outcome> {
+) -> Result<Option<User>, PersonError> {
     let tenant = Tenant::Org(org.id.clone());
     let users = Users::new(txn, &tenant);
     match (&said.user_id, &said.external_id) {
         (Some(id), _) => {
-            let id = UserId::parse(id).map_err(|_| Refusal::from("its user_id is not a user id"))?;
-            Ok(Some(users.get(&id).await?))
+            let id = UserId::parse(id).map_err(|_| refused("its user_id is not a user id"))?;
+            users.get(&id).await.map(Some).map_err(named)
         }
         (None, Some(external)) => {
             let external =
-                ExternalId::parse(external).map_err(|e| Refusal(format!("its external_id {}", e.reason)))?;
+                ExternalId::parse(external).map_err(|e| refused(format!("its external_id {}", e.reason)))?;
             match users.by_external_id(&org.id, &external).await {
                 Ok(user) => Ok(Some(user)),
                 Err(StoreError::NotFound) => Ok(None),
                 Err(e) => Err(e.into()),
             }
         }
-        (None, None) => Err(Refusal::from("it names no user (user_id or external_id)").into()),
+        (None, None) => Err(refused("it names no user (user_id or external_id)")),
     }
 }
 
@@ -296,15 +270,15 @@ async fn create(
     org: &Org,
     said: &Response,
     origin: &Origin,
-) -> Result<User, Outcome> {
+) -> Result<User, PersonError> {
     let Some(grants) = &org.login.new_users else {
-        return Err(PersonError::NoAccount.into());
+        return Err(PersonError::NoAccount);
     };
-    let email = said.email.as_deref().ok_or(Refusal::from("it names a new person without an email"))?;
-    let email = Email::parse(email).map_err(|e| Refusal(format!("its email {}", e.reason)))?;
+    let email = said.email.as_deref().ok_or_else(|| refused("it names a new person without an email"))?;
+    let email = Email::parse(email).map_err(|e| refused(format!("its email {}", e.reason)))?;
     let external = said.external_id.as_deref().map(ExternalId::parse).transpose();
-    let external = external.map_err(|e| Refusal(format!("its external_id {}", e.reason)))?;
-    let now: OffsetDateTime = ctx.clock.now();
+    let external = external.map_err(|e| refused(format!("its external_id {}", e.reason)))?;
+    let now = ctx.clock.now();
     let user = User {
         id: UserId::generate(),
         org_id: org.id.clone(),
@@ -321,7 +295,7 @@ async fn create(
     Users::new(txn, &tenant).create(&user).await.map_err(|e| match e {
         // Someone of the org has this email already, under another external id (or none): the
         // vendor's login names them differently, and an admin must say which is right.
-        StoreError::Conflict(_) => Outcome::Person(PersonError::NoAccount),
+        StoreError::Conflict(_) => PersonError::NoAccount,
         e => e.into(),
     })?;
     let event = origin

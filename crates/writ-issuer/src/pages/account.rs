@@ -10,7 +10,7 @@ use writ_http::RequestOrigin;
 
 use super::login::with_cookie;
 use super::text::Text;
-use super::{Cookies, Csrf, SESSION, field, message, page, posted_form, see_other, status_of, text};
+use super::{Cookies, Csrf, SESSION, encoded, field, message, page, posted_form, see_other, status_of, text};
 
 #[derive(Template)]
 #[template(path = "account.html")]
@@ -40,10 +40,7 @@ pub(super) async fn person(ctx: &Context, req: &HttpRequest, here: &str) -> Resu
     match people::session(ctx, cookie).await {
         Ok(person) => Ok(person),
         Err(PersonError::NoSession) => {
-            let login = format!(
-                "/oauth/login?return_to={}",
-                form_urlencoded::byte_serialize(here.as_bytes()).collect::<String>()
-            );
+            let login = format!("/oauth/login?return_to={}", encoded(here));
             Err(see_other(&login).finish())
         }
         Err(e) => Err(message(req, status_of(&e), &e.to_string(), None)),

@@ -12,7 +12,7 @@ use writ_http::RequestOrigin;
 use super::account::person;
 use super::login::with_cookie;
 use super::text::Text;
-use super::{Csrf, field, message, page, posted_form, see_other, status_of, text};
+use super::{Csrf, encoded, field, message, page, posted_form, see_other, status_of, text};
 
 #[derive(Template)]
 #[template(path = "device.html")]
@@ -52,10 +52,7 @@ pub(super) async fn show(
     let typed: String = query.user_code.as_deref().unwrap_or("").chars().take(16).collect();
     let here = match typed.as_str() {
         "" => "/device".to_owned(),
-        code => format!(
-            "/device?user_code={}",
-            form_urlencoded::byte_serialize(code.as_bytes()).collect::<String>()
-        ),
+        code => format!("/device?user_code={}", encoded(code)),
     };
     if let Err(res) = person(&ctx, &req, &here).await {
         return res;

@@ -11,7 +11,9 @@ use writ_http::RequestOrigin;
 
 use super::login::{HOME, with_cookie};
 use super::text::Text;
-use super::{Csrf, field, message, page, posted_form, see_other, session_cookie, status_of, text};
+use super::{
+    Csrf, field, message, page, posted_form, query_param, see_other, session_cookie, status_of, text,
+};
 
 #[derive(Template)]
 #[template(path = "invitation.html")]
@@ -27,11 +29,7 @@ struct Invitation<'a> {
 
 #[get("/oauth/invitation")]
 pub(super) async fn show(req: HttpRequest, ctx: web::Data<Context>) -> HttpResponse {
-    let query = writ_http::query_of(&req);
-    let token = form_urlencoded::parse(query.as_bytes())
-        .find(|(k, _)| k == "token")
-        .map(|(_, v)| v.into_owned())
-        .unwrap_or_default();
+    let token = query_param(&req, "token").unwrap_or_default();
     render(&req, &ctx, &token, None).await
 }
 

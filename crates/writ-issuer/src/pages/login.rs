@@ -12,8 +12,8 @@ use writ_http::RequestOrigin;
 
 use super::text::Text;
 use super::{
-    Cookies, Csrf, SESSION, field, message, page, posted_form, safe_return, see_other, session_cookie,
-    status_of, text,
+    Cookies, Csrf, SESSION, encoded, field, message, page, posted_form, query_param, safe_return, see_other,
+    session_cookie, status_of, text,
 };
 
 /// Where a person goes after logging in when nothing asked them to log in.
@@ -136,9 +136,7 @@ fn depart(req: &HttpRequest, ctx: &Context, org: Option<&Org>, return_to: &str) 
     match vendor::depart(ctx, org, return_to) {
         Ok(departure) => {
             let cookie = Cookies::of(ctx).set(LOGIN_STATE, &departure.state, "Lax", 600);
-            let mut res = super::secure(HttpResponse::SeeOther());
-            res.insert_header((actix_web::http::header::LOCATION, departure.url.as_str()));
-            res.insert_header(cookie).finish()
+            see_other(&departure.url).insert_header(cookie).finish()
         }
         Err(e) => message(req, status_of(&e), &e.to_string(), None),
     }
@@ -153,10 +151,7 @@ pub(super) async fn callback(
     origin: RequestOrigin,
 ) -> HttpResponse {
     let t = text(&req);
-    let query = writ_http::query_of(&req);
-    let param = |name: &str| {
-        form_urlencoded::parse(query.as_bytes()).find(|(k, _)| k == name).map(|(_, v)| v.into_owned())
-    };
+    let param = |name: &str| query_param(&req, name);
     let cookies = Cookies::of(&ctx);
     let forget = cookies.set(LOGIN_STATE, "", "Lax", 0);
     let start_again = Some("/oauth/login");
@@ -175,10 +170,6 @@ pub(super) async fn callback(
     };
     res.headers_mut().append(forget.0, forget.1);
     res
-}
-
-fn encoded(s: &str) -> String {
-    form_urlencoded::byte_serialize(s.as_bytes()).collect()
 }
 
 /// Ends the session and forgets its cookie.

@@ -225,6 +225,17 @@ fn session_cookie(
     Cookies::of(ctx).set(SESSION, session.cookie.expose(), "Lax", ctx.settings.session_ttl_seconds)
 }
 
+/// The value of `name` in the request's query (a credential there included: `query_of`).
+fn query_param(req: &HttpRequest, name: &str) -> Option<String> {
+    let query = writ_http::query_of(req);
+    form_urlencoded::parse(query.as_bytes()).find(|(k, _)| k == name).map(|(_, v)| v.into_owned())
+}
+
+/// `s` percent-encoded for a query.
+fn encoded(s: &str) -> String {
+    form_urlencoded::byte_serialize(s.as_bytes()).collect()
+}
+
 /// The value of `name` in a decoded form ("" when missing).
 fn field<'f>(form: &'f [(String, String)], name: &str) -> &'f str {
     form.iter().find(|(k, _)| k == name).map_or("", |(_, v)| v.as_str())

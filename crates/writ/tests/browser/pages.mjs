@@ -8,10 +8,10 @@
 //
 // usage: node pages.mjs ISSUER INVITATION_URL ORG EMAIL PASSWORD AGENT_ID REDIRECT_URI DEVICE_CLIENT_ID SCREENSHOTS
 // Prints what it saw as JSON; exits non-zero on any failure.
-import { createHash, randomBytes } from 'node:crypto';
 import { mkdirSync } from 'node:fs';
-import { createServer } from 'node:http';
 import { chromium } from 'playwright-core';
+
+import { startAgent } from './agent.mjs';
 
 const [issuer, invitation, org, email, password, agent, redirectUri, deviceClient, shots] = process.argv.slice(2);
 mkdirSync(shots, { recursive: true });
@@ -25,11 +25,8 @@ const context = await browser.newContext({ viewport: { width: 360, height: 740 }
 const page = await context.newPage();
 const blocked = [];
 page.on('console', (m) => { if (/Content Security Policy/.test(m.text())) blocked.push(m.text()); });
-// The agent: a loopback listener on a port of its own (a registered loopback redirect URI
-// matches any port, RFC 8252 §7.3); where the browser lands is read from the browser.
-const agentServer = createServer((req, res) => res.end('agent'));
-await new Promise((ready) => agentServer.listen(0, '127.0.0.1', ready));
-const callbackBase = redirectUri.replace('127.0.0.1/', `127.0.0.1:${agentServer.address().port}/`);
+// The agent; where the browser lands is read from the browser.
+const theAgent = await startAgent(issuer, agent, redirectUri);
 
 /// The visible text of the page whose contrast with its background is below WCAG 2 AA (4.5:1, or
 /// 3:1 for large text), as `TAG ratio` strings. Runs in the page.
@@ -131,12 +128,7 @@ await page.fill('#password', password);
 await Promise.all([page.waitForURL(`${issuer}/oauth/account`), page.click('button[type=submit]')]);
 
 // 3. An agent asks; the person denies, then allows.
-const verifier = randomBytes(32).toString('base64url');
-const challenge = createHash('sha256').update(verifier).digest('base64url');
-const authorize = (state) => `${issuer}/oauth/authorize?` + new URLSearchParams({
-  response_type: 'code', client_id: agent, redirect_uri: callbackBase, scope: 'invoices:read',
-  state, code_challenge: challenge, code_challenge_method: 'S256',
-});
+const { authorize, callback: callbackBase } = theAgent;
 await page.goto(authorize('first'));
 seen.consent = await check('consent');
 assert(await page.isVisible('text=Read your invoices'), 'each scope in words');
@@ -147,15 +139,7 @@ await page.goto(authorize('second'));
 await Promise.all([page.waitForURL(`${callbackBase}**`), page.click('button[value=allow]')]);
 const allowed = new URL(page.url());
 assert(allowed.searchParams.get('state') === 'second' && allowed.searchParams.get('iss') === issuer, 'state and iss');
-const exchange = await fetch(`${issuer}/oauth/token`, {
-  method: 'POST',
-  body: new URLSearchParams({
-    grant_type: 'authorization_code', client_id: agent, code: allowed.searchParams.get('code'),
-    redirect_uri: callbackBase, code_verifier: verifier,
-  }),
-});
-assert(exchange.status === 200, `the code exchange: ${exchange.status}`);
-seen.token = JSON.parse(Buffer.from((await exchange.json()).access_token.split('.')[1], 'base64url'));
+seen.token = await theAgent.exchange(allowed.searchParams.get('code'));
 
 // 4. A device: the person follows its link, continues, allows.
 const started = await (await fetch(`${issuer}/oauth/device_authorization`, {
@@ -183,5 +167,5 @@ seen.consents = await check('consents');
 
 assert(blocked.length === 0, `the CSP blocked something: ${blocked}`);
 await browser.close();
-agentServer.close();
+theAgent.close();
 console.log(JSON.stringify(seen));

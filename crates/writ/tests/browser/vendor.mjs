@@ -6,10 +6,10 @@
 //
 // usage: node vendor.mjs ISSUER AGENT_ID REDIRECT_URI USERNAME PASSWORD SCREENSHOTS
 // Prints what it saw as JSON; exits non-zero on any failure.
-import { createHash, randomBytes } from 'node:crypto';
 import { mkdirSync } from 'node:fs';
-import { createServer } from 'node:http';
 import { chromium } from 'playwright-core';
+
+import { startAgent } from './agent.mjs';
 
 const [issuer, agent, redirectUri, username, password, shots] = process.argv.slice(2);
 mkdirSync(shots, { recursive: true });
@@ -21,9 +21,7 @@ function assert(ok, what) {
 const browser = await chromium.launch({ executablePath: process.env.WRIT_CHROMIUM || '/usr/bin/chromium', headless: true });
 const context = await browser.newContext({ viewport: { width: 360, height: 740 } });
 const page = await context.newPage();
-const agentServer = createServer((req, res) => res.end('agent'));
-await new Promise((ready) => agentServer.listen(0, '127.0.0.1', ready));
-const callbackBase = redirectUri.replace('127.0.0.1/', `127.0.0.1:${agentServer.address().port}/`);
+const theAgent = await startAgent(issuer, agent, redirectUri);
 process.on('uncaughtException', async (e) => {
   console.error(e);
   try {
@@ -34,12 +32,7 @@ process.on('uncaughtException', async (e) => {
   }
 });
 
-const verifier = randomBytes(32).toString('base64url');
-const challenge = createHash('sha256').update(verifier).digest('base64url');
-const authorize = (state) => `${issuer}/oauth/authorize?` + new URLSearchParams({
-  response_type: 'code', client_id: agent, redirect_uri: callbackBase, scope: 'invoices:read',
-  state, code_challenge: challenge, code_challenge_method: 'S256',
-});
+const { authorize, callback: callbackBase } = theAgent;
 const seen = {};
 
 // 1. Off to the vendor's own login page, on another site.
@@ -57,15 +50,7 @@ await page.screenshot({ path: `${shots}/vendor-consent.png`, fullPage: true });
 await Promise.all([page.waitForURL(`${callbackBase}**`), page.click('button[value=allow]')]);
 const first = new URL(page.url());
 assert(first.searchParams.get('state') === 'first' && first.searchParams.get('iss') === issuer, 'state and iss');
-const exchange = await fetch(`${issuer}/oauth/token`, {
-  method: 'POST',
-  body: new URLSearchParams({
-    grant_type: 'authorization_code', client_id: agent, code: first.searchParams.get('code'),
-    redirect_uri: callbackBase, code_verifier: verifier,
-  }),
-});
-assert(exchange.status === 200, `the code exchange: ${exchange.status}`);
-seen.token = JSON.parse(Buffer.from((await exchange.json()).access_token.split('.')[1], 'base64url'));
+seen.token = await theAgent.exchange(first.searchParams.get('code'));
 
 // 3. Writ's session ends; the vendor still knows the person, and the consent is remembered: the
 //    whole round trip runs without a page to fill in.
@@ -77,5 +62,5 @@ assert(second.searchParams.get('state') === 'second' && second.searchParams.has(
 seen.cookies = (await context.cookies()).map((c) => ({ name: c.name, domain: c.domain, sameSite: c.sameSite, httpOnly: c.httpOnly }));
 
 await browser.close();
-agentServer.close();
+theAgent.close();
 console.log(JSON.stringify(seen));
