@@ -10,7 +10,9 @@ async fn migrations_go_up_down_and_up(backend: Backend) {
     let Some(db) = TestDb::new(backend).await else {
         return;
     };
-    let store = Store::connect(&db.url).await.unwrap();
+    // One connection: on SQLite in WAL mode, another pooled connection still reading an older
+    // snapshot would see the tables `down` dropped, and `up` would trip over their indexes.
+    let store = Store::connect_with(&db.url, 1).await.unwrap();
     store.migrate().await.unwrap();
     assert_eq!(count_rows(store.conn(), "orgs").await.unwrap(), 0);
     writ_migration::Migrator::down(store.conn(), None).await.unwrap();
