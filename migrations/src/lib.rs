@@ -17,6 +17,7 @@ mod m20261201_000009_people;
 mod m20261201_000010_delegation;
 mod m20261201_000011_device_flow;
 mod m20261202_000012_org_login;
+mod m20261203_000013_url_clients;
 
 pub struct Migrator;
 
@@ -36,6 +37,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261201_000010_delegation::Migration),
             Box::new(m20261201_000011_device_flow::Migration),
             Box::new(m20261202_000012_org_login::Migration),
+            Box::new(m20261203_000013_url_clients::Migration),
         ]
     }
 }

@@ -119,6 +119,8 @@ pub struct Context {
     pub fetcher: crate::fetch::Fetcher,
     /// Clients' public keys, parsed once.
     pub client_keys: crate::token::client_auth::KeyCache,
+    /// The client rows of the metadata documents last fetched.
+    pub url_clients: crate::delegation::url_clients::Known,
     /// The vendor's login page and the keys of its login responses (the `redirect` login mode).
     pub vendor_login: crate::people::vendor::VendorLogin,
     keys_changed: Arc<tokio::sync::Notify>,
@@ -194,7 +196,7 @@ impl Context {
             }
         };
         let metrics = crate::metrics::Metrics::new(settings.metrics_org_labels);
-        let fetcher = crate::fetch::Fetcher::new(settings.fetch_policy());
+        let fetcher = crate::fetch::Fetcher::new(settings.fetch_policy()?);
         let (login_url, login_keys) = settings.vendor_login()?;
         let ctx = Arc::new(Self {
             deployment,
@@ -210,6 +212,7 @@ impl Context {
             metrics,
             fetcher,
             client_keys: Default::default(),
+            url_clients: Default::default(),
             vendor_login: crate::people::vendor::VendorLogin { url: login_url, keys: login_keys },
             keys_changed,
             reloading: tokio::sync::Mutex::new(()),

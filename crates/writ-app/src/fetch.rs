@@ -11,7 +11,10 @@
 //!   [`FetchPolicy::timeout`];
 //! - keeps a document as long as its `Cache-Control: max-age` says, within bounds;
 //! - runs one fetch per URL at a time (callers in between share its answer), and at most
-//!   [`FetchPolicy::per_host_per_minute`] per host.
+//!   [`FetchPolicy::per_host_per_minute`] per host name and [`FetchPolicy::per_address_per_minute`]
+//!   per address (a thousand names of one server count against that server);
+//! - keeps at most [`FetchPolicy::max_cached`] documents, so URLs made up by the thousand cannot
+//!   fill memory.
 
 use std::collections::HashMap;
 use std::net::{IpAddr, SocketAddr};
@@ -19,6 +22,7 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use serde_json::Value;
+use writ_core::bounded::BoundedMap;
 
 /// How a [`Fetcher`] fetches.
 #[derive(Debug, Clone)]
@@ -31,8 +35,17 @@ pub struct FetchPolicy {
     pub min_cache: Duration,
     /// …and at most this long.
     pub max_cache: Duration,
-    /// Fetches per host per minute, cached answers not counted.
+    /// How long a failed fetch is the answer for its URL.
+    pub failure_cache: Duration,
+    /// Fetches per host name per minute, cached answers not counted.
     pub per_host_per_minute: u32,
+    /// Fetches per address per minute, whatever names lead there (generous: many sites share a
+    /// CDN's addresses).
+    pub per_address_per_minute: u32,
+    /// Documents kept at most (the least recently used go first).
+    pub max_cached: usize,
+    /// Certificate authorities trusted besides the system's (`fetch_ca_file`).
+    pub extra_roots: Vec<reqwest::Certificate>,
 }
 
 impl Default for FetchPolicy {
@@ -43,7 +56,11 @@ impl Default for FetchPolicy {
             timeout: Duration::from_secs(5),
             min_cache: Duration::from_secs(60),
             max_cache: Duration::from_secs(24 * 3600),
+            failure_cache: Duration::from_secs(10),
             per_host_per_minute: 30,
+            per_address_per_minute: 300,
+            max_cached: 10_000,
+            extra_roots: Vec::new(),
         }
     }
 }
@@ -59,17 +76,17 @@ pub enum FetchError {
     Failed { url: String, reason: String },
 }
 
-/// A cached document and when it goes stale.
+/// A cached document (or failure) and when it goes stale.
 #[derive(Clone)]
 struct Kept {
-    value: Arc<Value>,
+    result: Result<Arc<Value>, FetchError>,
     until: Instant,
 }
 
 /// The fetcher: share one per process.
 pub struct Fetcher {
     policy: FetchPolicy,
-    cache: Mutex<HashMap<String, Kept>>,
+    cache: Mutex<BoundedMap<String, Kept>>,
     /// One lock per URL being fetched: the single flight.
     flights: Mutex<HashMap<String, Arc<tokio::sync::Mutex<()>>>>,
     /// Fetches per host in the current minute.
@@ -86,8 +103,8 @@ impl std::fmt::Debug for Fetcher {
 impl Fetcher {
     pub fn new(policy: FetchPolicy) -> Self {
         Self {
+            cache: Mutex::new(BoundedMap::new(policy.max_cached / 2)),
             policy,
-            cache: Mutex::default(),
             flights: Mutex::default(),
             hosts: Mutex::default(),
             fetches: std::sync::atomic::AtomicU64::new(0),
@@ -103,10 +120,12 @@ impl Fetcher {
         self.fetches.load(std::sync::atomic::Ordering::Relaxed)
     }
 
-    /// The JSON document at `url`, from the cache while it is fresh.
+    /// The JSON document at `url`, from the cache while it is fresh. A failure is kept
+    /// [`FetchPolicy::failure_cache`] long too, so the callers that waited on a failing flight, and
+    /// those right after, share its answer instead of each waiting out the host again.
     pub async fn json(&self, url: &str) -> Result<Arc<Value>, FetchError> {
         if let Some(kept) = self.cached(url) {
-            return Ok(kept);
+            return kept;
         }
         let flight = {
             let mut flights = lock(&self.flights);
@@ -115,25 +134,36 @@ impl Fetcher {
         let _flying = flight.lock().await;
         // Whoever flew before us may have brought it.
         if let Some(kept) = self.cached(url) {
-            return Ok(kept);
+            return kept;
         }
         let result = self.fetch(url).await;
         lock(&self.flights).remove(url);
-        let (value, max_age) = result?;
-        let keep = max_age.clamp(self.policy.min_cache, self.policy.max_cache);
-        let value = Arc::new(value);
-        lock(&self.cache).insert(url.to_owned(), Kept { value: value.clone(), until: Instant::now() + keep });
-        Ok(value)
+        let (result, keep) = match result {
+            Ok((value, max_age)) => {
+                (Ok(Arc::new(value)), max_age.clamp(self.policy.min_cache, self.policy.max_cache))
+            }
+            Err(e) => (Err(e), self.policy.failure_cache),
+        };
+        let kept = Kept { result: result.clone(), until: Instant::now() + keep };
+        let retired = lock(&self.cache).insert(url.to_owned(), kept);
+        drop(retired);
+        result
     }
 
-    /// Forgets `url`'s document, so the next call fetches it (a key it lacks was asked for).
+    /// Forgets `url`'s document (or failure), so the next call fetches it (a key it lacks was
+    /// asked for).
     pub fn forget(&self, url: &str) {
         lock(&self.cache).remove(url);
     }
 
-    fn cached(&self, url: &str) -> Option<Arc<Value>> {
-        let cache = lock(&self.cache);
-        cache.get(url).filter(|k| k.until > Instant::now()).map(|k| k.value.clone())
+    fn cached(&self, url: &str) -> Option<Result<Arc<Value>, FetchError>> {
+        let (hit, retired) = {
+            let mut cache = lock(&self.cache);
+            let retired = cache.touch(url);
+            (cache.peek(url).filter(|k| k.until > Instant::now()).map(|k| k.result.clone()), retired)
+        };
+        drop(retired);
+        hit
     }
 
     async fn fetch(&self, url: &str) -> Result<(Value, Duration), FetchError> {
@@ -142,10 +172,15 @@ impl Fetcher {
         let host = parsed.host_str().ok_or_else(|| FetchError::Refused(format!("{url} names no host")))?;
         let port = parsed.port_or_known_default().unwrap_or(443);
         let address = self.vetted_address(host, port, parsed.scheme()).await?;
-        self.count_against(host)?;
+        self.count_against(host, self.policy.per_host_per_minute)?;
+        let ip = address.ip().to_string();
+        if ip != host.trim_start_matches('[').trim_end_matches(']') {
+            self.count_against(&ip, self.policy.per_address_per_minute)?;
+        }
         self.fetches.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         let _ = rustls::crypto::ring::default_provider().install_default();
         let client = reqwest::Client::builder()
+            .tls_certs_merge(self.policy.extra_roots.iter().cloned())
             .redirect(reqwest::redirect::Policy::none())
             .timeout(self.policy.timeout)
             .resolve(host, address)
@@ -202,7 +237,8 @@ impl Fetcher {
         }
     }
 
-    fn count_against(&self, host: &str) -> Result<(), FetchError> {
+    /// Counts a fetch against `host` (a name or an address), refusing it past `limit` a minute.
+    fn count_against(&self, host: &str, limit: u32) -> Result<(), FetchError> {
         let mut hosts = lock(&self.hosts);
         if hosts.len() > 10_000 {
             hosts.retain(|_, (since, _)| since.elapsed() < Duration::from_secs(60));
@@ -212,7 +248,7 @@ impl Fetcher {
             *since = Instant::now();
             *count = 0;
         }
-        if *count >= self.policy.per_host_per_minute {
+        if *count >= limit {
             return Err(FetchError::RateLimited(host.to_owned()));
         }
         *count += 1;

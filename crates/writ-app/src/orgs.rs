@@ -2,6 +2,7 @@
 //! deletes orgs and changes their status, entitlements, limits and login mode; a tenant admin sees
 //! and renames its own org and says who is created on a first login through the vendor.
 
+use writ_core::cimd::UrlClients;
 use writ_core::{Grants, LoginMode, Metadata, Name, Org, OrgId, OrgLogin, OrgStatus, RateLimits, Slug};
 use writ_guard_store::Watermark;
 use writ_store::{Audit, Orgs, Page, Paged, StoreError};
@@ -20,6 +21,7 @@ pub struct NewOrg {
     pub entitlements: Grants,
     pub rate_limits: RateLimits,
     pub login: OrgLogin,
+    pub url_clients: UrlClients,
 }
 
 /// Changes to an org; `None` leaves a field as it is.
@@ -36,6 +38,9 @@ pub struct OrgChanges {
     /// The mode and URL are the operator's to change; the grants of new people, a tenant admin's
     /// too (within what it holds and the org is entitled to).
     pub login: Option<OrgLogin>,
+    /// Whether its people may use clients known by their metadata documents (a tenant admin's
+    /// call too).
+    pub url_clients: Option<UrlClients>,
 }
 
 pub async fn create(ctx: &Context, caller: &Caller, new: NewOrg) -> Result<Org, AppError> {
@@ -52,6 +57,7 @@ pub async fn create(ctx: &Context, caller: &Caller, new: NewOrg) -> Result<Org, 
         entitlements: new.entitlements,
         rate_limits: new.rate_limits,
         login: new.login,
+        url_clients: new.url_clients,
         created_at: now,
         updated_at: now,
     };
@@ -63,7 +69,7 @@ pub async fn create(ctx: &Context, caller: &Caller, new: NewOrg) -> Result<Org, 
         e => e.into(),
     })?;
     let event = caller.event(Some(org.id.clone()), "org.created", Some(org.id.to_string())).with_details(
-        serde_json::json!({ "slug": org.slug.as_str(), "rate_limits": org.rate_limits, "login": login_summary(&org.login) }),
+        serde_json::json!({ "slug": org.slug.as_str(), "rate_limits": org.rate_limits, "login": login_summary(&org.login), "url_clients": org.url_clients }),
     );
     Audit::new(&txn).record(&event).await?;
     txn.commit().await.map_err(StoreError::from)?;
@@ -134,6 +140,10 @@ pub async fn update(
         org.login = login;
         changed.push("login");
     }
+    if let Some(url_clients) = changes.url_clients.filter(|u| *u != org.url_clients) {
+        org.url_clients = url_clients;
+        changed.push("url_clients");
+    }
     if changed.contains(&"login") {
         check_login(ctx, &org.login, &org.entitlements)?;
     }
@@ -145,6 +155,7 @@ pub async fn update(
             "status": org.status.as_str(),
             "rate_limits": org.rate_limits,
             "login": login_summary(&org.login),
+            "url_clients": org.url_clients,
         }));
     Audit::new(&txn).record(&event).await?;
     let watermarks: &[Watermark<'_>] = if cuts { &[Watermark::Org(id.as_str())] } else { &[] };

@@ -68,6 +68,64 @@ impl std::fmt::Display for ClientIdUrl {
     }
 }
 
+/// Whether an org lets its people use clients known by their metadata documents, and from which
+/// hosts (`orgs.url_clients`; docs/mcp.md). By default it does, from any host: the person still
+/// consents, and sees the host. An org narrows it to hosts it trusts, or turns it off.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct UrlClients {
+    pub allowed: bool,
+    /// Hosts (`app.example.com`) or host suffixes (`*.example.com`, which names the subdomains,
+    /// not `example.com` itself); empty: any host.
+    pub hosts: Vec<String>,
+}
+
+impl Default for UrlClients {
+    fn default() -> Self {
+        Self { allowed: true, hosts: Vec::new() }
+    }
+}
+
+impl UrlClients {
+    /// The most hosts an org lists.
+    pub const MAX_HOSTS: usize = 100;
+
+    /// Checks the hosts: lower case DNS names, each optionally `*.`-prefixed.
+    pub fn validate(self) -> Result<Self, Invalid> {
+        let bad = |why: String| Invalid::new("url_clients.hosts", why);
+        if self.hosts.len() > Self::MAX_HOSTS {
+            return Err(bad(format!("at most {} hosts", Self::MAX_HOSTS)));
+        }
+        for host in &self.hosts {
+            let name = host.strip_prefix("*.").unwrap_or(host);
+            let label_ok = |l: &str| {
+                !l.is_empty()
+                    && l.len() <= 63
+                    && l.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+            };
+            if name.len() > 253 || !name.split('.').all(label_ok) {
+                return Err(bad(format!("{host:?} is not a lower-case host name or *.suffix")));
+            }
+        }
+        Ok(self)
+    }
+
+    /// Whether a client whose document is served from `host` may act for the org's people.
+    pub fn allows(&self, host: &str) -> bool {
+        let host = host.to_ascii_lowercase();
+        self.allowed
+            && (self.hosts.is_empty()
+                || self.hosts.iter().any(|h| match h.strip_prefix("*.") {
+                    Some(suffix) => {
+                        host.len() > suffix.len() + 1
+                            && host.ends_with(suffix)
+                            && host.as_bytes()[host.len() - suffix.len() - 1] == b'.'
+                    }
+                    None => *h == host,
+                }))
+    }
+}
+
 /// What Writ takes from a client's metadata document.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ClientMetadata {
@@ -248,5 +306,27 @@ mod tests {
         );
         assert!(keyed.unwrap().private_key_jwt);
         assert!(ClientMetadata::parse(&url(), &json!([URL])).is_err(), "not an object");
+    }
+
+    #[test]
+    fn an_org_allows_hosts_and_their_subdomains() {
+        assert!(UrlClients::default().allows("anything.example"));
+        let some = UrlClients { allowed: true, hosts: vec!["app.example.com".into(), "*.agents.dev".into()] };
+        let some = some.validate().unwrap();
+        for (host, allowed) in [
+            ("app.example.com", true),
+            ("APP.example.com", true),
+            ("x.app.example.com", false),
+            ("claude.agents.dev", true),
+            ("a.b.agents.dev", true),
+            ("agents.dev", false),
+            ("evilagents.dev", false),
+        ] {
+            assert_eq!(some.allows(host), allowed, "{host}");
+        }
+        assert!(!UrlClients { allowed: false, hosts: vec![] }.allows("app.example.com"));
+        for bad in ["App.example.com", "*.", "a..b", "https://a.b", "*.*.b", "a b"] {
+            assert!(UrlClients { allowed: true, hosts: vec![bad.into()] }.validate().is_err(), "{bad}");
+        }
     }
 }

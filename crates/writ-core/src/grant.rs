@@ -102,14 +102,22 @@ pub fn delegated(client: &Client, org: &Org, user: &User, req: &TokenRequest) ->
     if !within_client {
         return Err(GrantError::Inactive("the person is not one the client may act for"));
     }
+    // A client known by its metadata document registers no grants: it gets what the org and the
+    // person hold, if the org lets its people use it.
+    let client_grants = match &client.delegation.metadata_url {
+        Some(url) if !org.url_clients.allows(url.host()) => {
+            return Err(GrantError::Inactive("the org does not allow this client's host"));
+        }
+        Some(_) => &org.entitlements,
+        None => &client.grants,
+    };
     if let Some(builtin) = req.resources.iter().find(|r| is_builtin(r)) {
         return Err(GrantError::InvalidTarget(format!(
             "{builtin} is not delegated: people use it through Writ's admins"
         )));
     }
     // Writ's own APIs are never delegated: a person's agent is not a tenant admin.
-    let effective: Grants = client
-        .grants
+    let effective: Grants = client_grants
         .intersect(&org.entitlements)
         .intersect(&user.grants)
         .iter()
@@ -265,6 +273,7 @@ mod tests {
             metadata: Metadata::default(),
             rate_limits: Default::default(),
             login: Default::default(),
+            url_clients: Default::default(),
             entitlements,
             created_at: now,
             updated_at: now,

@@ -130,6 +130,8 @@ pub struct Org {
     pub rate_limits: RateLimits,
     /// How its people log in, where it differs from the deployment.
     pub login: OrgLogin,
+    /// Whether its people may use clients known by their metadata documents, and from which hosts.
+    pub url_clients: crate::cimd::UrlClients,
     pub created_at: OffsetDateTime,
     pub updated_at: OffsetDateTime,
 }
@@ -586,6 +588,9 @@ pub struct Delegation {
     /// Its authorization requests must be pushed first (RFC 9126).
     pub require_par: bool,
     pub refresh: RefreshLifetimes,
+    /// A client known by its metadata document (`crate::cimd`): the document's URL, which is its
+    /// `client_id` to the outside. It belongs to no org; its registration follows the document.
+    pub metadata_url: Option<crate::cimd::ClientIdUrl>,
 }
 
 /// The most secrets a client may hold at once (docs/admin-api.md): enough to rotate without

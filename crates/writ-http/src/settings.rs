@@ -99,10 +99,18 @@ pub struct SettingsArgs {
     /// [default: none].
     #[arg(long, env = "WRIT_TRUSTED_PROXIES", global = true, value_parser = TrustedProxies::parse)]
     pub trusted_proxies: Option<TrustedProxies>,
-    /// Let the outbound fetcher (client jwks_uri, trusted issuers) reach loopback addresses, over
-    /// plain HTTP too [default: true for the embedded default, else false].
+    /// Let the outbound fetcher (client jwks_uri and metadata documents, trusted issuers) reach
+    /// loopback addresses, over plain HTTP too [default: true for the embedded default, else
+    /// false].
     #[arg(long, env = "WRIT_FETCH_ALLOW_LOOPBACK", global = true)]
     pub fetch_allow_loopback: Option<bool>,
+    /// A PEM file of certificate authorities the outbound fetcher trusts besides the system's.
+    #[arg(long, env = "WRIT_FETCH_CA_FILE", global = true)]
+    pub fetch_ca_file: Option<PathBuf>,
+    /// Whether a client_id that is an HTTPS URL names the client's metadata document
+    /// [default: true].
+    #[arg(long, env = "WRIT_CLIENT_ID_METADATA_DOCUMENTS", global = true)]
+    pub client_id_metadata_documents: Option<bool>,
     /// Revocations per minute per caller, 0 for no limit [default: 60].
     #[arg(long, env = "WRIT_REVOCATIONS_PER_MINUTE", global = true)]
     pub revocations_per_minute: Option<u32>,
@@ -148,8 +156,9 @@ impl SettingsArgs {
             value: addr, metrics_addr, metrics_org_labels, redis_prefix, data_dir, auto_migrate, log, signing_alg, jwks_max_age_seconds,
                 key_publish_delay_seconds, key_rotation_days, rate_limit_per_second, rate_limit_burst,
                 failed_auth_per_minute, failed_auth_per_address_per_minute, login_failures_per_address_per_minute,
-                login_failures_per_account, session_ttl_seconds, login_mode, trusted_proxies, revocations_per_minute, revocation_feed_length, quota_per_hour, quota_per_day, quota_mode, redis_cluster;
-            optional: issuer, kek, pepper, fetch_allow_loopback, login_url, login_keys;
+                login_failures_per_account, session_ttl_seconds, login_mode, trusted_proxies, revocations_per_minute, revocation_feed_length, quota_per_hour, quota_per_day, quota_mode, redis_cluster,
+                client_id_metadata_documents;
+            optional: issuer, kek, pepper, fetch_allow_loopback, fetch_ca_file, login_url, login_keys;
             url: database_url, redis_url
         );
         s

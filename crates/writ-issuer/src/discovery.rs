@@ -75,6 +75,7 @@ fn server_metadata(ctx: &Context) -> HttpResponse {
         code_challenge_methods_supported: ["S256"],
         authorization_response_iss_parameter_supported: true,
         access_token_signing_alg_values_supported: ["ES256", "RS256", "EdDSA"],
+        client_id_metadata_document_supported: ctx.settings.client_id_metadata_documents,
     })
 }
 

@@ -183,6 +183,9 @@ pub struct ServerMetadata {
     /// Every authorization response carries `iss` (RFC 9207).
     pub authorization_response_iss_parameter_supported: bool,
     pub access_token_signing_alg_values_supported: [&'static str; 3],
+    /// A `client_id` may be the HTTPS URL of the client's metadata document (docs/mcp.md), unless
+    /// the deployment turned `client_id_metadata_documents` off.
+    pub client_id_metadata_document_supported: bool,
 }
 
 /// The public keys that may have signed a live token (RFC 7517).

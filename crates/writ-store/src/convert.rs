@@ -1,6 +1,7 @@
 //! Row ↔ domain conversions. A row that fails to parse is reported as corrupt, never passed on.
 
 use serde::{Deserialize, Serialize, de::DeserializeOwned};
+use writ_core::cimd::UrlClients;
 use writ_core::delegation::LoginUrl;
 use writ_core::{Grants, Invalid, LoginMode, Metadata, OrgLogin, RateLimits};
 
@@ -64,6 +65,16 @@ pub(crate) fn parse_login(s: &str) -> Result<OrgLogin> {
         url: row.url.as_deref().map(LoginUrl::parse).transpose()?,
         new_users: row.new_users,
     })
+}
+
+pub(crate) fn url_clients_text(u: &UrlClients) -> String {
+    serde_json::to_string(u).unwrap_or_else(|_| "{}".into())
+}
+
+pub(crate) fn parse_url_clients(s: &str) -> Result<UrlClients> {
+    let u: UrlClients =
+        serde_json::from_str(s).map_err(|e| StoreError::Corrupt(format!("url_clients: {e}")))?;
+    Ok(u.validate()?)
 }
 
 pub(crate) fn parse<T>(f: impl FnOnce(&str) -> Result<T, Invalid>, s: &str) -> Result<T> {

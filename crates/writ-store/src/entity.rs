@@ -22,6 +22,8 @@ pub mod orgs {
         pub metadata: String,
         pub rate_limits: String,
         pub login: String,
+        /// JSON: whether its people may use clients known by metadata documents, and from where.
+        pub url_clients: String,
         pub created_at: TimeDateTimeWithTimeZone,
         pub updated_at: TimeDateTimeWithTimeZone,
     }
@@ -111,6 +113,8 @@ pub mod clients {
         pub require_par: bool,
         pub refresh_idle_seconds: Option<i32>,
         pub refresh_absolute_seconds: Option<i32>,
+        /// The URL of its metadata document, for a client known by one (unique).
+        pub metadata_url: Option<String>,
     }
     no_relations!();
 }

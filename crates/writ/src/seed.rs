@@ -98,6 +98,7 @@ async fn bench_org(ctx: &Deployment, name: &str) -> Result<(Org, Grants), String
         entitlements: grants.clone(),
         rate_limits: Default::default(),
         login: Default::default(),
+        url_clients: Default::default(),
         created_at: now,
         updated_at: now,
     };
@@ -163,6 +164,7 @@ pub async fn seed_people(ctx: &Deployment, people: usize, codes: usize, dir: &Pa
             grant_types: writ_core::GrantKinds::parse("authorization_code refresh_token").map_err(invalid)?,
             require_par: false,
             refresh: writ_core::RefreshLifetimes::DEFAULT,
+            metadata_url: None,
         },
         created_at: now,
         updated_at: now,

@@ -223,7 +223,8 @@ pub struct CreateClient {
     "jwks": null, "jwks_uri": null, "client_type": "confidential", "redirect_uris": [],
     "grant_types": ["client_credentials", "urn:ietf:params:oauth:grant-type:jwt-bearer"],
     "require_pushed_authorization_requests": false, "refresh_token_idle_seconds": 1296000,
-    "refresh_token_absolute_seconds": 2592000, "created_at": "2026-11-23T10:00:00Z", "updated_at": "2026-11-23T10:00:00Z"
+    "refresh_token_absolute_seconds": 2592000, "metadata_url": null,
+    "created_at": "2026-11-23T10:00:00Z", "updated_at": "2026-11-23T10:00:00Z"
 }))]
 pub struct ClientDto {
     #[schema(example = "cli_01jd8x4c2v9q0m7k3n5p6r8s0t")]
@@ -254,6 +255,10 @@ pub struct ClientDto {
     pub require_pushed_authorization_requests: bool,
     pub refresh_token_idle_seconds: u32,
     pub refresh_token_absolute_seconds: u32,
+    /// For a client known by its metadata document (docs/mcp.md): the document's URL, which is
+    /// its `client_id` to the outside. Writ keeps its name, redirect URIs, keys and grant types as
+    /// the document says; an operator may disable or delete it.
+    pub metadata_url: Option<String>,
     pub created_at: String,
     pub updated_at: String,
 }
@@ -280,6 +285,7 @@ impl From<&Client> for ClientDto {
             require_pushed_authorization_requests: c.delegation.require_par,
             refresh_token_idle_seconds: c.delegation.refresh.idle,
             refresh_token_absolute_seconds: c.delegation.refresh.absolute,
+            metadata_url: c.delegation.metadata_url.as_ref().map(ToString::to_string),
             created_at: rfc3339(c.created_at),
             updated_at: rfc3339(c.updated_at),
         }

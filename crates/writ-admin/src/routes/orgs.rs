@@ -166,6 +166,42 @@ pub struct CreateOrg {
     pub rate_limits: Option<RateLimitsDto>,
     /// How the org's people log in, where it differs from the deployment.
     pub login: Option<OrgLoginDto>,
+    /// Whether its people may use clients known by their metadata documents (default: allowed,
+    /// from any host).
+    pub url_clients: Option<UrlClientsDto>,
+}
+
+/// Whether an org's people may use clients known by their metadata documents (a `client_id` that
+/// is an HTTPS URL, docs/mcp.md), and from which hosts. Each person still consents, and sees the
+/// host.
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields, default)]
+#[schema(example = json!({"allowed": true, "hosts": ["claude.ai", "*.example.com"]}))]
+pub struct UrlClientsDto {
+    /// Whether they may at all.
+    pub allowed: bool,
+    /// Hosts the documents may be served from (`app.example.com`), or host suffixes
+    /// (`*.example.com`: its subdomains); empty: any host.
+    pub hosts: Vec<String>,
+}
+
+impl Default for UrlClientsDto {
+    fn default() -> Self {
+        (&writ_core::cimd::UrlClients::default()).into()
+    }
+}
+
+impl From<&writ_core::cimd::UrlClients> for UrlClientsDto {
+    fn from(u: &writ_core::cimd::UrlClients) -> Self {
+        Self { allowed: u.allowed, hosts: u.hosts.clone() }
+    }
+}
+
+impl UrlClientsDto {
+    fn parse(&self) -> Result<writ_core::cimd::UrlClients, AppError> {
+        let policy = writ_core::cimd::UrlClients { allowed: self.allowed, hosts: self.hosts.clone() };
+        policy.validate().map_err(|e| AppError::validation(e.what, e.reason))
+    }
 }
 
 /// How an org's people log in to Writ's pages, where it differs from the deployment
@@ -217,6 +253,7 @@ impl OrgLoginDto {
     "entitlements": [{"resource": "https://api.example.com/billing", "scopes": ["invoices:read", "invoices:write"]}],
     "metadata": {"plan": "enterprise"}, "rate_limits": {},
     "login": {"mode": null, "url": null, "new_users": null},
+    "url_clients": {"allowed": true, "hosts": []},
     "created_at": "2026-11-23T10:00:00Z", "updated_at": "2026-11-23T10:00:00Z"
 }))]
 pub struct OrgDto {
@@ -233,6 +270,8 @@ pub struct OrgDto {
     pub rate_limits: RateLimitsDto,
     /// How its people log in (nulls: the deployment's settings, nobody created).
     pub login: OrgLoginDto,
+    /// Whether its people may use clients known by their metadata documents, and from where.
+    pub url_clients: UrlClientsDto,
     pub created_at: String,
     pub updated_at: String,
 }
@@ -248,6 +287,7 @@ impl From<&Org> for OrgDto {
             metadata: serde_json::Value::Object(o.metadata.as_map().clone()),
             rate_limits: (&o.rate_limits).into(),
             login: (&o.login).into(),
+            url_clients: (&o.url_clients).into(),
             created_at: rfc3339(o.created_at),
             updated_at: rfc3339(o.updated_at),
         }
@@ -272,6 +312,8 @@ pub struct UpdateOrg {
     /// Replaces how the org's people log in; `{}` takes the deployment's settings and creates
     /// nobody. The mode and URL are the operator's to change.
     pub login: Option<OrgLoginDto>,
+    /// Replaces whether its people may use clients known by their metadata documents.
+    pub url_clients: Option<UrlClientsDto>,
 }
 
 impl CreateOrg {
@@ -283,6 +325,7 @@ impl CreateOrg {
             entitlements: grants("entitlements", &self.entitlements)?,
             rate_limits: limits(self.rate_limits.as_ref())?.unwrap_or_default(),
             login: self.login.as_ref().map(OrgLoginDto::parse).transpose()?.unwrap_or_default(),
+            url_clients: self.url_clients.as_ref().map(UrlClientsDto::parse).transpose()?.unwrap_or_default(),
         })
     }
 }
@@ -296,6 +339,7 @@ impl UpdateOrg {
             metadata: self.metadata,
             rate_limits: limits(self.rate_limits.as_ref())?,
             login: self.login.as_ref().map(OrgLoginDto::parse).transpose()?,
+            url_clients: self.url_clients.as_ref().map(UrlClientsDto::parse).transpose()?,
         })
     }
 }

@@ -194,15 +194,30 @@ async fn pushed(ctx: &Context, client: &Client, uri: &str) -> Result<RequestId, 
     Ok(id)
 }
 
-/// The client a request names, if it exists and is active.
+/// The client a request names (by its id, or by its metadata document's URL), if it exists and
+/// is active.
 async fn client_of(ctx: &Context, client_id: Option<&str>) -> Result<Client, AuthorizeError> {
     let unknown =
         || AuthorizeError::Page("the application that sent you here is not known to this server".into());
-    let id = client_id.and_then(|id| ClientId::parse(id).ok()).ok_or_else(unknown)?;
-    let loaded = ctx.client_credentials(&id).await.map_err(|e| {
-        tracing::error!(error = %e, "loading a client failed");
-        AuthorizeError::Unavailable
-    })?;
+    use super::url_clients::{self, UrlClientError};
+    let client_id = client_id.ok_or_else(unknown)?;
+    let loaded = match url_clients::resolve(ctx, client_id).await {
+        Some(Ok(loaded)) => Some(loaded),
+        Some(Err(UrlClientError::Unavailable)) => return Err(AuthorizeError::Unavailable),
+        Some(Err(e)) => {
+            tracing::info!(client_id, error = ?e, "refused a client metadata document");
+            return Err(AuthorizeError::Page(format!(
+                "the application that sent you here cannot be used: {e}"
+            )));
+        }
+        None => {
+            let id = ClientId::parse(client_id).map_err(|_| unknown())?;
+            ctx.client_credentials(&id).await.map_err(|e| {
+                tracing::error!(error = %e, "loading a client failed");
+                AuthorizeError::Unavailable
+            })?
+        }
+    };
     let client = loaded.ok_or_else(unknown)?.client.clone();
     if client.status != writ_core::Status::Active {
         return Err(unknown());

@@ -127,6 +127,12 @@ pub struct Settings {
     /// reach loopback addresses, over plain HTTP too. Default: yes for the embedded default (no
     /// `database_url` or `redis_url`: everything is on this machine anyway), no otherwise.
     pub fetch_allow_loopback: Option<bool>,
+    /// A PEM file of certificate authorities the outbound fetcher trusts besides the system's (an
+    /// internal CA that signs the servers of clients' keys or metadata documents).
+    pub fetch_ca_file: Option<PathBuf>,
+    /// Whether a `client_id` that is an HTTPS URL names the client's metadata document (Client ID
+    /// Metadata Documents, docs/mcp.md); orgs then say whether their people may use such clients.
+    pub client_id_metadata_documents: bool,
     /// Revocations one caller (an admin client, or a client revoking its own tokens) may write per
     /// minute; 0 turns the limit off. Bounds how fast anyone can push entries through the
     /// revocation feed.
@@ -177,6 +183,8 @@ impl Default for Settings {
             login_keys: None,
             trusted_proxies: TrustedProxies::default(),
             fetch_allow_loopback: None,
+            fetch_ca_file: None,
+            client_id_metadata_documents: true,
             revocations_per_minute: 60,
             revocation_feed_length: writ_guard_store::FEED_LENGTH,
             quota_per_hour: 0,
@@ -221,6 +229,8 @@ impl fmt::Debug for Settings {
             .field("login_keys", &self.login_keys.as_ref().map(|_| "<a JWKS>"))
             .field("trusted_proxies", &self.trusted_proxies)
             .field("fetch_allow_loopback", &self.fetch_allow_loopback)
+            .field("fetch_ca_file", &self.fetch_ca_file)
+            .field("client_id_metadata_documents", &self.client_id_metadata_documents)
             .field("revocations_per_minute", &self.revocations_per_minute)
             .field("revocation_feed_length", &self.revocation_feed_length)
             .field("quota_per_hour", &self.quota_per_hour)
@@ -336,13 +346,26 @@ impl Settings {
     }
 
     /// How the outbound fetcher fetches: loopback as `fetch_allow_loopback` says, else only for
-    /// the embedded default.
-    pub fn fetch_policy(&self) -> crate::fetch::FetchPolicy {
+    /// the embedded default; trusting the authorities of `fetch_ca_file` too.
+    pub fn fetch_policy(&self) -> Result<crate::fetch::FetchPolicy, SettingsError> {
         let embedded = self.database_url.is_none() && self.redis_url.is_none();
-        crate::fetch::FetchPolicy {
+        let extra_roots = match &self.fetch_ca_file {
+            None => Vec::new(),
+            Some(path) => {
+                let bad = |message: String| SettingsError::File { path: path.clone(), message };
+                let pem = std::fs::read(path).map_err(|e| bad(e.to_string()))?;
+                let roots = reqwest::Certificate::from_pem_bundle(&pem).map_err(|e| bad(e.to_string()))?;
+                if roots.is_empty() {
+                    return Err(bad("holds no PEM certificate".into()));
+                }
+                roots
+            }
+        };
+        Ok(crate::fetch::FetchPolicy {
             allow_loopback: self.fetch_allow_loopback.unwrap_or(embedded),
+            extra_roots,
             ..Default::default()
-        }
+        })
     }
 
     /// Whether this deployment keeps state in the data directory (SQLite or generated secrets).

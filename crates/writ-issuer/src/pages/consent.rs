@@ -45,6 +45,8 @@ struct ConsentPage<'a> {
     csrf: &'a str,
     request: &'a str,
     client_name: &'a str,
+    /// Where a client known by its metadata document publishes it.
+    client_host: Option<&'a str>,
     redirect_host: &'a str,
     local_app: bool,
     resources: &'a [(String, Vec<ScopeDef>)],
@@ -89,6 +91,7 @@ pub(super) async fn show(
         csrf: &csrf.token,
         request: &request,
         client_name: &review.client_name,
+        client_host: review.client_host.as_deref(),
         redirect_host: &review.redirect_host,
         local_app: review.local_app,
         resources: &review.resources,

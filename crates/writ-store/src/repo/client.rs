@@ -133,8 +133,8 @@ impl<'c, C: ConnectionTrait> Clients<'c, C> {
         .await
     }
 
-    /// Writes a client's name, status, TTL, metadata, limits, authentication and grants. Its kind
-    /// and org never change.
+    /// Writes a client's name, status, TTL, metadata, limits, authentication and grants. Its kind,
+    /// org and metadata document URL never change.
     pub async fn update(&self, client: &Client) -> Result<()> {
         let (jwks, jwks_uri) = keys_text(client.keys.as_ref());
         let res = clients::Entity::update_many()
@@ -234,6 +234,18 @@ impl<'c, C: ConnectionTrait> Clients<'c, C> {
         found(res.rows_affected)
     }
 
+    /// The client standing for the metadata document at `url`, if Writ has met it.
+    pub async fn by_metadata_url(&self, url: &writ_core::cimd::ClientIdUrl) -> Result<Option<Client>> {
+        let row = clients::Entity::find()
+            .filter(clients::Column::MetadataUrl.eq(url.as_str()))
+            .filter(self.visible())
+            .one(self.c)
+            .await?;
+        let Some(row) = row else { return Ok(None) };
+        let mut g = grants::load(self.c, GrantTable::ClientGrants, &[&row.id]).await?;
+        client_from_row(row, &mut g).map(Some)
+    }
+
     pub async fn get(&self, id: &ClientId) -> Result<Client> {
         let row = self.get_row(id).await?;
         let mut g = grants::load(self.c, GrantTable::ClientGrants, &[&row.id]).await?;
@@ -318,6 +330,7 @@ fn client_row(client: &Client) -> clients::ActiveModel {
         require_par: Set(client.delegation.require_par),
         refresh_idle_seconds: Set(Some(seconds(client.delegation.refresh.idle))),
         refresh_absolute_seconds: Set(Some(seconds(client.delegation.refresh.absolute))),
+        metadata_url: Set(client.delegation.metadata_url.as_ref().map(|u| u.as_str().to_owned())),
     }
 }
 
@@ -346,6 +359,7 @@ fn delegation_from(r: &clients::Model) -> Result<Delegation> {
         grant_types: GrantKinds::parse(&r.grant_types)?,
         require_par: r.require_par,
         refresh,
+        metadata_url: r.metadata_url.as_deref().map(writ_core::cimd::ClientIdUrl::parse).transpose()?,
     })
 }
 

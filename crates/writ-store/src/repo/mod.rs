@@ -20,7 +20,7 @@ use writ_core::{
 
 use crate::convert::{
     enum_name, limits_text, login_text, metadata_text, parse, parse_enum, parse_limits, parse_login,
-    parse_metadata,
+    parse_metadata, parse_url_clients, url_clients_text,
 };
 use crate::entity::*;
 use crate::grants::{self, GrantTable};

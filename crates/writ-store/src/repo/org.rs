@@ -42,6 +42,7 @@ impl<'c, C: ConnectionTrait> Orgs<'c, C> {
             metadata: Set(metadata_text(&org.metadata)),
             rate_limits: Set(limits_text(&org.rate_limits)),
             login: Set(login_text(&org.login)),
+            url_clients: Set(url_clients_text(&org.url_clients)),
             created_at: Set(org.created_at),
             updated_at: Set(org.updated_at),
         })
@@ -57,7 +58,8 @@ impl<'c, C: ConnectionTrait> Orgs<'c, C> {
         .await
     }
 
-    /// Writes an org's name, status, metadata, limits, login settings and entitlements.
+    /// Writes an org's name, status, metadata, limits, login settings, URL-client policy and
+    /// entitlements.
     pub async fn update(&self, org: &Org) -> Result<()> {
         let res = orgs::Entity::update_many()
             .col_expr(orgs::Column::Name, Expr::value(org.name.as_str()))
@@ -65,6 +67,7 @@ impl<'c, C: ConnectionTrait> Orgs<'c, C> {
             .col_expr(orgs::Column::Metadata, Expr::value(metadata_text(&org.metadata)))
             .col_expr(orgs::Column::RateLimits, Expr::value(limits_text(&org.rate_limits)))
             .col_expr(orgs::Column::Login, Expr::value(login_text(&org.login)))
+            .col_expr(orgs::Column::UrlClients, Expr::value(url_clients_text(&org.url_clients)))
             .col_expr(orgs::Column::UpdatedAt, Expr::value(org.updated_at))
             .filter(orgs::Column::Id.eq(org.id.as_str()))
             .filter(self.visible())
@@ -123,6 +126,7 @@ fn org_from_row(r: orgs::Model, grants: &mut HashMap<String, Grants>) -> Result<
         metadata: parse_metadata(&r.metadata)?,
         rate_limits: parse_limits(&r.rate_limits)?,
         login: parse_login(&r.login)?,
+        url_clients: parse_url_clients(&r.url_clients)?,
         created_at: r.created_at,
         updated_at: r.updated_at,
     })

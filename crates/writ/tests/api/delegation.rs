@@ -158,7 +158,7 @@ pub(crate) async fn authorize(browser: &mut Browser, client: &str, redirect: &st
     allowed.location().to_owned()
 }
 
-async fn token(app: &TestApp, form: &[(&str, &str)], basic: Option<(&str, &str)>) -> (u16, Value) {
+pub(crate) async fn token(app: &TestApp, form: &[(&str, &str)], basic: Option<(&str, &str)>) -> (u16, Value) {
     let mut req = app.http.post(app.url("/oauth/token")).form(form);
     if let Some((id, secret)) = basic {
         req = req.basic_auth(id, Some(secret));
@@ -170,7 +170,7 @@ async fn token(app: &TestApp, form: &[(&str, &str)], basic: Option<(&str, &str)>
 }
 
 /// The claims of a JWT, unverified (its signature is `writ-verify`'s and the interop tests' job).
-fn claims(jwt: &str) -> Value {
+pub(crate) fn claims(jwt: &str) -> Value {
     let payload = jwt.split('.').nth(1).unwrap();
     serde_json::from_slice(&base64::engine::general_purpose::URL_SAFE_NO_PAD.decode(payload).unwrap())
         .unwrap()

@@ -25,5 +25,7 @@ mod security;
 mod services;
 mod storage;
 mod tenancy;
+mod tls;
 mod token;
+mod url_clients;
 mod vendor_login;

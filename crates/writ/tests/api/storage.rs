@@ -33,6 +33,7 @@ fn org(slug: &str) -> Org {
         metadata: Metadata::default(),
         rate_limits: Default::default(),
         login: Default::default(),
+        url_clients: Default::default(),
         entitlements: Default::default(),
         created_at: now,
         updated_at: now,

@@ -61,8 +61,9 @@ pub struct Federation {
     pub credential: FederatedCredentialId,
 }
 
-/// The client a request names, if it exists and may use `method`; otherwise `fail`'s refusal,
-/// whose reason is logged. `before_load` runs only on a cache miss.
+/// The client a request names (by its id, or by its metadata document's URL), if it exists and
+/// may use `method`; otherwise `fail`'s refusal, whose reason is logged. `before_load` runs only on
+/// a cache miss of a registered client.
 async fn client_for(
     ctx: &Context,
     client_id: &str,
@@ -70,11 +71,19 @@ async fn client_for(
     before_load: impl std::future::Future<Output = Result<(), OAuthError>>,
     fail: impl Fn(&str) -> OAuthError,
 ) -> Result<Arc<ClientCredentials>, OAuthError> {
-    let Ok(id) = writ_core::ClientId::parse(client_id) else { return Err(fail("no such client")) };
-    let loaded = ctx.client_credentials_unless(&id, before_load).await?.map_err(|e| {
-        tracing::error!(error = %e, "loading client credentials failed");
-        OAuthError::Server
-    })?;
+    use crate::delegation::url_clients::{self, UrlClientError};
+    let loaded = match url_clients::resolve(ctx, client_id).await {
+        Some(Ok(loaded)) => Some(loaded),
+        Some(Err(UrlClientError::Unavailable)) => return Err(OAuthError::Server),
+        Some(Err(e)) => return Err(fail(&e.to_string())),
+        None => {
+            let Ok(id) = writ_core::ClientId::parse(client_id) else { return Err(fail("no such client")) };
+            ctx.client_credentials_unless(&id, before_load).await?.map_err(|e| {
+                tracing::error!(error = %e, "loading client credentials failed");
+                OAuthError::Server
+            })?
+        }
+    };
     let Some(loaded) = loaded else { return Err(fail("no such client")) };
     if !loaded.client.auth_methods.allows(method) {
         return Err(fail(&format!("the client may not use {}", method.as_str())));
