@@ -14,8 +14,8 @@ use std::pin::Pin;
 use actix_web::http::StatusCode;
 use actix_web::http::header::{AUTHORIZATION, CACHE_CONTROL, WWW_AUTHENTICATE};
 use actix_web::{FromRequest, HttpMessage, HttpRequest, HttpResponse, ResponseError, dev::Payload, web};
-use serde::Serialize;
 
+pub use crate::ProtectedResource;
 use crate::{Claims, Verifier, VerifyError};
 
 /// What an API registers as app data: its verifier, and where its RFC 9728 metadata is, for the
@@ -183,54 +183,10 @@ impl<S: RequiredScopes + 'static> FromRequest for Scoped<S> {
     }
 }
 
-/// RFC 9728 protected-resource metadata: how a client (an MCP client, say) that meets this API
-/// finds out where to get a token for it.
-#[derive(Debug, Clone, Serialize)]
-pub struct ProtectedResource {
-    /// The API's identifier, as in its tokens' `aud` (`https://api.example.com/billing`).
-    pub resource: String,
-    /// The issuers whose tokens it takes.
-    pub authorization_servers: Vec<String>,
-    #[serde(skip_serializing_if = "Vec::is_empty")]
-    pub scopes_supported: Vec<String>,
-    pub bearer_methods_supported: Vec<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub resource_name: Option<String>,
-}
-
 impl ProtectedResource {
-    pub fn new(resource: impl Into<String>, issuer: impl Into<String>) -> Self {
-        Self {
-            resource: resource.into(),
-            authorization_servers: vec![issuer.into()],
-            scopes_supported: Vec::new(),
-            bearer_methods_supported: vec!["header".into()],
-            resource_name: None,
-        }
-    }
-
-    pub fn scopes(mut self, scopes: &[&str]) -> Self {
-        self.scopes_supported = scopes.iter().map(|s| (*s).to_owned()).collect();
-        self
-    }
-
-    pub fn name(mut self, name: impl Into<String>) -> Self {
-        self.resource_name = Some(name.into());
-        self
-    }
-
-    /// Where the metadata lives (RFC 9728 §3.1): `/.well-known/oauth-protected-resource` inserted
-    /// between the identifier's host and its path.
-    pub fn metadata_url(&self) -> String {
-        let (origin, path) = split_origin(&self.resource);
-        format!("{origin}/.well-known/oauth-protected-resource{path}")
-    }
-
     /// Registers `GET` of the metadata document at its path on this server.
     pub fn routes(&self) -> impl FnOnce(&mut web::ServiceConfig) + use<> {
-        let (_, path) = split_origin(&self.resource);
-        let route = format!("/.well-known/oauth-protected-resource{path}");
-        let body = serde_json::to_vec(self).unwrap_or_default();
+        let (route, body) = (self.metadata_path(), self.to_json());
         move |cfg: &mut web::ServiceConfig| {
             cfg.route(
                 &route,
@@ -245,30 +201,5 @@ impl ProtectedResource {
                 }),
             );
         }
-    }
-}
-
-/// `https://api.example.com/billing` → (`https://api.example.com`, `/billing`).
-fn split_origin(uri: &str) -> (&str, &str) {
-    let after_scheme = uri.find("://").map_or(0, |i| i + 3);
-    match uri[after_scheme..].find('/') {
-        Some(i) => {
-            let (origin, path) = uri.split_at(after_scheme + i);
-            (origin, path.trim_end_matches('/'))
-        }
-        None => (uri, ""),
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn metadata_url_follows_rfc_9728() {
-        let r = ProtectedResource::new("https://api.example.com/billing", "https://auth.example.com");
-        assert_eq!(r.metadata_url(), "https://api.example.com/.well-known/oauth-protected-resource/billing");
-        let root = ProtectedResource::new("https://api.example.com", "https://auth.example.com");
-        assert_eq!(root.metadata_url(), "https://api.example.com/.well-known/oauth-protected-resource");
     }
 }

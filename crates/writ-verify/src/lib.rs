@@ -19,12 +19,14 @@ pub mod actix;
 mod cache;
 mod error;
 mod follower;
+mod resource;
 mod source;
 mod transport;
 mod verifier;
 
 pub use error::VerifyError;
 pub use follower::RevocationFollower;
+pub use resource::ProtectedResource;
 pub use source::{Credential, TokenSource, TokenSourceError};
 pub use verifier::{Claims, SetupError, Verifier, VerifierConfig, http_client};
 pub use writ_core::SigningAlg;

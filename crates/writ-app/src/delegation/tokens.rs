@@ -109,7 +109,7 @@ async fn authorize(
     origin: &Origin,
 ) -> Result<Result<Minted, OAuthError>, Redeemed> {
     let client = &auth.client.client;
-    let (grant, consent_id) = match decide_for(ctx, auth, user_id, &params.token_request()).await {
+    let (grant, consent_id) = match decide_for(ctx, auth, user_id, &params.token_request(), None).await {
         Ok(decided) => decided,
         Err(e) => return Ok(Err(e)),
     };
@@ -235,13 +235,10 @@ pub async fn refresh(
     }
     let resources = authorization.resources.iter().filter_map(|r| ResourceUri::parse(r).ok()).collect();
     // What the person may grant now, within what they allowed then: a shrunk grant shrinks the
-    // refreshed token; nothing left ends the authorization's use.
-    let (mut grant, _) =
-        decide_for(ctx, auth, &authorization.user_id, &TokenRequest { scope: None, resources }).await?;
-    grant.scope = grant.scope.intersection(&asked);
-    if grant.scope.is_empty() {
-        return Err(invalid("the person may no longer grant any of these scopes"));
-    }
+    // refreshed token; a grown one does not grow it (RFC 6749 §6: the scope originally granted);
+    // nothing left ends the authorization's use.
+    let req = TokenRequest { scope: None, resources };
+    let (grant, _) = decide_for(ctx, auth, &authorization.user_id, &req, Some(&asked)).await?;
     let txn = ctx.store.begin().await.map_err(server)?;
     match RefreshTokens::new(&txn).use_once(&hash, now).await {
         Ok(()) => {}
@@ -261,12 +258,14 @@ pub async fn refresh(
     Ok((token, claims, refresh))
 }
 
-/// What the client may receive for the person now, and their consent — which must cover it.
+/// What the client may receive for the person now (within `narrow`, when given), and their
+/// consent — which must cover it.
 async fn decide_for(
     ctx: &Context,
     auth: &Authenticated,
     user_id: &writ_core::UserId,
     req: &TokenRequest,
+    narrow: Option<&ScopeSet>,
 ) -> Result<(writ_core::Grant, writ_core::ConsentId), OAuthError> {
     let gone = || invalid("the person can no longer be acted for");
     let conn = ctx.store.conn();
@@ -288,7 +287,7 @@ async fn decide_for(
     };
     let consent = Consents::new(conn, &Tenant::Operator).of(user_id, &client.id).await.map_err(server)?;
     let consent = consent.ok_or_else(|| invalid("the person withdrew their consent"))?;
-    let grant = writ_core::grant::delegated(client, org, &user, req).map_err(|e| match e {
+    let mut grant = writ_core::grant::delegated(client, org, &user, req).map_err(|e| match e {
         GrantError::Inactive(why) => {
             tracing::info!(reason = why, "refused a delegated grant");
             gone()
@@ -296,6 +295,12 @@ async fn decide_for(
         GrantError::NothingGranted => invalid("the person may no longer grant anything to this client"),
         GrantError::InvalidScope(d) | GrantError::InvalidTarget(d) => invalid(&d),
     })?;
+    if let Some(narrow) = narrow {
+        grant.scope = grant.scope.intersection(narrow);
+        if grant.scope.is_empty() {
+            return Err(invalid("the person may no longer grant any of these scopes"));
+        }
+    }
     let within = grant
         .audiences
         .iter()

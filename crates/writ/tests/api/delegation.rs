@@ -293,6 +293,15 @@ async fn a_public_agent_gets_a_persons_token_with_pkce_and_refreshes_it(app: Tes
     )
     .await;
     assert_eq!((status, body["error"].as_str()), (400, Some("invalid_scope")), "{body}");
+    // The person is granted more later: a refresh still gets what they allowed then, no more
+    // (RFC 6749 §6), and does not fail for it.
+    let more = json!([{"resource": BILLING, "scopes": ["invoices:read", "invoices:write"]}]);
+    let (status, body) =
+        app.patch(&format!("/admin/v1/users/{}", w.user), &w.op, &json!({"grants": more})).await;
+    assert_eq!(status, 200, "{body}");
+    let (status, grown) = refresh(&app, &w.native, &next).await;
+    assert_eq!(status, 200, "{grown}");
+    assert_eq!(claims(grown["access_token"].as_str().unwrap())["scope"], "invoices:read");
 
     // The consent is remembered: the next authorization asks nothing.
     let location = authorize(&mut w.browser, &w.native, NATIVE, "invoices:read").await;

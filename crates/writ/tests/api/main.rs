@@ -17,6 +17,7 @@ mod issuer;
 mod keys;
 mod layers;
 mod limits;
+mod mcp;
 mod openapi;
 mod outage;
 mod people;

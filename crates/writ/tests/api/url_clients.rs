@@ -15,11 +15,11 @@ use super::delegation::{
 };
 use super::tls::TestCa;
 
-static CA: LazyLock<TestCa> = LazyLock::new(TestCa::new);
+pub(crate) static CA: LazyLock<TestCa> = LazyLock::new(TestCa::new);
 
 const VERIFIER: &str = "dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk-and-some-more-entropy";
 
-fn trusting_the_test_ca(s: &mut writ_app::settings::Settings) {
+pub(crate) fn trusting_the_test_ca(s: &mut writ_app::settings::Settings) {
     s.fetch_ca_file = Some(CA.ca_file.clone());
 }
 
