@@ -18,6 +18,7 @@ mod m20261201_000010_delegation;
 mod m20261201_000011_device_flow;
 mod m20261202_000012_org_login;
 mod m20261203_000013_url_clients;
+mod m20261203_000014_client_registration;
 
 pub struct Migrator;
 
@@ -38,6 +39,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261201_000011_device_flow::Migration),
             Box::new(m20261202_000012_org_login::Migration),
             Box::new(m20261203_000013_url_clients::Migration),
+            Box::new(m20261203_000014_client_registration::Migration),
         ]
     }
 }

@@ -48,6 +48,8 @@ pub struct NewClient {
     pub keys: Option<KeySource>,
     /// What it may do for people; every field defaults.
     pub delegation: DelegationChanges,
+    /// For a client that registers itself (`crate::delegation::registration`).
+    pub registration: Option<writ_core::Registration>,
 }
 
 /// A client's delegation settings to set; `None` leaves (or defaults) a field.
@@ -306,6 +308,7 @@ pub async fn create(ctx: &Context, caller: &Caller, new: NewClient) -> Result<Cr
         delegation.grant_types = GrantKinds::new([GrantKind::AuthorizationCode, GrantKind::RefreshToken])?;
     }
     new.delegation.apply(&mut delegation)?;
+    delegation.registration = new.registration;
     check_delegation(&kind, auth_methods, &delegation)?;
     let now = ctx.clock.now();
     let client = Client {

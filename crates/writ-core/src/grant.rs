@@ -102,12 +102,20 @@ pub fn delegated(client: &Client, org: &Org, user: &User, req: &TokenRequest) ->
     if !within_client {
         return Err(GrantError::Inactive("the person is not one the client may act for"));
     }
-    // A client known by its metadata document registers no grants: it gets what the org and the
-    // person hold, if the org lets its people use it.
-    let client_grants = match &client.delegation.metadata_url {
-        Some(url) if !org.url_clients.allows(url.host()) => {
-            return Err(GrantError::Inactive("the org does not allow this client's host"));
+    // A client that introduced itself acts for an org's people only if the org lets them use
+    // such clients: from its document's host, or (registered by itself, with no host to trust)
+    // when the org names no hosts. One known by its document registers no grants: it gets what
+    // the org and the person hold.
+    let allowed = match &client.delegation.metadata_url {
+        Some(url) => org.url_clients.allows(url.host()),
+        None => {
+            !client.delegation.introduced() || (org.url_clients.allowed && org.url_clients.hosts.is_empty())
         }
+    };
+    if !allowed && matches!(client.kind, ClientKind::Service) {
+        return Err(GrantError::Inactive("the org does not allow clients that introduced themselves"));
+    }
+    let client_grants = match &client.delegation.metadata_url {
         Some(_) => &org.entitlements,
         None => &client.grants,
     };

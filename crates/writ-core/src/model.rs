@@ -591,6 +591,30 @@ pub struct Delegation {
     /// A client known by its metadata document (`crate::cimd`): the document's URL, which is its
     /// `client_id` to the outside. It belongs to no org; its registration follows the document.
     pub metadata_url: Option<crate::cimd::ClientIdUrl>,
+    /// A client that registered itself (RFC 7591): what manages it, and until when it lives.
+    pub registration: Option<Registration>,
+}
+
+/// How a dynamically registered client (RFC 7591) is managed: the keyed hash of its registration
+/// access token (RFC 7592), and when it ends (`None`: never).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Registration {
+    pub token_hash: crate::secret::SecretHash,
+    pub expires_at: Option<OffsetDateTime>,
+}
+
+impl Delegation {
+    /// Whether the client introduced itself (a metadata document, or a registration of its own)
+    /// rather than being registered by an admin: an org's `url_clients` policy decides whether its
+    /// people may use it.
+    pub fn introduced(&self) -> bool {
+        self.metadata_url.is_some() || self.registration.is_some()
+    }
+
+    /// Whether its registration ended.
+    pub fn expired(&self, now: OffsetDateTime) -> bool {
+        self.registration.and_then(|r| r.expires_at).is_some_and(|at| at <= now)
+    }
 }
 
 /// The most secrets a client may hold at once (docs/admin-api.md): enough to rotate without

@@ -34,6 +34,8 @@ pub enum Kind {
     RefreshToken,
     /// A device code (RFC 8628 §3.2): what a device polls with.
     DeviceCode,
+    /// A registration access token (RFC 7592): what manages a dynamically registered client.
+    RegistrationToken,
 }
 
 impl Kind {
@@ -45,6 +47,7 @@ impl Kind {
             Self::AuthorizationCode => "writ_ac_",
             Self::RefreshToken => "writ_rt_",
             Self::DeviceCode => "writ_dc_",
+            Self::RegistrationToken => "writ_reg_",
         }
     }
 }

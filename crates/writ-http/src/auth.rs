@@ -92,6 +92,17 @@ impl<S: RequiredScope + 'static> FromRequest for Authorized<S> {
     }
 }
 
+/// The verified admin caller of `req` holding `S`, outside an extractor: the issuer's registration
+/// endpoint takes an admin token as its initial access token (RFC 7591 §3).
+pub async fn authorized<S: RequiredScope>(req: &HttpRequest) -> Result<Authorized<S>, ApiError> {
+    let auth = authorize::<S>(req)?;
+    let ctx = req
+        .app_data::<web::Data<Context>>()
+        .ok_or_else(|| AppError::internal(&std::io::Error::other("Context is not registered")))?;
+    not_revoked(ctx, &auth.claims).await?;
+    Ok(auth)
+}
+
 /// Writ honours its own revocations: a revoked token is refused like an invalid one. When the
 /// revocation state cannot be reached the admin API fails closed (503).
 pub async fn not_revoked(ctx: &Context, c: &AccessClaims) -> Result<(), ApiError> {

@@ -94,6 +94,17 @@ pub fn document(register: Register, title: &str, description: &str) -> Value {
                 .build(),
         ),
     );
+    components.add_security_scheme(
+        "registration_bearer",
+        SecurityScheme::Http(
+            HttpBuilder::new()
+                .scheme(HttpAuthScheme::Bearer)
+                .description(Some(
+                    "An initial access token (RFC 7591 §3) or a registration access token (RFC 7592)",
+                ))
+                .build(),
+        ),
+    );
     let mut doc = serde_json::to_value(&api).unwrap_or_default();
     add_bearer_refusals(&mut doc);
     add_input_refusals(&mut doc);

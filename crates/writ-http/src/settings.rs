@@ -4,6 +4,7 @@
 
 use std::path::{Path, PathBuf};
 
+use writ_app::delegation::registration::RegistrationMode;
 use writ_app::origin::TrustedProxies;
 use writ_app::settings::{Secret, Settings, SettingsError};
 use writ_core::{LoginMode, QuotaMode, SigningAlg};
@@ -111,6 +112,18 @@ pub struct SettingsArgs {
     /// [default: true].
     #[arg(long, env = "WRIT_CLIENT_ID_METADATA_DOCUMENTS", global = true)]
     pub client_id_metadata_documents: Option<bool>,
+    /// Dynamic client registration: off, open or token [default: off].
+    #[arg(long, env = "WRIT_REGISTRATION", global = true, value_parser = RegistrationMode::parse)]
+    pub registration: Option<RegistrationMode>,
+    /// Days a registered client lives, 0 for no end [default: 90].
+    #[arg(long, env = "WRIT_REGISTRATION_LIFETIME_DAYS", global = true)]
+    pub registration_lifetime_days: Option<u32>,
+    /// The scopes registered clients may ask for, space-separated [default: any a resource defines].
+    #[arg(long, env = "WRIT_REGISTRATION_SCOPES", global = true)]
+    pub registration_scopes: Option<String>,
+    /// Client registrations per hour per IP, 0 for no limit [default: 20].
+    #[arg(long, env = "WRIT_REGISTRATIONS_PER_ADDRESS_PER_HOUR", global = true)]
+    pub registrations_per_address_per_hour: Option<u32>,
     /// Revocations per minute per caller, 0 for no limit [default: 60].
     #[arg(long, env = "WRIT_REVOCATIONS_PER_MINUTE", global = true)]
     pub revocations_per_minute: Option<u32>,
@@ -157,8 +170,10 @@ impl SettingsArgs {
                 key_publish_delay_seconds, key_rotation_days, rate_limit_per_second, rate_limit_burst,
                 failed_auth_per_minute, failed_auth_per_address_per_minute, login_failures_per_address_per_minute,
                 login_failures_per_account, session_ttl_seconds, login_mode, trusted_proxies, revocations_per_minute, revocation_feed_length, quota_per_hour, quota_per_day, quota_mode, redis_cluster,
-                client_id_metadata_documents;
-            optional: issuer, kek, pepper, fetch_allow_loopback, fetch_ca_file, login_url, login_keys;
+                client_id_metadata_documents, registration, registration_lifetime_days,
+                registrations_per_address_per_hour;
+            optional: issuer, kek, pepper, fetch_allow_loopback, fetch_ca_file, login_url, login_keys,
+                registration_scopes;
             url: database_url, redis_url
         );
         s

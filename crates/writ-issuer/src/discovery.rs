@@ -4,6 +4,7 @@
 use actix_web::http::header;
 use actix_web::{HttpResponse, get, web};
 use writ_app::Context;
+use writ_app::delegation::registration::RegistrationMode;
 use writ_app::token::{GrantType, client_auth};
 
 use crate::schema::{Jwks, ServerMetadata};
@@ -76,6 +77,8 @@ fn server_metadata(ctx: &Context) -> HttpResponse {
         authorization_response_iss_parameter_supported: true,
         access_token_signing_alg_values_supported: ["ES256", "RS256", "EdDSA"],
         client_id_metadata_document_supported: ctx.settings.client_id_metadata_documents,
+        registration_endpoint: (ctx.settings.registration != RegistrationMode::Off)
+            .then(|| format!("{issuer}/oauth/register")),
     })
 }
 

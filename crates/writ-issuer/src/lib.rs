@@ -14,6 +14,7 @@ mod introspection;
 mod oauth_error;
 pub mod pages;
 mod par;
+mod registration;
 mod request;
 mod schema;
 mod token;
@@ -39,6 +40,10 @@ fn register(cfg: &mut ServiceConfig) {
         .service(introspection::revoke)
         .service(introspection::introspect)
         .service(par::push)
+        .service(registration::register)
+        .service(registration::read)
+        .service(registration::update)
+        .service(registration::remove)
         .service(device::start)
         .service(discovery::jwks)
         .service(discovery::metadata)

@@ -115,6 +115,9 @@ pub mod clients {
         pub refresh_absolute_seconds: Option<i32>,
         /// The URL of its metadata document, for a client known by one (unique).
         pub metadata_url: Option<String>,
+        /// For a client that registered itself: its registration access token's keyed hash.
+        pub registration_token_hash: Option<Vec<u8>>,
+        pub registration_expires_at: Option<TimeDateTimeWithTimeZone>,
     }
     no_relations!();
 }

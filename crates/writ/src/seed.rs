@@ -165,6 +165,7 @@ pub async fn seed_people(ctx: &Deployment, people: usize, codes: usize, dir: &Pa
             require_par: false,
             refresh: writ_core::RefreshLifetimes::DEFAULT,
             metadata_url: None,
+            registration: None,
         },
         created_at: now,
         updated_at: now,

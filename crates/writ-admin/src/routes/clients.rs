@@ -473,6 +473,7 @@ impl CreateClient {
                 self.require_pushed_authorization_requests,
                 (self.refresh_token_idle_seconds, self.refresh_token_absolute_seconds),
             )?,
+            registration: None,
         })
     }
 }

@@ -219,7 +219,7 @@ async fn client_of(ctx: &Context, client_id: Option<&str>) -> Result<Client, Aut
         }
     };
     let client = loaded.ok_or_else(unknown)?.client.clone();
-    if client.status != writ_core::Status::Active {
+    if client.status != writ_core::Status::Active || client.delegation.expired(ctx.clock.now()) {
         return Err(unknown());
     }
     Ok(client)

@@ -24,6 +24,9 @@ pub struct Review {
     /// The host of a client known by its metadata document (docs/mcp.md): its name is only its
     /// own claim, the host is where it is published.
     pub client_host: Option<String>,
+    /// The client introduced itself (a metadata document, or a registration of its own): its
+    /// name is its own claim.
+    pub introduced: bool,
     /// A device authorization: the answer goes to the device that polls, not to a redirect URI.
     pub device: bool,
     /// Where the answer goes, and its host.
@@ -118,6 +121,7 @@ pub async fn review(ctx: &Context, person: &Person, id: &RequestId) -> Result<Re
         request: d.stored.id,
         client_name: d.client.name.to_string(),
         client_host: d.client.delegation.metadata_url.as_ref().map(|u| u.host().to_owned()),
+        introduced: d.client.delegation.introduced(),
         redirect_host: redirect.as_ref().map_or_else(String::new, writ_core::delegation::RedirectUri::host),
         redirect_uri: d.params.redirect_uri.clone(),
         device: d.params.is_device(),

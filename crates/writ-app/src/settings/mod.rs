@@ -133,6 +133,17 @@ pub struct Settings {
     /// Whether a `client_id` that is an HTTPS URL names the client's metadata document (Client ID
     /// Metadata Documents, docs/mcp.md); orgs then say whether their people may use such clients.
     pub client_id_metadata_documents: bool,
+    /// Dynamic client registration at `/oauth/register` (RFC 7591, docs/mcp.md): `off`, `open`
+    /// (anyone), or `token` (an admin token with `admin:clients:write` registers within its
+    /// tenant and what it holds).
+    pub registration: crate::delegation::registration::RegistrationMode,
+    /// How long a registered client lives (days); 0: until it is deleted.
+    pub registration_lifetime_days: u32,
+    /// The scopes a registered client may ask for (space-separated); unset: any scope a resource
+    /// defines.
+    pub registration_scopes: Option<String>,
+    /// Registrations per hour from one address; 0 turns the limit off.
+    pub registrations_per_address_per_hour: u32,
     /// Revocations one caller (an admin client, or a client revoking its own tokens) may write per
     /// minute; 0 turns the limit off. Bounds how fast anyone can push entries through the
     /// revocation feed.
@@ -185,6 +196,10 @@ impl Default for Settings {
             fetch_allow_loopback: None,
             fetch_ca_file: None,
             client_id_metadata_documents: true,
+            registration: Default::default(),
+            registration_lifetime_days: 90,
+            registration_scopes: None,
+            registrations_per_address_per_hour: 20,
             revocations_per_minute: 60,
             revocation_feed_length: writ_guard_store::FEED_LENGTH,
             quota_per_hour: 0,
@@ -231,6 +246,10 @@ impl fmt::Debug for Settings {
             .field("fetch_allow_loopback", &self.fetch_allow_loopback)
             .field("fetch_ca_file", &self.fetch_ca_file)
             .field("client_id_metadata_documents", &self.client_id_metadata_documents)
+            .field("registration", &self.registration)
+            .field("registration_lifetime_days", &self.registration_lifetime_days)
+            .field("registration_scopes", &self.registration_scopes)
+            .field("registrations_per_address_per_hour", &self.registrations_per_address_per_hour)
             .field("revocations_per_minute", &self.revocations_per_minute)
             .field("revocation_feed_length", &self.revocation_feed_length)
             .field("quota_per_hour", &self.quota_per_hour)
@@ -289,6 +308,10 @@ impl Settings {
                  keys that sign its login responses)"
                     .into(),
             ));
+        }
+        if let Some(scopes) = &self.registration_scopes {
+            writ_core::ScopeSet::parse(scopes)
+                .map_err(|e| SettingsError::Invalid(format!("registration_scopes: {e}")))?;
         }
         if self.revocation_feed_length == 0 {
             return Err(SettingsError::Invalid("revocation_feed_length must be at least 1".into()));

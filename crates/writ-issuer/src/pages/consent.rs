@@ -47,6 +47,8 @@ struct ConsentPage<'a> {
     client_name: &'a str,
     /// Where a client known by its metadata document publishes it.
     client_host: Option<&'a str>,
+    /// It introduced itself: nobody vouches for its name.
+    introduced: bool,
     redirect_host: &'a str,
     local_app: bool,
     resources: &'a [(String, Vec<ScopeDef>)],
@@ -92,6 +94,7 @@ pub(super) async fn show(
         request: &request,
         client_name: &review.client_name,
         client_host: review.client_host.as_deref(),
+        introduced: review.introduced,
         redirect_host: &review.redirect_host,
         local_app: review.local_app,
         resources: &review.resources,

@@ -133,8 +133,9 @@ impl<'c, C: ConnectionTrait> Clients<'c, C> {
         .await
     }
 
-    /// Writes a client's name, status, TTL, metadata, limits, authentication and grants. Its kind,
-    /// org and metadata document URL never change.
+    /// Writes a client's name, status, TTL, metadata, limits, authentication, grants and when its
+    /// registration ends. Its kind, org, metadata document URL and registration token never
+    /// change.
     pub async fn update(&self, client: &Client) -> Result<()> {
         let (jwks, jwks_uri) = keys_text(client.keys.as_ref());
         let res = clients::Entity::update_many()
@@ -160,6 +161,10 @@ impl<'c, C: ConnectionTrait> Clients<'c, C> {
             .col_expr(
                 clients::Column::RefreshAbsoluteSeconds,
                 Expr::value(Some(seconds(client.delegation.refresh.absolute))),
+            )
+            .col_expr(
+                clients::Column::RegistrationExpiresAt,
+                Expr::value(client.delegation.registration.and_then(|r| r.expires_at)),
             )
             .col_expr(clients::Column::UpdatedAt, Expr::value(client.updated_at))
             .filter(clients::Column::Id.eq(client.id.as_str()))
@@ -331,6 +336,8 @@ fn client_row(client: &Client) -> clients::ActiveModel {
         refresh_idle_seconds: Set(Some(seconds(client.delegation.refresh.idle))),
         refresh_absolute_seconds: Set(Some(seconds(client.delegation.refresh.absolute))),
         metadata_url: Set(client.delegation.metadata_url.as_ref().map(|u| u.as_str().to_owned())),
+        registration_token_hash: Set(client.delegation.registration.map(|r| r.token_hash.0.to_vec())),
+        registration_expires_at: Set(client.delegation.registration.and_then(|r| r.expires_at)),
     }
 }
 
@@ -360,6 +367,15 @@ fn delegation_from(r: &clients::Model) -> Result<Delegation> {
         require_par: r.require_par,
         refresh,
         metadata_url: r.metadata_url.as_deref().map(writ_core::cimd::ClientIdUrl::parse).transpose()?,
+        registration: match &r.registration_token_hash {
+            None => None,
+            Some(hash) => Some(writ_core::Registration {
+                token_hash: SecretHash(
+                    hash.as_slice().try_into().map_err(|_| corrupt("registration token hash"))?,
+                ),
+                expires_at: r.registration_expires_at,
+            }),
+        },
     })
 }
 

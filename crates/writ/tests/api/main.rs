@@ -22,6 +22,7 @@ mod openapi;
 mod outage;
 mod people;
 mod private_key_jwt;
+mod registration;
 mod security;
 mod services;
 mod storage;

@@ -65,7 +65,8 @@ async fn the_server_refuses_what_it_should() {
     assert!(res.headers()["www-authenticate"].to_str().unwrap().contains("invalid_token"));
 }
 
-/// The official TypeScript SDK (`@modelcontextprotocol/sdk`, npm), with its own OAuth client.
+/// The official TypeScript SDK (`@modelcontextprotocol/sdk`, npm), with its own OAuth client:
+/// known by its metadata document, then registering itself.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_typescript_sdk_gets_a_persons_token_and_steps_up() {
     let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/interop/node");
@@ -73,12 +74,15 @@ async fn the_typescript_sdk_gets_a_persons_token_and_steps_up() {
         eprintln!("@modelcontextprotocol/sdk not installed: not run");
         return;
     }
-    let mut node = Command::new("node");
-    node.current_dir(dir).arg("mcp.mjs");
-    run_client("the TypeScript SDK", node).await;
+    for mode in ["cimd", "dcr"] {
+        let mut node = Command::new("node");
+        node.current_dir(dir).arg("mcp.mjs");
+        run_client("the TypeScript SDK", node, mode).await;
+    }
 }
 
-/// The official Python SDK (`mcp`, PyPI), with its own OAuth client.
+/// The official Python SDK (`mcp`, PyPI), with its own OAuth client: known by its metadata
+/// document, then registering itself.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_python_sdk_gets_a_persons_token_and_steps_up() {
     let ready = Command::new("python3")
@@ -94,14 +98,17 @@ async fn the_python_sdk_gets_a_persons_token_and_steps_up() {
         eprintln!("the mcp package is not installed: not run");
         return;
     }
-    let mut python = Command::new("python3");
-    python.arg(concat!(env!("CARGO_MANIFEST_DIR"), "/tests/interop/mcp_client.py"));
-    run_client("the Python SDK", python).await;
+    for mode in ["cimd", "dcr"] {
+        let mut python = Command::new("python3");
+        python.arg(concat!(env!("CARGO_MANIFEST_DIR"), "/tests/interop/mcp_client.py"));
+        run_client("the Python SDK", python, mode).await;
+    }
 }
 
-/// Runs an SDK's client (`client`, to which the MCP server's URL, the person and the certificate
-/// for its metadata document are added) against a new Writ and MCP server, and checks its run.
-async fn run_client(what: &str, mut client: Command) {
+/// Runs an SDK's client (`client`, to which the MCP server's URL, the person, the certificate for
+/// its metadata document and `mode` are added) against a new Writ and MCP server, and checks its
+/// run: `cimd`, known by its metadata document; `dcr`, registering itself.
+async fn run_client(what: &str, mut client: Command, mode: &str) {
     let app = app().await;
     let w = world(&app).await;
     let url = mcp_server(&app, &w.op, &w.org, &w.user).await;
@@ -109,17 +116,40 @@ async fn run_client(what: &str, mut client: Command) {
         .args([&url, "acme", "ada@acme.example", PASSWORD])
         .arg(&CA.cert_file)
         .arg(&CA.key_file)
+        .arg(mode)
         .output()
         .unwrap();
-    assert!(out.status.success(), "{what} failed:\n{}", String::from_utf8_lossy(&out.stderr));
+    assert!(out.status.success(), "{what} ({mode}) failed:\n{}", String::from_utf8_lossy(&out.stderr));
     let run: Value = serde_json::from_slice(&out.stdout).unwrap();
     check_run(&run, &url, &w.user);
+    let client_id = run["clientId"].as_str().unwrap();
+    match mode {
+        "cimd" => {
+            assert!(client_id.starts_with("https://127.0.0.1:"), "{run}");
+            assert_eq!(
+                run["consentPages"],
+                json!(["127.0.0.1", "127.0.0.1"]),
+                "the consent page names the host"
+            );
+        }
+        _ => {
+            assert!(client_id.starts_with("cli_"), "{run}");
+            assert_eq!(
+                run["consentPages"],
+                json!(["unverified", "unverified"]),
+                "the page says nobody checked it"
+            );
+        }
+    }
 }
 
-/// Writ on SQLite, trusting the test's CA for metadata documents.
+/// Writ on SQLite, trusting the test's CA for metadata documents, and taking registrations.
 async fn app() -> TestApp {
-    let trusting = super::url_clients::trusting_the_test_ca;
-    writ_testkit::spawn_app_with(writ_testkit::Backend::Sqlite, trusting).await.unwrap()
+    let settings = |s: &mut writ_app::settings::Settings| {
+        super::url_clients::trusting_the_test_ca(s);
+        s.registration = writ_app::delegation::registration::RegistrationMode::Open;
+    };
+    writ_testkit::spawn_app_with(writ_testkit::Backend::Sqlite, settings).await.unwrap()
 }
 
 /// What both SDKs' runs must show.
@@ -134,19 +164,11 @@ fn check_run(run: &Value, url: &str, user: &str) {
     let asked = run["authorizations"].as_array().unwrap();
     assert_eq!(asked.len(), 2, "{run}");
     for a in asked {
-        assert_eq!(
-            (a["resource"].as_str(), a["client_id"].as_str()),
-            (Some(url), run["clientMetadataUrl"].as_str())
-        );
+        assert_eq!((a["resource"].as_str(), a["client_id"].as_str()), (Some(url), run["clientId"].as_str()));
         assert_eq!(a["code_challenge_method"], "S256");
     }
     assert_eq!(asked[0]["scope"], "invoices:read");
     assert_eq!(asked[1]["scope"], "invoices:read invoices:write");
-    assert_eq!(
-        run["consentPages"],
-        json!(["127.0.0.1", "127.0.0.1"]),
-        "the consent page says where it is published"
-    );
     let tokens = run["tokens"].as_array().unwrap();
     assert_eq!(tokens.last().unwrap()["scope"], "invoices:read invoices:write");
     for t in tokens {

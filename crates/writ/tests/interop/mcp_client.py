@@ -5,7 +5,9 @@ script serves over HTTPS) → authorization code with PKCE, the person logging i
 Writ's pages (driven over HTTP as a browser posts the forms) → a tool call; then a tool that needs
 more scope: 403 insufficient_scope → a second authorization → the call succeeds.
 
-usage: mcp_client.py MCP_URL ORG EMAIL PASSWORD CERT KEY
+With `dcr`, the client registers itself (RFC 7591) instead of naming its metadata document.
+
+usage: mcp_client.py MCP_URL ORG EMAIL PASSWORD CERT KEY cimd|dcr
 Prints what happened as JSON; exits non-zero on any failure.
 """
 import asyncio
@@ -26,7 +28,7 @@ from mcp.client.auth import AuthorizationCodeResult, OAuthClientProvider
 from mcp.client.streamable_http import streamable_http_client
 from mcp.shared.auth import OAuthClientInformationFull, OAuthClientMetadata, OAuthToken
 
-MCP_URL, ORG, EMAIL, PASSWORD, CERT, KEY = sys.argv[1:7]
+MCP_URL, ORG, EMAIL, PASSWORD, CERT, KEY, MODE = sys.argv[1:8]
 REDIRECT = "http://127.0.0.1:53683/callback"
 METADATA = {
     "client_name": "Writ MCP interop (Python SDK)",
@@ -93,7 +95,7 @@ def person_allows(url: str) -> str:
             response = browser.post(f"{origin}/oauth/login", data=form, allow_redirects=False, timeout=10)
         elif 'name="decision"' in page:
             host = re.search(r"describes itself on <strong>([^<]*)</strong>", page)
-            seen["consentPages"].append(host.group(1) if host else None)
+            seen["consentPages"].append(host.group(1) if host else ("unverified" if "nobody checked it" in page else None))
             form = {"csrf": field(page, "csrf"), "request": field(page, "request"), "decision": "allow"}
             response = browser.post(f"{origin}/oauth/consent", data=form, allow_redirects=False, timeout=10)
         else:
@@ -129,6 +131,7 @@ class Memory:
 
     async def set_client_info(self, client_info: OAuthClientInformationFull) -> None:
         self.client = client_info
+        seen["registered"] = client_info.client_id
 
 
 async def main() -> None:
@@ -139,7 +142,7 @@ async def main() -> None:
         storage=Memory(),
         redirect_handler=redirect_handler,
         callback_handler=callback_handler,
-        client_metadata_url=document_url,
+        client_metadata_url=document_url if MODE == "cimd" else None,
     )
     async with httpx2.AsyncClient(auth=provider, timeout=30) as http:
         async with streamable_http_client(MCP_URL, http_client=http) as streams:
@@ -149,7 +152,8 @@ async def main() -> None:
                 listed = await session.call_tool("list_invoices", {})
                 created = await session.call_tool("create_invoice", {"amount": 1200})
     text = lambda result: json.loads(result.content[0].text)  # noqa: E731
-    print(json.dumps({"clientMetadataUrl": document_url, "tools": tools, "listed": text(listed), "created": text(created), **seen}))
+    client_id = document_url if MODE == "cimd" else seen.get("registered")
+    print(json.dumps({"clientId": client_id, "tools": tools, "listed": text(listed), "created": text(created), **seen}))
 
 
 asyncio.run(main())

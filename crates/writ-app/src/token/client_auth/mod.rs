@@ -85,6 +85,9 @@ async fn client_for(
         }
     };
     let Some(loaded) = loaded else { return Err(fail("no such client")) };
+    if loaded.client.delegation.expired(ctx.clock.now()) {
+        return Err(fail("its registration ended"));
+    }
     if !loaded.client.auth_methods.allows(method) {
         return Err(fail(&format!("the client may not use {}", method.as_str())));
     }

@@ -4,8 +4,9 @@
 // this script serves over HTTPS) → authorization code with PKCE, the person logging in and
 // consenting on Writ's pages (driven over HTTP as a browser posts the forms) → a tool call; then a
 // tool that needs more scope: 403 insufficient_scope → a second authorization → the call succeeds.
+// With `dcr`, the client registers itself (RFC 7591) instead of naming its metadata document.
 //
-// usage: node mcp.mjs MCP_URL ORG EMAIL PASSWORD CERT KEY
+// usage: node mcp.mjs MCP_URL ORG EMAIL PASSWORD CERT KEY cimd|dcr
 // Prints what happened as JSON; exits non-zero on any failure.
 import { readFileSync } from 'node:fs';
 import { createServer } from 'node:https';
@@ -13,7 +14,7 @@ import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import { UnauthorizedError } from '@modelcontextprotocol/sdk/client/auth.js';
 
-const [mcpUrl, org, email, password, certFile, keyFile] = process.argv.slice(2);
+const [mcpUrl, org, email, password, certFile, keyFile, mode] = process.argv.slice(2);
 const redirectUrl = 'http://127.0.0.1:53682/callback';
 
 // The client's metadata document, served over HTTPS (a certificate of the test's CA, which Writ
@@ -29,6 +30,7 @@ const clientMetadataUrl = `https://127.0.0.1:${documents.address().port}/client.
 // widen a grant (RFC 6749 §6), so it would meet the same 403; without one it authorizes again with
 // the scopes the server named. (The Python SDK's run covers refresh tokens.)
 const clientMetadata = {
+  application_type: 'native',
   client_name: 'Writ MCP interop (TypeScript SDK)',
   redirect_uris: [redirectUrl],
   grant_types: ['authorization_code'],
@@ -75,7 +77,7 @@ async function personAllows(authorizationUrl) {
     if (page.includes('name="password"')) {
       res = await post('/oauth/login', { csrf: field(page, 'csrf'), return_to: field(page, 'return_to'), org, email, password });
     } else if (page.includes('name="decision"')) {
-      seen.consentPages.push(page.match(/describes itself on <strong>([^<]*)<\/strong>/)?.[1] ?? null);
+      seen.consentPages.push(page.match(/describes itself on <strong>([^<]*)<\/strong>/)?.[1] ?? (page.includes('nobody checked it') ? 'unverified' : null));
       res = await post('/oauth/consent', { csrf: field(page, 'csrf'), request: field(page, 'request'), decision: 'allow' });
     } else {
       throw new Error(`an unexpected page: ${page.slice(0, 500)}`);
@@ -92,9 +94,12 @@ let tokens;
 const provider = {
   get redirectUrl() { return redirectUrl; },
   get clientMetadata() { return clientMetadata; },
-  clientMetadataUrl,
+  clientMetadataUrl: mode === 'dcr' ? undefined : clientMetadataUrl,
   clientInformation: () => stored,
-  saveClientInformation: (info) => { stored = info; },
+  saveClientInformation: (info) => {
+    stored = info;
+    seen.registered = info.client_id;
+  },
   tokens: () => tokens,
   saveTokens: (t) => {
     if (t.refresh_token) throw new Error('a refresh token, though the client asked for none');
@@ -135,4 +140,4 @@ const tools = await withAuthorization(async (client) => (await client.listTools(
 const listed = await withAuthorization(async (client) => text(await client.callTool({ name: 'list_invoices', arguments: {} })));
 const created = await withAuthorization(async (client) => text(await client.callTool({ name: 'create_invoice', arguments: { amount: 1200 } })));
 documents.close();
-console.log(JSON.stringify({ clientMetadataUrl, tools, listed, created, ...seen }));
+console.log(JSON.stringify({ clientId: mode === 'dcr' ? seen.registered : clientMetadataUrl, tools, listed, created, ...seen }));
