@@ -19,6 +19,7 @@ mod m20261201_000011_device_flow;
 mod m20261202_000012_org_login;
 mod m20261203_000013_url_clients;
 mod m20261203_000014_client_registration;
+mod m20261203_000015_id_jag;
 
 pub struct Migrator;
 
@@ -40,6 +41,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261202_000012_org_login::Migration),
             Box::new(m20261203_000013_url_clients::Migration),
             Box::new(m20261203_000014_client_registration::Migration),
+            Box::new(m20261203_000015_id_jag::Migration),
         ]
     }
 }

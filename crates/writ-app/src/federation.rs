@@ -3,7 +3,7 @@
 //! clients. Removing a credential, or an issuer with all its credentials, revokes every token
 //! they minted (tokens carry the credential in `cred`).
 
-use writ_core::federation::{ClaimMatch, FederatedCredential, SubjectPattern, TrustedIssuer};
+use writ_core::federation::{ClaimMatch, FederatedCredential, IdJagBinding, SubjectPattern, TrustedIssuer};
 use writ_core::{ClientId, FederatedCredentialId, KeySource, Name, ResourceUri, TrustedIssuerId};
 use writ_guard_store::Watermark;
 use writ_store::{Audit, Clients, FederatedCredentials, Page, Paged, StoreError, Tenant, TrustedIssuers};
@@ -25,6 +25,8 @@ pub struct NewTrustedIssuer {
     pub keys: Option<KeySource>,
     pub max_token_lifetime: u32,
     pub single_use: bool,
+    /// Its ID-JAGs act for this org's people (enterprise-managed authorization).
+    pub id_jag: Option<IdJagBinding>,
 }
 
 /// Changes to a trusted issuer; `None` leaves a field as it is. Its `iss` never changes.
@@ -35,6 +37,8 @@ pub struct TrustedIssuerChanges {
     pub keys: Option<Option<KeySource>>,
     pub max_token_lifetime: Option<u32>,
     pub single_use: Option<bool>,
+    /// `Some(None)`: its ID-JAGs are no longer taken.
+    pub id_jag: Option<Option<IdJagBinding>>,
 }
 
 fn issuer_event(caller: &Caller, action: &str, t: &TrustedIssuer) -> writ_core::AuditEvent {
@@ -47,7 +51,18 @@ fn issuer_event(caller: &Caller, action: &str, t: &TrustedIssuer) -> writ_core::
         "keys": keys,
         "max_token_lifetime_seconds": t.max_token_lifetime,
         "single_use": t.single_use,
+        "id_jag": t.id_jag.as_ref().map(|b| serde_json::json!({"org_id": b.org_id.as_str(), "user_claim": b.user_claim.as_str()})),
     }))
+}
+
+/// An ID-JAG binding must name an org that exists.
+async fn check_binding(ctx: &Context, binding: Option<&IdJagBinding>) -> Result<(), AppError> {
+    let Some(binding) = binding else { return Ok(()) };
+    match writ_store::Orgs::new(ctx.store.conn(), &Tenant::Operator).get(&binding.org_id).await {
+        Ok(_) => Ok(()),
+        Err(StoreError::NotFound) => Err(AppError::validation("id_jag.org_id", "no such org")),
+        Err(e) => Err(e.into()),
+    }
 }
 
 /// Registers a trusted issuer (operator only). Its `iss` is unique.
@@ -60,6 +75,7 @@ pub async fn create_issuer(
     if let Some(keys) = &new.keys {
         crate::clients::check_keys(ctx, keys, MAX_ISSUER_KEYS)?;
     }
+    check_binding(ctx, new.id_jag.as_ref()).await?;
     let now = ctx.clock.now();
     let issuer = TrustedIssuer {
         id: TrustedIssuerId::generate(),
@@ -68,6 +84,7 @@ pub async fn create_issuer(
         keys: new.keys,
         max_token_lifetime: new.max_token_lifetime,
         single_use: new.single_use,
+        id_jag: new.id_jag,
         created_at: now,
         updated_at: now,
     };
@@ -102,7 +119,8 @@ pub async fn get_issuer(
     Ok(TrustedIssuers::new(ctx.store.conn()).get(id).await?)
 }
 
-/// Changes a trusted issuer's name, keys, lifetime or replay rule; every instance uses them at once.
+/// Changes a trusted issuer's name, keys, lifetime, replay rule or ID-JAG binding; every instance
+/// uses them at once.
 pub async fn update_issuer(
     ctx: &Context,
     caller: &Caller,
@@ -122,6 +140,10 @@ pub async fn update_issuer(
     issuer.name = changes.name.unwrap_or(issuer.name);
     issuer.max_token_lifetime = changes.max_token_lifetime.unwrap_or(issuer.max_token_lifetime);
     issuer.single_use = changes.single_use.unwrap_or(issuer.single_use);
+    if let Some(binding) = changes.id_jag {
+        check_binding(ctx, binding.as_ref()).await?;
+        issuer.id_jag = binding;
+    }
     issuer.updated_at = ctx.clock.now();
     issuers.update(&issuer).await?;
     Audit::new(&txn).record(&issuer_event(caller, "trusted_issuer.updated", &issuer)).await?;

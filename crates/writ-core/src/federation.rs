@@ -24,8 +24,45 @@ pub struct TrustedIssuer {
     /// Each token (its `jti`) is accepted once. Off for issuers whose tokens are meant to be
     /// reused until they expire (Kubernetes projected service-account tokens).
     pub single_use: bool,
+    /// Its ID-JAGs (enterprise-managed authorization, docs/mcp.md) act for this org's people.
+    pub id_jag: Option<IdJagBinding>,
     pub created_at: OffsetDateTime,
     pub updated_at: OffsetDateTime,
+}
+
+/// Which org's people an issuer's ID-JAGs (Identity Assertion JWT Authorization Grants) name, and
+/// by which claim.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct IdJagBinding {
+    pub org_id: crate::OrgId,
+    pub user_claim: UserClaim,
+}
+
+/// The claim of an ID-JAG that names the person.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum UserClaim {
+    /// `sub`: the person's `external_id` in the org.
+    Sub,
+    /// `email`: the person's email in the org.
+    Email,
+}
+
+impl UserClaim {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Sub => "sub",
+            Self::Email => "email",
+        }
+    }
+
+    pub fn parse(s: &str) -> Result<Self, Invalid> {
+        match s {
+            "sub" => Ok(Self::Sub),
+            "email" => Ok(Self::Email),
+            _ => Err(Invalid::new("id_jag.user_claim", "must be sub or email".to_owned())),
+        }
+    }
 }
 
 impl TrustedIssuer {

@@ -77,6 +77,7 @@ fn server_metadata(ctx: &Context) -> HttpResponse {
         authorization_response_iss_parameter_supported: true,
         access_token_signing_alg_values_supported: ["ES256", "RS256", "EdDSA"],
         client_id_metadata_document_supported: ctx.settings.client_id_metadata_documents,
+        authorization_grant_profiles_supported: [writ_app::token::grants::id_jag::PROFILE],
         registration_endpoint: (ctx.settings.registration != RegistrationMode::Off)
             .then(|| format!("{issuer}/oauth/register")),
     })

@@ -186,6 +186,9 @@ pub struct ServerMetadata {
     /// A `client_id` may be the HTTPS URL of the client's metadata document (docs/mcp.md), unless
     /// the deployment turned `client_id_metadata_documents` off.
     pub client_id_metadata_document_supported: bool,
+    /// `urn:ietf:params:oauth:grant-profile:id-jag`: the jwt-bearer grant takes ID-JAGs
+    /// (enterprise-managed authorization, docs/mcp.md).
+    pub authorization_grant_profiles_supported: [&'static str; 1],
     /// Dynamic client registration (RFC 7591), when the deployment turned it on.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub registration_endpoint: Option<String>,

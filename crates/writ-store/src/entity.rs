@@ -221,6 +221,9 @@ pub mod trusted_issuers {
         pub jwks_uri: Option<String>,
         pub max_token_lifetime_seconds: i32,
         pub single_use: bool,
+        /// The org its ID-JAGs act for, and the claim naming the person (`sub` or `email`).
+        pub id_jag_org_id: Option<String>,
+        pub id_jag_user_claim: Option<String>,
         pub created_at: TimeDateTimeWithTimeZone,
         pub updated_at: TimeDateTimeWithTimeZone,
     }

@@ -14,7 +14,7 @@ pub use claims::{AccessClaims, Audience};
 pub use kek::Kek;
 pub use keyring::{KeyRing, LEEWAY_SECONDS, TOKEN_TYPE, generate_key};
 pub use public_keys::{
-    ACCESS_TOKEN_TYP, ASSERTION_TYP, AssertionSigner, Jws, JwsAlg, JwsHeader, PublicKeys, Typ,
+    ACCESS_TOKEN_TYP, ASSERTION_TYP, AssertionSigner, ID_JAG_TYP, Jws, JwsAlg, JwsHeader, PublicKeys, Typ,
     public_jwk_from_pem,
 };
 

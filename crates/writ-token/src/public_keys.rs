@@ -76,9 +76,14 @@ pub const ACCESS_TOKEN_TYP: Typ =
 /// but an access token's, so a Writ access token never passes for one.
 pub const ASSERTION_TYP: Typ = Typ {
     accepted: &[],
-    rejected: &[crate::TOKEN_TYPE, "application/at+jwt"],
-    refusal: "an access token is not an assertion",
+    rejected: &[crate::TOKEN_TYPE, "application/at+jwt", "oauth-id-jag+jwt"],
+    refusal: "an access token or an ID-JAG is not an assertion",
 };
+
+/// An Identity Assertion JWT Authorization Grant (draft-ietf-oauth-identity-assertion-authz-grant
+/// §3.1): a grant naming a person, never a client's credential.
+pub const ID_JAG_TYP: Typ =
+    Typ { accepted: &["oauth-id-jag+jwt"], rejected: &[], refusal: "typ is not oauth-id-jag+jwt" };
 
 /// The protected header of a verified JWS.
 #[derive(Debug, Clone, Deserialize)]

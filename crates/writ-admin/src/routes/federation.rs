@@ -249,6 +249,35 @@ pub struct CreateTrustedIssuer {
     /// which a pod reuses until they rotate.
     #[schema(example = true)]
     pub single_use: Option<bool>,
+    /// Take its ID-JAGs (enterprise-managed authorization, docs/mcp.md) for one org's people.
+    pub id_jag: Option<IdJagDto>,
+}
+
+/// Which org's people a trusted issuer's ID-JAGs act for, and which claim names the person.
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+#[schema(example = json!({"org_id": "org_01jd8x4c2v9q0m7k3n5p6r8s0t", "user_claim": "email"}))]
+pub struct IdJagDto {
+    pub org_id: String,
+    /// `sub` (the person's `external_id`) or `email`.
+    pub user_claim: String,
+}
+
+impl IdJagDto {
+    fn parse(&self) -> Result<writ_core::federation::IdJagBinding, AppError> {
+        Ok(writ_core::federation::IdJagBinding {
+            org_id: writ_core::OrgId::parse(&self.org_id)
+                .map_err(|e| AppError::validation("id_jag.org_id", e.reason))?,
+            user_claim: writ_core::federation::UserClaim::parse(&self.user_claim)
+                .map_err(|e| AppError::validation("id_jag.user_claim", e.reason))?,
+        })
+    }
+}
+
+impl From<&writ_core::federation::IdJagBinding> for IdJagDto {
+    fn from(b: &writ_core::federation::IdJagBinding) -> Self {
+        Self { org_id: b.org_id.to_string(), user_claim: b.user_claim.as_str().to_owned() }
+    }
 }
 
 #[derive(Debug, Deserialize, ToSchema)]
@@ -267,6 +296,9 @@ pub struct UpdateTrustedIssuer {
     pub max_token_lifetime_seconds: Option<u32>,
     #[schema(example = false)]
     pub single_use: Option<bool>,
+    /// Replaces its ID-JAG binding; `null` stops taking its ID-JAGs.
+    #[serde(default, deserialize_with = "present")]
+    pub id_jag: Option<Option<IdJagDto>>,
 }
 
 fn lifetime(seconds: Option<u32>) -> Result<Option<u32>, AppError> {
@@ -290,6 +322,7 @@ impl CreateTrustedIssuer {
             max_token_lifetime: lifetime(self.max_token_lifetime_seconds)?
                 .unwrap_or(TrustedIssuer::DEFAULT_LIFETIME),
             single_use: self.single_use.unwrap_or(true),
+            id_jag: self.id_jag.as_ref().map(IdJagDto::parse).transpose()?,
         })
     }
 }
@@ -304,6 +337,7 @@ impl UpdateTrustedIssuer {
             },
             max_token_lifetime: lifetime(self.max_token_lifetime_seconds)?,
             single_use: self.single_use,
+            id_jag: self.id_jag.map(|b| b.as_ref().map(IdJagDto::parse).transpose()).transpose()?,
         })
     }
 }
@@ -312,7 +346,7 @@ impl UpdateTrustedIssuer {
 #[derive(Debug, Serialize, Deserialize, ToSchema)]
 #[schema(example = json!({
     "id": "tis_01jd8x4c5d0a1b2c3d4e5f6g7h", "issuer": "https://token.actions.githubusercontent.com", "name": "GitHub Actions",
-    "jwks": null, "jwks_uri": null, "max_token_lifetime_seconds": 3600, "single_use": true,
+    "jwks": null, "jwks_uri": null, "max_token_lifetime_seconds": 3600, "single_use": true, "id_jag": null,
     "created_at": "2026-11-23T10:00:00Z", "updated_at": "2026-11-23T10:00:00Z"
 }))]
 pub struct TrustedIssuerDto {
@@ -326,6 +360,8 @@ pub struct TrustedIssuerDto {
     pub jwks_uri: Option<String>,
     pub max_token_lifetime_seconds: u32,
     pub single_use: bool,
+    /// Whose people its ID-JAGs act for, if it is taken for them.
+    pub id_jag: Option<IdJagDto>,
     pub created_at: String,
     pub updated_at: String,
 }
@@ -340,6 +376,7 @@ impl From<&TrustedIssuer> for TrustedIssuerDto {
             jwks_uri: key_fields(t.keys.as_ref()).1,
             max_token_lifetime_seconds: t.max_token_lifetime,
             single_use: t.single_use,
+            id_jag: t.id_jag.as_ref().map(Into::into),
             created_at: rfc3339(t.created_at),
             updated_at: rfc3339(t.updated_at),
         }

@@ -136,6 +136,45 @@ fn asked(grant: &Grant) -> Grants {
     grant.audiences.iter().map(|a| (a.clone(), grant.scope.clone())).collect()
 }
 
+/// The person's consent to `client`, made or extended to cover what `grant` holds and saved when
+/// it did not cover it yet (then `consent.granted`, by `actor`, is recorded in `txn` too); its id.
+pub(crate) async fn extend(
+    txn: &writ_store::DatabaseTransaction,
+    person: (&writ_core::UserId, &writ_core::OrgId),
+    client: &writ_core::ClientId,
+    grant: &Grant,
+    event: impl FnOnce(&str) -> AuditEvent,
+    now: time::OffsetDateTime,
+) -> Result<ConsentId, StoreError> {
+    let (user, org) = person;
+    let consents = Consents::new(txn, &Tenant::Operator);
+    let asked = asked(grant);
+    let consent = match consents.of(user, client).await? {
+        Some(c) if asked.excess_over(&c.grants).is_none() => return Ok(c.id),
+        Some(c) => {
+            let mut grants = c.grants.clone();
+            for (resource, scopes) in asked.iter() {
+                grants.add(resource.clone(), scopes.clone());
+            }
+            Consent { grants, updated_at: now, ..c }
+        }
+        None => Consent {
+            id: ConsentId::generate(),
+            user_id: user.clone(),
+            client_id: client.clone(),
+            org_id: org.clone(),
+            grants: asked,
+            created_at: now,
+            updated_at: now,
+        },
+    };
+    consents.save(&consent).await?;
+    let event = event(consent.id.as_str())
+        .with_details(serde_json::json!({ "client_id": client.as_str(), "grants": consent.grants }));
+    writ_store::Audit::new(txn).record(&event).await?;
+    Ok(consent.id)
+}
+
 /// Where the person's answer leads.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Answered {
@@ -158,42 +197,16 @@ pub async fn approve(
     let now = ctx.clock.now();
     let code = PlainSecret::generate_as(Kind::AuthorizationCode).map_err(|_| AuthorizeError::Unavailable)?;
     let txn = ctx.store.begin().await?;
-    let consents = Consents::new(&txn, &Tenant::Operator);
-    let asked = asked(&d.grant);
-    let (consent, changed) = match consents.of(&person.user.id, &d.client.id).await? {
-        Some(c) if asked.excess_over(&c.grants).is_none() => (c, false),
-        Some(c) => {
-            let mut grants = c.grants.clone();
-            for (resource, scopes) in asked.iter() {
-                grants.add(resource.clone(), scopes.clone());
-            }
-            (Consent { grants, updated_at: now, ..c }, true)
-        }
-        None => (
-            Consent {
-                id: ConsentId::generate(),
-                user_id: person.user.id.clone(),
-                client_id: d.client.id.clone(),
-                org_id: person.org.id.clone(),
-                grants: asked,
-                created_at: now,
-                updated_at: now,
-            },
-            true,
-        ),
+    let event = |id: &str| {
+        let actor = Actor::User(person.user.id.clone());
+        origin.stamp(AuditEvent::new(
+            actor,
+            Some(person.org.id.clone()),
+            "consent.granted",
+            Some(id.to_owned()),
+        ))
     };
-    if changed {
-        consents.save(&consent).await?;
-        let event = origin
-            .stamp(AuditEvent::new(
-                Actor::User(person.user.id.clone()),
-                Some(person.org.id.clone()),
-                "consent.granted",
-                Some(consent.id.to_string()),
-            ))
-            .with_details(serde_json::json!({ "client_id": d.client.id.as_str(), "grants": consent.grants }));
-        writ_store::Audit::new(&txn).record(&event).await?;
-    }
+    extend(&txn, (&person.user.id, &person.org.id), &d.client.id, &d.grant, event, now).await?;
     let requests = AuthorizationRequests::new(&txn);
     let answered = match d.params.is_device() {
         true => requests.approve_device(&d.stored.id, &person.user.id).await,

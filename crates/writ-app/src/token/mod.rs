@@ -43,12 +43,17 @@ impl TokenRequest {
     pub fn parse(content_type: &str, authorization: Option<&str>, body: &[u8]) -> Result<Self, OAuthError> {
         let params = Params::parse(content_type, body)?;
         let grant_type = GrantType::parse(&params)?;
+        // An ID-JAG is a grant, not the client's credential: the client authenticates as usual.
+        let id_jag = grant_type == GrantType::JwtBearer && grants::id_jag::is_id_jag(&params);
         let client = match grant_type {
-            GrantType::JwtBearer => client_auth::federated::from_grant(authorization, &params)?,
+            GrantType::JwtBearer if !id_jag => client_auth::federated::from_grant(authorization, &params)?,
             _ => ClientAuth::parse(authorization, &params)?,
         };
         tracing::Span::current().record("client_id", client.client_id());
-        let grant = Grant::parse(grant_type, &params)?;
+        let grant = match id_jag {
+            true => Grant::IdJag(grants::id_jag::parse(&params)?),
+            false => Grant::parse(grant_type, &params)?,
+        };
         Ok(Self { client, grant })
     }
 }
@@ -101,6 +106,7 @@ pub async fn issue(ctx: &Context, request: TokenRequest, origin: &Origin) -> Res
             let (token, claims) = mint(ctx, &auth, &grant, origin, None)?;
             (token, claims, None)
         }
+        Grant::IdJag(g) => crate::delegation::id_jag::exchange(ctx, &auth, g, origin).await?,
         Grant::AuthorizationCode(g) => crate::delegation::tokens::exchange(ctx, &auth, g, origin).await?,
         Grant::RefreshToken(g) => crate::delegation::tokens::refresh(ctx, &auth, g, origin).await?,
         Grant::DeviceCode(g) => crate::delegation::tokens::poll(ctx, &auth, g, origin).await?,

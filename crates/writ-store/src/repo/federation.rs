@@ -82,6 +82,8 @@ fn issuer_row(t: &TrustedIssuer) -> trusted_issuers::ActiveModel {
         jwks_uri: Set(jwks_uri),
         max_token_lifetime_seconds: Set(i32::try_from(t.max_token_lifetime).unwrap_or(i32::MAX)),
         single_use: Set(t.single_use),
+        id_jag_org_id: Set(t.id_jag.as_ref().map(|b| b.org_id.to_string())),
+        id_jag_user_claim: Set(t.id_jag.as_ref().map(|b| b.user_claim.as_str().to_owned())),
         created_at: Set(t.created_at),
         updated_at: Set(t.updated_at),
     }
@@ -98,6 +100,13 @@ fn issuer_from_row(r: trusted_issuers::Model) -> Result<TrustedIssuer> {
         keys,
         max_token_lifetime: lifetime,
         single_use: r.single_use,
+        id_jag: match (r.id_jag_org_id.as_deref(), r.id_jag_user_claim.as_deref()) {
+            (Some(org), Some(claim)) => Some(writ_core::federation::IdJagBinding {
+                org_id: parse(OrgId::parse, org)?,
+                user_claim: writ_core::federation::UserClaim::parse(claim)?,
+            }),
+            _ => None,
+        },
         created_at: r.created_at,
         updated_at: r.updated_at,
     })

@@ -11,6 +11,7 @@ mod e2e;
 mod federation;
 mod fetch;
 mod guard;
+mod id_jag;
 mod instances;
 mod interop;
 mod issuer;

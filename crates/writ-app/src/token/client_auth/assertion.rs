@@ -10,7 +10,7 @@ use std::time::{Duration, Instant};
 use base64::Engine;
 use writ_core::KeySource;
 use writ_core::bounded::BoundedMap;
-use writ_token::{ASSERTION_TYP, Jws, PublicKeys, TokenError};
+use writ_token::{Jws, PublicKeys, TokenError, Typ};
 
 use crate::context::Context;
 
@@ -21,7 +21,7 @@ const KEY_CACHE: usize = 10_000;
 
 /// The claims of a compact JWS, read without verifying it: only to know whose keys to verify it
 /// with.
-pub(super) fn unverified_claims(jwt: &str) -> Option<serde_json::Value> {
+pub(crate) fn unverified_claims(jwt: &str) -> Option<serde_json::Value> {
     let mut parts = jwt.split('.');
     let (Some(_), Some(payload), Some(_), None) = (parts.next(), parts.next(), parts.next(), parts.next())
     else {
@@ -113,20 +113,19 @@ fn parsed(map: &Parsed, key: &str, jwks: &Arc<serde_json::Value>) -> Arc<PublicK
 }
 
 impl KeyCache {
-    /// Verifies `jwt` with `owner`'s keys (see [`KeyCache::verify_at`] for a URL). The reason of a
-    /// refusal is for the log.
+    /// Verifies `jwt` (whose header's `typ` must fit `typ`) with `owner`'s keys (see
+    /// [`KeyCache::verify_at`] for a URL). The reason of a refusal is for the log.
     pub(super) async fn verify(
         &self,
         ctx: &Context,
         owner: &str,
         keys: &KeySource,
         jwt: &str,
+        typ: &Typ,
     ) -> Result<Jws, String> {
         match keys {
-            KeySource::Jwks(jwks) => {
-                parsed(&self.inline, owner, jwks).verify_jws(jwt, &ASSERTION_TYP).map_err(refused)
-            }
-            KeySource::JwksUri(url) => self.verify_at(ctx, owner, url.as_str(), jwt).await,
+            KeySource::Jwks(jwks) => parsed(&self.inline, owner, jwks).verify_jws(jwt, typ).map_err(refused),
+            KeySource::JwksUri(url) => self.verify_at(ctx, owner, url.as_str(), jwt, typ).await,
         }
     }
 
@@ -138,11 +137,12 @@ impl KeyCache {
         owner: &str,
         url: &str,
         jwt: &str,
+        typ: &Typ,
     ) -> Result<Jws, String> {
-        match self.fetched(ctx, url).await?.verify_jws(jwt, &ASSERTION_TYP) {
+        match self.fetched(ctx, url).await?.verify_jws(jwt, typ) {
             Err(TokenError::UnknownKey) if self.may_refetch(owner) => {
                 ctx.fetcher.forget(url);
-                self.fetched(ctx, url).await?.verify_jws(jwt, &ASSERTION_TYP).map_err(refused)
+                self.fetched(ctx, url).await?.verify_jws(jwt, typ).map_err(refused)
             }
             result => result.map_err(refused),
         }

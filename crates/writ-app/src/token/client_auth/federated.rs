@@ -74,15 +74,9 @@ pub async fn authenticate(
     if !loaded.federated.iter().any(|f| f.issuer_id == issuer.id) {
         return Err(fail("the client has no credential for this issuer"));
     }
-    let owner = issuer.id.as_str();
-    let jws = match &issuer.keys {
-        Some(keys) => ctx.client_keys.verify(ctx, owner, keys, &assertion.jwt).await,
-        None => match discovered_jwks_uri(ctx, &issuer).await {
-            Ok(url) => ctx.client_keys.verify_at(ctx, owner, &url, &assertion.jwt).await,
-            Err(e) => Err(e),
-        },
-    }
-    .map_err(|why| fail(&why))?;
+    let jws = verify_by(ctx, &issuer, &assertion.jwt, &writ_token::ASSERTION_TYP)
+        .await
+        .map_err(|why| fail(&why))?;
     // The signature covers the bytes the claims were read from: they hold as read.
     let claims = &assertion.claims;
     let now = ctx.clock.unix();
@@ -119,9 +113,27 @@ pub async fn authenticate(
     })
 }
 
+/// `jwt` (its header's `typ` fitting `typ`) verified with `issuer`'s keys (registered, or found
+/// through its discovery document).
+pub(crate) async fn verify_by(
+    ctx: &Context,
+    issuer: &TrustedIssuer,
+    jwt: &str,
+    typ: &writ_token::Typ,
+) -> Result<writ_token::Jws, String> {
+    let owner = issuer.id.as_str();
+    match &issuer.keys {
+        Some(keys) => ctx.client_keys.verify(ctx, owner, keys, jwt, typ).await,
+        None => {
+            let url = discovered_jwks_uri(ctx, issuer).await?;
+            ctx.client_keys.verify_at(ctx, owner, &url, jwt, typ).await
+        }
+    }
+}
+
 /// `exp` present and not past, `nbf` and `iat` not in the future, and no longer-lived than the
 /// issuer allows (`exp - iat`, or `exp - now` without `iat`).
-fn check_lifetime(claims: &Value, issuer: &TrustedIssuer, now: i64) -> Result<(), &'static str> {
+pub(crate) fn check_lifetime(claims: &Value, issuer: &TrustedIssuer, now: i64) -> Result<(), &'static str> {
     let time = |name: &str| claims.get(name).and_then(Value::as_i64);
     let Some(exp) = time("exp") else { return Err("no exp") };
     check_times(exp, time("iat"), time("nbf"), now)?;

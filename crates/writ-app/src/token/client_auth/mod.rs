@@ -10,7 +10,7 @@ pub mod private_key_jwt;
 pub mod secret;
 
 pub use assertion::KeyCache;
-pub(crate) use assertion::{audiences, check_times};
+pub(crate) use assertion::{audiences, check_times, unverified_claims};
 
 use std::sync::Arc;
 
@@ -97,7 +97,7 @@ async fn client_for(
 /// Records that an assertion's `jti` was used within `scope`, until `exp`: a replay is `fail`'s
 /// refusal; a replay store that cannot be reached refuses too (`temporarily_unavailable`), never
 /// lets it pass.
-async fn use_once(
+pub(crate) async fn use_once(
     ctx: &Context,
     scope: &str,
     jti: &str,

@@ -109,7 +109,7 @@ pub async fn authenticate(
     let keys = loaded.client.keys.as_ref().ok_or_else(|| fail("the client has no keys"))?;
     let jws = ctx
         .client_keys
-        .verify(ctx, client_id.as_str(), keys, &assertion.jwt)
+        .verify(ctx, client_id.as_str(), keys, &assertion.jwt, &writ_token::ASSERTION_TYP)
         .await
         .map_err(|why| fail(&why))?;
     let claims: Claims =

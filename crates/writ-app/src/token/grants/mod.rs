@@ -5,6 +5,7 @@
 pub mod authorization_code;
 pub mod client_credentials;
 pub mod device_code;
+pub mod id_jag;
 pub mod jwt_bearer;
 pub mod refresh_token;
 
@@ -67,6 +68,8 @@ pub enum Grant {
     ClientCredentials(client_credentials::ClientCredentials),
     /// Decided as client credentials are; the assertion was the client's authentication.
     JwtBearer(client_credentials::ClientCredentials),
+    /// The jwt-bearer grant type with an ID-JAG: the assertion names a person.
+    IdJag(id_jag::IdJagGrant),
     AuthorizationCode(authorization_code::CodeGrant),
     RefreshToken(refresh_token::RefreshGrant),
     DeviceCode(device_code::DeviceGrant),
@@ -87,7 +90,7 @@ impl Grant {
     pub fn grant_type(&self) -> GrantType {
         match self {
             Self::ClientCredentials(_) => GrantType::ClientCredentials,
-            Self::JwtBearer(_) => GrantType::JwtBearer,
+            Self::JwtBearer(_) | Self::IdJag(_) => GrantType::JwtBearer,
             Self::AuthorizationCode(_) => GrantType::AuthorizationCode,
             Self::RefreshToken(_) => GrantType::RefreshToken,
             Self::DeviceCode(_) => GrantType::DeviceCode,
