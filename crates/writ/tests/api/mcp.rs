@@ -33,6 +33,23 @@ async fn mcp_server(app: &TestApp, op: &str, org: &str, user: &str) -> String {
     url
 }
 
+/// Whether the Python SDK (`mcp`) is installed; CI installs it, and then it must be.
+fn python_mcp_ready() -> bool {
+    let ready = Command::new("python3")
+        .args(["-c", "import mcp, requests"])
+        .output()
+        .is_ok_and(|o| o.status.success());
+    let required = std::env::var("WRIT_TEST_INTEROP").is_ok_and(|v| v == "1");
+    assert!(
+        ready || !required,
+        "WRIT_TEST_INTEROP=1 but the mcp package is missing: pip install -r crates/writ/tests/interop/requirements.txt"
+    );
+    if !ready {
+        eprintln!("the mcp package is not installed: not run");
+    }
+    ready
+}
+
 /// Whether the SDK at `path` (under `dir`) is installed; CI installs it, and then it must be.
 fn installed(dir: &str, path: &str) -> bool {
     let installed = std::path::Path::new(dir).join(path).exists();
@@ -85,17 +102,7 @@ async fn the_typescript_sdk_gets_a_persons_token_and_steps_up() {
 /// document, then registering itself.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_python_sdk_gets_a_persons_token_and_steps_up() {
-    let ready = Command::new("python3")
-        .args(["-c", "import mcp, requests"])
-        .output()
-        .is_ok_and(|o| o.status.success());
-    let required = std::env::var("WRIT_TEST_INTEROP").is_ok_and(|v| v == "1");
-    assert!(
-        ready || !required,
-        "WRIT_TEST_INTEROP=1 but the mcp package is missing: pip install -r crates/writ/tests/interop/requirements.txt"
-    );
-    if !ready {
-        eprintln!("the mcp package is not installed: not run");
+    if !python_mcp_ready() {
         return;
     }
     for mode in ["cimd", "dcr"] {
@@ -103,6 +110,74 @@ async fn the_python_sdk_gets_a_persons_token_and_steps_up() {
         python.arg(concat!(env!("CARGO_MANIFEST_DIR"), "/tests/interop/mcp_client.py"));
         run_client("the Python SDK", python, mode).await;
     }
+}
+
+/// An EC P-256 key: its private PEM in `dir` (for the Python SDK to sign with), and its public JWK.
+fn ec_key(dir: &std::path::Path, name: &str, kid: &str) -> (std::path::PathBuf, Value) {
+    use openssl::ec::{EcGroup, EcKey};
+    let group = EcGroup::from_curve_name(openssl::nid::Nid::X9_62_PRIME256V1).unwrap();
+    let key = openssl::pkey::PKey::from_ec_key(EcKey::generate(&group).unwrap()).unwrap();
+    let path = dir.join(name);
+    std::fs::write(&path, key.private_key_to_pem_pkcs8().unwrap()).unwrap();
+    let mut jwk = writ_token::public_jwk_from_pem(&key.public_key_to_pem().unwrap()).unwrap();
+    jwk["kid"] = kid.into();
+    (path, jwk)
+}
+
+/// The official Python SDK's machine clients (a secret, `private_key_jwt`) and its enterprise
+/// client (an ID-JAG from the org's IdP, for a person) each call a tool.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_python_sdks_machine_and_enterprise_clients_call_tools() {
+    if !python_mcp_ready() {
+        return;
+    }
+    let app = app().await;
+    let w = world(&app).await;
+    let url = mcp_server(&app, &w.op, &w.org, &w.user).await;
+    let read = json!([{"resource": url, "scopes": ["invoices:read"]}]);
+    let client = |body: Value| {
+        let app = &app;
+        let op = w.op.clone();
+        async move {
+            let (status, created) = app.post("/admin/v1/clients", &op, &body).await;
+            assert_eq!(status, 201, "{created}");
+            created
+        }
+    };
+    let keys = tempfile::tempdir().unwrap();
+    let (pkj_key, pkj_jwk) = ec_key(keys.path(), "client.pem", "client-1");
+    let (idp_key, idp_jwk) = ec_key(keys.path(), "idp.pem", "idp-1");
+    let secret =
+        client(json!({"name": "Secret agent", "kind": "org", "org_id": w.org, "grants": read})).await;
+    let keyed = client(json!({"name": "Keyed agent", "kind": "org", "org_id": w.org, "grants": read,
+                               "jwks": {"keys": [pkj_jwk]}}))
+    .await;
+    let enterprise =
+        client(json!({"name": "Enterprise agent", "kind": "org", "org_id": w.org, "grants": read,
+                                    "grant_types": ["urn:ietf:params:oauth:grant-type:jwt-bearer"]}))
+        .await;
+    let idp = "https://idp.acme.example";
+    let trusted = json!({"issuer": idp, "name": "Acme IdP", "jwks": {"keys": [idp_jwk]},
+                         "id_jag": {"org_id": w.org, "user_claim": "email"}});
+    let (status, body) = app.post("/admin/v1/trusted-issuers", &w.op, &trusted).await;
+    assert_eq!(status, 201, "{body}");
+    let id = |c: &Value| c["client_id"].as_str().unwrap().to_owned();
+    let out = Command::new("python3")
+        .arg(concat!(env!("CARGO_MANIFEST_DIR"), "/tests/interop/mcp_machine.py"))
+        .args([&url, &app.ctx.issuer, &id(&secret), secret["client_secret"].as_str().unwrap(), &id(&keyed)])
+        .arg(&pkj_key)
+        .args([&id(&enterprise), enterprise["client_secret"].as_str().unwrap(), idp])
+        .arg(&idp_key)
+        .arg("ada@acme.example")
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "the Python SDK failed:\n{}", String::from_utf8_lossy(&out.stderr));
+    let run: Value = serde_json::from_slice(&out.stdout).unwrap();
+    // A machine's token is the client's own; the enterprise client's is the person's.
+    assert_eq!(run["client_secret"]["person"], id(&secret).as_str(), "{run}");
+    assert_eq!(run["private_key_jwt"]["person"], id(&keyed).as_str(), "{run}");
+    assert_eq!(run["id_jag"]["person"], w.user.as_str(), "{run}");
+    assert_eq!(run["id_jag"]["org"], w.org.as_str(), "{run}");
 }
 
 /// Runs an SDK's client (`client`, to which the MCP server's URL, the person, the certificate for

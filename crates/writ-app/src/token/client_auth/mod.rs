@@ -72,17 +72,22 @@ async fn client_for(
     fail: impl Fn(&str) -> OAuthError,
 ) -> Result<Arc<ClientCredentials>, OAuthError> {
     use crate::delegation::url_clients::{self, UrlClientError};
-    let loaded = match url_clients::resolve(ctx, client_id).await {
-        Some(Ok(loaded)) => Some(loaded),
-        Some(Err(UrlClientError::Unavailable)) => return Err(OAuthError::Server),
-        Some(Err(e)) => return Err(fail(&e.to_string())),
-        None => {
-            let Ok(id) = writ_core::ClientId::parse(client_id) else { return Err(fail("no such client")) };
-            ctx.client_credentials_unless(&id, before_load).await?.map_err(|e| {
-                tracing::error!(error = %e, "loading client credentials failed");
-                OAuthError::Server
-            })?
+    let loaded = if writ_core::cimd::ClientIdUrl::looks_like(client_id) {
+        // A metadata document's URL may cost a fetch: an address over its failure limit is
+        // refused first, as for an id this instance has not loaded.
+        before_load.await?;
+        match url_clients::resolve(ctx, client_id).await {
+            Some(Ok(loaded)) => Some(loaded),
+            Some(Err(UrlClientError::Unavailable)) => return Err(OAuthError::Server),
+            Some(Err(e)) => return Err(fail(&e.to_string())),
+            None => None,
         }
+    } else {
+        let Ok(id) = writ_core::ClientId::parse(client_id) else { return Err(fail("no such client")) };
+        ctx.client_credentials_unless(&id, before_load).await?.map_err(|e| {
+            tracing::error!(error = %e, "loading client credentials failed");
+            OAuthError::Server
+        })?
     };
     let Some(loaded) = loaded else { return Err(fail("no such client")) };
     if loaded.client.delegation.expired(ctx.clock.now()) {
