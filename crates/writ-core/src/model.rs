@@ -850,4 +850,18 @@ mod tests {
         let (r, extra) = g.excess_over(&limit).unwrap();
         assert_eq!((r.as_str(), extra.to_string().as_str()), ("https://a.example.com", "r"));
     }
+
+    #[test]
+    fn a_registration_ends_when_it_says() {
+        let now = time::OffsetDateTime::from_unix_timestamp(1_800_000_000).unwrap();
+        let registered = |expires_at| Delegation {
+            registration: Some(Registration { token_hash: crate::secret::SecretHash([0; 32]), expires_at }),
+            ..Delegation::default()
+        };
+        assert!(!Delegation::default().expired(now) && !Delegation::default().introduced());
+        assert!(!registered(None).expired(now), "no end: it lives until deleted");
+        assert!(!registered(Some(now + time::Duration::seconds(1))).expired(now));
+        assert!(registered(Some(now)).expired(now));
+        assert!(registered(None).introduced());
+    }
 }
