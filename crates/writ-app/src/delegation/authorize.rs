@@ -63,6 +63,10 @@ pub enum AuthorizeError {
     Redirect(Redirect),
     /// The request expired or was already answered: said on Writ's page.
     Expired,
+    /// Too many requests from this address named clients that could not be used (`429`).
+    TooMany {
+        retry_after: u64,
+    },
     Unavailable,
 }
 
@@ -108,11 +112,15 @@ impl Redirect {
 
 /// Checks an authorization request from `GET /oauth/authorize` (its query, decoded like a form)
 /// and stores it; its id. A `request_uri` from `/oauth/par` stands for the pushed request.
-pub async fn begin(ctx: &Context, query: &[u8]) -> Result<RequestId, AuthorizeError> {
+pub async fn begin(
+    ctx: &Context,
+    query: &[u8],
+    origin: &crate::origin::Origin,
+) -> Result<RequestId, AuthorizeError> {
     let params = Params::parse("application/x-www-form-urlencoded", query).map_err(|e| {
         AuthorizeError::Page(format!("the authorization request is malformed: {}", e.description()))
     })?;
-    let client = client_of(ctx, params.client_id.as_deref()).await?;
+    let client = client_of(ctx, params.client_id.as_deref(), origin).await?;
     if let Some(uri) = &params.request_uri {
         return pushed(ctx, &client, uri).await;
     }
@@ -196,16 +204,35 @@ async fn pushed(ctx: &Context, client: &Client, uri: &str) -> Result<RequestId, 
 
 /// The client a request names (by its id, or by its metadata document's URL), if it exists and
 /// is active.
-async fn client_of(ctx: &Context, client_id: Option<&str>) -> Result<Client, AuthorizeError> {
+async fn client_of(
+    ctx: &Context,
+    client_id: Option<&str>,
+    origin: &crate::origin::Origin,
+) -> Result<Client, AuthorizeError> {
     let unknown =
         || AuthorizeError::Page("the application that sent you here is not known to this server".into());
     use super::url_clients::{self, UrlClientError};
     let client_id = client_id.ok_or_else(unknown)?;
+    // Documents that cannot be used count against the address that names them, as failed
+    // authentications do at the token endpoint: made-up URLs by the thousand are refused before
+    // Writ resolves or fetches anything more for that address.
+    let looks_like_url = writ_core::cimd::ClientIdUrl::looks_like(client_id);
+    let failures = ctx.settings.failed_auth_per_address_per_minute;
+    let limited = |e: crate::people::PersonError| match e {
+        crate::people::PersonError::TooManyAttempts { retry_after } => {
+            AuthorizeError::TooMany { retry_after }
+        }
+        _ => AuthorizeError::Unavailable,
+    };
+    if looks_like_url {
+        crate::people::address_limit(ctx, origin, "url-client", failures, 0).await.map_err(limited)?;
+    }
     let loaded = match url_clients::resolve(ctx, client_id).await {
         Some(Ok(loaded)) => Some(loaded),
         Some(Err(UrlClientError::Unavailable)) => return Err(AuthorizeError::Unavailable),
         Some(Err(e)) => {
             tracing::info!(client_id, error = ?e, "refused a client metadata document");
+            let _ = crate::people::address_limit(ctx, origin, "url-client", failures, 1).await;
             return Err(AuthorizeError::Page(format!(
                 "the application that sent you here cannot be used: {e}"
             )));

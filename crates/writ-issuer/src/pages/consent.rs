@@ -19,8 +19,8 @@ use super::{Csrf, field, message, page, posted_form, see_other, status_of, text}
 
 /// Starts an authorization: the request is checked and kept, and the person is asked.
 #[get("/oauth/authorize")]
-pub(super) async fn start(req: HttpRequest, ctx: web::Data<Context>) -> HttpResponse {
-    match authorize::begin(&ctx, writ_http::query_of(&req).as_bytes()).await {
+pub(super) async fn start(req: HttpRequest, ctx: web::Data<Context>, origin: RequestOrigin) -> HttpResponse {
+    match authorize::begin(&ctx, writ_http::query_of(&req).as_bytes(), &origin).await {
         Ok(id) => see_other(&format!("/oauth/consent?request={id}")).finish(),
         Err(e) => refused(&req, e),
     }
@@ -33,6 +33,13 @@ fn refused(req: &HttpRequest, e: AuthorizeError) -> HttpResponse {
         AuthorizeError::Redirect(r) => see_other(&r.url()).finish(),
         AuthorizeError::Page(why) => message(req, StatusCode::BAD_REQUEST, &why, None),
         AuthorizeError::Expired => message(req, StatusCode::BAD_REQUEST, t.request_expired, None),
+        AuthorizeError::TooMany { retry_after } => {
+            let mut res = message(req, StatusCode::TOO_MANY_REQUESTS, t.too_many_requests, None);
+            if let Ok(v) = retry_after.to_string().parse() {
+                res.headers_mut().insert(actix_web::http::header::RETRY_AFTER, v);
+            }
+            res
+        }
         AuthorizeError::Unavailable => message(req, StatusCode::SERVICE_UNAVAILABLE, t.unavailable, None),
     }
 }

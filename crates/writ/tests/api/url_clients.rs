@@ -316,3 +316,28 @@ async fn a_slow_document_host_stalls_nobody() {
     }
     assert_eq!(slow_hits.load(Ordering::Relaxed), 1, "ten requests for one document: one fetch");
 }
+
+/// Documents that cannot be used count against the address naming them: past the limit, that
+/// address is refused before anything more is resolved or fetched for it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn made_up_documents_are_limited_per_address() {
+    let settings = |s: &mut writ_app::settings::Settings| {
+        trusting_the_test_ca(s);
+        s.failed_auth_per_address_per_minute = 3;
+    };
+    let app = writ_testkit::spawn_app_with(writ_testkit::Backend::Sqlite, settings).await.unwrap();
+    let (bad, hits) = CA.serve(Duration::ZERO, |_| super::fetch::ok("{}", "max-age=60"));
+    let start = |url: String| app.url(&authorize_url(&[("response_type", "code"), ("client_id", &url)]));
+    for i in 0..3 {
+        let res = app.http.get(start(format!("{bad}/made-up-{i}.json"))).send().await.unwrap();
+        assert_eq!(res.status(), 400);
+    }
+    assert_eq!(hits.load(Ordering::Relaxed), 3);
+    let (good, _) = publish(claude);
+    let res = app.http.get(start(good)).send().await.unwrap();
+    assert_eq!(res.status(), 429);
+    assert!(res.headers().get("retry-after").is_some());
+    let res = app.http.get(start(format!("{bad}/made-up-4.json"))).send().await.unwrap();
+    assert_eq!(res.status(), 429);
+    assert_eq!(hits.load(Ordering::Relaxed), 3, "nothing more was fetched for that address");
+}
