@@ -110,8 +110,11 @@ impl UrlClients {
         Ok(self)
     }
 
-    /// Whether a client whose document is served from `host` may act for the org's people.
-    pub fn allows(&self, host: &str) -> bool {
+    /// Whether a client that introduced itself may act for the org's people: one whose document is
+    /// served from `host`, or (`None`) one that registered itself, which has no host to check and
+    /// is allowed only when the org names no hosts.
+    pub fn allows(&self, host: Option<&str>) -> bool {
+        let Some(host) = host else { return self.allowed && self.hosts.is_empty() };
         let host = host.to_ascii_lowercase();
         self.allowed
             && (self.hosts.is_empty()
@@ -310,7 +313,7 @@ mod tests {
 
     #[test]
     fn an_org_allows_hosts_and_their_subdomains() {
-        assert!(UrlClients::default().allows("anything.example"));
+        assert!(UrlClients::default().allows(Some("anything.example")) && UrlClients::default().allows(None));
         let some = UrlClients { allowed: true, hosts: vec!["app.example.com".into(), "*.agents.dev".into()] };
         let some = some.validate().unwrap();
         for (host, allowed) in [
@@ -322,9 +325,10 @@ mod tests {
             ("agents.dev", false),
             ("evilagents.dev", false),
         ] {
-            assert_eq!(some.allows(host), allowed, "{host}");
+            assert_eq!(some.allows(Some(host)), allowed, "{host}");
         }
-        assert!(!UrlClients { allowed: false, hosts: vec![] }.allows("app.example.com"));
+        assert!(!some.allows(None), "a registered client has no host to trust");
+        assert!(!UrlClients { allowed: false, hosts: vec![] }.allows(Some("app.example.com")));
         for bad in ["App.example.com", "*.", "a..b", "https://a.b", "*.*.b", "a b"] {
             assert!(UrlClients { allowed: true, hosts: vec![bad.into()] }.validate().is_err(), "{bad}");
         }

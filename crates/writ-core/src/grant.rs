@@ -106,13 +106,9 @@ pub fn delegated(client: &Client, org: &Org, user: &User, req: &TokenRequest) ->
     // such clients: from its document's host, or (registered by itself, with no host to trust)
     // when the org names no hosts. One known by its document registers no grants: it gets what
     // the org and the person hold.
-    let allowed = match &client.delegation.metadata_url {
-        Some(url) => org.url_clients.allows(url.host()),
-        None => {
-            !client.delegation.introduced() || (org.url_clients.allowed && org.url_clients.hosts.is_empty())
-        }
-    };
-    if !allowed && matches!(client.kind, ClientKind::Service) {
+    let host = client.delegation.metadata_url.as_ref().map(crate::cimd::ClientIdUrl::host);
+    let introduced = matches!(client.kind, ClientKind::Service) && client.delegation.introduced();
+    if introduced && !org.url_clients.allows(host) {
         return Err(GrantError::Inactive("the org does not allow clients that introduced themselves"));
     }
     let client_grants = match &client.delegation.metadata_url {

@@ -611,9 +611,10 @@ impl Delegation {
         self.metadata_url.is_some() || self.registration.is_some()
     }
 
-    /// Whether its registration ended.
-    pub fn expired(&self, now: OffsetDateTime) -> bool {
-        self.registration.and_then(|r| r.expires_at).is_some_and(|at| at <= now)
+    /// Whether its registration ended; `now` is read only for a registration that ends (the token
+    /// endpoint asks for every client).
+    pub fn expired(&self, now: impl FnOnce() -> OffsetDateTime) -> bool {
+        self.registration.and_then(|r| r.expires_at).is_some_and(|at| at <= now())
     }
 }
 
@@ -858,10 +859,10 @@ mod tests {
             registration: Some(Registration { token_hash: crate::secret::SecretHash([0; 32]), expires_at }),
             ..Delegation::default()
         };
-        assert!(!Delegation::default().expired(now) && !Delegation::default().introduced());
-        assert!(!registered(None).expired(now), "no end: it lives until deleted");
-        assert!(!registered(Some(now + time::Duration::seconds(1))).expired(now));
-        assert!(registered(Some(now)).expired(now));
+        assert!(!Delegation::default().expired(|| now) && !Delegation::default().introduced());
+        assert!(!registered(None).expired(|| now), "no end: it lives until deleted");
+        assert!(!registered(Some(now + time::Duration::seconds(1))).expired(|| now));
+        assert!(registered(Some(now)).expired(|| now));
         assert!(registered(None).introduced());
     }
 }

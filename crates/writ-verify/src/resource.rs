@@ -51,7 +51,8 @@ impl ProtectedResource {
         format!("/.well-known/oauth-protected-resource{}", self.path())
     }
 
-    pub(crate) fn path(&self) -> &str {
+    /// The path of the resource identifier (`/billing`; empty for an origin alone).
+    pub fn path(&self) -> &str {
         split_origin(&self.resource).1
     }
 

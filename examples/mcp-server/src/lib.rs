@@ -102,12 +102,14 @@ pub struct McpServer {
 impl McpServer {
     /// A server for `resource` (its URL, as in tokens' `aud`), taking tokens `verifier` verifies.
     pub fn new(verifier: Verifier, resource: &str, issuer: &str) -> Arc<Self> {
-        let scopes: Vec<&str> = TOOL_SCOPES.iter().flat_map(|(_, s)| s.iter().copied()).collect();
-        let mut scopes_supported = scopes.clone();
-        scopes_supported.dedup();
-        let resource =
-            ProtectedResource::new(resource, issuer).scopes(&scopes_supported).name("Invoices (MCP)");
-        let path = resource.resource.splitn(4, '/').nth(3).map_or("/".into(), |p| format!("/{p}"));
+        let mut scopes: Vec<&str> = TOOL_SCOPES.iter().flat_map(|(_, s)| s.iter().copied()).collect();
+        scopes.sort_unstable();
+        scopes.dedup();
+        let resource = ProtectedResource::new(resource, issuer).scopes(&scopes).name("Invoices (MCP)");
+        let path = match resource.path() {
+            "" => "/".to_owned(),
+            path => path.to_owned(),
+        };
         let mcp = StreamableHttpService::new(
             || Ok(Invoices { tool_router: Invoices::tool_router() }),
             Arc::default(),

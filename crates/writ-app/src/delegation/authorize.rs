@@ -246,7 +246,7 @@ async fn client_of(
         }
     };
     let client = loaded.ok_or_else(unknown)?.client.clone();
-    if client.status != writ_core::Status::Active || client.delegation.expired(ctx.clock.now()) {
+    if client.status != writ_core::Status::Active || client.delegation.expired(|| ctx.clock.now()) {
         return Err(unknown());
     }
     Ok(client)

@@ -376,7 +376,7 @@ async fn managed(ctx: &Context, id: &str, token: Option<&str>) -> Result<Client,
     let client = loaded.map(|c| c.client.clone()).ok_or_else(refused)?;
     let registration = client.delegation.registration.ok_or_else(refused)?;
     if !registration.token_hash.matches(&token.hash(&ctx.pepper))
-        || client.delegation.expired(ctx.clock.now())
+        || client.delegation.expired(|| ctx.clock.now())
     {
         return Err(refused());
     }

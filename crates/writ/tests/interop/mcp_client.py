@@ -11,7 +11,6 @@ usage: mcp_client.py MCP_URL ORG EMAIL PASSWORD CERT KEY cimd|dcr
 Prints what happened as JSON; exits non-zero on any failure.
 """
 import asyncio
-import base64
 import html
 import json
 import re
@@ -26,7 +25,8 @@ import requests
 from mcp import ClientSession
 from mcp.client.auth import AuthorizationCodeResult, OAuthClientProvider
 from mcp.client.streamable_http import streamable_http_client
-from mcp.shared.auth import OAuthClientInformationFull, OAuthClientMetadata, OAuthToken
+from mcp.shared.auth import OAuthClientMetadata
+from mcp_storage import Memory
 
 MCP_URL, ORG, EMAIL, PASSWORD, CERT, KEY, MODE = sys.argv[1:8]
 REDIRECT = "http://127.0.0.1:53683/callback"
@@ -113,33 +113,12 @@ async def callback_handler() -> AuthorizationCodeResult:
     return AuthorizationCodeResult(code=query["code"][0], state=query.get("state", [None])[0], iss=query.get("iss", [None])[0])
 
 
-class Memory:
-    def __init__(self):
-        self.tokens = None
-        self.client = None
-
-    async def get_tokens(self) -> OAuthToken | None:
-        return self.tokens
-
-    async def set_tokens(self, tokens: OAuthToken) -> None:
-        self.tokens = tokens
-        payload = tokens.access_token.split(".")[1]
-        seen["tokens"].append(json.loads(base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4))))
-
-    async def get_client_info(self) -> OAuthClientInformationFull | None:
-        return self.client
-
-    async def set_client_info(self, client_info: OAuthClientInformationFull) -> None:
-        self.client = client_info
-        seen["registered"] = client_info.client_id
-
-
 async def main() -> None:
     document_url = serve_document()
     provider = OAuthClientProvider(
         server_url=MCP_URL,
         client_metadata=OAuthClientMetadata.model_validate(METADATA),
-        storage=Memory(),
+        storage=Memory(seen),
         redirect_handler=redirect_handler,
         callback_handler=callback_handler,
         client_metadata_url=document_url if MODE == "cimd" else None,

@@ -27,27 +27,9 @@ from mcp.client.auth.extensions.client_credentials import (
 )
 from mcp.client.auth.extensions.identity_assertion import IdentityAssertionOAuthProvider
 from mcp.client.streamable_http import streamable_http_client
-from mcp.shared.auth import OAuthClientInformationFull, OAuthToken
+from mcp_storage import Memory
 
 MCP_URL, ISSUER, CC_ID, CC_SECRET, PKJ_ID, PKJ_KEY, JAG_ID, JAG_SECRET, IDP, IDP_KEY, EMAIL = sys.argv[1:12]
-
-
-class Memory:
-    def __init__(self):
-        self.tokens = None
-        self.client = None
-
-    async def get_tokens(self) -> OAuthToken | None:
-        return self.tokens
-
-    async def set_tokens(self, tokens: OAuthToken) -> None:
-        self.tokens = tokens
-
-    async def get_client_info(self) -> OAuthClientInformationFull | None:
-        return self.client
-
-    async def set_client_info(self, client_info: OAuthClientInformationFull) -> None:
-        self.client = client_info
 
 
 async def list_invoices(auth) -> dict:

@@ -90,7 +90,7 @@ async fn client_for(
         })?
     };
     let Some(loaded) = loaded else { return Err(fail("no such client")) };
-    if loaded.client.delegation.expired(ctx.clock.now()) {
+    if loaded.client.delegation.expired(|| ctx.clock.now()) {
         return Err(fail("its registration ended"));
     }
     if !loaded.client.auth_methods.allows(method) {
